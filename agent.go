@@ -1,0 +1,19 @@
+// Package gofil holds the source of gofil's in-process agent, which `gofil
+// run` compiles into the profiled program. The command itself is in
+// cmd/gofil; see the README.
+package gofil
+
+import "embed"
+
+// AgentSource is the source of the packages compiled into the profiled
+// program: the tracker and what it imports. They use only the standard
+// library, so they form a module with no requirements.
+//
+//go:embed internal/raw/*.go peak/*.go tracker/*.go
+var AgentSource embed.FS
+
+// AgentModule is the module path of the agent's packages.
+const AgentModule = "github.com/gofil/gofil"
+
+// AgentPackage is the package the injected main imports.
+const AgentPackage = AgentModule + "/tracker"

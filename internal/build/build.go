@@ -1,0 +1,481 @@
+// Package build compiles a user's Go program with gofil's tracker injected,
+// without modifying any of the user's files: everything gofil adds or
+// changes reaches the compiler through `go build -overlay`.
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/gofil/gofil"
+)
+
+// UserMain is the name the program's own main function is given in the
+// overlay; reports show it as main.main again.
+const UserMain = "gofil_userMain"
+
+// injectedFile is the file added to the main package's directory.
+const injectedFile = "zz_gofil_agent.go"
+
+// Target is what the user asked to run.
+type Target struct {
+	// Binary is set when the target is a prebuilt executable: it is run as
+	// it is and only observed from outside.
+	Binary string
+	// Package is the package directory or pattern; Files the .go files when
+	// the target is a list of files.
+	Package string
+	Files   []string
+	// Dir is where the go command runs.
+	Dir string
+}
+
+// Resolve classifies what the user named: a prebuilt binary, .go files, a
+// package directory, or an import path.
+func Resolve(args []string) (Target, error) {
+	if len(args) == 0 {
+		return Target{}, errors.New("nothing to run: give a package, .go files or a binary")
+	}
+	if strings.HasSuffix(args[0], ".go") {
+		var t Target
+		for _, a := range args {
+			if !strings.HasSuffix(a, ".go") {
+				return Target{}, fmt.Errorf("%s: mixing .go files and other arguments; put program arguments after --", a)
+			}
+			abs, err := filepath.Abs(a)
+			if err != nil {
+				return Target{}, err
+			}
+			if _, err := os.Stat(abs); err != nil {
+				return Target{}, fmt.Errorf("%s: no such file", a)
+			}
+			if t.Dir == "" {
+				t.Dir = filepath.Dir(abs)
+			} else if filepath.Dir(abs) != t.Dir {
+				return Target{}, fmt.Errorf("%s: all .go files must be in one directory", a)
+			}
+			t.Files = append(t.Files, filepath.Base(abs))
+		}
+		return t, nil
+	}
+	if len(args) > 1 {
+		return Target{}, fmt.Errorf("%s: one package at a time; put program arguments after --", args[1])
+	}
+	arg := args[0]
+	st, err := os.Stat(arg)
+	switch {
+	case err == nil && st.IsDir():
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return Target{}, err
+		}
+		return Target{Package: ".", Dir: abs}, nil
+	case err == nil && st.Mode().IsRegular():
+		if st.Mode()&0o111 == 0 {
+			return Target{}, fmt.Errorf("%s: not a Go package, .go file or executable", arg)
+		}
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return Target{}, err
+		}
+		return Target{Binary: abs}, nil
+	case strings.HasPrefix(arg, ".") || strings.HasPrefix(arg, "/"):
+		return Target{}, fmt.Errorf("%s: no such file or directory", arg)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return Target{}, err
+	}
+	return Target{Package: arg, Dir: wd}, nil
+}
+
+// Options controls a build.
+type Options struct {
+	// Output is the path of the binary to write.
+	Output string
+	// CacheDir holds the agent's source and overlay files; it is created.
+	CacheDir string
+	// Flags are extra `go build` flags from the user (-tags, -race, ...).
+	Flags []string
+	// Stderr receives the go command's output when the build fails.
+	Stderr *bytes.Buffer
+}
+
+// Error is a build failure; Output holds what the go command printed.
+type Error struct {
+	Msg    string
+	Output string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// listed is what `go list` says of the target package.
+type listed struct {
+	Dir        string
+	ImportPath string
+	Name       string
+	GoFiles    []string
+	CgoFiles   []string
+	Module     *struct {
+		Path      string
+		GoMod     string
+		GoVersion string
+		Dir       string
+	}
+	Error *struct{ Err string }
+}
+
+// Build compiles t with the tracker injected and returns the binary's path.
+func Build(ctx context.Context, t Target, opts Options) error {
+	pkgArgs := []string{t.Package}
+	if len(t.Files) > 0 {
+		pkgArgs = t.Files
+	}
+	pkg, err := list(ctx, t.Dir, pkgArgs)
+	if err != nil {
+		return err
+	}
+	if pkg.Name != "main" {
+		return fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
+	}
+	work, err := os.MkdirTemp(opts.CacheDir, "build-")
+	if err != nil {
+		return fmt.Errorf("build directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	overlay := map[string]string{}
+	agentGo := "1.21"
+	modRoot := pkg.Dir
+	needAgent := true
+	if pkg.Module != nil && pkg.Module.GoMod != "" {
+		modRoot = filepath.Dir(pkg.Module.GoMod)
+		if v := pkg.Module.GoVersion; v != "" && versionLess(v, agentGo) {
+			agentGo = v
+		}
+		needAgent = pkg.Module.Path != gofil.AgentModule
+	}
+	if needAgent {
+		agentDir, err := writeAgent(opts.CacheDir, agentGo)
+		if err != nil {
+			return err
+		}
+		goMod := filepath.Join(modRoot, "go.mod")
+		var data []byte
+		if pkg.Module != nil && pkg.Module.GoMod != "" {
+			goMod = pkg.Module.GoMod
+			data, err = os.ReadFile(goMod)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", goMod, err)
+			}
+		} else {
+			data = []byte("module gofil.run/main\n\ngo " + goVersion(ctx) + "\n")
+		}
+		mod, err := addAgent(goMod, data, agentDir)
+		if err != nil {
+			return err
+		}
+		if err := writeOverlayFile(work, "go.mod", mod, overlay, goMod); err != nil {
+			return err
+		}
+	}
+
+	mainFile, renamed, err := renameMain(pkg)
+	if err != nil {
+		return err
+	}
+	if err := writeOverlayFile(work, "main.go", renamed, overlay, mainFile); err != nil {
+		return err
+	}
+	inject := filepath.Join(pkg.Dir, injectedFile)
+	src := fmt.Sprintf("package main\n\nimport gofiltracker %q\n\nfunc main() { gofiltracker.RunMain(%s) }\n", gofil.AgentPackage, UserMain)
+	if err := writeOverlayFile(work, "inject.go", []byte(src), overlay, inject); err != nil {
+		return err
+	}
+	overlayJSON, err := json.Marshal(struct{ Replace map[string]string }{overlay})
+	if err != nil {
+		return fmt.Errorf("overlay: %w", err)
+	}
+	overlayPath := filepath.Join(work, "overlay.json")
+	if err := os.WriteFile(overlayPath, overlayJSON, 0o644); err != nil {
+		return fmt.Errorf("overlay: %w", err)
+	}
+
+	args := []string{"build", "-overlay", overlayPath, "-o", opts.Output}
+	args = append(args, mergeLdflags(opts.Flags)...)
+	if _, err := os.Stat(filepath.Join(modRoot, "vendor", "modules.txt")); err == nil && !hasFlag(opts.Flags, "-mod") {
+		// The agent is not in vendor/modules.txt.
+		args = append(args, "-mod=mod")
+	}
+	args = append(args, pkgArgs...)
+	if len(t.Files) > 0 {
+		args = append(args, injectedFile)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = t.Dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
+	}
+	return nil
+}
+
+func displayName(t Target, pkg *listed) string {
+	if len(t.Files) > 0 {
+		return strings.Join(t.Files, " ")
+	}
+	if pkg != nil && pkg.ImportPath != "" && pkg.ImportPath != "." {
+		return pkg.ImportPath
+	}
+	return t.Dir
+}
+
+// cleanOutput removes mentions of gofil's temporary files from compiler
+// output, so that errors point at the user's own files only.
+func cleanOutput(s, work string) string {
+	return strings.ReplaceAll(s, work+string(filepath.Separator), "")
+}
+
+func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
+	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error"}, pkgArgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, &Error{Msg: "cannot load the package", Output: msg}
+	}
+	dec := json.NewDecoder(&stdout)
+	var pkgs []*listed
+	for dec.More() {
+		var p listed
+		if err := dec.Decode(&p); err != nil {
+			return nil, fmt.Errorf("go list: %w", err)
+		}
+		pkgs = append(pkgs, &p)
+	}
+	if len(pkgs) != 1 {
+		return nil, fmt.Errorf("%s names %d packages; gofil runs one program", strings.Join(pkgArgs, " "), len(pkgs))
+	}
+	p := pkgs[0]
+	if p.Error != nil && len(p.GoFiles)+len(p.CgoFiles) == 0 {
+		return nil, &Error{Msg: "cannot load the package", Output: p.Error.Err}
+	}
+	return p, nil
+}
+
+// renameMain returns the file that declares func main and its content with
+// main renamed to UserMain. The name has the same line, so every position
+// the program reports is unchanged.
+func renameMain(pkg *listed) (string, []byte, error) {
+	files := append(append([]string{}, pkg.GoFiles...), pkg.CgoFiles...)
+	fset := token.NewFileSet()
+	for _, name := range files {
+		path := filepath.Join(pkg.Dir, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
+		if err != nil {
+			continue // the compiler will report it
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || fn.Name.Name != "main" {
+				continue
+			}
+			off := fset.Position(fn.Name.Pos()).Offset
+			out := make([]byte, 0, len(src)+len(UserMain))
+			out = append(out, src[:off]...)
+			out = append(out, UserMain...)
+			out = append(out, src[off+len("main"):]...)
+			return path, out, nil
+		}
+	}
+	return "", nil, &Error{Msg: "the main package has no func main", Output: ""}
+}
+
+// addAgent adds the agent module to a go.mod: a requirement and a
+// replacement by the local copy.
+func addAgent(path string, data []byte, agentDir string) ([]byte, error) {
+	f, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if err := f.AddRequire(gofil.AgentModule, "v0.0.0"); err != nil {
+		return nil, fmt.Errorf("edit go.mod: %w", err)
+	}
+	if err := f.AddReplace(gofil.AgentModule, "", agentDir, ""); err != nil {
+		return nil, fmt.Errorf("edit go.mod: %w", err)
+	}
+	f.Cleanup()
+	return f.Format()
+}
+
+// writeAgent writes the agent's source as a module of its own under cache
+// and returns its directory. The go line follows the user's module, which
+// may not require a module newer than itself.
+func writeAgent(cache, goLine string) (string, error) {
+	h := sha256.New()
+	h.Write([]byte(goLine))
+	var files []string
+	err := fs.WalkDir(gofil.AgentSource, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(p, "_test.go") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("agent source: %w", err)
+	}
+	sort.Strings(files)
+	contents := make(map[string][]byte, len(files))
+	for _, p := range files {
+		data, err := gofil.AgentSource.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("agent source: %w", err)
+		}
+		contents[p] = data
+		h.Write([]byte(p))
+		h.Write(data)
+	}
+	dir := filepath.Join(cache, "agent-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp(cache, ".agent-")
+	if err != nil {
+		return "", fmt.Errorf("agent cache: %w", err)
+	}
+	for _, p := range files {
+		dst := filepath.Join(tmp, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", fmt.Errorf("agent cache: %w", err)
+		}
+		if err := os.WriteFile(dst, contents[p], 0o644); err != nil {
+			return "", fmt.Errorf("agent cache: %w", err)
+		}
+	}
+	mod := "module " + gofil.AgentModule + "\n\ngo " + goLine + "\n"
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(mod), 0o644); err != nil {
+		return "", fmt.Errorf("agent cache: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+			return dir, nil // another gofil wrote it first
+		}
+		return "", fmt.Errorf("agent cache: %w", err)
+	}
+	return dir, nil
+}
+
+func writeOverlayFile(work, name string, data []byte, overlay map[string]string, target string) error {
+	p := filepath.Join(work, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("overlay: %w", err)
+	}
+	overlay[target] = p
+	return nil
+}
+
+// mergeLdflags adds -checklinkname=0, which the tracker's exit hook needs,
+// to the user's -ldflags, or adds an -ldflags flag.
+func mergeLdflags(flags []string) []string {
+	out := make([]string, 0, len(flags)+1)
+	merged := false
+	for i := 0; i < len(flags); i++ {
+		f := flags[i]
+		switch {
+		case strings.HasPrefix(f, "-ldflags=") || strings.HasPrefix(f, "--ldflags="):
+			k, v, _ := strings.Cut(f, "=")
+			out = append(out, k+"=-checklinkname=0 "+v)
+			merged = true
+		case (f == "-ldflags" || f == "--ldflags") && i+1 < len(flags):
+			out = append(out, f+"=-checklinkname=0 "+flags[i+1])
+			i++
+			merged = true
+		default:
+			out = append(out, f)
+		}
+	}
+	if !merged {
+		out = append(out, "-ldflags=-checklinkname=0")
+	}
+	return out
+}
+
+func hasFlag(flags []string, name string) bool {
+	for _, f := range flags {
+		if f == name || strings.HasPrefix(f, name+"=") || f == "-"+name || strings.HasPrefix(f, "-"+name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func goVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "1.21"
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
+	// "1.26.8" or "1.26rc1": keep major.minor.
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return "1.21"
+	}
+	minor := parts[1]
+	for i, c := range minor {
+		if c < '0' || c > '9' {
+			minor = minor[:i]
+			break
+		}
+	}
+	return parts[0] + "." + minor
+}
+
+// versionLess compares Go versions such as "1.19", "1.21.3".
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			fmt.Sscan(pa[i], &x)
+		}
+		if i < len(pb) {
+			fmt.Sscan(pb[i], &y)
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return false
+}

@@ -1,0 +1,163 @@
+// Package raw defines the files the in-process tracker writes into a run
+// directory and gofil reads back after the program has gone.
+//
+// It is compiled into the profiled program, so it imports only the standard
+// library and keeps to the Go 1.19 language. Every file is written whole to
+// a temporary name, synced and renamed, so a reader never sees half a file
+// even when the program is killed mid-write.
+package raw
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Environment variables the tracker reads.
+const (
+	// EnvDir names the run directory; the tracker starts only when it is set.
+	EnvDir = "GOFIL_DIR"
+	// EnvInterval is the sampling interval as a Go duration ("5ms").
+	EnvInterval = "GOFIL_INTERVAL"
+)
+
+// Names of the files in a run directory.
+const (
+	PeakFile     = "peak.json"    // the heap at its largest mark termination
+	ExitFile     = "exit.json"    // how the program ended, as the tracker saw it
+	TimelineFile = "timeline.tsv" // one line per sampling window, appended
+	OOMFile      = "oom.json"     // the latest emergency dump, see oomguard
+	StartFile    = "tracker.json" // written once when the tracker starts
+	GrowthFile   = "cycles.jsonl" // per-GC in-use history, for leak hunting
+	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
+)
+
+// Version is the format version written in every JSON file.
+const Version = 1
+
+// Frame is one symbolized stack frame.
+type Frame struct {
+	Func string `json:"func"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// Stack is one allocation stack's share of a heap.
+type Stack struct {
+	Frames      []int `json:"frames"` // indexes into Profile.Frames, leaf first
+	Objects     int64 `json:"objects"`
+	Bytes       int64 `json:"bytes"`
+	LiveObjects int64 `json:"live_objects"`
+	LiveBytes   int64 `json:"live_bytes"`
+	Truncated   bool  `json:"truncated,omitempty"`
+}
+
+// Profile is the heap at one moment, attributed to allocation stacks.
+type Profile struct {
+	Version int `json:"version"`
+	// Reason says which moment this is: "gc" (a mark termination seen while
+	// the program ran), "exit", "signal", "panic" or "oom".
+	Reason string `json:"reason"`
+	Cycle  uint32 `json:"cycle"`
+	// AtNS is the moment, in nanoseconds since the tracker started.
+	AtNS int64 `json:"at_ns"`
+	// Bytes and Objects are the sampled attribution's totals.
+	Bytes   int64 `json:"bytes"`
+	Objects int64 `json:"objects"`
+	// LiveBytes is what the GC at that moment found reachable.
+	LiveBytes int64 `json:"live_bytes"`
+	// ExactBytes is the runtime's own heap figure for the moment.
+	ExactBytes uint64 `json:"exact_bytes"`
+	// RSSBytes, GoMappedBytes and GoReleasedBytes are the process's resident
+	// memory and the runtime's mapped and released memory nearest that moment.
+	RSSBytes        uint64  `json:"rss_bytes"`
+	RSSAnonBytes    uint64  `json:"rss_anon_bytes"`
+	GoMappedBytes   uint64  `json:"go_mapped_bytes"`
+	GoReleasedBytes uint64  `json:"go_released_bytes"`
+	Rate            int     `json:"rate"`
+	Frames          []Frame `json:"frames"`
+	Stacks          []Stack `json:"stacks"`
+	// Limit and Usage are set on emergency dumps: the memory limit in force
+	// and the usage that triggered the dump.
+	LimitBytes  uint64 `json:"limit_bytes,omitempty"`
+	LimitSource string `json:"limit_source,omitempty"`
+	UsageBytes  uint64 `json:"usage_bytes,omitempty"`
+}
+
+// Start is written when the tracker starts.
+type Start struct {
+	Version    int    `json:"version"`
+	PID        int    `json:"pid"`
+	StartUnix  int64  `json:"start_unix_ns"` // wall clock at the tracker's time zero
+	Rate       int    `json:"rate"`
+	GoVersion  string `json:"go_version"`
+	IntervalNS int64  `json:"interval_ns"`
+	ExitHooks  bool   `json:"exit_hooks"` // os.Exit is covered
+}
+
+// Exit is written by the tracker's last act.
+type Exit struct {
+	Version int    `json:"version"`
+	How     string `json:"how"` // "return", "exit", "panic", "signal SIGTERM", ...
+	AtNS    int64  `json:"at_ns"`
+	// Cycles is the number of GC cycles; Paired how many were accounted;
+	// Gaps how many snapshots could not be paired with their predecessor.
+	Cycles    uint32 `json:"cycles"`
+	Paired    int    `json:"paired"`
+	Gaps      int    `json:"gaps"`
+	Snapshots int    `json:"snapshots"`
+	// TrackerNS is the CPU-side time the tracker spent in its own work.
+	TrackerNS int64 `json:"tracker_ns"`
+}
+
+// WriteJSON writes v to dir/name atomically and durably.
+func WriteJSON(dir, name string, v interface{}) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return WriteFile(dir, name, data)
+}
+
+// WriteFile writes data to dir/name through a temporary file, syncs it and
+// renames it into place.
+func WriteFile(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	return nil
+}
+
+// ReadJSON reads dir/name into v. A missing file gives an error that
+// satisfies errors.Is(err, fs.ErrNotExist).
+func ReadJSON(dir, name string, v interface{}) error {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+// Package runner starts the profiled program as gofil's child with the
+// user's stdin, stdout, stderr, environment and working directory, forwards
+// signals to it, samples its resident memory from outside, and reports how
+// it ended.
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+	"golang.org/x/sys/unix"
+)
+
+// Config describes one run.
+type Config struct {
+	Path   string
+	Args   []string
+	Env    []string // appended to the inherited environment
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Interval is how often the child's RSS is read; 0 means 10ms.
+	Interval time.Duration
+	// OnStart runs right after the child has started, before it is waited
+	// for (to put it in a cgroup, for example).
+	OnStart func(pid int) error
+}
+
+// Point is one RSS reading.
+type Point struct {
+	At  time.Duration // since the child started
+	RSS uint64
+}
+
+// Result is how the child ended.
+type Result struct {
+	PID      int
+	Started  time.Time
+	Duration time.Duration
+	// ExitCode is the child's exit code, or 128+signal when a signal ended it.
+	ExitCode int
+	Signal   syscall.Signal // 0 unless a signal ended the child
+	MaxRSS   uint64         // bytes, from wait4's rusage
+	Timeline []Point
+}
+
+// Describe says in words how the child ended.
+func (r Result) Describe() string {
+	if r.Signal != 0 {
+		return "killed by " + unix.SignalName(r.Signal)
+	}
+	return fmt.Sprintf("exit code %d", r.ExitCode)
+}
+
+// Run starts the child, waits for it and returns how it ended. An error
+// means the child could not be started.
+func Run(ctx context.Context, c Config) (Result, error) {
+	cmd := exec.Command(c.Path, c.Args...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	interval := c.Interval
+	if interval <= 0 {
+		interval = 10 * time.Millisecond
+	}
+
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigc)
+
+	var res Result
+	res.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("start %s: %w", c.Path, err)
+	}
+	res.PID = cmd.Process.Pid
+	if c.OnStart != nil {
+		if err := c.OnStart(res.PID); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return res, err
+		}
+	}
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var timeline []Point
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		timeline = sampleRSS(res.PID, res.Started, interval, done)
+	}()
+	terminal := isForegroundTerminal()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				cmd.Process.Signal(syscall.SIGTERM)
+				return
+			case sig := <-sigc:
+				// A terminal delivers ^C and ^\ to the whole foreground
+				// process group, the child included: forwarding them
+				// would deliver them twice.
+				if terminal && (sig == syscall.SIGINT || sig == syscall.SIGQUIT) {
+					continue
+				}
+				cmd.Process.Signal(sig)
+			}
+		}
+	}()
+
+	err := cmd.Wait()
+	res.Duration = time.Since(res.Started)
+	close(done)
+	wg.Wait()
+	res.Timeline = timeline
+	st := cmd.ProcessState
+	if st == nil {
+		return res, fmt.Errorf("wait: %w", err)
+	}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		res.MaxRSS = uint64(ru.Maxrss) * 1024
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled():
+		res.Signal = ws.Signal()
+		res.ExitCode = 128 + int(ws.Signal())
+	default:
+		res.ExitCode = st.ExitCode()
+	}
+	return res, nil
+}
+
+// sampleRSS reads the child's RSS every interval until done is closed.
+func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan struct{}) []Point {
+	p, err := process.NewProcess(int32(pid))
+	if err != nil {
+		return nil
+	}
+	var points []Point
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if mi, err := p.MemoryInfo(); err == nil {
+			points = append(points, Point{At: time.Since(start), RSS: mi.RSS})
+		}
+		select {
+		case <-done:
+			return points
+		case <-tick.C:
+		}
+	}
+}
+
+// isForegroundTerminal reports whether gofil's stdin is a terminal whose
+// foreground process group is gofil's own, so that the terminal's signals
+// also reach the child.
+func isForegroundTerminal() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	if err != nil {
+		return false
+	}
+	return pgrp == unix.Getpgrp()
+}

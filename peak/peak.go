@@ -1,0 +1,280 @@
+// Package peak turns a series of heap-profile snapshots, one per GC cycle,
+// into the heap at each GC's mark termination, attributed per allocation
+// stack, and keeps the largest: the peak.
+//
+// It runs inside the profiled program, so it imports only the standard
+// library and keeps to the Go 1.19 language.
+//
+// # How the runtime publishes the heap profile
+//
+// runtime.MemProfile returns, per allocation stack, cumulative counts of
+// sampled allocations and frees. They are published per GC cycle (see
+// src/runtime/mprof.go): a snapshot S_N taken after GC N and before GC N+1
+// holds the allocations made before mark termination N−1 and the frees made
+// by the sweeps up to cycle N−1. The heap only grows between two GCs, so its
+// maximum within a cycle is at mark termination, and
+//
+//	heap at mark N, per stack = S_{N+1}.alloc − S_N.free
+//
+// while what GC N found live is S_{N+1}.alloc − S_{N+1}.free. Snapshots
+// whose cycle numbers are not adjacent cannot be paired; the Accountant
+// counts such gaps instead of pairing them.
+//
+// Usage:
+//
+//	var a peak.Accountant
+//	a.Rate = 64 << 10
+//	for snap := range snapshots { // one per GC cycle, in order
+//		if a.Add(snap) {
+//			write(a.Peak())
+//		}
+//	}
+package peak
+
+import (
+	"math"
+	"runtime"
+	"sort"
+	"time"
+)
+
+// Snapshot is one consistent copy of runtime.MemProfile, taken while the GC
+// count was Cycle.
+type Snapshot struct {
+	// Cycle is the number of completed GC cycles when the snapshot was taken.
+	Cycle uint32
+	// Seen is when the tracker first saw the GC count reach Cycle: the time of
+	// mark termination Cycle, to within the tracker's polling interval.
+	Seen time.Duration
+	// HeapBefore is the largest exact heap size (runtime/metrics
+	// /memory/classes/heap/objects:bytes) read while the GC count was
+	// Cycle−1, that is, just before mark termination Cycle. Zero if unknown.
+	HeapBefore uint64
+	// Forced says that GC Cycle was started by the program (runtime.GC or
+	// debug.FreeOSMemory). Such a GC publishes its sweep's frees as soon as it
+	// returns (mProf_PostSweep), often before the tracker's snapshot, which
+	// then holds the allocations before mark Cycle and the frees of its
+	// sweep. The Accountant tells the two cases apart with the next
+	// snapshot, which after an early publication is identical: then the pair
+	// ending at the forced snapshot approximates the heap at mark Cycle
+	// (counting in addition what GC Cycle−1 freed) and the pair after it,
+	// the live heap only, is skipped.
+	Forced bool
+	// Records is the MemProfile content. The Accountant keeps no reference
+	// to it after Add returns.
+	Records []runtime.MemProfileRecord
+}
+
+// Stack is one allocation stack's share of the heap at a mark termination.
+type Stack struct {
+	// PCs are return addresses, leaf first, as runtime.MemProfileRecord.Stack
+	// returns them.
+	PCs []uintptr
+	// Objects and Bytes are the heap at the mark, unbiased for sampling.
+	Objects, Bytes int64
+	// LiveObjects and LiveBytes are what that GC found still reachable.
+	LiveObjects, LiveBytes int64
+}
+
+// Truncated reports whether the stack filled the runtime's 32-frame record
+// and so may have lost its outermost frames.
+func (s Stack) Truncated() bool {
+	return len(s.PCs) >= len(runtime.MemProfileRecord{}.Stack0)
+}
+
+// Peak is the heap at one mark termination.
+type Peak struct {
+	// Cycle is the GC whose mark termination this is.
+	Cycle uint32
+	// At is when it happened, relative to the tracker's start.
+	At time.Duration
+	// Bytes and Objects are the sampled attribution's totals.
+	Bytes, Objects int64
+	// LiveBytes is what that GC found reachable (sampled attribution).
+	LiveBytes int64
+	// Exact is the runtime's own heap figure just before that mark, or 0.
+	Exact uint64
+	// Stacks are sorted by Bytes, largest first.
+	Stacks []Stack
+}
+
+// Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
+// not safe for concurrent use: one goroutine owns it.
+type Accountant struct {
+	// Rate is the sampling rate the snapshots were taken with
+	// (runtime.MemProfileRate), used to unbias them.
+	Rate int
+
+	prev     map[[32]uintptr]runtime.MemProfileRecord
+	prevSnap Snapshot
+	prevSums sums
+	havePrev bool
+	peak     Peak
+	havePeak bool
+	// pending is the pair that ended at a forced snapshot, labelled once
+	// the next snapshot shows whether it was published early.
+	pending *Peak
+
+	// Paired counts the mark terminations accounted; Gaps counts the
+	// snapshots that could not be paired with their predecessor because
+	// cycles were missed in between; Forced counts the GCs the program
+	// started itself.
+	Paired, Gaps, Forced int
+}
+
+// Reset forgets the previous snapshot, so the next one starts a new pairing
+// chain. The peak found so far is kept. Use it after a snapshot that is not
+// the regular per-cycle state (for example right after runtime.GC, which
+// publishes the sweep's frees early).
+func (a *Accountant) Reset() {
+	a.Flush()
+	a.havePrev = false
+	a.prev = nil
+}
+
+// Flush offers a pair still waiting for the snapshot after a forced GC,
+// labelled as the heap at the earlier mark. It returns true on a new peak.
+func (a *Accountant) Flush() bool {
+	if a.pending == nil {
+		return false
+	}
+	p := *a.pending
+	a.pending = nil
+	return a.offer(p)
+}
+
+func (a *Accountant) offer(p Peak) bool {
+	a.Paired++
+	if a.havePeak && p.Bytes <= a.peak.Bytes {
+		return false
+	}
+	a.peak = p
+	a.havePeak = true
+	return true
+}
+
+// sums are a snapshot's totals, enough to tell two snapshots apart.
+type sums struct{ allocs, frees, allocBytes, freeBytes int64 }
+
+func totals(rs []runtime.MemProfileRecord) sums {
+	var s sums
+	for _, r := range rs {
+		s.allocs += r.AllocObjects
+		s.frees += r.FreeObjects
+		s.allocBytes += r.AllocBytes
+		s.freeBytes += r.FreeBytes
+	}
+	return s
+}
+
+// Add feeds the next snapshot. It returns true when the pairing with the
+// previous snapshot produced a new peak.
+func (a *Accountant) Add(s Snapshot) bool {
+	cur := make(map[[32]uintptr]runtime.MemProfileRecord, len(s.Records))
+	for _, r := range s.Records {
+		cur[r.Stack0] = r
+	}
+	sum := totals(s.Records)
+	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
+	newPeak := false
+	skip := false
+	if s.Forced && (!a.havePrev || s.Cycle != a.prevSnap.Cycle) {
+		a.Forced++
+	}
+	if a.pending != nil {
+		p := *a.pending
+		a.pending = nil
+		if adjacent && sum == a.prevSums {
+			// The forced snapshot was published early: its pair ends at
+			// the forced GC's mark, and the next pair is the live heap.
+			p.Cycle = a.prevSnap.Cycle
+			p.At = a.prevSnap.Seen
+			p.Exact = a.prevSnap.HeapBefore
+			skip = true
+		}
+		if a.offer(p) {
+			newPeak = true
+		}
+	}
+	switch {
+	case adjacent && !skip:
+		p := a.pair(a.prev, cur)
+		p.Cycle = a.prevSnap.Cycle
+		p.At = a.prevSnap.Seen
+		p.Exact = a.prevSnap.HeapBefore
+		if s.Forced {
+			a.pending = &p
+		} else if a.offer(p) {
+			newPeak = true
+		}
+	case a.havePrev && s.Cycle != a.prevSnap.Cycle && !adjacent:
+		a.Gaps++
+	}
+	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
+		a.prevSums = sum
+	}
+	a.prev = cur
+	a.prevSnap = s
+	a.prevSnap.Records = nil
+	a.havePrev = true
+	return newPeak
+}
+
+// Peak returns the largest heap accounted so far and whether there is one.
+func (a *Accountant) Peak() (Peak, bool) {
+	return a.peak, a.havePeak
+}
+
+// pair computes the heap at the mark termination between base and top.
+func (a *Accountant) pair(base, top map[[32]uintptr]runtime.MemProfileRecord) Peak {
+	var p Peak
+	for key, t := range top {
+		b := base[key] // zero when the stack first appears in top
+		objs := t.AllocObjects - b.FreeObjects
+		bytes := t.AllocBytes - b.FreeBytes
+		if objs <= 0 || bytes <= 0 {
+			continue
+		}
+		liveObjs := t.AllocObjects - t.FreeObjects
+		liveBytes := t.AllocBytes - t.FreeBytes
+		// Copy the stack: t is a copy of the map's value, and the package
+		// may be compiled with per-loop (pre-Go 1.22) loop variables.
+		st := Stack{PCs: append([]uintptr(nil), t.Stack()...)}
+		st.Objects, st.Bytes = Unbias(objs, bytes, a.Rate)
+		if liveObjs > 0 && liveBytes > 0 {
+			st.LiveObjects, st.LiveBytes = Unbias(liveObjs, liveBytes, a.Rate)
+		}
+		p.Bytes += st.Bytes
+		p.Objects += st.Objects
+		p.LiveBytes += st.LiveBytes
+		p.Stacks = append(p.Stacks, st)
+	}
+	sort.Slice(p.Stacks, func(i, j int) bool {
+		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
+			return p.Stacks[i].Bytes > p.Stacks[j].Bytes
+		}
+		return lessPCs(p.Stacks[i].PCs, p.Stacks[j].PCs)
+	})
+	return p
+}
+
+func lessPCs(a, b []uintptr) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
+}
+
+// Unbias scales a sampled (objects, bytes) pair to an estimate of the true
+// values, as runtime/pprof does: an allocation of average size avg is
+// sampled with probability 1−exp(−avg/rate).
+func Unbias(objects, bytes int64, rate int) (int64, int64) {
+	if objects <= 0 || rate <= 1 {
+		return objects, bytes
+	}
+	avg := float64(bytes) / float64(objects)
+	scale := 1 / (1 - math.Exp(-avg/float64(rate)))
+	return int64(float64(objects)*scale + 0.5), int64(float64(bytes)*scale + 0.5)
+}

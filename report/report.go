@@ -1,0 +1,401 @@
+// Package report turns what the tracker left in a run directory into
+// gofil's report: a pprof profile of the heap at the peak, collapsed stacks,
+// a machine-readable summary and a short text summary.
+package report
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// Files written into a report directory.
+const (
+	PeakProfile = "peak.pb.gz"
+	PeakFolded  = "peak.folded"
+	SummaryFile = "summary.json"
+	RawDir      = "raw"
+)
+
+// Frame is one frame of a user-visible allocation stack.
+type Frame struct {
+	Func string
+	File string
+	Line int
+}
+
+// Stack is an allocation stack and what it held, root first.
+type Stack struct {
+	Frames      []Frame // root first
+	Bytes       int64
+	Objects     int64
+	LiveBytes   int64
+	LiveObjects int64
+	Truncated   bool
+}
+
+// Heap is the heap at one moment, with the tracker's own allocations
+// removed and gofil's wrapper frames hidden.
+type Heap struct {
+	Raw    raw.Profile
+	Stacks []Stack
+	// Bytes and Objects are the totals of Stacks.
+	Bytes, Objects int64
+	// TrackerBytes is what the tracker itself held, removed from Stacks.
+	TrackerBytes int64
+}
+
+// TimelinePoint is one window of the tracker's timeline: the largest
+// values seen in it.
+type TimelinePoint struct {
+	At         time.Duration
+	Heap       uint64
+	RSS        uint64
+	GoMapped   uint64
+	GoReleased uint64
+	Cycles     uint32
+	RSSAnon    uint64
+}
+
+// Outside is the resident memory the Go runtime does not account for.
+func (p TimelinePoint) Outside() uint64 {
+	goRes := p.GoMapped - p.GoReleased
+	if p.GoReleased > p.GoMapped || goRes >= p.RSS {
+		return 0
+	}
+	return p.RSS - goRes
+}
+
+// Run is everything the tracker wrote into a run directory.
+type Run struct {
+	Start    *raw.Start
+	Exit     *raw.Exit
+	Peak     *Heap
+	OOM      *Heap
+	Timeline []TimelinePoint
+}
+
+// Load reads a run directory. Missing files leave their fields nil; a
+// directory with none of the tracker's files is not an error either (the
+// program may have died before the tracker wrote anything).
+func Load(dir string) (*Run, error) {
+	r := &Run{}
+	var st raw.Start
+	if err := raw.ReadJSON(dir, raw.StartFile, &st); err == nil {
+		r.Start = &st
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var ex raw.Exit
+	if err := raw.ReadJSON(dir, raw.ExitFile, &ex); err == nil {
+		r.Exit = &ex
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  **Heap
+	}{{raw.PeakFile, &r.Peak}, {raw.OOMFile, &r.OOM}} {
+		var p raw.Profile
+		err := raw.ReadJSON(dir, f.name, &p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = NewHeap(p)
+	}
+	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	r.Timeline = tl
+	return r, nil
+}
+
+func readTimeline(path string) ([]TimelinePoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseTimeline(f)
+}
+
+// ParseTimeline reads the tracker's timeline.tsv. A last line cut short by
+// a kill is ignored.
+func ParseTimeline(r io.Reader) ([]TimelinePoint, error) {
+	var out []TimelinePoint
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) < 7 {
+			continue
+		}
+		var v [7]uint64
+		ok := true
+		for i := range v {
+			n, err := strconv.ParseUint(fields[i], 10, 64)
+			if err != nil {
+				ok = false
+				break
+			}
+			v[i] = n
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, TimelinePoint{
+			At: time.Duration(v[0]) * time.Millisecond, Heap: v[1], RSS: v[2],
+			GoMapped: v[3], GoReleased: v[4], Cycles: uint32(v[5]), RSSAnon: v[6],
+		})
+	}
+	return out, sc.Err()
+}
+
+// agentPrefix is the import path prefix of gofil's in-process packages.
+const agentPrefix = "github.com/gofil/gofil/"
+
+// runMain is the one agent frame that calls user code.
+const runMain = agentPrefix + "tracker.RunMain"
+
+// userMainName is what `gofil run` renames the program's main to.
+const userMainName = "main.gofil_userMain"
+
+// NewHeap removes the tracker's own allocations from p and rewrites the
+// frames gofil's injection added, so stacks read as the program's own.
+func NewHeap(p raw.Profile) *Heap {
+	h := &Heap{Raw: p}
+	for _, s := range p.Stacks {
+		own := false
+		var frames []Frame
+		for i := len(s.Frames) - 1; i >= 0; i-- { // root first
+			idx := s.Frames[i]
+			if idx < 0 || idx >= len(p.Frames) {
+				continue
+			}
+			f := p.Frames[idx]
+			switch {
+			case f.Func == runMain:
+				continue
+			case strings.HasPrefix(f.Func, agentPrefix):
+				own = true
+			case f.Func == "main.main" && strings.HasSuffix(f.File, "zz_gofil_agent.go"):
+				continue
+			case f.Func == userMainName:
+				f.Func = "main.main"
+			case hiddenRuntime(f.Func):
+				continue
+			}
+			frames = append(frames, Frame{Func: f.Func, File: f.File, Line: f.Line})
+		}
+		if own {
+			h.TrackerBytes += s.Bytes
+			continue
+		}
+		h.Stacks = append(h.Stacks, Stack{
+			Frames: frames, Bytes: s.Bytes, Objects: s.Objects,
+			LiveBytes: s.LiveBytes, LiveObjects: s.LiveObjects, Truncated: s.Truncated,
+		})
+		h.Bytes += s.Bytes
+		h.Objects += s.Objects
+	}
+	return h
+}
+
+// hiddenRuntime reports frames that say nothing about who allocated: the
+// allocator's own internals and the goroutine entry trampoline. Frames such
+// as runtime.makeslice or runtime.growslice stay: they say what was made.
+func hiddenRuntime(fn string) bool {
+	return fn == "runtime.goexit" || strings.HasPrefix(fn, "runtime.mallocgc")
+}
+
+// Site is an allocation site: the innermost frame of a stack that is not
+// the runtime's own.
+type Site struct {
+	Function string  `json:"function"`
+	File     string  `json:"file"`
+	Line     int     `json:"line"`
+	Bytes    int64   `json:"bytes"`
+	Objects  int64   `json:"objects"`
+	Percent  float64 `json:"percent"`
+}
+
+// isRuntime reports whether f is the runtime's allocation machinery rather
+// than the code that asked for memory.
+func isRuntime(f Frame) bool {
+	return strings.HasPrefix(f.Func, "runtime.") || strings.HasPrefix(f.Func, "internal/")
+}
+
+// Sites groups h by allocation site, largest first.
+func (h *Heap) Sites() []Site {
+	type key struct {
+		fn, file string
+		line     int
+	}
+	acc := map[key]*Site{}
+	for _, s := range h.Stacks {
+		if len(s.Frames) == 0 {
+			continue
+		}
+		f := s.Frames[len(s.Frames)-1]
+		for i := len(s.Frames) - 1; i >= 0; i-- {
+			if !isRuntime(s.Frames[i]) {
+				f = s.Frames[i]
+				break
+			}
+		}
+		k := key{f.Func, f.File, f.Line}
+		site := acc[k]
+		if site == nil {
+			site = &Site{Function: f.Func, File: f.File, Line: f.Line}
+			acc[k] = site
+		}
+		site.Bytes += s.Bytes
+		site.Objects += s.Objects
+	}
+	out := make([]Site, 0, len(acc))
+	for _, s := range acc {
+		s.Percent = percent(s.Bytes, h.Bytes)
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		if out[i].Function != out[j].Function {
+			return out[i].Function < out[j].Function
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+// Function is a function's inclusive share of a heap: what it and its
+// callees held.
+type Function struct {
+	Function string  `json:"function"`
+	Bytes    int64   `json:"bytes"`
+	Objects  int64   `json:"objects"`
+	Percent  float64 `json:"percent"`
+}
+
+// Functions gives every function's inclusive bytes, largest first. A
+// function that appears twice in a stack (recursion) counts once.
+func (h *Heap) Functions() []Function {
+	acc := map[string]*Function{}
+	for _, s := range h.Stacks {
+		seen := map[string]bool{}
+		for _, f := range s.Frames {
+			if seen[f.Func] {
+				continue
+			}
+			seen[f.Func] = true
+			fn := acc[f.Func]
+			if fn == nil {
+				fn = &Function{Function: f.Func}
+				acc[f.Func] = fn
+			}
+			fn.Bytes += s.Bytes
+			fn.Objects += s.Objects
+		}
+	}
+	out := make([]Function, 0, len(acc))
+	for _, f := range acc {
+		f.Percent = percent(f.Bytes, h.Bytes)
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		return out[i].Function < out[j].Function
+	})
+	return out
+}
+
+// LiveBytes is what the GC at the peak found still reachable.
+func (h *Heap) LiveBytes() int64 {
+	var n int64
+	for _, s := range h.Stacks {
+		n += s.LiveBytes
+	}
+	return n
+}
+
+func percent(part, whole int64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return float64(int64(float64(part)*10000/float64(whole)+0.5)) / 100
+}
+
+// FrameName is how a frame is named in collapsed stacks and flamegraphs:
+// "pkg.Func (file.go:line)".
+func FrameName(f Frame) string {
+	if f.File == "" {
+		return f.Func
+	}
+	return fmt.Sprintf("%s (%s:%d)", f.Func, filepath.Base(f.File), f.Line)
+}
+
+// WriteFolded writes h in Brendan Gregg's collapsed format, one line per
+// distinct stack, root first, sorted.
+func WriteFolded(w io.Writer, h *Heap) error {
+	sums := map[string]int64{}
+	for _, s := range h.Stacks {
+		names := make([]string, len(s.Frames))
+		for i, f := range s.Frames {
+			names[i] = strings.ReplaceAll(FrameName(f), ";", ":")
+		}
+		sums[strings.Join(names, ";")] += s.Bytes
+	}
+	keys := make([]string, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	bw := bufio.NewWriter(w)
+	for _, k := range keys {
+		fmt.Fprintf(bw, "%s %d\n", k, sums[k])
+	}
+	return bw.Flush()
+}
+
+// Bytes formats n in binary units ("1.5 MiB").
+func Bytes(n int64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v := float64(n)
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	s := fmt.Sprintf("%.1f %s", v, units[i])
+	if i == 0 {
+		s = fmt.Sprintf("%d B", n)
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}

@@ -1,0 +1,287 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// SchemaVersion is the version of summary.json's layout. Fields are only
+// ever added within a version.
+const SchemaVersion = 1
+
+// Meta is what gofil knows of a run from outside the program.
+type Meta struct {
+	Command  []string
+	Target   string
+	Binary   string
+	Started  time.Time
+	Duration time.Duration
+	ExitCode int
+	Signal   string // "SIGKILL" when a signal ended the program, else ""
+	MaxRSS   uint64
+	// RSS is gofil's own reading of the program's RSS over time.
+	RSS []RSSPoint
+	// NoSource is set when the program was a prebuilt binary.
+	NoSource bool
+	Notes    []string
+}
+
+// RSSPoint is one reading of the program's RSS from outside.
+type RSSPoint struct {
+	At  time.Duration
+	RSS uint64
+}
+
+// Summary is summary.json. Sizes are bytes, times seconds.
+type Summary struct {
+	Schema          int               `json:"schema"`
+	Command         []string          `json:"command"`
+	Target          string            `json:"target"`
+	ExitCode        int               `json:"exit_code"`
+	Ended           string            `json:"ended"`
+	ExitPath        string            `json:"exit_path,omitempty"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	SamplingRate    int               `json:"sampling_rate_bytes,omitempty"`
+	Peak            *PeakInfo         `json:"peak"`
+	Top             []Site            `json:"top"`
+	Functions       []Function        `json:"functions"`
+	Tracker         *TrackerInfo      `json:"tracker,omitempty"`
+	Notes           []string          `json:"notes"`
+	Files           map[string]string `json:"files"`
+}
+
+// PeakInfo describes the moment the Go heap was largest.
+type PeakInfo struct {
+	// AtSeconds is when, since the program started.
+	AtSeconds float64 `json:"at_seconds"`
+	// HeapBytes is the sampled attribution's total: bytes in heap objects
+	// allocated and not yet freed, garbage awaiting collection included.
+	HeapBytes   int64 `json:"heap_bytes"`
+	HeapObjects int64 `json:"heap_objects"`
+	// HeapBytesExact is the runtime's own figure for the same moment.
+	HeapBytesExact uint64 `json:"heap_bytes_exact"`
+	// LiveBytes is what the GC at that moment found still reachable.
+	LiveBytes int64 `json:"live_bytes"`
+	// RSSBytes is the process's peak resident memory over the whole run.
+	RSSBytes uint64 `json:"rss_bytes"`
+	// RSSAtPeakBytes is the resident memory at the heap's peak.
+	RSSAtPeakBytes uint64 `json:"rss_at_peak_bytes"`
+	// OutsideHeapBytes is resident memory the Go runtime does not account
+	// for (mmap, cgo, the binary itself) at the heap's peak.
+	OutsideHeapBytes uint64 `json:"outside_heap_bytes"`
+	// GoRuntimeBytes is memory the runtime holds from the OS at the peak.
+	GoRuntimeBytes uint64 `json:"go_runtime_bytes"`
+	// Moment says how the peak was found: "gc" (a GC while the program ran),
+	// "exit", "signal", "panic".
+	Moment  string `json:"moment"`
+	GCCycle uint32 `json:"gc_cycle"`
+	// TrackerBytes is the tracker's own heap at the peak, excluded above.
+	TrackerBytes int64 `json:"tracker_bytes"`
+}
+
+// TrackerInfo is what the tracker says of its own work.
+type TrackerInfo struct {
+	GCCycles        uint32  `json:"gc_cycles"`
+	Paired          int     `json:"paired_cycles"`
+	Gaps            int     `json:"unpaired_cycles"`
+	Snapshots       int     `json:"snapshots"`
+	OverheadSeconds float64 `json:"overhead_seconds"`
+}
+
+// Build assembles the summary of a run.
+func Build(meta Meta, run *Run) *Summary {
+	s := &Summary{
+		Schema:          SchemaVersion,
+		Command:         nonNil(meta.Command),
+		Target:          meta.Target,
+		ExitCode:        meta.ExitCode,
+		DurationSeconds: meta.Duration.Seconds(),
+		Top:             []Site{},
+		Functions:       []Function{},
+		Notes:           nonNil(meta.Notes),
+		Files:           map[string]string{},
+	}
+	s.Ended = fmt.Sprintf("exit code %d", meta.ExitCode)
+	if meta.Signal != "" {
+		s.Ended = "killed by " + meta.Signal
+	}
+	if run.Exit != nil {
+		s.ExitPath = run.Exit.How
+		s.Tracker = &TrackerInfo{
+			GCCycles: run.Exit.Cycles, Paired: run.Exit.Paired, Gaps: run.Exit.Gaps,
+			Snapshots: run.Exit.Snapshots, OverheadSeconds: time.Duration(run.Exit.TrackerNS).Seconds(),
+		}
+	}
+	if run.Start != nil {
+		s.SamplingRate = run.Start.Rate
+	}
+	switch {
+	case meta.NoSource:
+		s.Notes = append(s.Notes, "prebuilt binary: only resident memory was observed; allocation stacks need the program's source (gofil run PACKAGE)")
+	case run.Start == nil:
+		s.Notes = append(s.Notes, "the tracker wrote nothing: the program ended before it started")
+	case run.Peak == nil:
+		s.Notes = append(s.Notes, "no heap peak was recorded: the program ended before its first GC cycle could be accounted")
+	case run.Exit == nil:
+		s.Notes = append(s.Notes, "the program ended without the tracker's final accounting ("+s.Ended+"): the report holds the heap up to the program's last GC")
+	}
+	peakRSS := meta.MaxRSS
+	if run.Peak != nil {
+		h := run.Peak
+		p := &PeakInfo{
+			AtSeconds:      time.Duration(h.Raw.AtNS).Seconds(),
+			HeapBytes:      h.Bytes,
+			HeapObjects:    h.Objects,
+			HeapBytesExact: h.Raw.ExactBytes,
+			LiveBytes:      h.LiveBytes(),
+			RSSBytes:       peakRSS,
+			Moment:         h.Raw.Reason,
+			GCCycle:        h.Raw.Cycle,
+			TrackerBytes:   h.TrackerBytes,
+		}
+		if pt, ok := PointAt(run.Timeline, time.Duration(h.Raw.AtNS)); ok {
+			p.RSSAtPeakBytes = pt.RSS
+			p.OutsideHeapBytes = pt.Outside()
+			p.GoRuntimeBytes = pt.GoMapped - pt.GoReleased
+		}
+		s.Peak = p
+		sites := h.Sites()
+		if len(sites) > 50 {
+			sites = sites[:50]
+		}
+		s.Top = sites
+		fns := h.Functions()
+		if len(fns) > 100 {
+			fns = fns[:100]
+		}
+		s.Functions = fns
+		truncated := 0
+		for _, st := range h.Stacks {
+			if st.Truncated {
+				truncated++
+			}
+		}
+		if truncated > 0 {
+			s.Notes = append(s.Notes, fmt.Sprintf("%d stacks were deeper than the runtime's 32-frame limit and lost their outermost frames (labelled truncated in %s)", truncated, PeakProfile))
+		}
+	} else if peakRSS > 0 {
+		s.Peak = &PeakInfo{RSSBytes: peakRSS}
+		if at, rss := maxRSS(meta.RSS); rss > 0 {
+			s.Peak.AtSeconds = at.Seconds()
+			s.Peak.RSSAtPeakBytes = rss
+		}
+	}
+	return s
+}
+
+func maxRSS(points []RSSPoint) (time.Duration, uint64) {
+	var at time.Duration
+	var best uint64
+	for _, p := range points {
+		if p.RSS > best {
+			best, at = p.RSS, p.At
+		}
+	}
+	return at, best
+}
+
+// PointAt returns the timeline window that holds moment at.
+func PointAt(tl []TimelinePoint, at time.Duration) (TimelinePoint, bool) {
+	for _, p := range tl {
+		if p.At >= at {
+			return p, true
+		}
+	}
+	if len(tl) > 0 {
+		return tl[len(tl)-1], true
+	}
+	return TimelinePoint{}, false
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Write writes the report files for run into dir and returns the summary.
+func Write(dir string, meta Meta, run *Run) (*Summary, error) {
+	s := Build(meta, run)
+	if run.Peak != nil {
+		var pb bytes.Buffer
+		if err := WriteProfile(&pb, run.Peak, meta.Started, meta.Binary); err != nil {
+			return nil, err
+		}
+		if err := raw.WriteFile(dir, PeakProfile, pb.Bytes()); err != nil {
+			return nil, err
+		}
+		s.Files["profile"] = PeakProfile
+		var folded bytes.Buffer
+		if err := WriteFolded(&folded, run.Peak); err != nil {
+			return nil, err
+		}
+		if err := raw.WriteFile(dir, PeakFolded, folded.Bytes()); err != nil {
+			return nil, err
+		}
+		s.Files["folded"] = PeakFolded
+	}
+	s.Files["summary"] = SummaryFile
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	if err := raw.WriteFile(dir, SummaryFile, append(data, '\n')); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Text writes the short summary gofil prints on stderr.
+func Text(w io.Writer, s *Summary, dir string) {
+	p := s.Peak
+	if p == nil {
+		fmt.Fprintf(w, "gofil: no memory figures were recorded\n")
+	} else {
+		fmt.Fprintf(w, "gofil: peak RSS %s", Bytes(int64(p.RSSBytes)))
+		if p.HeapBytes > 0 {
+			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.HeapBytesExact)), p.AtSeconds)
+			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.Top) > 0 {
+		fmt.Fprintf(w, "gofil: largest allocation sites at the peak:\n")
+		n := len(s.Top)
+		if n > 10 {
+			n = 10
+		}
+		for _, site := range s.Top[:n] {
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, relPath(site.File), site.Line)
+		}
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "gofil: note: %s\n", n)
+	}
+	fmt.Fprintf(w, "gofil: report: %s\n", dir)
+}
+
+// relPath shortens a path under the working directory.
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}

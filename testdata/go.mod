@@ -1,0 +1,3 @@
+module example.com/gofiltest
+
+go 1.22

@@ -1,0 +1,626 @@
+// Package tracker is gofil's in-process agent. `gofil run` compiles it into
+// the profiled program (without touching the program's files) and starts it
+// by setting GOFIL_DIR in the program's environment. When GOFIL_DIR is not
+// set, importing the package does nothing.
+//
+// While the program runs, one goroutine samples the runtime's exact memory
+// figures and the process's resident memory every few milliseconds, and
+// takes one consistent heap-profile snapshot per GC cycle. The peak package
+// pairs the snapshots into the heap at every mark termination; the largest
+// is written to the run directory whenever it changes, so that a program
+// killed at any moment still leaves its peak behind. At exit (return from
+// main, os.Exit, a panic in main, SIGINT or SIGTERM) the tracker forces the
+// GCs that publish the last cycle and accounts it too.
+//
+// The package imports only the standard library and keeps to the Go 1.19
+// language, so it adds nothing to the program's build.
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
+)
+
+// DefaultInterval is how often the tracker samples memory.
+const DefaultInterval = 5 * time.Millisecond
+
+// timelineWindow is how much time one timeline line covers; each line holds
+// the largest values seen in its window, so no peak falls between lines.
+const timelineWindow = 20 * time.Millisecond
+
+var (
+	activeMu sync.Mutex
+	active   *Tracker
+)
+
+func init() {
+	dir := os.Getenv(raw.EnvDir)
+	if dir == "" {
+		return
+	}
+	interval := DefaultInterval
+	if s := os.Getenv(raw.EnvInterval); s != "" {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			interval = d
+		}
+	}
+	t, err := Start(dir, interval)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: tracker not started: %v\n", err)
+		return
+	}
+	activeMu.Lock()
+	active = t
+	activeMu.Unlock()
+	installExitHook(func() { t.Finish(t.exitHow()) })
+}
+
+// RunMain runs the program's own main function. `gofil run` renames the
+// program's main to pass it here, so that a panic in main still leaves a
+// final accounting behind (deferred functions run before the program dies).
+//
+//	func main() { tracker.RunMain(userMain) }
+func RunMain(userMain func()) {
+	returned := false
+	defer func() {
+		activeMu.Lock()
+		t := active
+		activeMu.Unlock()
+		if t == nil {
+			return
+		}
+		if returned {
+			t.mu.Lock()
+			t.mainReturned = true
+			t.mu.Unlock()
+			return
+		}
+		t.Finish("panic")
+	}()
+	userMain()
+	returned = true
+}
+
+// Tracker samples memory and accounts the heap at every GC cycle.
+type Tracker struct {
+	dir      string
+	interval time.Duration
+	start    time.Time
+	rate     int
+
+	requests chan request
+	sigc     chan os.Signal
+
+	mu           sync.Mutex
+	mainReturned bool
+	finished     bool
+	finishedHow  string
+
+	// Owned by the loop goroutine.
+	acc        peak.Accountant
+	samples    []metrics.Sample
+	statm      *os.File
+	statmBuf   []byte
+	pagesize   uint64
+	records    []runtime.MemProfileRecord
+	lastCycle  uint32
+	lastForced uint32
+	heapMax    uint64 // largest heap read while the GC count was lastCycle
+	snapshots  int
+	busy       time.Duration
+	frameCache map[uintptr][]raw.Frame
+	cur        reading
+	timeline   *os.File
+	window     reading
+	windowEnd  time.Duration
+	// finalFrom is the first GC cycle the tracker started itself for a
+	// final or emergency accounting, and finalReason why; peaks at or after
+	// it are labelled with that reason.
+	finalFrom   uint32
+	finalReason string
+}
+
+type request struct {
+	how  string
+	done chan struct{}
+}
+
+// reading is one sample of the process's memory.
+type reading struct {
+	at       time.Duration
+	cycles   uint32
+	forced   uint32
+	heap     uint64
+	mapped   uint64
+	released uint64
+	rss      uint64
+	rssAnon  uint64
+}
+
+const (
+	mCycles = iota
+	mForced
+	mHeap
+	mMapped
+	mReleased
+	nMetrics
+)
+
+// Start starts a tracker writing into dir, sampling every interval. A
+// program has at most one: `gofil run` starts it through GOFIL_DIR.
+func Start(dir string, interval time.Duration) (*Tracker, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	t := &Tracker{
+		dir:        dir,
+		interval:   interval,
+		start:      time.Now(),
+		rate:       runtime.MemProfileRate,
+		requests:   make(chan request),
+		sigc:       make(chan os.Signal, 1),
+		pagesize:   uint64(os.Getpagesize()),
+		statmBuf:   make([]byte, 256),
+		frameCache: make(map[uintptr][]raw.Frame),
+	}
+	t.acc.Rate = t.rate
+	t.samples = make([]metrics.Sample, nMetrics)
+	t.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
+	t.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
+	t.samples[mHeap].Name = "/memory/classes/heap/objects:bytes"
+	t.samples[mMapped].Name = "/memory/classes/total:bytes"
+	t.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
+	if f, err := os.Open("/proc/self/statm"); err == nil {
+		t.statm = f
+	}
+	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	if _, err := tl.WriteString(raw.TimelineHead); err != nil {
+		tl.Close()
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	t.timeline = tl
+	err = raw.WriteJSON(dir, raw.StartFile, raw.Start{
+		Version:    raw.Version,
+		PID:        os.Getpid(),
+		StartUnix:  t.start.UnixNano(),
+		Rate:       t.rate,
+		GoVersion:  runtime.Version(),
+		IntervalNS: int64(interval),
+		ExitHooks:  exitHooksSupported,
+	})
+	if err != nil {
+		tl.Close()
+		return nil, err
+	}
+	t.read(&t.cur)
+	t.lastCycle = t.cur.cycles
+	t.lastForced = t.cur.forced
+	t.heapMax = t.cur.heap
+	t.window = t.cur
+	t.windowEnd = t.cur.at + timelineWindow
+	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
+	go t.loop()
+	return t, nil
+}
+
+func joinPath(dir, name string) string { return dir + string(os.PathSeparator) + name }
+
+func (t *Tracker) exitHow() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.mainReturned {
+		return "return"
+	}
+	return "exit"
+}
+
+// Finish accounts the heap as it is now and writes the final files. It is
+// safe to call more than once and from any goroutine; calls after the first
+// that completed return at once.
+func (t *Tracker) Finish(how string) {
+	t.mu.Lock()
+	if t.finished {
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	req := request{how: how, done: make(chan struct{})}
+	select {
+	case t.requests <- req:
+		<-req.done
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "gofil: tracker did not answer at exit; the last cycle is not accounted")
+	}
+}
+
+func (t *Tracker) loop() {
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			begin := time.Now()
+			t.observe()
+			t.busy += time.Since(begin)
+		case req := <-t.requests:
+			t.final(req.how)
+			close(req.done)
+		case sig := <-t.sigc:
+			name := "signal " + signalName(sig)
+			t.final(name)
+			t.mu.Lock()
+			t.finished = false // the program may go on after its own handler ran
+			t.mu.Unlock()
+			signal.Stop(t.sigc)
+			s, ok := sig.(syscall.Signal)
+			if ok && signalHandlers(s) == 0 {
+				// Nobody else listens: restore the default action, which
+				// ends the process by this signal as it would have without us.
+				syscall.Kill(os.Getpid(), s)
+			}
+		}
+	}
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// read fills r with the current memory figures.
+func (t *Tracker) read(r *reading) {
+	metrics.Read(t.samples)
+	r.at = time.Since(t.start)
+	r.cycles = uint32(value(t.samples[mCycles]))
+	r.forced = uint32(value(t.samples[mForced]))
+	r.heap = value(t.samples[mHeap])
+	r.mapped = value(t.samples[mMapped])
+	r.released = value(t.samples[mReleased])
+	r.rss, r.rssAnon = t.readRSS()
+}
+
+func value(s metrics.Sample) uint64 {
+	if s.Value.Kind() == metrics.KindUint64 {
+		return s.Value.Uint64()
+	}
+	return 0
+}
+
+// readRSS returns the resident set size and its anonymous part (resident
+// minus file-backed and shared pages) from /proc/self/statm, in bytes.
+func (t *Tracker) readRSS() (rss, anon uint64) {
+	if t.statm == nil {
+		return 0, 0
+	}
+	n, err := t.statm.ReadAt(t.statmBuf, 0)
+	if n == 0 && err != nil {
+		return 0, 0
+	}
+	// Fields: size resident shared text lib data dt, in pages.
+	var fields [3]uint64
+	b := t.statmBuf[:n]
+	for i, j := 0, 0; i < len(fields) && j < len(b); i++ {
+		for j < len(b) && b[j] == ' ' {
+			j++
+		}
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			fields[i] = fields[i]*10 + uint64(b[j]-'0')
+			j++
+		}
+	}
+	rss = fields[1] * t.pagesize
+	if fields[1] > fields[2] {
+		anon = (fields[1] - fields[2]) * t.pagesize
+	}
+	return rss, anon
+}
+
+// observe samples memory, extends the timeline and, when a GC cycle has
+// completed since the last call, takes and accounts a heap snapshot.
+func (t *Tracker) observe() {
+	t.read(&t.cur)
+	t.timelineAdd(t.cur)
+	if t.cur.cycles == t.lastCycle {
+		if t.cur.heap > t.heapMax {
+			t.heapMax = t.cur.heap
+		}
+		return
+	}
+	before := uint64(0)
+	if t.cur.cycles == t.lastCycle+1 {
+		before = t.heapMax
+	}
+	t.account(before, t.cur.at)
+}
+
+// account takes a snapshot for the cycle just seen and feeds it to the
+// accountant. heapBefore is the exact heap just before that cycle's mark.
+func (t *Tracker) account(heapBefore uint64, seen time.Duration) {
+	snap, ok := t.snapshot()
+	if !ok {
+		return
+	}
+	if snap.Cycle != t.cur.cycles {
+		heapBefore = 0 // another GC ran between reading and snapshot
+		seen = time.Since(t.start)
+	}
+	snap.HeapBefore = heapBefore
+	snap.Seen = seen
+	snap.Forced = t.cur.forced != t.lastForced
+	t.lastForced = t.cur.forced
+	t.lastCycle = snap.Cycle
+	t.heapMax = t.cur.heap
+	if t.acc.Add(snap) {
+		t.writePeak()
+	}
+}
+
+// snapshot copies runtime.MemProfile consistently: the GC count must be the
+// same before and after the copy, or the copy mixes two cycles.
+func (t *Tracker) snapshot() (peak.Snapshot, bool) {
+	var c [1]metrics.Sample
+	c[0].Name = "/gc/cycles/total:gc-cycles"
+	for try := 0; try < 10; try++ {
+		metrics.Read(c[:])
+		before := value(c[0])
+		n, ok := runtime.MemProfile(t.records, true)
+		if !ok {
+			t.records = make([]runtime.MemProfileRecord, n+n/4+64)
+			continue
+		}
+		metrics.Read(c[:])
+		if value(c[0]) != before {
+			continue
+		}
+		t.snapshots++
+		return peak.Snapshot{Cycle: uint32(before), Records: t.records[:n]}, true
+	}
+	return peak.Snapshot{}, false
+}
+
+// timelineAdd folds r into the current timeline window and writes the
+// window out when it is over.
+func (t *Tracker) timelineAdd(r reading) {
+	w := &t.window
+	if r.heap > w.heap {
+		w.heap = r.heap
+	}
+	if r.rss > w.rss {
+		w.rss = r.rss
+		w.rssAnon = r.rssAnon
+	}
+	if r.mapped > w.mapped {
+		w.mapped = r.mapped
+		w.released = r.released
+	}
+	w.cycles = r.cycles
+	if r.at < t.windowEnd {
+		return
+	}
+	t.flushWindow(r)
+}
+
+func (t *Tracker) flushWindow(r reading) {
+	w := t.window
+	line := make([]byte, 0, 96)
+	line = strconv.AppendInt(line, int64(r.at/time.Millisecond), 10)
+	for _, v := range []uint64{w.heap, w.rss, w.mapped, w.released, uint64(w.cycles), w.rssAnon} {
+		line = append(line, '\t')
+		line = strconv.AppendUint(line, v, 10)
+	}
+	line = append(line, '\n')
+	t.timeline.Write(line)
+	t.window = r
+	t.windowEnd = r.at + timelineWindow
+}
+
+// final accounts the last cycles and writes the exit record. It runs on the
+// loop goroutine.
+func (t *Tracker) final(how string) {
+	t.mu.Lock()
+	if t.finished {
+		t.mu.Unlock()
+		return
+	}
+	t.finished = true
+	t.finishedHow = how
+	t.mu.Unlock()
+
+	begin := time.Now()
+	reason := how
+	if len(reason) > 6 && reason[:6] == "signal" {
+		reason = "signal"
+	}
+	t.accountNow(reason)
+	t.flushWindow(t.cur)
+	t.busy += time.Since(begin)
+	err := raw.WriteJSON(t.dir, raw.ExitFile, raw.Exit{
+		Version:   raw.Version,
+		How:       how,
+		AtNS:      int64(time.Since(t.start)),
+		Cycles:    t.cur.cycles,
+		Paired:    t.acc.Paired,
+		Gaps:      t.acc.Gaps,
+		Snapshots: t.snapshots,
+		TrackerNS: int64(t.busy),
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+	}
+	t.timeline.Sync()
+}
+
+// accountNow publishes the heap as it is at this moment and accounts it:
+// two GC cycles are started (not with runtime.GC, whose early publication of
+// sweep frees would break the pairing) and the snapshots around them paired.
+// The first pair is the heap at the program's last own GC, the second the
+// heap now.
+func (t *Tracker) accountNow(reason string) {
+	t.observe()
+	t.finalFrom = t.lastCycle + 1
+	t.finalReason = reason
+	for i := 0; i < 2; i++ {
+		exactNow := t.readHeap()
+		if exactNow > t.heapMax {
+			t.heapMax = exactNow
+		}
+		from := t.lastCycle
+		seen, ok := t.startGC(from)
+		if !ok {
+			// Fall back to a blocking GC: its snapshot can still close the
+			// pair begun before it, but cannot start one.
+			runtime.GC()
+			t.read(&t.cur)
+			t.account(t.heapMax, time.Since(t.start))
+			t.acc.Reset()
+			break
+		}
+		t.read(&t.cur)
+		before := uint64(0)
+		if t.cur.cycles == from+1 {
+			before = t.heapMax
+		}
+		t.account(before, seen)
+	}
+	if t.acc.Flush() {
+		t.writePeak()
+	}
+}
+
+func (t *Tracker) readHeap() uint64 {
+	var s [1]metrics.Sample
+	s[0].Name = "/memory/classes/heap/objects:bytes"
+	metrics.Read(s[:])
+	return value(s[0])
+}
+
+// sink keeps the allocations that start a GC reachable until it has begun.
+var sink []byte
+
+// startGC starts one GC cycle the way an allocation does, by lowering the GC
+// target for a moment, and waits until its mark has terminated. It returns
+// when the cycle was seen and false if none started.
+func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
+	var c [1]metrics.Sample
+	c[0].Name = "/gc/cycles/total:gc-cycles"
+	old := debug.SetGCPercent(1)
+	defer debug.SetGCPercent(old)
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		metrics.Read(c[:])
+		if uint32(value(c[0])) != from {
+			sink = nil
+			return time.Since(t.start), true
+		}
+		if i < 64 {
+			// Large allocations always check the GC trigger.
+			sink = make([]byte, 64<<10)
+		} else {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	sink = nil
+	return 0, false
+}
+
+// writePeak symbolizes the peak found so far and writes it as the run's
+// peak. Errors are reported on stderr: the program goes on regardless.
+func (t *Tracker) writePeak() {
+	p, ok := t.acc.Peak()
+	if !ok {
+		return
+	}
+	reason := "gc"
+	if t.finalFrom != 0 && p.Cycle >= t.finalFrom {
+		reason = t.finalReason
+	}
+	if err := raw.WriteJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: write peak: %v\n", err)
+	}
+}
+
+// profile turns p into the raw file form, with the memory figures of the
+// sample nearest to it.
+func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
+	prof := &raw.Profile{
+		Version:         raw.Version,
+		Reason:          reason,
+		Cycle:           p.Cycle,
+		AtNS:            int64(p.At),
+		Bytes:           p.Bytes,
+		Objects:         p.Objects,
+		LiveBytes:       p.LiveBytes,
+		ExactBytes:      p.Exact,
+		RSSBytes:        t.cur.rss,
+		RSSAnonBytes:    t.cur.rssAnon,
+		GoMappedBytes:   t.cur.mapped,
+		GoReleasedBytes: t.cur.released,
+		Rate:            t.rate,
+		Frames:          []raw.Frame{},
+		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
+	}
+	index := make(map[raw.Frame]int)
+	for _, s := range p.Stacks {
+		st := raw.Stack{
+			Objects:     s.Objects,
+			Bytes:       s.Bytes,
+			LiveObjects: s.LiveObjects,
+			LiveBytes:   s.LiveBytes,
+			Truncated:   s.Truncated(),
+		}
+		for _, pc := range s.PCs {
+			for _, f := range t.frames(pc) {
+				i, ok := index[f]
+				if !ok {
+					i = len(prof.Frames)
+					index[f] = i
+					prof.Frames = append(prof.Frames, f)
+				}
+				st.Frames = append(st.Frames, i)
+			}
+		}
+		prof.Stacks = append(prof.Stacks, st)
+	}
+	return prof
+}
+
+// frames symbolizes one return address, inlined calls included, leaf first.
+func (t *Tracker) frames(pc uintptr) []raw.Frame {
+	if fs, ok := t.frameCache[pc]; ok {
+		return fs
+	}
+	var fs []raw.Frame
+	it := runtime.CallersFrames([]uintptr{pc})
+	for {
+		f, more := it.Next()
+		name := f.Function
+		if name == "" {
+			name = "0x" + strconv.FormatUint(uint64(pc), 16)
+		}
+		fs = append(fs, raw.Frame{Func: name, File: f.File, Line: f.Line})
+		if !more {
+			break
+		}
+	}
+	t.frameCache[pc] = fs
+	return fs
+}
