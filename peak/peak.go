@@ -46,23 +46,36 @@ type Snapshot struct {
 	// Seen is when the tracker first saw the GC count reach Cycle: the time of
 	// mark termination Cycle, to within the tracker's polling interval.
 	Seen time.Duration
-	// HeapBefore is the largest exact heap size (runtime/metrics
-	// /memory/classes/heap/objects:bytes) read while the GC count was
-	// Cycle−1, that is, just before mark termination Cycle. Zero if unknown.
-	HeapBefore uint64
+	// Before is the reading with the largest exact heap taken while the GC
+	// count was Cycle−1, that is, just before mark termination Cycle. Zero
+	// if unknown.
+	Before Memory
 	// Forced says that GC Cycle was started by the program (runtime.GC or
 	// debug.FreeOSMemory). Such a GC publishes its sweep's frees as soon as it
-	// returns (mProf_PostSweep), often before the tracker's snapshot, which
+	// returns (mProf_PostSweep), usually before the tracker's snapshot, which
 	// then holds the allocations before mark Cycle and the frees of its
-	// sweep. The Accountant tells the two cases apart with the next
-	// snapshot, which after an early publication is identical: then the pair
-	// ending at the forced snapshot approximates the heap at mark Cycle
-	// (counting in addition what GC Cycle−1 freed) and the pair after it,
-	// the live heap only, is skipped.
+	// sweep. The pair ending at it is taken as the heap at mark Cycle (it
+	// counts in addition what GC Cycle−1 freed). The next snapshot is then
+	// identical, and the pair after it, the live heap only, is skipped; when
+	// it is not identical the forced snapshot was regular and the next pair
+	// holds mark Cycle exactly.
 	Forced bool
 	// Records is the MemProfile content. The Accountant keeps no reference
 	// to it after Add returns.
 	Records []runtime.MemProfileRecord
+}
+
+// Memory is one reading of the process's memory.
+type Memory struct {
+	At time.Duration
+	// Heap is the runtime's exact figure for bytes in heap objects
+	// (runtime/metrics /memory/classes/heap/objects:bytes).
+	Heap uint64
+	// RSS and RSSAnon are the resident set and its anonymous part.
+	RSS, RSSAnon uint64
+	// GoMapped and GoReleased are the runtime's /memory/classes/total and
+	// /memory/classes/heap/released.
+	GoMapped, GoReleased uint64
 }
 
 // Stack is one allocation stack's share of the heap at a mark termination.
@@ -92,8 +105,9 @@ type Peak struct {
 	Bytes, Objects int64
 	// LiveBytes is what that GC found reachable (sampled attribution).
 	LiveBytes int64
-	// Exact is the runtime's own heap figure just before that mark, or 0.
-	Exact uint64
+	// Before is the reading with the largest exact heap just before the
+	// mark: the runtime's own figures for the same moment.
+	Before Memory
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
 }
@@ -111,9 +125,8 @@ type Accountant struct {
 	havePrev bool
 	peak     Peak
 	havePeak bool
-	// pending is the pair that ended at a forced snapshot, labelled once
-	// the next snapshot shows whether it was published early.
-	pending *Peak
+	// afterForced says the previous snapshot followed a forced GC.
+	afterForced bool
 
 	// Paired counts the mark terminations accounted; Gaps counts the
 	// snapshots that could not be paired with their predecessor because
@@ -127,20 +140,9 @@ type Accountant struct {
 // the regular per-cycle state (for example right after runtime.GC, which
 // publishes the sweep's frees early).
 func (a *Accountant) Reset() {
-	a.Flush()
 	a.havePrev = false
+	a.afterForced = false
 	a.prev = nil
-}
-
-// Flush offers a pair still waiting for the snapshot after a forced GC,
-// labelled as the heap at the earlier mark. It returns true on a new peak.
-func (a *Accountant) Flush() bool {
-	if a.pending == nil {
-		return false
-	}
-	p := *a.pending
-	a.pending = nil
-	return a.offer(p)
 }
 
 func (a *Accountant) offer(p Peak) bool {
@@ -181,34 +183,32 @@ func (a *Accountant) Add(s Snapshot) bool {
 	if s.Forced && (!a.havePrev || s.Cycle != a.prevSnap.Cycle) {
 		a.Forced++
 	}
-	if a.pending != nil {
-		p := *a.pending
-		a.pending = nil
-		if adjacent && sum == a.prevSums {
-			// The forced snapshot was published early: its pair ends at
-			// the forced GC's mark, and the next pair is the live heap.
-			p.Cycle = a.prevSnap.Cycle
-			p.At = a.prevSnap.Seen
-			p.Exact = a.prevSnap.HeapBefore
-			skip = true
-		}
-		if a.offer(p) {
-			newPeak = true
-		}
+	if a.afterForced && adjacent && sum == a.prevSums {
+		// The forced snapshot was published early, so the pair after it
+		// holds only the live heap.
+		skip = true
 	}
 	switch {
 	case adjacent && !skip:
 		p := a.pair(a.prev, cur)
 		p.Cycle = a.prevSnap.Cycle
 		p.At = a.prevSnap.Seen
-		p.Exact = a.prevSnap.HeapBefore
+		p.Before = a.prevSnap.Before
 		if s.Forced {
-			a.pending = &p
-		} else if a.offer(p) {
+			// Most likely published early: the pair ends at the forced
+			// mark. If it was not, the next pair holds that mark exactly.
+			p.Cycle = s.Cycle
+			p.At = s.Seen
+			p.Before = s.Before
+		}
+		if a.offer(p) {
 			newPeak = true
 		}
 	case a.havePrev && s.Cycle != a.prevSnap.Cycle && !adjacent:
 		a.Gaps++
+	}
+	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
+		a.afterForced = s.Forced
 	}
 	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
 		a.prevSums = sum

@@ -197,8 +197,9 @@ func NewHeap(p raw.Profile) *Heap {
 				own = true
 			case f.Func == "main.main" && strings.HasSuffix(f.File, "zz_gofil_agent.go"):
 				continue
-			case f.Func == userMainName:
-				f.Func = "main.main"
+			case strings.HasPrefix(f.Func, userMainName):
+				// main.gofil_userMain, main.gofil_userMain.func1, ...
+				f.Func = "main.main" + f.Func[len(userMainName):]
 			case hiddenRuntime(f.Func):
 				continue
 			}

@@ -147,10 +147,14 @@ func Build(meta Meta, run *Run) *Summary {
 			GCCycle:        h.Raw.Cycle,
 			TrackerBytes:   h.TrackerBytes,
 		}
-		if pt, ok := PointAt(run.Timeline, time.Duration(h.Raw.AtNS)); ok {
-			p.RSSAtPeakBytes = pt.RSS
-			p.OutsideHeapBytes = pt.Outside()
-			p.GoRuntimeBytes = pt.GoMapped - pt.GoReleased
+		at := TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
+		if at.RSS == 0 {
+			at, _ = PointAt(run.Timeline, time.Duration(h.Raw.AtNS))
+		}
+		p.RSSAtPeakBytes = at.RSS
+		p.OutsideHeapBytes = at.Outside()
+		if at.GoMapped > at.GoReleased {
+			p.GoRuntimeBytes = at.GoMapped - at.GoReleased
 		}
 		s.Peak = p
 		sites := h.Sites()

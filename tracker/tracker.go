@@ -116,7 +116,7 @@ type Tracker struct {
 	records    []runtime.MemProfileRecord
 	lastCycle  uint32
 	lastForced uint32
-	heapMax    uint64 // largest heap read while the GC count was lastCycle
+	before     peak.Memory // the reading with the largest heap while the GC count was lastCycle
 	snapshots  int
 	busy       time.Duration
 	frameCache map[uintptr][]raw.Frame
@@ -146,6 +146,8 @@ type reading struct {
 	released uint64
 	rss      uint64
 	rssAnon  uint64
+	allocs   uint64 // cumulative heap bytes allocated
+	frees    uint64 // cumulative heap bytes freed
 }
 
 const (
@@ -154,6 +156,8 @@ const (
 	mHeap
 	mMapped
 	mReleased
+	mAllocs
+	mFrees
 	nMetrics
 )
 
@@ -181,6 +185,8 @@ func Start(dir string, interval time.Duration) (*Tracker, error) {
 	t.samples[mHeap].Name = "/memory/classes/heap/objects:bytes"
 	t.samples[mMapped].Name = "/memory/classes/total:bytes"
 	t.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
+	t.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
+	t.samples[mFrees].Name = "/gc/heap/frees:bytes"
 	if f, err := os.Open("/proc/self/statm"); err == nil {
 		t.statm = f
 	}
@@ -209,7 +215,7 @@ func Start(dir string, interval time.Duration) (*Tracker, error) {
 	t.read(&t.cur)
 	t.lastCycle = t.cur.cycles
 	t.lastForced = t.cur.forced
-	t.heapMax = t.cur.heap
+	t.before = t.cur.memory()
 	t.window = t.cur
 	t.windowEnd = t.cur.at + timelineWindow
 	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
@@ -295,6 +301,8 @@ func (t *Tracker) read(r *reading) {
 	r.heap = value(t.samples[mHeap])
 	r.mapped = value(t.samples[mMapped])
 	r.released = value(t.samples[mReleased])
+	r.allocs = value(t.samples[mAllocs])
+	r.frees = value(t.samples[mFrees])
 	r.rss, r.rssAnon = t.readRSS()
 }
 
@@ -337,38 +345,61 @@ func (t *Tracker) readRSS() (rss, anon uint64) {
 // observe samples memory, extends the timeline and, when a GC cycle has
 // completed since the last call, takes and accounts a heap snapshot.
 func (t *Tracker) observe() {
+	prev := t.cur
 	t.read(&t.cur)
 	t.timelineAdd(t.cur)
 	if t.cur.cycles == t.lastCycle {
-		if t.cur.heap > t.heapMax {
-			t.heapMax = t.cur.heap
+		if t.cur.heap > t.before.Heap {
+			t.before = t.cur.memory()
 		}
 		return
 	}
-	before := uint64(0)
+	var before peak.Memory
 	if t.cur.cycles == t.lastCycle+1 {
-		before = t.heapMax
+		before = exactAtMark(t.before, prev, t.cur)
 	}
 	t.account(before, t.cur.at)
 }
 
+// exactAtMark sharpens the runtime's heap figure for a mark that happened
+// between readings prev and cur. The largest reading before it lags by up
+// to one interval of allocation; the bytes allocated by cur less the bytes
+// freed by prev bound it from above (frees happen only when sweeping, and
+// the sweep before the mark was over by then). The bound is taken when it
+// is nearer: when little was allocated after the mark.
+func exactAtMark(before peak.Memory, prev, cur reading) peak.Memory {
+	if cur.allocs <= prev.frees {
+		return before
+	}
+	upper := cur.allocs - prev.frees
+	if upper > before.Heap && cur.allocs-prev.allocs < 2*(upper-before.Heap) {
+		before.Heap = upper
+	}
+	return before
+}
+
+func (r reading) memory() peak.Memory {
+	return peak.Memory{At: r.at, Heap: r.heap, RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released}
+}
+
 // account takes a snapshot for the cycle just seen and feeds it to the
-// accountant. heapBefore is the exact heap just before that cycle's mark.
-func (t *Tracker) account(heapBefore uint64, seen time.Duration) {
+// accountant. before is the reading with the largest heap before that
+// cycle's mark.
+func (t *Tracker) account(before peak.Memory, seen time.Duration) {
 	snap, ok := t.snapshot()
 	if !ok {
 		return
 	}
 	if snap.Cycle != t.cur.cycles {
-		heapBefore = 0 // another GC ran between reading and snapshot
+		before = peak.Memory{} // another GC ran between reading and snapshot
 		seen = time.Since(t.start)
 	}
-	snap.HeapBefore = heapBefore
+	snap.Before = before
 	snap.Seen = seen
 	snap.Forced = t.cur.forced != t.lastForced
 	t.lastForced = t.cur.forced
 	t.lastCycle = snap.Cycle
-	t.heapMax = t.cur.heap
+	t.before = t.cur.memory()
 	if t.acc.Add(snap) {
 		t.writePeak()
 	}
@@ -479,9 +510,10 @@ func (t *Tracker) accountNow(reason string) {
 	t.finalFrom = t.lastCycle + 1
 	t.finalReason = reason
 	for i := 0; i < 2; i++ {
-		exactNow := t.readHeap()
-		if exactNow > t.heapMax {
-			t.heapMax = exactNow
+		var now reading
+		t.read(&now)
+		if now.cycles == t.lastCycle && now.heap >= t.before.Heap {
+			t.before = now.memory()
 		}
 		from := t.lastCycle
 		seen, ok := t.startGC(from)
@@ -490,27 +522,17 @@ func (t *Tracker) accountNow(reason string) {
 			// pair begun before it, but cannot start one.
 			runtime.GC()
 			t.read(&t.cur)
-			t.account(t.heapMax, time.Since(t.start))
+			t.account(t.before, time.Since(t.start))
 			t.acc.Reset()
 			break
 		}
 		t.read(&t.cur)
-		before := uint64(0)
+		var before peak.Memory
 		if t.cur.cycles == from+1 {
-			before = t.heapMax
+			before = t.before
 		}
 		t.account(before, seen)
 	}
-	if t.acc.Flush() {
-		t.writePeak()
-	}
-}
-
-func (t *Tracker) readHeap() uint64 {
-	var s [1]metrics.Sample
-	s[0].Name = "/memory/classes/heap/objects:bytes"
-	metrics.Read(s[:])
-	return value(s[0])
 }
 
 // sink keeps the allocations that start a GC reachable until it has begun.
@@ -565,15 +587,15 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		Version:         raw.Version,
 		Reason:          reason,
 		Cycle:           p.Cycle,
-		AtNS:            int64(p.At),
+		AtNS:            int64(peakTime(p)),
 		Bytes:           p.Bytes,
 		Objects:         p.Objects,
 		LiveBytes:       p.LiveBytes,
-		ExactBytes:      p.Exact,
-		RSSBytes:        t.cur.rss,
-		RSSAnonBytes:    t.cur.rssAnon,
-		GoMappedBytes:   t.cur.mapped,
-		GoReleasedBytes: t.cur.released,
+		ExactBytes:      p.Before.Heap,
+		RSSBytes:        p.Before.RSS,
+		RSSAnonBytes:    p.Before.RSSAnon,
+		GoMappedBytes:   p.Before.GoMapped,
+		GoReleasedBytes: p.Before.GoReleased,
 		Rate:            t.rate,
 		Frames:          []raw.Frame{},
 		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
@@ -601,6 +623,16 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		prof.Stacks = append(prof.Stacks, st)
 	}
 	return prof
+}
+
+// peakTime is the moment of p: the last reading before its mark when there
+// is one (the GC count is polled, so the mark itself is seen up to one
+// interval late), else when the mark was seen.
+func peakTime(p peak.Peak) time.Duration {
+	if p.Before.At > 0 {
+		return p.Before.At
+	}
+	return p.At
 }
 
 // frames symbolizes one return address, inlined calls included, leaf first.

@@ -1,0 +1,533 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/report"
+)
+
+// gofilBin is the gofil binary under test, built once by TestMain.
+var gofilBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gofil-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	gofilBin = filepath.Join(dir, "gofil")
+	out, err := exec.Command("go", "build", "-o", gofilBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building gofil: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const mib = 1 << 20
+
+// testdata returns the absolute path of a testdata program.
+func testdata(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type result struct {
+	code    int
+	stdout  string
+	stderr  string
+	dir     string
+	summary *report.Summary
+}
+
+// gofil runs the gofil binary in dir with args and reads the summary of the
+// report it names with -o, if there is one.
+func gofil(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(gofilBin, args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("gofil %v: %v", args, err)
+	}
+	for i, a := range args {
+		if a == "-o" && i+1 < len(args) {
+			r.dir = args[i+1]
+		}
+	}
+	if r.dir != "" {
+		r.summary = readSummary(t, r.dir)
+	}
+	return r
+}
+
+func readSummary(t *testing.T, dir string) *report.Summary {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, report.SummaryFile))
+	if err != nil {
+		return nil
+	}
+	var s report.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	return &s
+}
+
+// inclusive returns the bytes a function held at the peak, callees
+// included, as summary.json reports them.
+func inclusive(s *report.Summary, fn string) int64 {
+	for _, f := range s.Functions {
+		if f.Function == fn {
+			return f.Bytes
+		}
+	}
+	return 0
+}
+
+// within reports whether got is within frac of want.
+func within(got, want int64, frac float64) bool {
+	d := float64(got - want)
+	if d < 0 {
+		d = -d
+	}
+	return d <= frac*float64(want)
+}
+
+// TestAccuracy checks the attribution at the peak against programs whose
+// true bytes per function are known: every function holding at least 5% of
+// the peak must be reported within ±5% of its true bytes, callees included.
+func TestAccuracy(t *testing.T) {
+	cases := []struct {
+		name  string
+		truth map[string]int64
+		// outside is the true memory outside the Go heap at the peak, if
+		// the case checks it (±10%).
+		outside int64
+	}{
+		{"example", map[string]int64{
+			"main.loadRecords": 160 * mib, "main.buildIndex": 192 * mib, "main.tagRecords": 32 * mib,
+		}, 0},
+		{"goroutines", map[string]int64{"main.worker": 320 * mib}, 0},
+		{"smallobjs", map[string]int64{"main.buildList": 384 * mib, "main.loadBlob": 64 * mib}, 0},
+		{"mmap", map[string]int64{"main.fillHeap": 192 * mib}, 128 * mib},
+		{"oldgo", map[string]int64{"main.hold": 64 * mib}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			r := gofil(t, testdata(t, c.name), "run", "-o", out, ".")
+			if r.code != 0 {
+				t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+			}
+			s := r.summary
+			if s == nil || s.Peak == nil {
+				t.Fatalf("no peak in summary\n%s", r.stderr)
+			}
+			var total int64
+			for fn, want := range c.truth {
+				got := inclusive(s, fn)
+				t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, 100*float64(got-want)/float64(want))
+				if !within(got, want, 0.05) {
+					t.Errorf("%s holds %d bytes at the peak, want %d ±5%%", fn, got, want)
+				}
+				if !strings.Contains(fn, "tagRecords") {
+					total += want
+				}
+			}
+			// No function of the program's own beyond the truth holds 5%;
+			// main and its closures are callers of the truth's functions.
+			for _, f := range s.Functions {
+				if strings.HasPrefix(f.Function, "main.") && !strings.HasPrefix(f.Function, "main.main") && c.truth[f.Function] == 0 && f.Bytes > s.Peak.HeapBytes/20 {
+					t.Errorf("%s holds %d bytes at the peak, which no ground truth says", f.Function, f.Bytes)
+				}
+			}
+			if !within(s.Peak.HeapBytes, total, 0.05) {
+				t.Errorf("peak.heap_bytes = %d, want %d ±5%%", s.Peak.HeapBytes, total)
+			}
+			if !within(int64(s.Peak.HeapBytesExact), total, 0.05) {
+				t.Errorf("peak.heap_bytes_exact = %d, want %d ±5%%", s.Peak.HeapBytesExact, total)
+			}
+			if s.Peak.RSSBytes < uint64(total) {
+				t.Errorf("peak.rss_bytes = %d, less than the heap's %d", s.Peak.RSSBytes, total)
+			}
+			if c.outside > 0 {
+				t.Logf("outside the heap: %.1f MiB (truth %.1f MiB)", float64(s.Peak.OutsideHeapBytes)/mib, float64(c.outside)/mib)
+				if !within(int64(s.Peak.OutsideHeapBytes), c.outside, 0.10) {
+					t.Errorf("peak.outside_heap_bytes = %d, want %d ±10%%", s.Peak.OutsideHeapBytes, c.outside)
+				}
+			}
+			checkFiles(t, out, s)
+		})
+	}
+}
+
+// checkFiles checks that the profile and the collapsed stacks agree with
+// the summary.
+func checkFiles(t *testing.T, dir string, s *report.Summary) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, report.PeakProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		t.Fatalf("peak.pb.gz: %v", err)
+	}
+	if len(p.SampleType) != 2 || p.SampleType[0].Type != "inuse_objects" || p.SampleType[0].Unit != "count" ||
+		p.SampleType[1].Type != "inuse_space" || p.SampleType[1].Unit != "bytes" {
+		t.Errorf("sample types %v, want inuse_objects/count, inuse_space/bytes", p.SampleType)
+	}
+	var total int64
+	lines := false
+	for _, smp := range p.Sample {
+		total += smp.Value[1]
+		for _, loc := range smp.Location {
+			for _, l := range loc.Line {
+				if l.Line > 0 && l.Function.Filename != "" {
+					lines = true
+				}
+			}
+		}
+	}
+	if total != s.Peak.HeapBytes {
+		t.Errorf("peak.pb.gz holds %d bytes, summary says %d", total, s.Peak.HeapBytes)
+	}
+	if !lines {
+		t.Error("peak.pb.gz has no file and line information")
+	}
+	folded, err := os.ReadFile(filepath.Join(dir, report.PeakFolded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var foldedTotal int64
+	for _, line := range strings.Split(strings.TrimSpace(string(folded)), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		n, err := strconv.ParseInt(line[i+1:], 10, 64)
+		if i < 0 || err != nil || !strings.Contains(line[:i], ";") {
+			t.Fatalf("peak.folded: bad line %q", line)
+		}
+		foldedTotal += n
+	}
+	if foldedTotal != s.Peak.HeapBytes {
+		t.Errorf("peak.folded holds %d bytes, summary says %d", foldedTotal, s.Peak.HeapBytes)
+	}
+}
+
+// TestPprofOpens checks that go tool pprof reads the profile and names the
+// peak's largest function.
+func TestPprofOpens(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "oldgo"), "run", "-o", out, ".")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	top, err := exec.Command("go", "tool", "pprof", "-top", filepath.Join(out, report.PeakProfile)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof: %v\n%s", err, top)
+	}
+	if !strings.Contains(string(top), "main.hold") || !strings.Contains(string(top), "inuse_space") {
+		t.Errorf("go tool pprof -top does not show main.hold's inuse_space:\n%s", top)
+	}
+}
+
+// TestExitPaths checks that every way a program can end leaves a report
+// holding main.hold's 64 MiB, and that gofil exits as the program did.
+func TestExitPaths(t *testing.T) {
+	cases := []struct {
+		mode     string
+		signal   syscall.Signal // sent to gofil once the program says "ready"
+		code     int
+		exitPath string
+	}{
+		{"return", 0, 0, "return"},
+		{"exit", 0, 3, "exit"},
+		{"fatal", 0, 1, "exit"},
+		{"panic", 0, 2, "panic"},
+		{"wait", syscall.SIGTERM, 128 + 15, "signal SIGTERM"},
+		{"wait", syscall.SIGINT, 128 + 2, "signal SIGINT"},
+		{"handled", syscall.SIGTERM, 0, "return"},
+		{"killed", syscall.SIGKILL, 128 + 9, ""},
+	}
+	for _, c := range cases {
+		name := c.mode
+		if c.signal != 0 {
+			name += "-" + strings.ToLower(c.signal.String())
+		}
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			code, stderr := runUntilReady(t, out, c.mode, c.signal)
+			if code != c.code {
+				t.Fatalf("exit code %d, want %d\n%s", code, c.code, stderr)
+			}
+			s := readSummary(t, out)
+			if s == nil || s.Peak == nil {
+				t.Fatalf("no report after %s\n%s", name, stderr)
+			}
+			if s.ExitCode != c.code {
+				t.Errorf("summary exit_code %d, want %d", s.ExitCode, c.code)
+			}
+			if s.ExitPath != c.exitPath {
+				t.Errorf("summary exit_path %q, want %q", s.ExitPath, c.exitPath)
+			}
+			got := inclusive(s, "main.hold")
+			if !within(got, 64*mib, 0.05) {
+				t.Errorf("main.hold holds %d bytes, want 64 MiB ±5%%\n%s", got, stderr)
+			}
+		})
+	}
+}
+
+// runUntilReady runs testdata/exits in mode, sends sig to gofil once the
+// program has printed "ready", and returns gofil's exit code and stderr.
+func runUntilReady(t *testing.T, out, mode string, sig syscall.Signal) (int, string) {
+	t.Helper()
+	cmd := exec.Command(gofilBin, "run", "-o", out, ".", "--", mode)
+	cmd.Dir = testdata(t, "exits")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() {
+		killChild(t, cmd.Process.Pid)
+		cmd.Process.Kill()
+	})
+	defer timer.Stop()
+	if sig != 0 {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && sc.Text() != "ready" {
+		}
+		if sig == syscall.SIGKILL {
+			// SIGKILL cannot be forwarded: kill the program itself, as the
+			// kernel's OOM killer would.
+			killChild(t, cmd.Process.Pid)
+		} else {
+			cmd.Process.Signal(sig)
+		}
+	}
+	io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), stderr.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, stderr.String()
+}
+
+// killChild sends SIGKILL to the children of pid. Any of its threads may
+// have started them, so every thread's list is read.
+func killChild(t *testing.T, pid int) {
+	t.Helper()
+	lists, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, l := range lists {
+		data, _ := os.ReadFile(l)
+		for _, f := range strings.Fields(string(data)) {
+			child, _ := strconv.Atoi(f)
+			if syscall.Kill(child, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("gofil (pid %d) has no child to kill", pid)
+	}
+}
+
+// TestGoroutinePanic checks a panic outside main: the runtime ends the
+// program without running any hook, so the report holds what the tracker
+// wrote up to the program's last GC, and says so.
+func TestGoroutinePanic(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	code, stderr := runUntilReady(t, out, "goroutine-panic", 0)
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "panic: exits: panic in a goroutine") {
+		t.Errorf("the program's panic message is missing from stderr:\n%s", stderr)
+	}
+	s := readSummary(t, out)
+	if s == nil {
+		t.Fatal("no summary.json")
+	}
+	if !strings.Contains(strings.Join(s.Notes, "\n"), "without the tracker's final accounting") {
+		t.Errorf("notes %q do not say the final accounting is missing", s.Notes)
+	}
+}
+
+// TestBadInput checks that each kind of bad input gets one clear error line
+// and a non-zero exit, and leaves no report directory behind.
+func TestBadInput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		want  string // in the error line
+		extra string // elsewhere in stderr
+	}{
+		{"not main", []string{"./notmain"}, "is package notmain, not a main package", ""},
+		{"does not compile", []string{"./broken"}, "does not build", "cannot use \"not an int\""},
+		{"no such path", []string{"./nosuchdir"}, "no such file or directory", ""},
+		{"unwritable -o", []string{"-o", filepath.Join(file, "sub"), "./oldgo"}, "is not a directory", ""},
+		{"unknown flag", []string{"--nosuchflag", "./oldgo"}, "flag provided but not defined", ""},
+		{"bad rate", []string{"--rate", "lots", "./oldgo"}, "--rate", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			args := append([]string{"run"}, c.args...)
+			if !contains(c.args, "-o") {
+				args = append([]string{"run", "-o", out}, c.args...)
+			}
+			r := gofil(t, testdata(t, ""), args...)
+			if r.code == 0 {
+				t.Fatalf("exit code 0, want non-zero")
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "gofil run: ") || !strings.Contains(last, c.want) {
+				t.Errorf("last stderr line %q, want a 'gofil run:' line containing %q", last, c.want)
+			}
+			if c.extra == "" && len(lines) != 1 {
+				t.Errorf("stderr has %d lines, want one:\n%s", len(lines), r.stderr)
+			}
+			if c.extra != "" && !strings.Contains(r.stderr, c.extra) {
+				t.Errorf("stderr does not show the compiler's %q:\n%s", c.extra, r.stderr)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was created", out)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFilesWithoutModule runs a .go file in a directory with no go.mod, and
+// checks that the directory is left as it was.
+func TestFilesWithoutModule(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(testdata(t, "oldgo"), "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, dir, "run", "-o", out, "main.go")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	if got := inclusive(r.summary, "main.hold"); !within(got, 64*mib, 0.05) {
+		t.Errorf("main.hold holds %d bytes, want 64 MiB ±5%%", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("the program's directory now holds %d entries, want only main.go", len(entries))
+	}
+}
+
+// TestPrebuiltBinary runs a binary without source: gofil reports resident
+// memory and says that stacks need source.
+func TestPrebuiltBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "oldgo")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = testdata(t, "oldgo")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, t.TempDir(), "run", "-o", out, bin)
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	if r.summary == nil || r.summary.Peak == nil || r.summary.Peak.RSSBytes < 64*mib {
+		t.Fatalf("no peak RSS of at least 64 MiB in %+v", r.summary)
+	}
+	if !strings.Contains(strings.Join(r.summary.Notes, " "), "allocation stacks need the program's source") {
+		t.Errorf("notes %q do not say stacks need source", r.summary.Notes)
+	}
+}
+
+// TestStdio checks that the program's arguments, stdin, stdout and working
+// directory are its own.
+func TestStdio(t *testing.T) {
+	dir := t.TempDir()
+	src := `package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	in, _ := io.ReadAll(os.Stdin)
+	wd, _ := os.Getwd()
+	fmt.Printf("args=%q stdin=%q wd=%s\n", os.Args[1:], in, wd)
+	os.Exit(7)
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(gofilBin, "run", "-o", out, "main.go", "--", "a b", "-c")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader("hello")
+	stdout, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
+		t.Fatalf("gofil: %v, want exit code 7", err)
+	}
+	want := fmt.Sprintf("args=[\"a b\" \"-c\"] stdin=\"hello\" wd=%s\n", dir)
+	if string(stdout) != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+}
