@@ -36,7 +36,7 @@ func installExitHook(f func()) {
 // number of channels that want it.
 type signalHandlersMirror struct {
 	sync.Mutex
-	m   unsafe.Pointer
+	_   unsafe.Pointer // m, the channel map
 	ref [65]int64
 }
 

@@ -234,16 +234,11 @@ func (t *Tracker) exitHow() string {
 	return "exit"
 }
 
-// Finish accounts the heap as it is now and writes the final files. It is
-// safe to call more than once and from any goroutine; calls after the first
-// that completed return at once.
+// Finish accounts the heap as it is now and writes the final files, and
+// returns when they are written. It is safe to call more than once and from
+// any goroutine: a call waits for an accounting under way (after a signal,
+// say) and then does nothing if the program has been finished already.
 func (t *Tracker) Finish(how string) {
-	t.mu.Lock()
-	if t.finished {
-		t.mu.Unlock()
-		return
-	}
-	t.mu.Unlock()
 	req := request{how: how, done: make(chan struct{})}
 	select {
 	case t.requests <- req:
@@ -535,9 +530,6 @@ func (t *Tracker) accountNow(reason string) {
 	}
 }
 
-// sink keeps the allocations that start a GC reachable until it has begun.
-var sink []byte
-
 // startGC starts one GC cycle the way an allocation does, by lowering the GC
 // target for a moment, and waits until its mark has terminated. It returns
 // when the cycle was seen and false if none started.
@@ -550,17 +542,17 @@ func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
 	for i := 0; time.Now().Before(deadline); i++ {
 		metrics.Read(c[:])
 		if uint32(value(c[0])) != from {
-			sink = nil
 			return time.Since(t.start), true
 		}
 		if i < 64 {
-			// Large allocations always check the GC trigger.
-			sink = make([]byte, 64<<10)
+			// Large allocations always check the GC trigger; this one is
+			// too large for the stack, so it is made on the heap.
+			b := make([]byte, 128<<10)
+			runtime.KeepAlive(b)
 		} else {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	sink = nil
 	return 0, false
 }
 

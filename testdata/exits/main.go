@@ -3,7 +3,7 @@
 // seen it: return, exit (os.Exit(3)), fatal (log.Fatal), panic,
 // goexit-panic (a panic in another goroutine), wait (prints "ready" and
 // waits to be killed by a signal), handled (handles SIGTERM itself, then
-// returns 0), killed (runs one GC, prints "ready" and waits for SIGKILL).
+// returns 0), killed (runs one GC, waits 200ms, prints "ready" and waits for SIGKILL).
 package main
 
 import (
@@ -61,6 +61,9 @@ func main() {
 		return
 	case "killed":
 		runtime.GC()
+		// Give the tracker, which polls every few milliseconds, time to
+		// see the GC and write what it found.
+		time.Sleep(200 * time.Millisecond)
 		fmt.Println("ready")
 		select {}
 	}

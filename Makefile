@@ -1,0 +1,32 @@
+GO ?= go
+# The tracker reaches runtime internals through linkname; its own tests
+# link only with this flag, as `gofil run` builds programs with it.
+LDFLAGS := -ldflags=-checklinkname=0
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages whose tests are worth the race detector's time.
+RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./internal/build/...
+
+.PHONY: build test lint bench example clean
+
+build:
+	$(GO) build -o bin/gofil ./cmd/gofil
+
+test:
+	$(GO) test $(LDFLAGS) -count=1 ./...
+	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
+
+bench: build
+	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./oomguard/
+	$(GO) run ./internal/overhead -runs 5 -gofil bin/gofil
+
+example:
+	$(GO) run ./cmd/gofil run ./testdata/example
+
+clean:
+	rm -rf bin gofil-result
