@@ -1,0 +1,221 @@
+package flamegraph
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+type nodeKind uint8
+
+const (
+	kindFrame nodeKind = iota
+	kindRoot
+	kindOther
+)
+
+// node is one frame of the merged call tree, already pruned for drawing.
+type node struct {
+	frame    Frame
+	kind     nodeKind
+	total    int64 // bytes held by the samples passing through this node
+	objects  int64
+	merged   int // for kindOther: how many sibling frames it stands for
+	children []*node
+}
+
+// tree is the pruned call tree and what the layout needs to know about it.
+type tree struct {
+	root  *node
+	depth int // number of rows, the root's included
+}
+
+// buildTree merges the stacks of samples into a call tree. A child whose
+// width, at framesWidth pixels for all bytes, would be below minWidth is
+// folded into one "other" child of its parent.
+//
+// Inserting every frame of every stack into a tree would allocate millions
+// of nodes for a large profile, almost all of them too narrow to draw.
+// Instead, the builder works on a permutation of the samples: for each
+// drawn node it groups the node's samples by their next frame with one
+// pass over them, and descends only into groups wide enough to be drawn,
+// after moving each of those into a contiguous stretch. The work is
+// proportional to the number of samples times the depth of the drawn
+// tree, not of the stacks.
+func buildTree(samples []Sample, framesWidth, minWidth float64) tree {
+	b := &builder{
+		samples: samples,
+		order:   make([]int, len(samples)),
+		scratch: make([]int, len(samples)),
+		group:   make([]int, len(samples)),
+	}
+	root := &node{kind: kindRoot, frame: Frame{Func: "all"}}
+	for i, s := range samples {
+		b.order[i] = i
+		root.total += s.Bytes
+		root.objects += s.Objects
+	}
+	if root.total > 0 {
+		b.minBytes = minWidth / framesWidth * float64(root.total)
+	}
+	b.depth = 1
+	if root.total > 0 {
+		root.children = b.children(0, len(samples), 0)
+	}
+	return tree{root: root, depth: b.depth}
+}
+
+type builder struct {
+	samples  []Sample
+	order    []int // a permutation of sample indices; every subtree is a stretch of it
+	scratch  []int // room to rearrange a stretch of order
+	group    []int // run of the sample at each position of order, while grouping
+	runs     []run // a stack: each children call pushes its runs and pops them
+	index    map[frameKey]int
+	minBytes float64
+	depth    int
+}
+
+// frameKey identifies a node among its siblings.
+type frameKey struct {
+	fn, file string
+	line     int
+}
+
+// run is the samples that share their frame at one depth below a node,
+// and what they hold. Once placed, they are order[lo:hi].
+type run struct {
+	frame          Frame
+	count          int
+	bytes, objects int64
+	lo, hi         int
+	keep           bool // drawn under its own name
+}
+
+// children returns the drawable children, in order, of the node whose
+// samples are order[lo:hi], all sharing their first depth frames.
+func (b *builder) children(lo, hi, depth int) []*node {
+	mark := len(b.runs)
+	b.groupRuns(lo, hi, depth)
+	runs := b.runs[mark:]
+
+	other := node{kind: kindOther, frame: Frame{Func: "other"}}
+	lone := -1
+	var keep []int
+	for i := range runs {
+		r := &runs[i]
+		switch {
+		case r.bytes == 0:
+			// Nothing to draw, and no bytes to account for.
+		case float64(r.bytes) < b.minBytes:
+			other.merged++
+			other.total += r.bytes
+			other.objects += r.objects
+			lone = i
+		default:
+			r.keep = true
+			keep = append(keep, i)
+		}
+	}
+	if other.merged == 1 {
+		// Merging a single frame would hide its name and save nothing.
+		runs[lone].keep = true
+		keep = append(keep, lone)
+	}
+	kids := make([]*node, 0, len(keep)+1)
+	if len(keep) > 0 {
+		b.place(runs, keep, lo, hi)
+		for _, i := range keep {
+			r := runs[i]
+			kids = append(kids, &node{
+				frame:    r.frame,
+				total:    r.bytes,
+				objects:  r.objects,
+				children: b.children(r.lo, r.hi, depth+1),
+			})
+		}
+	}
+	if other.merged > 1 {
+		kids = append(kids, &other)
+	}
+	b.runs = b.runs[:mark]
+	if len(kids) > 0 && depth+2 > b.depth {
+		b.depth = depth + 2
+	}
+	return kids
+}
+
+// groupRuns pushes onto b.runs one run per distinct frame at depth among
+// the samples order[lo:hi], and records in b.group which run each sample
+// belongs to, relative to the first pushed, or -1 if its stack ends above
+// depth. Of the differing Source texts a frame may carry, a run keeps the
+// smallest non-empty one, so that the result does not depend on the order
+// of the samples.
+func (b *builder) groupRuns(lo, hi, depth int) {
+	if b.index == nil {
+		b.index = make(map[frameKey]int, min(hi-lo, 1024))
+	}
+	index := b.index
+	mark := len(b.runs)
+	for pos := lo; pos < hi; pos++ {
+		s := &b.samples[b.order[pos]]
+		if len(s.Stack) == depth {
+			b.group[pos] = -1
+			continue
+		}
+		f := &s.Stack[depth]
+		k := frameKey{f.Func, f.File, f.Line}
+		g, ok := index[k]
+		if !ok {
+			g = len(b.runs) - mark
+			index[k] = g
+			b.runs = append(b.runs, run{frame: Frame{Func: f.Func, File: f.File, Line: f.Line}})
+		}
+		b.group[pos] = g
+		r := &b.runs[mark+g]
+		r.count++
+		r.bytes += s.Bytes
+		r.objects += s.Objects
+		if f.Source != "" && (r.frame.Source == "" || f.Source < r.frame.Source) {
+			r.frame.Source = f.Source
+		}
+	}
+	if len(index) > 4096 {
+		b.index = nil // clearing a huge table for every small node costs more than a new one
+	} else {
+		clear(index)
+	}
+}
+
+// place sorts keep, the indices of the runs to descend into, by frame, and
+// moves their samples within order[lo:hi] so that each run is contiguous,
+// in that order. The samples of the other runs are not needed again.
+func (b *builder) place(runs []run, keep []int, lo, hi int) {
+	slices.SortFunc(keep, func(x, y int) int { return compareFrames(runs[x].frame, runs[y].frame) })
+	next := lo
+	for _, i := range keep {
+		runs[i].lo, runs[i].hi = next, next // hi advances as samples arrive
+		next += runs[i].count
+	}
+	for pos := lo; pos < hi; pos++ {
+		if g := b.group[pos]; g >= 0 && runs[g].keep {
+			b.scratch[runs[g].hi] = b.order[pos]
+			runs[g].hi++
+		}
+	}
+	copy(b.order[lo:next], b.scratch[lo:next])
+}
+
+// compareFrames orders frames by function name, then file, then line; this
+// is also the left-to-right order of siblings in the graph.
+func compareFrames(a, b Frame) int {
+	// Names in a profile usually share their backing arrays, which makes
+	// the equality tests cheap; ordering is needed only where they differ.
+	if a.Func != b.Func {
+		return strings.Compare(a.Func, b.Func)
+	}
+	if a.File != b.File {
+		return strings.Compare(a.File, b.File)
+	}
+	return cmp.Compare(a.Line, b.Line)
+}
