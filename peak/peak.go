@@ -108,6 +108,9 @@ type Peak struct {
 	// Before is the reading with the largest exact heap just before the
 	// mark: the runtime's own figures for the same moment.
 	Before Memory
+	// Approximate says the pair spanned GC cycles the tracker did not see:
+	// the figures are an upper bound.
+	Approximate bool
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
 }
@@ -125,13 +128,17 @@ type Accountant struct {
 	havePrev bool
 	peak     Peak
 	havePeak bool
+	last     Peak
+	haveLast bool
 	// afterForced says the previous snapshot followed a forced GC.
 	afterForced bool
 
-	// Paired counts the mark terminations accounted; Gaps counts the
-	// snapshots that could not be paired with their predecessor because
-	// cycles were missed in between; Forced counts the GCs the program
-	// started itself.
+	// Trace, if set, is called with every heap accounted.
+	Trace func(Peak)
+
+	// Paired counts the heaps accounted; Gaps counts the snapshots whose
+	// predecessor was not from the cycle before (their pair is approximate);
+	// Forced counts the GCs the program started itself.
 	Paired, Gaps, Forced int
 }
 
@@ -146,7 +153,11 @@ func (a *Accountant) Reset() {
 }
 
 func (a *Accountant) offer(p Peak) bool {
+	if a.Trace != nil {
+		a.Trace(p)
+	}
 	a.Paired++
+	a.last, a.haveLast = p, true
 	if a.havePeak && p.Bytes <= a.peak.Bytes {
 		return false
 	}
@@ -204,8 +215,23 @@ func (a *Accountant) Add(s Snapshot) bool {
 		if a.offer(p) {
 			newPeak = true
 		}
-	case a.havePrev && s.Cycle != a.prevSnap.Cycle && !adjacent:
+	case a.havePrev && s.Cycle > a.prevSnap.Cycle && !adjacent:
+		// Cycles were missed: the pair spans several marks. It holds every
+		// allocation up to the last of them and only the frees before the
+		// first, so it bounds the heap at each of them from above, counting
+		// also what the missed GCs freed.
 		a.Gaps++
+		p := a.pair(a.prev, cur)
+		p.Cycle = s.Cycle - 1
+		if s.Forced {
+			p.Cycle = s.Cycle
+		}
+		p.At = s.Seen
+		p.Before = s.Before
+		p.Approximate = true
+		if a.offer(p) {
+			newPeak = true
+		}
 	}
 	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
 		a.afterForced = s.Forced
@@ -218,6 +244,11 @@ func (a *Accountant) Add(s Snapshot) bool {
 	a.prevSnap.Records = nil
 	a.havePrev = true
 	return newPeak
+}
+
+// Last returns the most recently accounted heap and whether there is one.
+func (a *Accountant) Last() (Peak, bool) {
+	return a.last, a.haveLast
 }
 
 // Peak returns the largest heap accounted so far and whether there is one.

@@ -23,6 +23,8 @@ import (
 const (
 	PeakProfile = "peak.pb.gz"
 	PeakFolded  = "peak.folded"
+	OOMProfile  = "oom.pb.gz"
+	OOMFolded   = "oom.folded"
 	SummaryFile = "summary.json"
 	RawDir      = "raw"
 )
@@ -83,6 +85,8 @@ type Run struct {
 	Peak     *Heap
 	OOM      *Heap
 	Timeline []TimelinePoint
+	// OOMWritten is when the last emergency dump reached the disk.
+	OOMWritten time.Time
 }
 
 // Load reads a run directory. Missing files leave their fields nil; a
@@ -115,6 +119,11 @@ func Load(dir string) (*Run, error) {
 			return nil, err
 		}
 		*f.dst = NewHeap(p)
+	}
+	if r.OOM != nil {
+		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
+			r.OOMWritten = st.ModTime()
+		}
 	}
 	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -31,7 +31,11 @@ type Meta struct {
 	RSS []RSSPoint
 	// NoSource is set when the program was a prebuilt binary.
 	NoSource bool
-	Notes    []string
+	// MemoryLimit is the limit gofil ran the program under, if any.
+	MemoryLimit uint64
+	// OOMKilled says the kernel's out-of-memory killer ended the program.
+	OOMKilled bool
+	Notes     []string
 }
 
 // RSSPoint is one reading of the program's RSS from outside.
@@ -54,6 +58,8 @@ type Summary struct {
 	Top             []Site            `json:"top"`
 	Functions       []Function        `json:"functions"`
 	Tracker         *TrackerInfo      `json:"tracker,omitempty"`
+	OOMKilled       bool              `json:"oom_killed"`
+	OOM             *OOMInfo          `json:"oom,omitempty"`
 	Notes           []string          `json:"notes"`
 	Files           map[string]string `json:"files"`
 }
@@ -83,8 +89,30 @@ type PeakInfo struct {
 	// "exit", "signal", "panic".
 	Moment  string `json:"moment"`
 	GCCycle uint32 `json:"gc_cycle"`
+	// Approximate says the peak spans GC cycles the tracker did not see, so
+	// the heap figures are an upper bound.
+	Approximate bool `json:"approximate"`
 	// TrackerBytes is the tracker's own heap at the peak, excluded above.
 	TrackerBytes int64 `json:"tracker_bytes"`
+}
+
+// OOMInfo describes the memory limit and the last emergency dump before
+// it.
+type OOMInfo struct {
+	LimitBytes  uint64  `json:"limit_bytes"`
+	LimitSource string  `json:"limit_source"`
+	Threshold   float64 `json:"threshold,omitempty"`
+	// Dumps counts the emergency dumps; the fields below describe the last.
+	Dumps int `json:"dumps"`
+	// DumpedAtBytes is the usage that triggered the last dump.
+	DumpedAtBytes uint64  `json:"dumped_at_bytes"`
+	AtSeconds     float64 `json:"at_seconds"`
+	HeapBytes     int64   `json:"heap_bytes"`
+	// DumpSeconds is the time from crossing the threshold to the data on
+	// disk.
+	DumpSeconds float64    `json:"dump_seconds"`
+	Top         []Site     `json:"top"`
+	Functions   []Function `json:"functions"`
 }
 
 // TrackerInfo is what the tracker says of its own work.
@@ -133,6 +161,19 @@ func Build(meta Meta, run *Run) *Summary {
 	case run.Exit == nil:
 		s.Notes = append(s.Notes, "the program ended without the tracker's final accounting ("+s.Ended+"): the report holds the heap up to the program's last GC")
 	}
+	s.OOMKilled = meta.OOMKilled
+	if meta.OOMKilled {
+		s.Ended = "killed by the out-of-memory killer"
+	}
+	if run.Start != nil && run.Start.GuardError != "" {
+		s.Notes = append(s.Notes, "no OOM guard: "+run.Start.GuardError)
+	}
+	if run.Start != nil && run.Start.LimitBytes > 0 || run.OOM != nil || meta.MemoryLimit > 0 {
+		s.OOM = oomInfo(meta, run)
+	}
+	if meta.OOMKilled && run.OOM == nil {
+		s.Notes = append(s.Notes, "killed by the out-of-memory killer before any emergency dump: memory grew past the threshold and the limit within one poll, or the guard could not run")
+	}
 	peakRSS := meta.MaxRSS
 	if run.Peak != nil {
 		h := run.Peak
@@ -157,6 +198,10 @@ func Build(meta Meta, run *Run) *Summary {
 			p.GoRuntimeBytes = at.GoMapped - at.GoReleased
 		}
 		s.Peak = p
+		p.Approximate = h.Raw.Approximate
+		if h.Raw.Approximate {
+			s.Notes = append(s.Notes, "the peak fell among GC cycles that followed each other faster than the tracker could see: its figures are an upper bound and may count memory those GCs freed")
+		}
 		sites := h.Sites()
 		if len(sites) > 50 {
 			sites = sites[:50]
@@ -184,6 +229,43 @@ func Build(meta Meta, run *Run) *Summary {
 		}
 	}
 	return s
+}
+
+func oomInfo(meta Meta, run *Run) *OOMInfo {
+	o := &OOMInfo{LimitBytes: meta.MemoryLimit, Top: []Site{}, Functions: []Function{}}
+	if run.Start != nil {
+		o.LimitSource = run.Start.LimitSource
+		o.Threshold = run.Start.OOMThreshold
+		if run.Start.LimitBytes > 0 {
+			o.LimitBytes = run.Start.LimitBytes
+		}
+	}
+	if h := run.OOM; h != nil {
+		o.Dumps = h.Raw.Level
+		o.DumpedAtBytes = h.Raw.UsageBytes
+		o.AtSeconds = time.Duration(h.Raw.AtNS).Seconds()
+		o.HeapBytes = h.Bytes
+		if h.Raw.LimitBytes > 0 {
+			o.LimitBytes = h.Raw.LimitBytes
+		}
+		// The file's time is only as fine as the kernel's clock tick; the
+		// tracker's own measure, up to the write, bounds it from below.
+		o.DumpSeconds = time.Duration(h.Raw.AccountedNS).Seconds()
+		if !run.OOMWritten.IsZero() && h.Raw.CrossedUnixNS > 0 {
+			if d := run.OOMWritten.Sub(time.Unix(0, h.Raw.CrossedUnixNS)).Seconds(); d > o.DumpSeconds {
+				o.DumpSeconds = d
+			}
+		}
+		o.Top = h.Sites()
+		if len(o.Top) > 50 {
+			o.Top = o.Top[:50]
+		}
+		o.Functions = h.Functions()
+		if len(o.Functions) > 100 {
+			o.Functions = o.Functions[:100]
+		}
+	}
+	return o
 }
 
 func maxRSS(points []RSSPoint) (time.Duration, uint64) {
@@ -221,22 +303,18 @@ func nonNil(s []string) []string {
 func Write(dir string, meta Meta, run *Run) (*Summary, error) {
 	s := Build(meta, run)
 	if run.Peak != nil {
-		var pb bytes.Buffer
-		if err := WriteProfile(&pb, run.Peak, meta.Started, meta.Binary); err != nil {
-			return nil, err
-		}
-		if err := raw.WriteFile(dir, PeakProfile, pb.Bytes()); err != nil {
+		if err := writeHeapFiles(dir, PeakProfile, PeakFolded, run.Peak, meta); err != nil {
 			return nil, err
 		}
 		s.Files["profile"] = PeakProfile
-		var folded bytes.Buffer
-		if err := WriteFolded(&folded, run.Peak); err != nil {
-			return nil, err
-		}
-		if err := raw.WriteFile(dir, PeakFolded, folded.Bytes()); err != nil {
-			return nil, err
-		}
 		s.Files["folded"] = PeakFolded
+	}
+	if run.OOM != nil {
+		if err := writeHeapFiles(dir, OOMProfile, OOMFolded, run.OOM, meta); err != nil {
+			return nil, err
+		}
+		s.Files["oom_profile"] = OOMProfile
+		s.Files["oom_folded"] = OOMFolded
 	}
 	s.Files["summary"] = SummaryFile
 	data, err := json.MarshalIndent(s, "", "  ")
@@ -247,6 +325,22 @@ func Write(dir string, meta Meta, run *Run) (*Summary, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// writeHeapFiles writes h as a pprof profile and as collapsed stacks.
+func writeHeapFiles(dir, profileName, foldedName string, h *Heap, meta Meta) error {
+	var pb bytes.Buffer
+	if err := WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
+		return err
+	}
+	if err := raw.WriteFile(dir, profileName, pb.Bytes()); err != nil {
+		return err
+	}
+	var folded bytes.Buffer
+	if err := WriteFolded(&folded, h); err != nil {
+		return err
+	}
+	return raw.WriteFile(dir, foldedName, folded.Bytes())
 }
 
 // Text writes the short summary gofil prints on stderr.
@@ -269,6 +363,17 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 10
 		}
 		for _, site := range s.Top[:n] {
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, relPath(site.File), site.Line)
+		}
+	}
+	if o := s.OOM; o != nil && o.Dumps > 0 {
+		fmt.Fprintf(w, "gofil: memory limit %s (%s); last emergency dump at %s in use (%.1f%% of the limit), %.2fs into the run:\n",
+			Bytes(int64(o.LimitBytes)), o.LimitSource, Bytes(int64(o.DumpedAtBytes)), 100*float64(o.DumpedAtBytes)/float64(o.LimitBytes), o.AtSeconds)
+		n := len(o.Top)
+		if n > 5 {
+			n = 5
+		}
+		for _, site := range o.Top[:n] {
 			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, relPath(site.File), site.Line)
 		}
 	}

@@ -17,6 +17,7 @@
 package tracker
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -55,7 +57,15 @@ func init() {
 			interval = d
 		}
 	}
-	t, err := Start(dir, interval)
+	threshold := oomguard.DefaultThreshold
+	if s := os.Getenv(raw.EnvOOMThreshold); s == "off" {
+		threshold = 0
+	} else if s != "" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1 {
+			threshold = f
+		}
+	}
+	t, err := Start(dir, interval, threshold)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: tracker not started: %v\n", err)
 		return
@@ -124,15 +134,18 @@ type Tracker struct {
 	timeline   *os.File
 	window     reading
 	windowEnd  time.Duration
-	// finalFrom is the first GC cycle the tracker started itself for a
-	// final or emergency accounting, and finalReason why; peaks at or after
-	// it are labelled with that reason.
-	finalFrom   uint32
-	finalReason string
+	// labels names the GC cycles the tracker started itself for a final or
+	// emergency accounting: the heap at their mark is labelled so.
+	labels map[uint32]string
+	debug  bool
+	guard  *oomguard.Guard
+	limit  oomguard.Limit
+	dumps  int
 }
 
 type request struct {
 	how  string
+	oom  *oomguard.Event // an emergency dump rather than the end
 	done chan struct{}
 }
 
@@ -161,9 +174,12 @@ const (
 	nMetrics
 )
 
-// Start starts a tracker writing into dir, sampling every interval. A
-// program has at most one: `gofil run` starts it through GOFIL_DIR.
-func Start(dir string, interval time.Duration) (*Tracker, error) {
+// Start starts a tracker writing into dir, sampling every interval. When
+// oomThreshold is above zero, an OOM guard writes an emergency accounting
+// whenever memory use crosses that fraction of the memory limit, and again
+// closer to it. A program has at most one tracker: `gofil run` starts it
+// through GOFIL_DIR.
+func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
@@ -177,8 +193,21 @@ func Start(dir string, interval time.Duration) (*Tracker, error) {
 		pagesize:   uint64(os.Getpagesize()),
 		statmBuf:   make([]byte, 256),
 		frameCache: make(map[uintptr][]raw.Frame),
+		labels:     make(map[uint32]string),
+		debug:      os.Getenv("GOFIL_DEBUG") != "",
 	}
 	t.acc.Rate = t.rate
+	if t.debug {
+		t.acc.Trace = func(p peak.Peak) {
+			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes (exact %d)\n", p.Cycle, p.Bytes, p.Before.Heap)
+		}
+	}
+	// Encode each file type once now, from a shallow stack: encoding/json
+	// caches what it learns of a type, and learning it later, deep in the
+	// loop, makes stacks the runtime truncates to 32 frames, which lose
+	// the tracker's frames and would pass for the program's own.
+	json.Marshal(raw.Profile{Frames: []raw.Frame{{}}, Stacks: []raw.Stack{{Frames: []int{0}}}})
+	json.Marshal(raw.Exit{})
 	t.samples = make([]metrics.Sample, nMetrics)
 	t.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
 	t.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
@@ -199,7 +228,7 @@ func Start(dir string, interval time.Duration) (*Tracker, error) {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	t.timeline = tl
-	err = raw.WriteJSON(dir, raw.StartFile, raw.Start{
+	st := raw.Start{
 		Version:    raw.Version,
 		PID:        os.Getpid(),
 		StartUnix:  t.start.UnixNano(),
@@ -207,9 +236,24 @@ func Start(dir string, interval time.Duration) (*Tracker, error) {
 		GoVersion:  runtime.Version(),
 		IntervalNS: int64(interval),
 		ExitHooks:  exitHooksSupported,
-	})
-	if err != nil {
+	}
+	if oomThreshold > 0 {
+		g, err := oomguard.Start(oomguard.WithThreshold(oomThreshold), oomguard.WithOnTrigger(t.onOOM))
+		if err != nil {
+			st.GuardError = err.Error()
+		} else {
+			t.guard = g
+			t.limit = g.Limit()
+			st.LimitBytes = t.limit.Bytes
+			st.LimitSource = t.limit.Source
+			st.OOMThreshold = oomThreshold
+		}
+	}
+	if err := raw.WriteJSON(dir, raw.StartFile, st); err != nil {
 		tl.Close()
+		if t.guard != nil {
+			t.guard.Stop()
+		}
 		return nil, err
 	}
 	t.read(&t.cur)
@@ -258,7 +302,11 @@ func (t *Tracker) loop() {
 			t.observe()
 			t.busy += time.Since(begin)
 		case req := <-t.requests:
-			t.final(req.how)
+			if req.oom != nil {
+				t.emergency(*req.oom)
+			} else {
+				t.final(req.how)
+			}
 			close(req.done)
 		case sig := <-t.sigc:
 			name := "signal " + signalName(sig)
@@ -349,9 +397,11 @@ func (t *Tracker) observe() {
 		}
 		return
 	}
-	var before peak.Memory
-	if t.cur.cycles == t.lastCycle+1 {
-		before = exactAtMark(t.before, prev, t.cur)
+	before := exactAtMark(t.before, prev, t.cur)
+	if t.cur.cycles > t.lastCycle+1 && t.cur.allocs > prev.frees {
+		// Cycles were missed, and the pair will be an upper bound: so is
+		// this, everything allocated by now less what was freed before.
+		before.Heap = t.cur.allocs - prev.frees
 	}
 	t.account(before, t.cur.at)
 }
@@ -395,6 +445,9 @@ func (t *Tracker) account(before peak.Memory, seen time.Duration) {
 	t.lastForced = t.cur.forced
 	t.lastCycle = snap.Cycle
 	t.before = t.cur.memory()
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d records=%d\n", snap.Cycle, snap.Forced, seen, before.Heap, len(snap.Records))
+	}
 	if t.acc.Add(snap) {
 		t.writePeak()
 	}
@@ -470,6 +523,11 @@ func (t *Tracker) final(how string) {
 	t.finished = true
 	t.finishedHow = how
 	t.mu.Unlock()
+	if t.guard != nil && how[0] != 's' { // not "signal ...": the program may go on
+		// Stop waits for a dump under way, which waits for this goroutine:
+		// let it finish on its own.
+		go t.guard.Stop()
+	}
 
 	begin := time.Now()
 	reason := how
@@ -502,8 +560,8 @@ func (t *Tracker) final(how string) {
 // heap now.
 func (t *Tracker) accountNow(reason string) {
 	t.observe()
-	t.finalFrom = t.lastCycle + 1
-	t.finalReason = reason
+	// The heap at the mark of the first GC started here is the heap now.
+	t.labels[t.lastCycle+1] = reason
 	for i := 0; i < 2; i++ {
 		var now reading
 		t.read(&now)
@@ -564,8 +622,8 @@ func (t *Tracker) writePeak() {
 		return
 	}
 	reason := "gc"
-	if t.finalFrom != 0 && p.Cycle >= t.finalFrom {
-		reason = t.finalReason
+	if r, ok := t.labels[p.Cycle]; ok {
+		reason = r
 	}
 	if err := raw.WriteJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: write peak: %v\n", err)
@@ -584,6 +642,7 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		Objects:         p.Objects,
 		LiveBytes:       p.LiveBytes,
 		ExactBytes:      p.Before.Heap,
+		Approximate:     p.Approximate,
 		RSSBytes:        p.Before.RSS,
 		RSSAnonBytes:    p.Before.RSSAnon,
 		GoMappedBytes:   p.Before.GoMapped,
@@ -615,6 +674,48 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		prof.Stacks = append(prof.Stacks, st)
 	}
 	return prof
+}
+
+// onOOM runs on the guard's goroutine when memory use crosses a level: it
+// has the loop account the heap as it is now and waits until the emergency
+// data is on disk.
+func (t *Tracker) onOOM(ev oomguard.Event) {
+	req := request{how: "oom", oom: &ev, done: make(chan struct{})}
+	select {
+	case t.requests <- req:
+		<-req.done
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// emergency accounts the heap now and writes it, with the limit, to the
+// OOM file. The program carries on.
+func (t *Tracker) emergency(ev oomguard.Event) {
+	t.mu.Lock()
+	finished := t.finished
+	t.mu.Unlock()
+	if finished {
+		return
+	}
+	begin := time.Now()
+	t.accountNow("oom")
+	p, ok := t.acc.Last()
+	t.busy += time.Since(begin)
+	if !ok {
+		return
+	}
+	t.dumps++
+	prof := t.profile("oom", p)
+	prof.LimitBytes = ev.Limit
+	prof.LimitSource = t.limit.Source
+	prof.UsageBytes = ev.Usage
+	prof.Level = t.dumps
+	prof.CrossedUnixNS = ev.At.UnixNano()
+	prof.AccountedNS = int64(time.Since(ev.At))
+	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: write emergency dump: %v\n", err)
+	}
+	t.timeline.Sync()
 }
 
 // peakTime is the moment of p: the last reading before its mark when there

@@ -440,3 +440,42 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// StartInside runs start, which should start a child process, with this
+// process moved into the group for the moment, so that the child is in the
+// group from its first instruction; then it moves this process back. Memory
+// this process touches meanwhile stays charged to the group: keep start
+// short.
+//
+//	err := g.StartInside(cmd.Start)
+func (g *Group) StartInside(start func() error) error {
+	self := strconv.Itoa(os.Getpid())
+	home := filepath.Dir(g.path)
+	if err := writeFile(filepath.Join(g.path, "cgroup.procs"), self); err != nil {
+		return fmt.Errorf("cgroup: entering %s: %w", g.path, err)
+	}
+	startErr := start()
+	if err := writeFile(filepath.Join(home, "cgroup.procs"), self); err != nil {
+		return errors.Join(startErr, fmt.Errorf("cgroup: returning to %s: %w", home, err))
+	}
+	return startErr
+}
+
+// OOMKillsIn returns the out-of-memory kill count of the memory cgroup in
+// dir, v1 or v2.
+//
+//	before, _ := cgroup.OOMKillsIn(dir)
+func OOMKillsIn(dir string) (uint64, error) {
+	for _, file := range []string{"memory.events", "memory.oom_control"} {
+		p := filepath.Join(dir, file)
+		if !exists(p) {
+			continue
+		}
+		n, err := readKey(p, "oom_kill")
+		if err != nil {
+			return 0, fmt.Errorf("cgroup: %w", err)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("cgroup: %s has no out-of-memory kill count", dir)
+}

@@ -33,3 +33,9 @@ func (g *Group) OOMKills() (uint64, error) { return 0, errNotLinux }
 
 // Remove does nothing.
 func (g *Group) Remove() error { return nil }
+
+// StartInside is not available outside Linux.
+func (g *Group) StartInside(start func() error) error { return errNotLinux }
+
+// OOMKillsIn is not available outside Linux.
+func OOMKillsIn(dir string) (uint64, error) { return 0, errNotLinux }

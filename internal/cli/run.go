@@ -15,8 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gofil/gofil/internal/build"
+	"github.com/gofil/gofil/internal/cgroup"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/runner"
+	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
 )
 
@@ -31,6 +33,14 @@ Flags:
   -o DIR          report directory (default: gofil-result/<time>-<name>)
   --rate BYTES    heap sampling rate: on average one sample per BYTES
                   allocated (default 64K); lower is more exact and slower
+  --memory-limit SIZE
+                  run the program in a new memory cgroup with this limit
+                  (e.g. 300M, 2G), as a container would; needs root or a
+                  delegated cgroup
+  --oom-threshold FRAC
+                  write an emergency report when memory use crosses FRAC of
+                  the limit (default 0.9), and again closer to it; "off"
+                  disables it
   --tags TAGS     build tags, as for go build
   --build-flag F  a further go build flag (repeatable), e.g. --build-flag=-race
 `
@@ -40,10 +50,12 @@ Flags:
 const DefaultRate = 64 << 10
 
 type runFlags struct {
-	out        string
-	rate       uint64
-	tags       string
-	buildFlags []string
+	out          string
+	rate         uint64
+	tags         string
+	buildFlags   []string
+	memoryLimit  uint64
+	oomThreshold string
 }
 
 type multiFlag []string
@@ -60,6 +72,8 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	fs.StringVar(&f.tags, "tags", "", "")
 	var bf multiFlag
 	fs.Var(&bf, "build-flag", "")
+	limit := fs.String("memory-limit", "", "")
+	fs.StringVar(&f.oomThreshold, "oom-threshold", "0.9", "")
 	if err := fs.Parse(args); err != nil {
 		return f, nil, nil, err
 	}
@@ -74,6 +88,22 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 			return f, nil, nil, fmt.Errorf("--rate must be between 1 and 1G bytes")
 		}
 		f.rate = r
+	}
+	if *limit != "" {
+		l, err := parseSize(*limit)
+		if err != nil {
+			return f, nil, nil, fmt.Errorf("--memory-limit: %w", err)
+		}
+		if l < 4<<20 {
+			return f, nil, nil, fmt.Errorf("--memory-limit must be at least 4M")
+		}
+		f.memoryLimit = l
+	}
+	if f.oomThreshold != "off" {
+		v, err := strconv.ParseFloat(f.oomThreshold, 64)
+		if err != nil || v <= 0 || v >= 1 {
+			return f, nil, nil, fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
+		}
 	}
 	rest := fs.Args()
 	var target, progArgs []string
@@ -112,6 +142,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
 		return 2
 	}
+	if f.memoryLimit > 0 {
+		if err := cgroup.Available(); err != nil {
+			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
+			return 2
+		}
+	}
 
 	tmp, err := os.MkdirTemp("", "gofil-")
 	if err != nil {
@@ -147,6 +183,18 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
+	var group *cgroup.Group
+	if f.memoryLimit > 0 {
+		group, err = cgroup.New(strconv.Itoa(os.Getpid()), f.memoryLimit)
+		if err != nil {
+			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
+			return 2
+		}
+		defer group.Remove()
+	}
+	oomKills := oomCounter(group)
+	killsBefore, _ := oomKills()
+
 	rawDir := filepath.Join(outDir, report.RawDir)
 	if err := os.MkdirAll(rawDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
@@ -160,32 +208,44 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	env := []string{
 		raw.EnvDir + "=" + absRaw,
 		"GODEBUG=" + godebug(os.Getenv("GODEBUG"), f.rate),
+		raw.EnvOOMThreshold + "=" + f.oomThreshold,
 	}
 	if target.Binary != "" {
 		env = env[:0]
 	}
-	res, err := runner.Run(ctx, runner.Config{
+	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-	})
+	}
+	if group != nil {
+		cfg.StartHook = group.StartInside
+	}
+	res, err := runner.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 		os.RemoveAll(outDir)
 		return 2
 	}
 	meta := report.Meta{
-		Command:  append([]string{targetArgs[0]}, progArgs...),
-		Target:   strings.Join(targetArgs, " "),
-		Binary:   filepath.Base(binary),
-		Started:  res.Started,
-		Duration: res.Duration,
-		ExitCode: res.ExitCode,
-		MaxRSS:   res.MaxRSS,
-		NoSource: target.Binary != "",
+		Command:     append([]string{targetArgs[0]}, progArgs...),
+		Target:      strings.Join(targetArgs, " "),
+		Binary:      filepath.Base(binary),
+		Started:     res.Started,
+		Duration:    res.Duration,
+		ExitCode:    res.ExitCode,
+		MaxRSS:      res.MaxRSS,
+		NoSource:    target.Binary != "",
+		MemoryLimit: f.memoryLimit,
 	}
 	if res.Signal != 0 {
 		meta.Signal = unix.SignalName(res.Signal)
-		fmt.Fprintf(stderr, "gofil: the program was %s\n", res.Describe())
+		killsAfter, err := oomKills()
+		if res.Signal == unix.SIGKILL && err == nil && killsAfter > killsBefore {
+			meta.OOMKilled = true
+			fmt.Fprintf(stderr, "gofil: the program was killed by the out-of-memory killer\n")
+		} else {
+			fmt.Fprintf(stderr, "gofil: the program was %s\n", res.Describe())
+		}
 	}
 	for _, p := range res.Timeline {
 		meta.RSS = append(meta.RSS, report.RSSPoint{At: p.At, RSS: p.RSS})
@@ -209,6 +269,21 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 	}
 	report.Text(stderr, s, outDir)
 	return 0
+}
+
+// oomCounter returns a function that reads the out-of-memory kill count of
+// the cgroup whose limit applies to the program: the group gofil made, or
+// the one gofil itself runs in (a container's).
+func oomCounter(group *cgroup.Group) func() (uint64, error) {
+	if group != nil {
+		return group.OOMKills
+	}
+	lim, err := oomguard.DetectLimit()
+	if err != nil || !strings.HasPrefix(lim.Source, "cgroup") {
+		return func() (uint64, error) { return 0, errors.New("no memory cgroup") }
+	}
+	dir := filepath.Dir(lim.UsagePath)
+	return func() (uint64, error) { return cgroup.OOMKillsIn(dir) }
 }
 
 // godebug adds memprofilerate to the user's GODEBUG, replacing any value

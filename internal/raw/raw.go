@@ -20,6 +20,9 @@ const (
 	EnvDir = "GOFIL_DIR"
 	// EnvInterval is the sampling interval as a Go duration ("5ms").
 	EnvInterval = "GOFIL_INTERVAL"
+	// EnvOOMThreshold is the fraction of the memory limit at which the
+	// tracker writes an emergency dump ("0.9"); "off" disables the guard.
+	EnvOOMThreshold = "GOFIL_OOM_THRESHOLD"
 )
 
 // Names of the files in a run directory.
@@ -67,6 +70,9 @@ type Profile struct {
 	Objects int64 `json:"objects"`
 	// LiveBytes is what the GC at that moment found reachable.
 	LiveBytes int64 `json:"live_bytes"`
+	// Approximate says the heap was accounted across GC cycles the tracker
+	// did not see: Bytes and ExactBytes are upper bounds.
+	Approximate bool `json:"approximate,omitempty"`
 	// ExactBytes is the runtime's own heap figure for the moment.
 	ExactBytes uint64 `json:"exact_bytes"`
 	// RSSBytes, GoMappedBytes and GoReleasedBytes are the process's resident
@@ -83,6 +89,12 @@ type Profile struct {
 	LimitBytes  uint64 `json:"limit_bytes,omitempty"`
 	LimitSource string `json:"limit_source,omitempty"`
 	UsageBytes  uint64 `json:"usage_bytes,omitempty"`
+	// Level counts the emergency dumps so far; CrossedUnixNS is when usage
+	// crossed the level's threshold and AccountedNS how long the accounting
+	// took after that, before the file was written.
+	Level         int   `json:"level,omitempty"`
+	CrossedUnixNS int64 `json:"crossed_unix_ns,omitempty"`
+	AccountedNS   int64 `json:"accounted_ns,omitempty"`
 }
 
 // Start is written when the tracker starts.
@@ -94,6 +106,12 @@ type Start struct {
 	GoVersion  string `json:"go_version"`
 	IntervalNS int64  `json:"interval_ns"`
 	ExitHooks  bool   `json:"exit_hooks"` // os.Exit is covered
+	// LimitBytes is the memory limit the OOM guard watches, if it runs.
+	LimitBytes   uint64  `json:"limit_bytes,omitempty"`
+	LimitSource  string  `json:"limit_source,omitempty"`
+	OOMThreshold float64 `json:"oom_threshold,omitempty"`
+	// GuardError says why the OOM guard is not running, if it is not.
+	GuardError string `json:"guard_error,omitempty"`
 }
 
 // Exit is written by the tracker's last act.

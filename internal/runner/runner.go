@@ -29,9 +29,9 @@ type Config struct {
 	Stderr io.Writer
 	// Interval is how often the child's RSS is read; 0 means 10ms.
 	Interval time.Duration
-	// OnStart runs right after the child has started, before it is waited
-	// for (to put it in a cgroup, for example).
-	OnStart func(pid int) error
+	// StartHook, if set, is given the function that starts the child and
+	// calls it (from inside a cgroup, for example).
+	StartHook func(start func() error) error
 }
 
 // Point is one RSS reading.
@@ -77,17 +77,18 @@ func Run(ctx context.Context, c Config) (Result, error) {
 
 	var res Result
 	res.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if c.StartHook != nil {
+		start = func() error { return c.StartHook(cmd.Start) }
+	}
+	if err := start(); err != nil {
+		if cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		return res, fmt.Errorf("start %s: %w", c.Path, err)
 	}
 	res.PID = cmd.Process.Pid
-	if c.OnStart != nil {
-		if err := c.OnStart(res.PID); err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return res, err
-		}
-	}
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup

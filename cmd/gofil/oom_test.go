@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gofil/gofil/internal/cgroup"
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/report"
+)
+
+// TestOOMKill runs a program that grows until the kernel's out-of-memory
+// killer ends it, under --memory-limit, and checks that the report was
+// already on disk: the emergency dump attributes at least 90% of the heap
+// to the growing function, and gofil exits 137.
+func TestOOMKill(t *testing.T) {
+	if err := cgroup.Available(); err != nil {
+		t.Skipf("no memory cgroup can be created on this machine: %v", err)
+	}
+	const limit = 300 << 20
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "oomgrow"), "run", "--memory-limit", "300M", "-o", out, ".")
+	if r.code != 137 {
+		t.Fatalf("exit code %d, want 137\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "killed by the out-of-memory killer") {
+		t.Errorf("stderr does not say the out-of-memory killer ended the program:\n%s", r.stderr)
+	}
+	s := r.summary
+	if s == nil || !s.OOMKilled || s.OOM == nil {
+		t.Fatalf("summary.json does not record the OOM kill: %+v\n%s", s, r.stderr)
+	}
+	if s.OOM.LimitBytes != limit {
+		t.Errorf("oom.limit_bytes = %d, want %d", s.OOM.LimitBytes, limit)
+	}
+	if s.OOM.Dumps < 1 || s.OOM.DumpedAtBytes < limit*9/10 || s.OOM.DumpedAtBytes > limit {
+		t.Errorf("oom: %d dumps, last at %d bytes; want at least one at 90%%–100%% of %d", s.OOM.Dumps, s.OOM.DumpedAtBytes, limit)
+	}
+	var grow int64
+	for _, f := range s.OOM.Functions {
+		if f.Function == "main.growCache" {
+			grow = f.Bytes
+		}
+	}
+	t.Logf("last dump at %.1f%% of the limit, %.1f ms from threshold to disk; main.growCache holds %.1f%% of %d heap bytes",
+		100*float64(s.OOM.DumpedAtBytes)/limit, 1000*s.OOM.DumpSeconds, 100*float64(grow)/float64(s.OOM.HeapBytes), s.OOM.HeapBytes)
+	if s.OOM.HeapBytes == 0 || float64(grow) < 0.9*float64(s.OOM.HeapBytes) {
+		t.Errorf("main.growCache holds %d of %d heap bytes in the emergency dump, want at least 90%%", grow, s.OOM.HeapBytes)
+	}
+	var dump raw.Profile
+	if err := raw.ReadJSON(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
+		t.Fatalf("emergency dump: %v", err)
+	}
+	for _, name := range []string{report.OOMProfile, report.OOMFolded} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("%s missing: %v", name, err)
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil || fields["oom_killed"] != true {
+		t.Errorf("summary.json has no oom_killed: true")
+	}
+}
+
+// TestMemoryLimitUnavailable checks the error when --memory-limit cannot be
+// honoured; it runs only where no cgroup can be created.
+func TestMemoryLimitUnavailable(t *testing.T) {
+	if cgroup.Available() == nil {
+		t.Skip("memory cgroups can be created here; TestOOMKill covers --memory-limit")
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "oldgo"), "run", "--memory-limit", "300M", "-o", out, ".")
+	if r.code == 0 || !strings.Contains(r.stderr, "--memory-limit") {
+		t.Errorf("exit code %d, stderr %q: want a clear --memory-limit error", r.code, r.stderr)
+	}
+}
