@@ -9,7 +9,7 @@ import "embed"
 // program: the tracker and what it imports. They use only the standard
 // library, so they form a module with no requirements.
 //
-//go:embed internal/raw/*.go peak/*.go tracker/*.go oomguard/*.go
+//go:embed internal/raw/*.go internal/procfs/*.go peak/*.go tracker/*.go oomguard/*.go
 var AgentSource embed.FS
 
 // AgentModule is the module path of the agent's packages.

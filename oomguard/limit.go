@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/internal/procfs"
 )
 
 // Limit is the memory limit that applies to the current process and the file
@@ -65,8 +67,8 @@ func DetectLimit() (Limit, error) {
 // detectLimit is DetectLimit over a file tree rooted at root, so that tests
 // can use fake /proc and /sys trees.
 func detectLimit(root string) (Limit, error) {
-	mounts, mountErr := readMountinfo(filepath.Join(root, "proc/self/mountinfo"))
-	cgroups, cgErr := readProcCgroup(filepath.Join(root, "proc/self/cgroup"))
+	mounts, mountErr := procfs.ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
+	cgroups, cgErr := procfs.ReadCgroups(filepath.Join(root, "proc/self/cgroup"))
 
 	var best Limit
 	consider := func(l Limit, ok bool) {
@@ -113,12 +115,12 @@ func detectLimit(root string) (Limit, error) {
 // cgroupV2Limit walks from the process's cgroup v2 directory up to the mount
 // point and returns the smallest memory.max, with the memory.current of the
 // same cgroup as the usage.
-func cgroupV2Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bool) {
+func cgroupV2Limit(root string, mounts []procfs.Mount, cgroups []procfs.Cgroup) (Limit, bool) {
 	var path string
 	found := false
 	for _, c := range cgroups {
-		if c.id == "0" && len(c.controllers) == 0 {
-			path, found = c.path, true
+		if c.ID == "0" && len(c.Controllers) == 0 {
+			path, found = c.Path, true
 			break
 		}
 	}
@@ -127,11 +129,11 @@ func cgroupV2Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bo
 	}
 	var best Limit
 	for _, m := range mounts {
-		if m.fstype != "cgroup2" {
+		if m.FSType != "cgroup2" {
 			continue
 		}
-		top := filepath.Join(root, m.point)
-		dir, ok := resolveCgroupDir(top, m.root, path)
+		top := filepath.Join(root, m.Point)
+		dir, ok := procfs.ResolveCgroupDir(top, m.Root, path)
 		if !ok {
 			continue
 		}
@@ -159,12 +161,12 @@ func cgroupV2Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bo
 // and hierarchical_memory_limit from its memory.stat. When an ancestor's
 // limit is the smaller one, the usage is read from the visible ancestor that
 // holds it (or from the mount point, when that ancestor is not mounted).
-func cgroupV1Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bool) {
+func cgroupV1Limit(root string, mounts []procfs.Mount, cgroups []procfs.Cgroup) (Limit, bool) {
 	var path string
 	found := false
 	for _, c := range cgroups {
-		if hasString(c.controllers, "memory") {
-			path, found = c.path, true
+		if procfs.Has(c.Controllers, "memory") {
+			path, found = c.Path, true
 			break
 		}
 	}
@@ -172,11 +174,11 @@ func cgroupV1Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bo
 		return Limit{}, false
 	}
 	for _, m := range mounts {
-		if m.fstype != "cgroup" || !hasString(strings.Split(m.superOpts, ","), "memory") {
+		if m.FSType != "cgroup" || !procfs.Has(strings.Split(m.SuperOpts, ","), "memory") {
 			continue
 		}
-		top := filepath.Join(root, m.point)
-		dir, ok := resolveCgroupDir(top, m.root, path)
+		top := filepath.Join(root, m.Point)
+		dir, ok := procfs.ResolveCgroupDir(top, m.Root, path)
 		if !ok {
 			continue
 		}
@@ -210,130 +212,6 @@ func cgroupV1Limit(root string, mounts []mount, cgroups []procCgroup) (Limit, bo
 		return best, best.Bytes != 0
 	}
 	return Limit{}, false
-}
-
-// resolveCgroupDir maps a cgroup path from /proc/self/cgroup, which is
-// relative to the root of the hierarchy, to a directory: the mount's root
-// field says which directory of the hierarchy is mounted at top. When the path
-// lies outside the mounted part (a cgroup namespace or a container that
-// mounts only its own cgroup), only top is visible, and that is the best
-// there is.
-func resolveCgroupDir(top, mountRoot, cgPath string) (string, bool) {
-	if strings.HasPrefix(cgPath, "/..") || strings.HasPrefix(mountRoot, "/..") {
-		return top, true
-	}
-	cgPath = filepath.Clean("/" + cgPath)
-	mountRoot = filepath.Clean("/" + mountRoot)
-	if mountRoot == "/" {
-		return filepath.Join(top, cgPath), true
-	}
-	if cgPath == mountRoot {
-		return top, true
-	}
-	if strings.HasPrefix(cgPath, mountRoot+"/") {
-		return filepath.Join(top, cgPath[len(mountRoot):]), true
-	}
-	return "", false
-}
-
-// mount is one line of /proc/self/mountinfo.
-type mount struct {
-	root, point, fstype, superOpts string
-}
-
-// readMountinfo parses /proc/self/mountinfo (proc(5)):
-//
-//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
-//
-// The fields before "-" are id, parent id, major:minor, root, mount point,
-// mount options and optional fields; after it come the filesystem type, the
-// source and the super block options.
-func readMountinfo(path string) ([]mount, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var ms []mount
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		sep := -1
-		for i := 6; i < len(f); i++ {
-			if f[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || sep+1 >= len(f) {
-			continue
-		}
-		m := mount{root: unescapeMount(f[3]), point: unescapeMount(f[4]), fstype: f[sep+1]}
-		if sep+3 < len(f) {
-			m.superOpts = f[sep+3]
-		}
-		ms = append(ms, m)
-	}
-	return ms, nil
-}
-
-// unescapeMount undoes the octal escapes (\040 for a space, \011, \012, \134)
-// the kernel writes in mountinfo paths.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
-
-// procCgroup is one line of /proc/self/cgroup: "hierarchy-ID:controllers:path".
-// In cgroup v2 the line is "0::/path".
-type procCgroup struct {
-	id          string
-	controllers []string
-	path        string
-}
-
-func readProcCgroup(path string) ([]procCgroup, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var cs []procCgroup
-	for _, line := range strings.Split(string(data), "\n") {
-		id, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		ctrl, p, ok := strings.Cut(rest, ":")
-		if !ok {
-			continue
-		}
-		c := procCgroup{id: id, path: p}
-		if ctrl != "" {
-			c.controllers = strings.Split(ctrl, ",")
-		}
-		cs = append(cs, c)
-	}
-	return cs, nil
-}
-
-func hasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // readLimitFile reads a cgroup limit file: a decimal number, or "max".

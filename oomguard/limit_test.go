@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gofil/gofil/internal/procfs"
 )
 
 // writeTree creates files under root; names are slash-separated and relative.
@@ -203,43 +205,6 @@ func TestDetectLimitNothing(t *testing.T) {
 	}
 }
 
-func TestResolveCgroupDir(t *testing.T) {
-	for _, tc := range []struct {
-		mountRoot, cgPath, want string
-		ok                      bool
-	}{
-		{"/", "/", "/m", true},
-		{"/", "/a/b", "/m/a/b", true},
-		{"/a", "/a/b", "/m/b", true},
-		{"/a", "/a", "/m", true},
-		{"/a", "/ab/c", "", false},
-		{"/x", "/a/b", "", false},
-		{"/", "/../../a", "/m", true},
-		{"/../x", "/", "/m", true},
-	} {
-		got, ok := resolveCgroupDir("/m", tc.mountRoot, tc.cgPath)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("resolveCgroupDir(/m, %q, %q) = %q, %v; want %q, %v", tc.mountRoot, tc.cgPath, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestReadMountinfoEscapes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "mountinfo")
-	line := `36 35 98:0 /my\040root /sys/fs/cgroup/my\040mem rw,noatime master:1 shared:2 - cgroup cgroup rw,memory` + "\n"
-	if err := os.WriteFile(p, []byte(line+"garbage\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := readMountinfo(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := mount{root: "/my root", point: "/sys/fs/cgroup/my mem", fstype: "cgroup", superOpts: "rw,memory"}
-	if len(ms) != 1 || ms[0] != want {
-		t.Fatalf("readMountinfo = %+v, want [%+v]", ms, want)
-	}
-}
-
 // TestDetectLimitReal checks the real machine only for sanity: whatever the
 // limit is, the process uses some of it and it is no more than the host has.
 func TestDetectLimitReal(t *testing.T) {
@@ -308,10 +273,10 @@ func BenchmarkUsage(b *testing.B) {
 		b.Fatal(err)
 	}
 	paths := map[string]string{"detected": l.UsagePath, "statm": "/proc/self/statm"}
-	if v1, err := readProcCgroup("/proc/self/cgroup"); err == nil {
+	if v1, err := procfs.ReadCgroups("/proc/self/cgroup"); err == nil {
 		for _, c := range v1 {
-			if hasString(c.controllers, "memory") {
-				paths["v1-usage_in_bytes"] = filepath.Join("/sys/fs/cgroup/memory", c.path, "memory.usage_in_bytes")
+			if procfs.Has(c.Controllers, "memory") {
+				paths["v1-usage_in_bytes"] = filepath.Join("/sys/fs/cgroup/memory", c.Path, "memory.usage_in_bytes")
 			}
 		}
 	}

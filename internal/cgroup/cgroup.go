@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gofil/gofil/internal/procfs"
 )
 
 // Group is a memory cgroup created by New.
@@ -56,11 +58,11 @@ const errPrefix = "cannot create a memory cgroup: "
 // findTarget chooses the hierarchy, looking at the tree under root ("/" for
 // the real system).
 func findTarget(root string) (target, error) {
-	mounts, err := readMountinfo(filepath.Join(root, "proc/self/mountinfo"))
+	mounts, err := procfs.ReadMountinfo(filepath.Join(root, "proc/self/mountinfo"))
 	if err != nil {
 		return target{}, errors.New(errPrefix + err.Error())
 	}
-	cgroups, err := readProcCgroup(filepath.Join(root, "proc/self/cgroup"))
+	cgroups, err := procfs.ReadCgroups(filepath.Join(root, "proc/self/cgroup"))
 	if err != nil {
 		return target{}, errors.New(errPrefix + err.Error())
 	}
@@ -90,31 +92,31 @@ var (
 
 // findV2 looks for a cgroup2 mount, /sys/fs/cgroup first, whose cgroup for
 // this process can have a child with the memory controller.
-func findV2(root string, mounts []mount, cgroups []procCgroup) (target, error) {
+func findV2(root string, mounts []procfs.Mount, cgroups []procfs.Cgroup) (target, error) {
 	var self string
 	found := false
 	for _, c := range cgroups {
-		if c.id == "0" && len(c.controllers) == 0 {
-			self, found = c.path, true
+		if c.ID == "0" && len(c.Controllers) == 0 {
+			self, found = c.Path, true
 		}
 	}
 	if !found {
 		return target{}, errNoV2
 	}
-	var candidates []mount
+	var candidates []procfs.Mount
 	for _, m := range mounts {
-		if m.fstype != "cgroup2" {
+		if m.FSType != "cgroup2" {
 			continue
 		}
-		if m.point == "/sys/fs/cgroup" {
-			candidates = append([]mount{m}, candidates...)
+		if m.Point == "/sys/fs/cgroup" {
+			candidates = append([]procfs.Mount{m}, candidates...)
 		} else {
 			candidates = append(candidates, m)
 		}
 	}
 	for _, m := range candidates {
-		top := filepath.Join(root, m.point)
-		dir, ok := resolveCgroupDir(top, m.root, self)
+		top := filepath.Join(root, m.Point)
+		dir, ok := procfs.ResolveCgroupDir(top, m.Root, self)
 		if !ok {
 			continue
 		}
@@ -130,7 +132,7 @@ func findV2(root string, mounts []mount, cgroups []procCgroup) (target, error) {
 		if err := checkWritable(filepath.Join(dir, "cgroup.subtree_control")); err != nil {
 			return target{}, err
 		}
-		isRoot := dir == top && m.root == "/"
+		isRoot := dir == top && m.Root == "/"
 		if !isRoot && len(words(filepath.Join(dir, "cgroup.procs"))) > 0 {
 			return target{}, fmt.Errorf("%s has processes (gofil among them) and no memory controller in cgroup.subtree_control, "+
 				"which cgroup v2 cannot enable while it has processes; run gofil in a delegated cgroup with memory "+
@@ -143,22 +145,22 @@ func findV2(root string, mounts []mount, cgroups []procCgroup) (target, error) {
 
 // findV1 looks for the cgroup v1 memory hierarchy and this process's cgroup
 // in it.
-func findV1(root string, mounts []mount, cgroups []procCgroup) (target, error) {
+func findV1(root string, mounts []procfs.Mount, cgroups []procfs.Cgroup) (target, error) {
 	var self string
 	found := false
 	for _, c := range cgroups {
-		if contains(c.controllers, "memory") {
-			self, found = c.path, true
+		if procfs.Has(c.Controllers, "memory") {
+			self, found = c.Path, true
 		}
 	}
 	if !found {
 		return target{}, errNoV1
 	}
 	for _, m := range mounts {
-		if m.fstype != "cgroup" || !contains(strings.Split(m.superOpts, ","), "memory") {
+		if m.FSType != "cgroup" || !procfs.Has(strings.Split(m.SuperOpts, ","), "memory") {
 			continue
 		}
-		dir, ok := resolveCgroupDir(filepath.Join(root, m.point), m.root, self)
+		dir, ok := procfs.ResolveCgroupDir(filepath.Join(root, m.Point), m.Root, self)
 		if !ok {
 			continue
 		}

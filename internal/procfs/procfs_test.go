@@ -1,0 +1,44 @@
+package procfs
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestReadMountinfoEscapes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "mountinfo")
+	line := `36 35 98:0 /my\040root /sys/fs/cgroup/my\040mem rw,noatime master:1 shared:2 - cgroup cgroup rw,memory` + "\n"
+	if err := os.WriteFile(p, []byte(line+"garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ReadMountinfo(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Mount{Root: "/my root", Point: "/sys/fs/cgroup/my mem", FSType: "cgroup", SuperOpts: "rw,memory"}
+	if len(ms) != 1 || ms[0] != want {
+		t.Fatalf("ReadMountinfo = %+v, want [%+v]", ms, want)
+	}
+}
+
+func TestResolveCgroupDir(t *testing.T) {
+	for _, tc := range []struct {
+		mountRoot, cgPath, want string
+		ok                      bool
+	}{
+		{"/", "/", "/m", true},
+		{"/", "/a/b", "/m/a/b", true},
+		{"/a", "/a/b", "/m/b", true},
+		{"/a", "/a", "/m", true},
+		{"/a", "/ab/c", "", false},
+		{"/x", "/a/b", "", false},
+		{"/", "/../../a", "/m", true},
+		{"/../x", "/", "/m", true},
+	} {
+		got, ok := ResolveCgroupDir("/m", tc.mountRoot, tc.cgPath)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ResolveCgroupDir(/m, %q, %q) = %q, %v; want %q, %v", tc.mountRoot, tc.cgPath, got, ok, tc.want, tc.ok)
+		}
+	}
+}
