@@ -136,11 +136,12 @@ type Tracker struct {
 	windowEnd  time.Duration
 	// labels names the GC cycles the tracker started itself for a final or
 	// emergency accounting: the heap at their mark is labelled so.
-	labels map[uint32]string
-	debug  bool
-	guard  *oomguard.Guard
-	limit  oomguard.Limit
-	dumps  int
+	labels  map[uint32]string
+	debug   bool
+	history history
+	guard   *oomguard.Guard
+	limit   oomguard.Limit
+	dumps   int
 }
 
 type request struct {
@@ -448,6 +449,13 @@ func (t *Tracker) account(before peak.Memory, seen time.Duration) {
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d records=%d\n", snap.Cycle, snap.Forced, seen, before.Heap, len(snap.Records))
 	}
+	// The program may set runtime.MemProfileRate itself: unbias at the
+	// rate in force.
+	if r := runtime.MemProfileRate; r != t.rate && r > 0 {
+		t.rate = r
+		t.acc.Rate = r
+	}
+	t.history.add(snap, t.rate)
 	if t.acc.Add(snap) {
 		t.writePeak()
 	}
@@ -536,6 +544,9 @@ func (t *Tracker) final(how string) {
 	}
 	t.accountNow(reason)
 	t.flushWindow(t.cur)
+	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+	}
 	t.busy += time.Since(begin)
 	err := raw.WriteJSON(t.dir, raw.ExitFile, raw.Exit{
 		Version:   raw.Version,

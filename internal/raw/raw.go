@@ -32,7 +32,7 @@ const (
 	TimelineFile = "timeline.tsv" // one line per sampling window, appended
 	OOMFile      = "oom.json"     // the latest emergency dump, see oomguard
 	StartFile    = "tracker.json" // written once when the tracker starts
-	GrowthFile   = "cycles.jsonl" // per-GC in-use history, for leak hunting
+	HistoryFile  = "history.json" // in-use heap per stack over the run, for leak hunting
 	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
 )
 
@@ -95,6 +95,24 @@ type Profile struct {
 	Level         int   `json:"level,omitempty"`
 	CrossedUnixNS int64 `json:"crossed_unix_ns,omitempty"`
 	AccountedNS   int64 `json:"accounted_ns,omitempty"`
+}
+
+// History is the in-use heap per allocation stack at moments spread over
+// the run: what each GC found reachable. Stacks are shared by all points.
+type History struct {
+	Version int            `json:"version"`
+	Rate    int            `json:"rate"`
+	Frames  []Frame        `json:"frames"`
+	Stacks  [][]int        `json:"stacks"` // frame indexes, leaf first
+	Points  []HistoryPoint `json:"points"`
+}
+
+// HistoryPoint is the in-use heap after one GC: Values holds
+// [stack index, objects, bytes] for each stack with anything in use.
+type HistoryPoint struct {
+	AtNS   int64      `json:"at_ns"`
+	Cycle  uint32     `json:"cycle"`
+	Values [][3]int64 `json:"values"`
 }
 
 // Start is written when the tracker starts.

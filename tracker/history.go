@@ -1,0 +1,116 @@
+package tracker
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
+)
+
+const (
+	// historyPoints bounds the in-use history: when it is full, every other
+	// point is dropped and points are taken half as often.
+	historyPoints = 128
+	// historyEvery is how often a point is taken at first.
+	historyEvery = time.Second
+)
+
+// history keeps what each GC found in use, per stack, at moments spread
+// over the whole run, so a long-running program's leaks can be told from its
+// churn afterwards. Its memory is bounded: at most historyPoints points,
+// each holding the stacks with anything in use.
+type history struct {
+	every  time.Duration
+	last   time.Duration
+	taken  bool
+	stacks map[[32]uintptr]int
+	pcs    [][]uintptr
+	points []historyPoint
+}
+
+type historyPoint struct {
+	at     time.Duration
+	cycle  uint32
+	values [][3]int64
+}
+
+// add records the in-use heap of snap if a point is due.
+func (h *history) add(snap peak.Snapshot, rate int) {
+	if h.every == 0 {
+		h.every = historyEvery
+		h.stacks = make(map[[32]uintptr]int)
+	}
+	if h.taken && snap.Seen-h.last < h.every {
+		return
+	}
+	h.taken = true
+	h.last = snap.Seen
+	pt := historyPoint{at: snap.Seen, cycle: snap.Cycle}
+	for i := range snap.Records {
+		r := &snap.Records[i]
+		objs, bytes := r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes
+		if objs <= 0 || bytes <= 0 {
+			continue
+		}
+		idx, ok := h.stacks[r.Stack0]
+		if !ok {
+			idx = len(h.pcs)
+			h.stacks[r.Stack0] = idx
+			h.pcs = append(h.pcs, append([]uintptr(nil), r.Stack()...))
+		}
+		objs, bytes = peak.Unbias(objs, bytes, rate)
+		pt.values = append(pt.values, [3]int64{int64(idx), objs, bytes})
+	}
+	h.points = append(h.points, pt)
+	if len(h.points) >= historyPoints {
+		kept := h.points[:0]
+		for i := 0; i < len(h.points); i += 2 {
+			kept = append(kept, h.points[i])
+		}
+		// The newest point stays: it is the state at the end.
+		if last := h.points[len(h.points)-1]; kept[len(kept)-1].cycle != last.cycle {
+			kept = append(kept, last)
+		}
+		for i := len(kept); i < len(h.points); i++ {
+			h.points[i] = historyPoint{}
+		}
+		h.points = kept
+		h.every *= 2
+	}
+}
+
+// file symbolizes the history for the run directory.
+func (h *history) file(t *Tracker) *raw.History {
+	f := &raw.History{
+		Version: raw.Version,
+		Rate:    runtime.MemProfileRate,
+		Frames:  []raw.Frame{},
+		Stacks:  make([][]int, len(h.pcs)),
+		Points:  make([]raw.HistoryPoint, 0, len(h.points)),
+	}
+	index := make(map[raw.Frame]int)
+	for i, pcs := range h.pcs {
+		frames := []int{}
+		for _, pc := range pcs {
+			for _, fr := range t.frames(pc) {
+				j, ok := index[fr]
+				if !ok {
+					j = len(f.Frames)
+					index[fr] = j
+					f.Frames = append(f.Frames, fr)
+				}
+				frames = append(frames, j)
+			}
+		}
+		f.Stacks[i] = frames
+	}
+	for _, p := range h.points {
+		values := p.values
+		if values == nil {
+			values = [][3]int64{}
+		}
+		f.Points = append(f.Points, raw.HistoryPoint{AtNS: int64(p.at), Cycle: p.cycle, Values: values})
+	}
+	return f
+}
