@@ -87,6 +87,8 @@ type Run struct {
 	Timeline []TimelinePoint
 	// OOMWritten is when the last emergency dump reached the disk.
 	OOMWritten time.Time
+	// History is the in-use heap per stack over the run.
+	History *raw.History
 }
 
 // Load reads a run directory. Missing files leave their fields nil; a
@@ -124,6 +126,12 @@ func Load(dir string) (*Run, error) {
 		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
 			r.OOMWritten = st.ModTime()
 		}
+	}
+	var hist raw.History
+	if err := raw.ReadJSON(dir, raw.HistoryFile, &hist); err == nil {
+		r.History = &hist
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

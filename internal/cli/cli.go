@@ -13,6 +13,8 @@ const usage = `gofil finds the moment a Go program used the most memory, and whi
 
 Usage:
   gofil run [flags] PACKAGE | FILE.go... | BINARY [-- ARGS...]
+  gofil watch [flags] URL
+  gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz
   gofil help [COMMAND]
 
 Run 'gofil help run' for the flags of a command.
@@ -28,10 +30,23 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "watch":
+		return watchCommand(ctx, args[1:], stdout, stderr)
+	case "diff":
+		return diffCommand(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && args[1] == "run" {
-			fmt.Fprint(stdout, runUsage)
-			return 0
+		if len(args) > 1 {
+			switch args[1] {
+			case "run":
+				fmt.Fprint(stdout, runUsage)
+				return 0
+			case "watch":
+				fmt.Fprint(stdout, watchUsage)
+				return 0
+			case "diff":
+				fmt.Fprint(stdout, diffUsage)
+				return 0
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -268,6 +268,17 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 		return 3
 	}
 	report.Text(stderr, s, outDir)
+	if res := run.Leaks(meta.Started); res != nil {
+		if err := report.WriteLeaks(outDir, res, s.Ended); err != nil {
+			fmt.Fprintf(stderr, "gofil: writing the leak report: %v\n", err)
+			return 3
+		}
+		// A long-running program stopped by a signal is most likely a
+		// server: say what kept growing, or that nothing did.
+		if len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal") {
+			report.LeaksText(stderr, res, 5)
+		}
+	}
 	return 0
 }
 

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofil/gofil/leak"
+	"github.com/gofil/gofil/report"
+)
+
+// TestRunLeakSuspects runs testdata/leakserver under gofil run, drives a
+// bounded load on loopback in three phases (churn only; churn and exactly
+// 300 leaking requests; churn only), stops it with SIGTERM and checks that
+// the report names the leaking site first with the leak's size, and not the
+// churning one.
+func TestRunLeakSuspects(t *testing.T) {
+	const leaks = 300
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(gofilBin, "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
+	cmd.Dir = testdata(t, "leakserver")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() {
+		killChild(t, cmd.Process.Pid)
+		cmd.Process.Kill()
+	})
+	defer timer.Stop()
+	sc := bufio.NewScanner(stdout)
+	addr := ""
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		cmd.Wait()
+		t.Fatalf("the server did not start\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(path string) {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	churnFor := func(d time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			get("/churn")
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	churnFor(1500 * time.Millisecond)
+	for i := 0; i < leaks; i++ {
+		get("/leak")
+		if i%2 == 0 {
+			get("/churn")
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	churnFor(2500 * time.Millisecond)
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 {
+		t.Fatalf("gofil: %v, want exit code 143\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "leak suspects") {
+		t.Errorf("stderr lists no leak suspects:\n%s", stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, report.LeaksFile))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var s leak.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Suspects) == 0 {
+		t.Fatalf("no suspects in leaks.json over %d snapshots\n%s", s.Snapshots, stderr.String())
+	}
+	top := s.Suspects[0]
+	want := int64(leaks * 64 << 10)
+	t.Logf("%d snapshots over %.1fs; first suspect %s grew %d bytes (truth %d, %+.1f%%), R² %.2f",
+		s.Snapshots, s.DurationSeconds, top.Function, top.GrowthBytes, want, 100*float64(top.GrowthBytes-want)/float64(want), top.R2)
+	if top.Function != "main.rememberRequest" {
+		t.Errorf("first suspect %s, want main.rememberRequest", top.Function)
+	}
+	if !within(top.GrowthBytes, want, 0.10) {
+		t.Errorf("main.rememberRequest grew %d bytes, want %d ±10%%", top.GrowthBytes, want)
+	}
+	for _, sus := range s.Suspects {
+		if sus.Function == "main.processBatch" {
+			t.Errorf("the churning main.processBatch is a suspect: %+v", sus)
+		}
+	}
+}

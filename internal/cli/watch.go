@@ -1,0 +1,512 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/gofil/gofil/leak"
+	"github.com/gofil/gofil/report"
+)
+
+const watchUsage = `Usage: gofil watch [flags] URL
+
+Fetches heap profiles from a running server that serves net/http/pprof
+(GET URL/debug/pprof/heap?gc=1) every --interval for --duration, or until
+Ctrl-C, and reports leak suspects: allocation sites whose in-use memory grew
+steadily. A live line on stderr shows the snapshots taken, the current heap
+and the top suspect so far. URL is http://HOST:PORT, with or without
+/debug/pprof/heap.
+
+Flags:
+  --interval D   time between snapshots (default 2s)
+  --duration D   how long to watch (default 1m); 0 watches until Ctrl-C
+  --pid PID      also record this process's resident memory (RSS)
+  -o DIR         report directory (default: gofil-result/<time>-watch)
+
+The report directory holds:
+  leaks.json           suspects and churning sites (schema 1)
+  growth.pb.gz         pprof profile of the in-use growth from the first
+                       snapshot to the last (go tool pprof -http=: growth.pb.gz)
+  leaks.html           growth flamegraph, in-use over time per suspect
+  snapshots/NNNN.pb.gz the heap profiles as fetched
+
+Each snapshot makes the server run a garbage collection (that is what gc=1
+asks for), so a short --interval on a large heap costs the server CPU.
+
+Ctrl-C ends the watch and writes the report. If the server cannot be
+reached, is not pprof, or stops answering, gofil keeps what it gathered and
+exits with code 1; bad flags exit with code 2.
+`
+
+// Files written into a watch's report directory.
+const (
+	leaksJSON      = "leaks.json"
+	growthProfile  = "growth.pb.gz"
+	leaksHTML      = "leaks.html"
+	snapshotsDir   = "snapshots"
+	heapPath       = "/debug/pprof/heap"
+	maxProfileSize = 1 << 30
+	// fetchTimeout bounds one snapshot: a GC of a large heap and the
+	// profile's transfer.
+	fetchTimeout = time.Minute
+)
+
+type watchFlags struct {
+	url      string
+	interval time.Duration
+	duration time.Duration
+	pid      int
+	out      string
+}
+
+func parseWatchFlags(args []string) (watchFlags, error) {
+	f := watchFlags{interval: 2 * time.Second, duration: time.Minute}
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.DurationVar(&f.interval, "interval", f.interval, "")
+	fs.DurationVar(&f.duration, "duration", f.duration, "")
+	fs.IntVar(&f.pid, "pid", 0, "")
+	fs.StringVar(&f.out, "o", "", "")
+	// The URL may come before the flags, as in "gofil watch URL --interval 1s".
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return f, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch {
+	case len(pos) == 0:
+		return f, errors.New("no URL: give the server's address, e.g. http://127.0.0.1:6060")
+	case len(pos) > 1:
+		return f, fmt.Errorf("one URL only, got %q", pos)
+	case f.interval <= 0:
+		return f, errors.New("--interval must be positive")
+	case f.duration < 0:
+		return f, errors.New("--duration must not be negative")
+	case f.duration > 0 && f.duration < f.interval:
+		return f, fmt.Errorf("--duration %v is shorter than --interval %v: there would be one snapshot", f.duration, f.interval)
+	case f.pid < 0:
+		return f, errors.New("--pid must be a process id")
+	}
+	u, err := heapURL(pos[0])
+	if err != nil {
+		return f, err
+	}
+	f.url = u
+	return f, nil
+}
+
+// heapURL turns what the user typed into the heap profile endpoint with
+// gc=1: "127.0.0.1:6060", "http://host:6060", "http://host:6060/debug/pprof/"
+// and "http://host:6060/debug/pprof/heap" all name the same one; any other
+// path is taken as the prefix pprof is served under.
+func heapURL(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("URL %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("URL %q: want http or https", s)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("URL %q has no host", s)
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	switch {
+	case strings.HasSuffix(p, heapPath):
+	case strings.HasSuffix(p, "/debug/pprof"):
+		p += "/heap"
+	default:
+		p += heapPath
+	}
+	u.Path, u.RawPath = p, ""
+	q := u.Query()
+	q.Set("gc", "1")
+	u.RawQuery = q.Encode()
+	u.Fragment = ""
+	return u.String(), nil
+}
+
+func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseWatchFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "gofil watch: %v (see 'gofil help watch')\n", err)
+		return 2
+	}
+	out := f.out
+	if out == "" {
+		out = defaultOutDir("watch", time.Now())
+	}
+	if err := checkWritable(out); err != nil {
+		fmt.Fprintf(stderr, "gofil watch: -o %s: %v\n", out, err)
+		return 2
+	}
+	w := &watcher{
+		url:    f.url,
+		out:    out,
+		client: &http.Client{Timeout: fetchTimeout},
+		series: leak.NewSeries(),
+		live:   newLiveLine(stderr),
+	}
+	if f.pid != 0 {
+		p, err := process.NewProcess(int32(f.pid))
+		if err == nil {
+			_, err = p.MemoryInfo()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gofil watch: --pid %d: %v\n", f.pid, err)
+			return 2
+		}
+		w.proc = p
+	}
+
+	// Ctrl-C ends the watch, not gofil: the report is still written. A
+	// second Ctrl-C, once the watch has stopped, kills as usual.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ended, watchErr := w.run(ctx, f.interval, f.duration)
+	stop()
+	w.live.done()
+
+	n := w.series.Len()
+	if n == 0 {
+		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, ""))
+		return 1
+	}
+	if n == 1 {
+		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, filepath.Join(out, snapshotsDir)))
+		return 1
+	}
+	res := w.series.Analyze()
+	s := res.Summary(f.url)
+	s.Ended = ended
+	if watchErr != nil {
+		s.Error = watchErr.Error()
+	}
+	for _, p := range w.rss {
+		at := p.at.Sub(res.Times[0]).Round(time.Millisecond).Seconds()
+		s.RSS = append(s.RSS, leak.RSSPoint{AtSeconds: at, RSSBytes: p.rss})
+	}
+	if err := writeWatchReport(out, s, res); err != nil {
+		fmt.Fprintf(stderr, "gofil watch: writing the report: %v; the snapshots are in %s\n", err, filepath.Join(out, snapshotsDir))
+		return 3
+	}
+	watchText(stderr, s)
+	if watchErr != nil {
+		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, out))
+		return 1
+	}
+	fmt.Fprintf(stderr, "gofil watch: report: %s\n", out)
+	return 0
+}
+
+// describe is the one line that says why a watch failed and what it kept
+// in dir.
+func describe(err error, ended string, snapshots int, dir string) string {
+	var msg string
+	switch {
+	case err != nil:
+		msg = err.Error()
+	case ended == "interrupted" && snapshots == 0:
+		return "interrupted before the first snapshot"
+	default:
+		msg = fmt.Sprintf("%s after one snapshot: a leak needs at least two to show", ended)
+	}
+	switch {
+	case snapshots == 1:
+		msg += "; kept the one snapshot in " + dir
+	case snapshots > 1:
+		msg += fmt.Sprintf("; kept the %d snapshots and the report in %s", snapshots, dir)
+	}
+	return msg
+}
+
+// watcher takes the snapshots of one watch.
+type watcher struct {
+	url    string
+	out    string
+	client *http.Client
+	proc   *process.Process // nil without --pid
+	series *leak.Series
+	rss    []rssReading
+	live   *liveLine
+}
+
+type rssReading struct {
+	at  time.Time
+	rss uint64
+}
+
+// run takes snapshots until duration has passed (0: until ctx ends), ctx
+// ends or a fetch fails. It returns why it stopped ("duration",
+// "interrupted" or "error") and the error, if any.
+func (w *watcher) run(ctx context.Context, interval, duration time.Duration) (string, error) {
+	start := time.Now()
+	next := start
+	for {
+		err := w.snapshot(ctx)
+		if ctx.Err() != nil {
+			return "interrupted", nil
+		}
+		if err != nil {
+			return "error", err
+		}
+		next = next.Add(interval)
+		for now := time.Now(); next.Before(now); {
+			next = next.Add(interval) // a slow fetch: skip the ticks it missed
+		}
+		if duration > 0 && next.Sub(start) > duration {
+			return "duration", nil
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "interrupted", nil
+		case <-t.C:
+		}
+	}
+}
+
+// snapshot fetches one heap profile, keeps it, and updates the live line.
+func (w *watcher) snapshot(ctx context.Context) error {
+	n := w.series.Len()
+	body, p, err := w.fetch(ctx)
+	if err != nil {
+		return err
+	}
+	snap, err := leak.FromProfile(p)
+	if err != nil {
+		return fmt.Errorf("%s is not a pprof heap endpoint: %w", w.url, err)
+	}
+	received := time.Now()
+	if snap.Time.IsZero() {
+		snap.Time = received
+	}
+	if err := w.keep(n+1, body, p); err != nil {
+		return err
+	}
+	w.series.Add(snap)
+	if w.proc != nil {
+		if mi, err := w.proc.MemoryInfoWithContext(ctx); err == nil {
+			w.rss = append(w.rss, rssReading{received, mi.RSS})
+		}
+	}
+	res := w.series.Analyze()
+	count := "1 snapshot"
+	if n > 0 {
+		count = fmt.Sprintf("%d snapshots", n+1)
+	}
+	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", count, res.Duration().Round(100*time.Millisecond), report.Bytes(res.Heap[len(res.Heap)-1]))
+	if len(w.rss) > 0 {
+		line += ", RSS " + report.Bytes(int64(w.rss[len(w.rss)-1].rss))
+	}
+	if len(res.Suspects) > 0 {
+		top := res.Suspects[0]
+		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", top.Function, report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
+	} else {
+		line += "; top suspect: none yet"
+	}
+	w.live.show(line)
+	return nil
+}
+
+// fetch gets and parses one heap profile. Its errors say what is wrong
+// with the endpoint in one line.
+func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
+	n := w.series.Len()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := w.client.Do(req)
+	if err == nil {
+		defer resp.Body.Close()
+	}
+	var body []byte
+	if err == nil && resp.StatusCode == http.StatusOK {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxProfileSize))
+	}
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("no answer within %v", fetchTimeout)
+		}
+		if n == 0 {
+			return nil, nil, fmt.Errorf("cannot reach %s: %w", w.url, err)
+		}
+		return nil, nil, fmt.Errorf("the server stopped answering after %d snapshots: %w", n, err)
+	}
+	if resp.StatusCode != http.StatusOK && n > 0 {
+		return nil, nil, fmt.Errorf("snapshot %d: %s answered %s", n+1, w.url, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it answered %s (is net/http/pprof served there?)", w.url, resp.Status)
+	}
+	p, err := profile.ParseData(body)
+	if err != nil {
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '<' {
+			return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it returned an HTML page, not a profile (is net/http/pprof served there?)", w.url)
+		}
+		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: its answer is not a pprof profile: %w", w.url, err)
+	}
+	return body, p, nil
+}
+
+// keep writes snapshot number i into the report's snapshots directory,
+// as fetched if it is gzipped and re-encoded otherwise.
+func (w *watcher) keep(i int, body []byte, p *profile.Profile) error {
+	dir := filepath.Join(w.out, snapshotsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("keeping snapshot %d: %w", i, err)
+	}
+	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		var buf bytes.Buffer
+		if err := p.Write(&buf); err != nil {
+			return fmt.Errorf("keeping snapshot %d: %w", i, err)
+		}
+		body = buf.Bytes()
+	}
+	if err := writeFileAtomic(filepath.Join(dir, fmt.Sprintf("%04d.pb.gz", i)), body); err != nil {
+		return fmt.Errorf("keeping snapshot %d: %w", i, err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file, so that
+// path is never seen half written.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeWatchReport writes leaks.json, growth.pb.gz and leaks.html.
+func writeWatchReport(dir string, s *leak.Summary, res *leak.Result) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", leaksJSON, err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, leaksJSON), append(data, '\n')); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := res.GrowthProfile().Write(&buf); err != nil {
+		return fmt.Errorf("%s: %w", growthProfile, err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, growthProfile), buf.Bytes()); err != nil {
+		return err
+	}
+	buf.Reset()
+	if err := leak.WriteHTML(&buf, s, res); err != nil {
+		return fmt.Errorf("%s: %w", leaksHTML, err)
+	}
+	return writeFileAtomic(filepath.Join(dir, leaksHTML), buf.Bytes())
+}
+
+// watchText prints the suspects and churning sites of s.
+func watchText(w io.Writer, s *leak.Summary) {
+	fmt.Fprintf(w, "gofil watch: %d snapshots over %.1fs; Go heap in use %s -> %s (sampled)\n",
+		s.Snapshots, s.DurationSeconds, report.Bytes(s.HeapBytesFirst), report.Bytes(s.HeapBytesLast))
+	if len(s.Suspects) == 0 {
+		fmt.Fprintf(w, "gofil watch: no leak suspects: no allocation site grew steadily by %s or more\n", report.Bytes(s.MinGrowthBytes))
+	} else {
+		fmt.Fprintf(w, "gofil watch: leak suspects, largest growth first:\n")
+		for i, site := range s.Suspects {
+			if i == 10 {
+				fmt.Fprintf(w, "  ... and %d more in %s\n", len(s.Suspects)-i, leaksJSON)
+				break
+			}
+			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s  %s:%d\n", "+"+report.Bytes(site.GrowthBytes),
+				report.Bytes(int64(site.BytesPerSecond)), site.R2, site.Function, displayPath(site.File), site.Line)
+		}
+	}
+	if len(s.Churn) > 0 {
+		fmt.Fprintf(w, "gofil watch: churn (allocated, then freed; not leaks):\n")
+		for i, site := range s.Churn {
+			if i == 3 {
+				break
+			}
+			fmt.Fprintf(w, "  %11s allocated, in use %s  %s  %s:%d\n", report.Bytes(site.AllocatedBytes),
+				signed(site.GrowthBytes), site.Function, displayPath(site.File), site.Line)
+		}
+	}
+}
+
+// displayPath shortens a path under the working directory.
+func displayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p
+}
+
+// liveLine shows one status line on a terminal, rewritten in place, or one
+// line per update elsewhere.
+type liveLine struct {
+	w     io.Writer
+	tty   bool
+	shown bool
+}
+
+func newLiveLine(w io.Writer) *liveLine {
+	l := &liveLine{w: w}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			l.tty = true
+		}
+	}
+	return l
+}
+
+func (l *liveLine) show(s string) {
+	if l.tty {
+		fmt.Fprintf(l.w, "\r%s\x1b[K", s)
+		l.shown = true
+		return
+	}
+	fmt.Fprintln(l.w, s)
+}
+
+// done ends a line left open on a terminal.
+func (l *liveLine) done() {
+	if l.shown {
+		fmt.Fprintln(l.w)
+		l.shown = false
+	}
+}

@@ -1,0 +1,569 @@
+// Package leak finds memory leaks in a running Go program from a series of
+// its heap profiles, such as those `GET /debug/pprof/heap?gc=1` returns.
+//
+// A leak is memory that stays in use and keeps growing. For every
+// allocation stack and every allocation site (the innermost frame outside
+// the runtime) the package follows the bytes in use from snapshot to
+// snapshot and measures:
+//
+//   - growth: in-use bytes (and objects) at the last snapshot minus the
+//     first;
+//   - rate: the least-squares slope of in-use bytes over time, in bytes per
+//     second;
+//   - steadiness: the fraction of consecutive snapshots in which in-use
+//     bytes rose; monotonicity: the growth divided by the sum of all rises
+//     (1 when in-use never fell, near 0 for a sawtooth); the largest single
+//     rise as a share of all rises (1 for a one-off jump); and R², how well
+//     a straight line fits the series;
+//   - allocated: the bytes allocated during the window (from the
+//     cumulative alloc_space), which tells churn (much allocated, little
+//     kept) from a leak (what is allocated is kept).
+//
+// # Suspects
+//
+// A site is a leak suspect when all of these hold (defaults in brackets;
+// see [Option]):
+//
+//   - there are at least [DefaultMinSnapshots] snapshots: with fewer, a
+//     single jump fits a line as well as a leak does (a one-off step
+//     between the 2nd and 3rd of 4 snapshots has R² = 0.8);
+//   - its growth and its slope are positive;
+//   - its growth is significant: at least [DefaultMinGrowthBytes] (1 MiB)
+//     or at least [DefaultMinGrowthShare] (1%) of the heap in use at the
+//     last snapshot, whichever is smaller, but never less than
+//     [MinGrowthFloor] (256 KiB): a heap profile at Go's default rate
+//     takes one sample per 512 KiB allocated, so smaller growth is
+//     mostly sampling noise;
+//   - it grew steadily: R² ≥ [DefaultMinR2] (0.8); or, for growth that is
+//     not a straight line (a leak that speeds up, or one that stops when
+//     the load stops), it grew by many small rises that it kept: at least
+//     3 steps rose, no single rise was more than a third of all rises, and
+//     monotonicity is at least 0.5. A share of rising steps does not
+//     suffice: a sawtooth that rises four steps and falls one rises 80% of
+//     the time;
+//   - it is not churn: it kept at least [ChurnRatio] (5%) of what it
+//     allocated during the window. A site that allocates much and keeps
+//     almost none of it is listed in [Result.Churn] and is never a suspect,
+//     whatever its in-use series looks like. When the profiles carry no
+//     allocation counts (profiles holding only inuse_space) this test is
+//     skipped.
+//
+// Suspects are ranked by growth, largest first.
+//
+// Stacks that pass through runtime/pprof or net/http/pprof are the
+// profiling's own work (writing the very profiles being analysed) and are
+// left out.
+//
+// Usage:
+//
+//	s := leak.NewSeries()
+//	for each profile p fetched from the server {
+//		snap, err := leak.FromProfile(p)
+//		if err != nil {
+//			return err
+//		}
+//		s.Add(snap)
+//	}
+//	res := s.Analyze()
+//	for _, site := range res.Suspects {
+//		fmt.Println(site.Function, site.GrowthBytes, site.BytesPerSecond)
+//	}
+package leak
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of the thresholds a suspect must pass.
+const (
+	DefaultMinSnapshots   = 5
+	DefaultMinGrowthBytes = 1 << 20
+	DefaultMinGrowthShare = 0.01
+	// MinGrowthFloor is the least growth that is significant however small
+	// the heap, unless [MinGrowth] asks for less.
+	MinGrowthFloor = 256 << 10
+	DefaultMinR2   = 0.8
+	// ChurnRatio is the share of the bytes allocated during the window a
+	// site must still hold as growth not to count as churn.
+	ChurnRatio = 0.05
+	// The alternative to R²: growth made of at least minRises rises, none
+	// more than maxStepShare of them all, mostly kept.
+	minRises        = 3
+	maxStepShare    = 1.0 / 3
+	minMonotonicity = 0.5
+)
+
+// Frame is one stack frame.
+type Frame struct {
+	Func string
+	File string
+	Line int
+}
+
+// Stack is one allocation stack in one heap profile.
+type Stack struct {
+	// Frames lists the frames root first (outermost caller first).
+	Frames []Frame
+	// InuseBytes and InuseObjects are what the stack holds at the moment
+	// of the profile.
+	InuseBytes, InuseObjects int64
+	// AllocBytes and AllocObjects count everything the stack allocated
+	// since the program started; 0 when the profile does not say.
+	AllocBytes, AllocObjects int64
+}
+
+// Snapshot is one heap profile.
+type Snapshot struct {
+	Time   time.Time
+	Stacks []Stack
+	// HasAlloc is set when the profile carries alloc_space.
+	HasAlloc bool
+}
+
+// Option changes a threshold of the analysis.
+type Option func(*config)
+
+type config struct {
+	minSnapshots int
+	minBytes     int64
+	minShare     float64
+	minR2        float64
+}
+
+// MinSnapshots sets how many snapshots the analysis needs before it names
+// any suspect. Default: [DefaultMinSnapshots].
+func MinSnapshots(n int) Option { return func(c *config) { c.minSnapshots = n } }
+
+// MinGrowth sets the significance threshold: a suspect must grow by at
+// least bytes, or by at least share of the heap at the last snapshot
+// (but not less than [MinGrowthFloor]), whichever is smaller. Defaults:
+// [DefaultMinGrowthBytes], [DefaultMinGrowthShare].
+//
+//	leak.NewSeries(leak.MinGrowth(16<<20, 0.05))
+func MinGrowth(bytes int64, share float64) Option {
+	return func(c *config) { c.minBytes, c.minShare = bytes, share }
+}
+
+// MinR2 sets the R² of the linear fit above which growth counts as steady.
+// Default: [DefaultMinR2].
+func MinR2(r2 float64) Option { return func(c *config) { c.minR2 = r2 } }
+
+// Series accumulates heap profiles taken one after the other from the same
+// process. It keeps, per stack, only what it held at the first and the
+// latest snapshot, and per allocation site the in-use bytes at every
+// snapshot.
+type Series struct {
+	cfg      config
+	times    []time.Time
+	heap     []int64
+	heapObjs []int64
+	hasAlloc bool
+	stacks   map[string]*stackState
+	sites    map[siteKey]*siteState
+}
+
+type stackState struct {
+	frames      []Frame
+	site        siteKey
+	first, last counts
+	lastSeen    int // index of the snapshot last holds
+}
+
+type counts struct {
+	bytes, objects, alloc int64
+}
+
+type siteKey struct {
+	fn, file string
+	line     int
+}
+
+type siteState struct {
+	series []int64 // in-use bytes per snapshot
+}
+
+// NewSeries returns an empty series.
+func NewSeries(opts ...Option) *Series {
+	cfg := config{
+		minSnapshots: DefaultMinSnapshots,
+		minBytes:     DefaultMinGrowthBytes,
+		minShare:     DefaultMinGrowthShare,
+		minR2:        DefaultMinR2,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Series{cfg: cfg, hasAlloc: true, stacks: map[string]*stackState{}, sites: map[siteKey]*siteState{}}
+}
+
+// Len is the number of snapshots added.
+func (s *Series) Len() int { return len(s.times) }
+
+// Add appends a snapshot. Snapshots must come in the order they were taken.
+func (s *Series) Add(snap Snapshot) {
+	i := len(s.times)
+	s.times = append(s.times, snap.Time)
+	s.hasAlloc = s.hasAlloc && snap.HasAlloc
+	var heap, objs int64
+	siteBytes := map[siteKey]int64{}
+	seen := map[string]bool{}
+	for _, st := range snap.Stacks {
+		if profilers(st.Frames) {
+			continue
+		}
+		k := stackKey(st.Frames)
+		ss := s.stacks[k]
+		if ss == nil {
+			ss = &stackState{frames: st.Frames, site: siteOf(st.Frames), lastSeen: -1}
+			s.stacks[k] = ss
+		}
+		c := counts{st.InuseBytes, st.InuseObjects, st.AllocBytes}
+		if seen[k] { // the same stack twice in one profile (objects of different sizes)
+			c.bytes += ss.last.bytes
+			c.objects += ss.last.objects
+			c.alloc += ss.last.alloc
+		}
+		seen[k] = true
+		if i == 0 {
+			ss.first = c
+		}
+		ss.last, ss.lastSeen = c, i
+		heap += st.InuseBytes
+		objs += st.InuseObjects
+		siteBytes[ss.site] += st.InuseBytes
+	}
+	for k, ss := range s.stacks {
+		if !seen[k] && ss.lastSeen != i {
+			// Gone from this profile: nothing in use, and what it
+			// allocated is no longer known, so keep the last count.
+			ss.last.bytes, ss.last.objects = 0, 0
+		}
+	}
+	for k, b := range siteBytes {
+		site := s.sites[k]
+		if site == nil {
+			site = &siteState{series: make([]int64, i, i+1)}
+			s.sites[k] = site
+		}
+		site.series = append(site.series, b)
+	}
+	for _, site := range s.sites {
+		if len(site.series) == i {
+			site.series = append(site.series, 0)
+		}
+	}
+	s.heap = append(s.heap, heap)
+	s.heapObjs = append(s.heapObjs, objs)
+}
+
+// Analyze analyses the snapshots in order. It is a shorthand for a
+// [Series] with the snapshots added one by one.
+//
+//	res := leak.Analyze([]leak.Snapshot{base, now})
+//	for _, st := range res.Stacks { ... }
+func Analyze(snaps []Snapshot, opts ...Option) *Result {
+	s := NewSeries(opts...)
+	for _, snap := range snaps {
+		s.Add(snap)
+	}
+	return s.Analyze()
+}
+
+// Result is the analysis of a series.
+type Result struct {
+	// Times are the snapshots' times, and Offsets the same as durations
+	// since the first.
+	Times   []time.Time
+	Offsets []time.Duration
+	// Heap and HeapObjects are the total in use at each snapshot.
+	Heap, HeapObjects []int64
+	// MinGrowth is the significance threshold that was applied, in bytes.
+	MinGrowth int64
+	// HasAlloc is set when every snapshot carried allocation counts, so
+	// that AllocatedBytes and Churn mean something.
+	HasAlloc bool
+	// Sites holds every allocation site seen, largest growth first.
+	Sites []Site
+	// Suspects are the sites that look like leaks, largest growth first.
+	Suspects []Site
+	// Churn are the sites that allocated at least MinGrowth during the
+	// window and kept less than ChurnRatio of it, most allocated first.
+	Churn []Site
+	// Stacks holds every stack's change from the first snapshot to the
+	// last, largest growth first.
+	Stacks []StackGrowth
+
+	cfg config
+}
+
+// Duration is the time from the first snapshot to the last.
+func (r *Result) Duration() time.Duration {
+	if len(r.Offsets) == 0 {
+		return 0
+	}
+	return r.Offsets[len(r.Offsets)-1]
+}
+
+// Site is an allocation site and how its in-use memory moved. The JSON
+// names are those of gofil watch's leaks.json.
+type Site struct {
+	Function string `json:"function"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	// GrowthBytes and GrowthObjects are in use at the last snapshot minus
+	// in use at the first.
+	GrowthBytes   int64 `json:"growth_bytes"`
+	GrowthObjects int64 `json:"growth_objects"`
+	// BytesPerSecond is the least-squares slope of in-use bytes over time.
+	BytesPerSecond float64 `json:"bytes_per_second"`
+	// Steadiness is the fraction of consecutive snapshots in which in-use
+	// bytes rose.
+	Steadiness float64 `json:"steadiness"`
+	// Monotonicity is GrowthBytes divided by the sum of all rises: 1 when
+	// in-use never fell; near 0 or negative for a sawtooth or churn.
+	Monotonicity float64 `json:"monotonicity"`
+	// MaxStepShare is the largest rise from one snapshot to the next as a
+	// share of all rises: 1 for a one-off jump, small for gradual growth.
+	MaxStepShare float64 `json:"max_step_share"`
+	// R2 is the coefficient of determination of the linear fit.
+	R2               float64 `json:"r2"`
+	InuseBytesFirst  int64   `json:"inuse_bytes_first"`
+	InuseBytesLast   int64   `json:"inuse_bytes_last"`
+	InuseObjectsLast int64   `json:"inuse_objects_last"`
+	// AllocatedBytes is what the site allocated between the first
+	// snapshot and the last.
+	AllocatedBytes int64 `json:"allocated_bytes"`
+	// Series is the in-use bytes at each snapshot.
+	Series []int64 `json:"-"`
+}
+
+// StackGrowth is one stack's change from the first snapshot to the last.
+type StackGrowth struct {
+	Frames                          []Frame // root first
+	GrowthBytes, GrowthObjects      int64
+	InuseBytesFirst, InuseBytesLast int64
+	AllocatedBytes                  int64
+}
+
+// Analyze analyses the snapshots added so far. It may be called again
+// after more are added.
+func (s *Series) Analyze() *Result {
+	n := len(s.times)
+	r := &Result{
+		Times:       append([]time.Time(nil), s.times...),
+		Offsets:     make([]time.Duration, n),
+		Heap:        append([]int64(nil), s.heap...),
+		HeapObjects: append([]int64(nil), s.heapObjs...),
+		HasAlloc:    s.hasAlloc && n > 0,
+		Sites:       []Site{},
+		Suspects:    []Site{},
+		Churn:       []Site{},
+		Stacks:      []StackGrowth{},
+		cfg:         s.cfg,
+	}
+	secs := make([]float64, n)
+	for i, t := range s.times {
+		r.Offsets[i] = t.Sub(s.times[0])
+		secs[i] = r.Offsets[i].Seconds()
+	}
+	if n > 0 {
+		share := max(int64(s.cfg.minShare*float64(s.heap[n-1])), MinGrowthFloor)
+		r.MinGrowth = min(s.cfg.minBytes, share)
+	}
+
+	type siteTotals struct {
+		firstObjs, lastObjs, alloc int64
+	}
+	totals := map[siteKey]*siteTotals{}
+	for _, ss := range s.stacks {
+		g := StackGrowth{
+			Frames:          ss.frames,
+			GrowthBytes:     ss.last.bytes - ss.first.bytes,
+			GrowthObjects:   ss.last.objects - ss.first.objects,
+			InuseBytesFirst: ss.first.bytes,
+			InuseBytesLast:  ss.last.bytes,
+			AllocatedBytes:  ss.last.alloc - ss.first.alloc,
+		}
+		r.Stacks = append(r.Stacks, g)
+		t := totals[ss.site]
+		if t == nil {
+			t = &siteTotals{}
+			totals[ss.site] = t
+		}
+		t.firstObjs += ss.first.objects
+		t.lastObjs += ss.last.objects
+		t.alloc += g.AllocatedBytes
+	}
+	sort.Slice(r.Stacks, func(i, j int) bool {
+		a, b := r.Stacks[i], r.Stacks[j]
+		if a.GrowthBytes != b.GrowthBytes {
+			return a.GrowthBytes > b.GrowthBytes
+		}
+		return stackKey(a.Frames) < stackKey(b.Frames)
+	})
+
+	for k, st := range s.sites {
+		t := totals[k]
+		site := Site{
+			Function: k.fn, File: k.file, Line: k.line,
+			GrowthObjects:    t.lastObjs - t.firstObjs,
+			InuseObjectsLast: t.lastObjs,
+			AllocatedBytes:   t.alloc,
+			Series:           append([]int64(nil), st.series...),
+		}
+		if n > 0 {
+			site.InuseBytesFirst, site.InuseBytesLast = st.series[0], st.series[n-1]
+			site.GrowthBytes = site.InuseBytesLast - site.InuseBytesFirst
+		}
+		fitSeries(&site, secs)
+		r.Sites = append(r.Sites, site)
+	}
+	sort.Slice(r.Sites, func(i, j int) bool { return siteLess(r.Sites[i], r.Sites[j]) })
+	for _, site := range r.Sites {
+		switch {
+		case r.isChurn(site):
+			r.Churn = append(r.Churn, site)
+		case s.cfg.isSuspect(site, n, r.MinGrowth):
+			r.Suspects = append(r.Suspects, site)
+		}
+	}
+	sort.SliceStable(r.Churn, func(i, j int) bool { return r.Churn[i].AllocatedBytes > r.Churn[j].AllocatedBytes })
+	return r
+}
+
+// isChurn reports a site that allocated a significant amount during the
+// window and kept less than ChurnRatio of it.
+func (r *Result) isChurn(s Site) bool {
+	if !r.HasAlloc || s.AllocatedBytes < r.MinGrowth || s.AllocatedBytes <= 0 {
+		return false
+	}
+	return float64(s.GrowthBytes) < ChurnRatio*float64(s.AllocatedBytes)
+}
+
+func (c config) isSuspect(s Site, snapshots int, minGrowth int64) bool {
+	if snapshots < c.minSnapshots || snapshots < 2 {
+		return false
+	}
+	if s.GrowthBytes <= 0 || s.BytesPerSecond <= 0 || s.GrowthBytes < minGrowth {
+		return false
+	}
+	if s.R2 >= c.minR2 {
+		return true
+	}
+	rises := int(math.Round(s.Steadiness * float64(snapshots-1)))
+	return rises >= minRises && s.MaxStepShare <= maxStepShare && s.Monotonicity >= minMonotonicity
+}
+
+// fitSeries fills in the slope, R², steadiness and monotonicity of
+// site.Series over the times secs.
+func fitSeries(site *Site, secs []float64) {
+	y := site.Series
+	n := len(y)
+	if n < 2 {
+		return
+	}
+	// Work relative to the first value: the series can be large and
+	// nearly constant, where sums of squares would lose the variation.
+	base := float64(y[0])
+	var mt, my float64
+	for i := range y {
+		mt += secs[i]
+		my += float64(y[i]) - base
+	}
+	mt /= float64(n)
+	my /= float64(n)
+	var stt, syy, sty float64
+	for i := range y {
+		dt, dy := secs[i]-mt, float64(y[i])-base-my
+		stt += dt * dt
+		syy += dy * dy
+		sty += dt * dy
+	}
+	if stt > 0 {
+		site.BytesPerSecond = sty / stt
+	}
+	if stt > 0 && syy > 0 {
+		site.R2 = sty * sty / (stt * syy)
+	}
+	rising := 0
+	var up, largest float64
+	for i := 1; i < n; i++ {
+		if d := float64(y[i] - y[i-1]); d > 0 {
+			rising++
+			up += d
+			largest = max(largest, d)
+		}
+	}
+	site.Steadiness = float64(rising) / float64(n-1)
+	if up > 0 {
+		site.Monotonicity = float64(site.GrowthBytes) / up
+		site.MaxStepShare = largest / up
+	}
+	for _, v := range []*float64{&site.BytesPerSecond, &site.R2, &site.Steadiness, &site.Monotonicity, &site.MaxStepShare} {
+		if math.IsNaN(*v) || math.IsInf(*v, 0) {
+			*v = 0
+		}
+	}
+}
+
+func siteLess(a, b Site) bool {
+	if a.GrowthBytes != b.GrowthBytes {
+		return a.GrowthBytes > b.GrowthBytes
+	}
+	if a.Function != b.Function {
+		return a.Function < b.Function
+	}
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	return a.Line < b.Line
+}
+
+// stackKey identifies a stack by its frames' function, file and line.
+func stackKey(frames []Frame) string {
+	var b strings.Builder
+	for _, f := range frames {
+		b.WriteString(f.Func)
+		b.WriteByte(0)
+		b.WriteString(f.File)
+		b.WriteByte(0)
+		b.WriteString(strconv.Itoa(f.Line))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// siteOf is the allocation site of a stack: its innermost frame outside the
+// runtime's allocation machinery, or its innermost frame if all are the
+// runtime's.
+func siteOf(frames []Frame) siteKey {
+	if len(frames) == 0 {
+		return siteKey{fn: "(unknown)"}
+	}
+	f := frames[len(frames)-1]
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !isRuntime(frames[i].Func) {
+			f = frames[i]
+			break
+		}
+	}
+	return siteKey{f.Func, f.File, f.Line}
+}
+
+// profilers reports a stack of the profiler's own: writing a profile.
+func profilers(frames []Frame) bool {
+	for _, f := range frames {
+		if strings.HasPrefix(f.Func, "runtime/pprof.") || strings.HasPrefix(f.Func, "net/http/pprof.") {
+			return true
+		}
+	}
+	return false
+}
+
+func isRuntime(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/")
+}

@@ -1,0 +1,128 @@
+package leak
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+// FromProfile reads a pprof heap profile: one with the sample type
+// inuse_space (and usually inuse_objects, alloc_space and alloc_objects,
+// as runtime/pprof writes them). Samples with the same frames are added
+// together. It returns an error for any other kind of profile.
+//
+//	p, err := profile.ParseData(body)
+//	if err != nil {
+//		return err
+//	}
+//	snap, err := leak.FromProfile(p)
+func FromProfile(p *profile.Profile) (Snapshot, error) {
+	idx := map[string]int{}
+	var types []string
+	for i, st := range p.SampleType {
+		idx[st.Type] = i
+		types = append(types, st.Type+"/"+st.Unit)
+	}
+	inuse, ok := idx["inuse_space"]
+	if !ok {
+		if len(types) == 0 {
+			return Snapshot{}, fmt.Errorf("not a heap profile: it has no sample types")
+		}
+		return Snapshot{}, fmt.Errorf("not a heap profile: its sample types are %s, with no inuse_space", strings.Join(types, ", "))
+	}
+	value := func(s *profile.Sample, typ string) int64 {
+		if i, ok := idx[typ]; ok && i < len(s.Value) {
+			return s.Value[i]
+		}
+		return 0
+	}
+	_, hasAlloc := idx["alloc_space"]
+	snap := Snapshot{HasAlloc: hasAlloc, Stacks: make([]Stack, 0, len(p.Sample))}
+	if p.TimeNanos != 0 {
+		snap.Time = time.Unix(0, p.TimeNanos)
+	}
+	for _, s := range p.Sample {
+		if inuse >= len(s.Value) {
+			continue
+		}
+		var frames []Frame // leaf first, reversed below
+		for _, loc := range s.Location {
+			if len(loc.Line) == 0 {
+				frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
+				continue
+			}
+			// Line[0] is the innermost of the functions inlined at loc.
+			for _, ln := range loc.Line {
+				f := Frame{Line: int(ln.Line)}
+				if ln.Function != nil {
+					f.Func, f.File = ln.Function.Name, ln.Function.Filename
+				}
+				frames = append(frames, f)
+			}
+		}
+		for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
+			frames[i], frames[j] = frames[j], frames[i]
+		}
+		snap.Stacks = append(snap.Stacks, Stack{
+			Frames:       frames,
+			InuseBytes:   s.Value[inuse],
+			InuseObjects: value(s, "inuse_objects"),
+			AllocBytes:   value(s, "alloc_space"),
+			AllocObjects: value(s, "alloc_objects"),
+		})
+	}
+	return snap, nil
+}
+
+// GrowthProfile is a pprof heap profile of the in-use growth from the first
+// snapshot to the last: each stack that grew, with the bytes and objects it
+// gained, as the sample types inuse_objects/count and inuse_space/bytes.
+// Stacks that shrank or stayed level are left out; a stack's objects are
+// clamped at 0 when it gained bytes in fewer, larger objects.
+//
+//	p := res.GrowthProfile()
+//	err := p.Write(f) // go tool pprof -http=: growth.pb.gz
+func (r *Result) GrowthProfile() *profile.Profile {
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{
+			{Type: "inuse_objects", Unit: "count"},
+			{Type: "inuse_space", Unit: "bytes"},
+		},
+		DefaultSampleType: "inuse_space",
+		PeriodType:        &profile.ValueType{Type: "space", Unit: "bytes"},
+		Comments:          []string{"gofil: in-use growth from the first snapshot to the last; stacks that grew only"},
+	}
+	if n := len(r.Times); n > 0 {
+		p.TimeNanos = r.Times[0].UnixNano()
+		p.DurationNanos = r.Times[n-1].Sub(r.Times[0]).Nanoseconds()
+	}
+	funcs := map[Frame]*profile.Function{}
+	locs := map[Frame]*profile.Location{}
+	for _, st := range r.Stacks {
+		if st.GrowthBytes <= 0 {
+			continue
+		}
+		s := &profile.Sample{Value: []int64{max(st.GrowthObjects, 0), st.GrowthBytes}}
+		for i := len(st.Frames) - 1; i >= 0; i-- { // pprof wants the leaf first
+			f := st.Frames[i]
+			loc := locs[f]
+			if loc == nil {
+				fk := Frame{Func: f.Func, File: f.File}
+				fn := funcs[fk]
+				if fn == nil {
+					fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
+					funcs[fk] = fn
+					p.Function = append(p.Function, fn)
+				}
+				loc = &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
+				locs[f] = loc
+				p.Location = append(p.Location, loc)
+			}
+			s.Location = append(s.Location, loc)
+		}
+		p.Sample = append(p.Sample, s)
+	}
+	return p
+}
