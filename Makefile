@@ -22,7 +22,7 @@ lint:
 	$(GO) mod tidy -diff
 
 bench: build
-	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./oomguard/
+	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./oomguard/ ./report/
 	$(GO) run ./internal/overhead -runs 5 -gofil bin/gofil
 
 example:

@@ -188,6 +188,9 @@ func (a *Accountant) Add(s Snapshot) bool {
 		cur[r.Stack0] = r
 	}
 	sum := totals(s.Records)
+	if a.havePrev && s.Cycle == a.prevSnap.Cycle {
+		return a.again(s, cur, sum)
+	}
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	newPeak := false
 	skip := false
@@ -233,16 +236,32 @@ func (a *Accountant) Add(s Snapshot) bool {
 			newPeak = true
 		}
 	}
-	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
-		a.afterForced = s.Forced
-	}
-	if !a.havePrev || s.Cycle != a.prevSnap.Cycle {
-		a.prevSums = sum
-	}
+	a.afterForced = s.Forced
+	a.prevSums = sum
 	a.prev = cur
 	a.prevSnap = s
 	a.prevSnap.Records = nil
 	a.havePrev = true
+	return newPeak
+}
+
+// again takes a second snapshot of the cycle of the previous one. After a
+// forced GC, a second snapshot that differs from the first was taken after
+// the early publication and the first before it: the first holds the frees
+// up to the sweep before the forced mark, the second the allocations up to
+// the mark, and their pair is the heap at the forced mark exactly.
+func (a *Accountant) again(s Snapshot, cur map[[32]uintptr]runtime.MemProfileRecord, sum sums) bool {
+	newPeak := false
+	if s.Forced && sum != a.prevSums {
+		p := a.pair(a.prev, cur)
+		p.Cycle = s.Cycle
+		p.At = a.prevSnap.Seen
+		p.Before = a.prevSnap.Before
+		newPeak = a.offer(p)
+		a.afterForced = true
+		a.prevSums = sum
+	}
+	a.prev = cur
 	return newPeak
 }
 

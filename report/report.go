@@ -260,6 +260,17 @@ func isRuntime(f Frame) bool {
 	return strings.HasPrefix(f.Func, "runtime.") || strings.HasPrefix(f.Func, "internal/")
 }
 
+// site is the index in s.Frames of the allocation site: the innermost frame
+// that is not the runtime's, or the innermost frame when all are.
+func (s Stack) site() int {
+	for i := len(s.Frames) - 1; i >= 0; i-- {
+		if !isRuntime(s.Frames[i]) {
+			return i
+		}
+	}
+	return len(s.Frames) - 1
+}
+
 // Sites groups h by allocation site, largest first.
 func (h *Heap) Sites() []Site {
 	type key struct {
@@ -271,13 +282,7 @@ func (h *Heap) Sites() []Site {
 		if len(s.Frames) == 0 {
 			continue
 		}
-		f := s.Frames[len(s.Frames)-1]
-		for i := len(s.Frames) - 1; i >= 0; i-- {
-			if !isRuntime(s.Frames[i]) {
-				f = s.Frames[i]
-				break
-			}
-		}
+		f := s.Frames[s.site()]
 		k := key{f.Func, f.File, f.Line}
 		site := acc[k]
 		if site == nil {

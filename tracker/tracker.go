@@ -139,9 +139,13 @@ type Tracker struct {
 	labels  map[uint32]string
 	debug   bool
 	history history
-	guard   *oomguard.Guard
-	limit   oomguard.Limit
-	dumps   int
+	// recheck counts the ticks left to look for a forced GC's early
+	// publication; recheckSums fingerprints its first snapshot.
+	recheck     int
+	recheckSums [2]int64
+	guard       *oomguard.Guard
+	limit       oomguard.Limit
+	dumps       int
 }
 
 type request struct {
@@ -396,6 +400,9 @@ func (t *Tracker) observe() {
 		if t.cur.heap > t.before.Heap {
 			t.before = t.cur.memory()
 		}
+		if t.recheck > 0 {
+			t.recheckForced()
+		}
 		return
 	}
 	before := exactAtMark(t.before, prev, t.cur)
@@ -456,9 +463,55 @@ func (t *Tracker) account(before peak.Memory, seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
+	t.recheck = 0
+	if snap.Forced {
+		t.recheck = recheckTicks
+		t.recheckSums = sumRecords(snap.Records)
+	}
 	if t.acc.Add(snap) {
 		t.writePeak()
 	}
+}
+
+// recheckTicks is for how many ticks after a forced GC the tracker looks
+// for the GC's early publication of its sweep, which lands when the sweep
+// is over.
+const recheckTicks = 4
+
+// recheckForced snapshots a forced GC's cycle again and, once the profile
+// has changed (the early publication has landed), gives it to the
+// accountant, which then has the heap at the forced mark exactly.
+func (t *Tracker) recheckForced() {
+	t.recheck--
+	snap, ok := t.snapshot()
+	if !ok || snap.Cycle != t.lastCycle {
+		t.recheck = 0 // a new cycle: observe takes it next time
+		return
+	}
+	sum := sumRecords(snap.Records)
+	if sum == t.recheckSums {
+		return
+	}
+	t.recheck = 0
+	snap.Forced = true
+	snap.Seen = t.cur.at
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early\n", snap.Cycle)
+	}
+	if t.acc.Add(snap) {
+		t.writePeak()
+	}
+}
+
+// sumRecords is a cheap fingerprint of a profile: it changes when anything
+// is published.
+func sumRecords(rs []runtime.MemProfileRecord) [2]int64 {
+	var s [2]int64
+	for i := range rs {
+		s[0] += rs[i].AllocBytes
+		s[1] += rs[i].FreeBytes
+	}
+	return s
 }
 
 // snapshot copies runtime.MemProfile consistently: the GC count must be the

@@ -13,6 +13,7 @@ const usage = `gofil finds the moment a Go program used the most memory, and whi
 
 Usage:
   gofil run [flags] PACKAGE | FILE.go... | BINARY [-- ARGS...]
+  gofil report [--open] [-o DIR] DIR | PROFILE
   gofil watch [flags] URL
   gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz
   gofil help [COMMAND]
@@ -30,6 +31,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "report":
+		return reportCommand(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return watchCommand(ctx, args[1:], stdout, stderr)
 	case "diff":
@@ -39,6 +42,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			switch args[1] {
 			case "run":
 				fmt.Fprint(stdout, runUsage)
+				return 0
+			case "report":
+				fmt.Fprint(stdout, reportUsage)
 				return 0
 			case "watch":
 				fmt.Fprint(stdout, watchUsage)

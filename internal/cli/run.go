@@ -267,6 +267,10 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
 		return 3
 	}
+	if err := writeHTMLReport(outDir, meta, s, run); err != nil {
+		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
+		return 3
+	}
 	report.Text(stderr, s, outDir)
 	if res := run.Leaks(meta.Started); res != nil {
 		if err := report.WriteLeaks(outDir, res, s.Ended); err != nil {

@@ -1,0 +1,526 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofil/gofil/report"
+)
+
+// holdForProfile allocates 64 blocks of 1 MiB for a heap profile to find.
+//
+//go:noinline
+func holdForProfile() [][]byte {
+	var blocks [][]byte
+	for i := 0; i < 64; i++ {
+		blocks = append(blocks, make([]byte, mib))
+	}
+	return blocks
+}
+
+// writeHeapProfile writes this process's heap profile, holding 64 MiB in
+// holdForProfile, as runtime/pprof does: debug 0 is the gzipped protocol
+// buffer that net/http/pprof also serves, debug 1 the legacy text format.
+func writeHeapProfile(t *testing.T, path string, debug int) {
+	t.Helper()
+	// Record every allocation while the blocks are made: at the default
+	// rate (512 KiB) a 1 MiB block is sampled with probability 0.86, which
+	// leaves 64 of them a ±5% standard deviation, as wide as the check.
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 1
+	blocks := holdForProfile()
+	runtime.GC() // the heap profile is as of the last GC
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, debug); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(blocks)
+}
+
+// foldedTotal sums the bytes of a report's peak.folded.
+func foldedTotal(t *testing.T, dir string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, report.PeakFolded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		i := strings.LastIndexByte(line, ' ')
+		n, err := strconv.ParseInt(line[i+1:], 10, 64)
+		if i < 0 || err != nil {
+			t.Fatalf("peak.folded: bad line %q", line)
+		}
+		total += n
+	}
+	return total
+}
+
+// TestReportFromPprof renders heap profiles written by runtime/pprof.
+func TestReportFromPprof(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		debug int
+	}{{"heap.pb.gz", 0}, {"heap.txt", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			prof := filepath.Join(dir, c.name)
+			writeHeapProfile(t, prof, c.debug)
+			out := filepath.Join(dir, "out")
+			r := gofil(t, dir, "report", "-o", out, prof)
+			if r.code != 0 {
+				t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+			}
+			if got := strings.TrimSpace(r.stdout); got != filepath.Join(out, report.HTMLFile) {
+				t.Errorf("stdout %q, want the page's path", got)
+			}
+			s := r.summary
+			if s == nil || s.Peak == nil || len(s.Top) == 0 {
+				t.Fatalf("no summary\n%s", r.stderr)
+			}
+			var held int64
+			for _, site := range s.Top {
+				if strings.HasSuffix(site.Function, ".holdForProfile") {
+					held += site.Bytes
+				}
+			}
+			if !within(held, 64*mib, 0.05) {
+				t.Errorf("holdForProfile holds %d bytes, want 64 MiB ±5%%\n%s", held, r.stderr)
+			}
+			if got := foldedTotal(t, out); got != s.Peak.HeapBytes {
+				t.Errorf("peak.folded holds %d bytes, summary says %d", got, s.Peak.HeapBytes)
+			}
+			if len(s.Notes) == 0 || !strings.Contains(s.Notes[0], "pprof") || !strings.Contains(s.Notes[0], "no timeline") {
+				t.Errorf("notes %q do not say the report comes from a pprof profile without a timeline", s.Notes)
+			}
+			page, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"holdForProfile", `id="peak"`, `id="peakrev"`, "No timeline was recorded", "go tool pprof -http=: peak.pb.gz"} {
+				if !strings.Contains(string(page), want) {
+					t.Errorf("index.html lacks %q", want)
+				}
+			}
+			// Without -o, the report goes beside the profile.
+			r = gofil(t, dir, "report", c.name)
+			if r.code != 0 {
+				t.Fatalf("without -o: exit code %d\n%s", r.code, r.stderr)
+			}
+			want := map[string]string{"heap.pb.gz": "heap-report", "heap.txt": "heap.txt-report"}[c.name]
+			if _, err := os.Stat(filepath.Join(dir, want, report.HTMLFile)); err != nil {
+				t.Errorf("without -o: %v\n%s", err, r.stderr)
+			}
+		})
+	}
+}
+
+// TestReportRunDir renders a run directory again, in place and into
+// another directory, and finds the same figures.
+func TestReportRunDir(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "oldgo"), "run", "-o", out, ".")
+	if r.code != 0 || r.summary == nil || r.summary.Peak == nil {
+		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
+	}
+	before := r.summary
+	for _, args := range [][]string{{"report", out}, {"report", "-o", out + "2", out}} {
+		r := gofil(t, t.TempDir(), args...)
+		if r.code != 0 {
+			t.Fatalf("gofil %v: exit code %d\n%s", args, r.code, r.stderr)
+		}
+		dir := args[len(args)-1]
+		if len(args) == 4 {
+			dir = args[2]
+		}
+		s := readSummary(t, dir)
+		if s == nil || s.Peak == nil {
+			t.Fatalf("gofil %v: no summary in %s", args, dir)
+		}
+		if s.Peak.HeapBytes != before.Peak.HeapBytes || s.Peak.RSSBytes != before.Peak.RSSBytes ||
+			s.Target != before.Target || s.Ended != before.Ended || !slices.Equal(s.Command, before.Command) {
+			t.Errorf("gofil %v: summary differs:\nbefore %+v\nafter  %+v", args, before.Peak, s.Peak)
+		}
+		if !slices.Equal(s.Notes, before.Notes) {
+			t.Errorf("gofil %v: notes %q, were %q", args, s.Notes, before.Notes)
+		}
+		for _, name := range []string{report.HTMLFile, report.PeakProfile, report.PeakFolded} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("gofil %v: %v", args, err)
+			}
+		}
+		checkFiles(t, dir, s)
+	}
+}
+
+// TestReportOpen checks --open with a stand-in for xdg-open, and without
+// any opener.
+func TestReportOpen(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "heap.pb.gz")
+	writeHeapProfile(t, prof, 0)
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opened := filepath.Join(dir, "opened")
+	script := "#!/bin/sh\nprintf '%s' \"$1\" > '" + opened + "'\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(path string) (int, string, string) {
+		cmd := exec.Command(gofilBin, "report", "--open", "-o", filepath.Join(dir, "out"), prof)
+		cmd.Env = append(os.Environ(), "PATH="+path)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), stdout.String(), stderr.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, stdout.String(), stderr.String()
+	}
+	page := filepath.Join(dir, "out", report.HTMLFile)
+	code, _, stderr := run(bin)
+	if code != 0 {
+		t.Fatalf("exit code %d\n%s", code, stderr)
+	}
+	got, err := os.ReadFile(opened)
+	if err != nil || string(got) != page {
+		t.Errorf("xdg-open was given %q (%v), want %q", got, err, page)
+	}
+	code, _, stderr = run(filepath.Join(dir, "empty"))
+	if code != 0 || !strings.Contains(stderr, "found no xdg-open") || !strings.Contains(stderr, page) {
+		t.Errorf("without an opener: exit code %d, stderr:\n%s\nwant 0 and a message naming %s", code, stderr, page)
+	}
+}
+
+// chromiumPath is Debian's chromium, which .ci/run installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestReportInBrowser loads the report of testdata/example in headless
+// Chromium, through the DevTools protocol on the loopback interface, and
+// uses it as a reader would: it finds the peak function's frames in both
+// flamegraphs, searches for it, zooms into it, sorts the table of
+// allocation sites and zooms the timeline, and checks that the page
+// logged no error and asked for nothing over the network. It takes a
+// screenshot of the page as loaded; set GOFIL_SCREENSHOT to a path to
+// keep a copy.
+func TestReportInBrowser(t *testing.T) {
+	chromium := chromiumPath
+	if _, err := os.Stat(chromium); err != nil {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			chromium = p
+		} else if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: CI must install Debian's chromium package (.ci/run)", chromiumPath)
+		} else {
+			t.Skipf("%s is missing: install Debian's chromium package to run the browser test", chromiumPath)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "example"), "run", "-o", out, ".")
+	if r.code != 0 {
+		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, report.HTMLFile)); err != nil {
+		// gofil run does not write the page yet: gofil report does.
+		t.Logf("gofil run wrote no %s; rendering it with gofil report", report.HTMLFile)
+		if r := gofil(t, out, "report", out); r.code != 0 {
+			t.Fatalf("gofil report: exit code %d\n%s", r.code, r.stderr)
+		}
+	}
+	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(out, report.HTMLFile)}).String()
+
+	devtools := startChromium(t, ctx, chromium)
+	wsURL, err := pageTarget(ctx, devtools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := dialWS(ctx, wsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.close()
+	c := newCDPClient(ws)
+	for _, domain := range []string{"Page", "Runtime", "Log", "Network"} {
+		if err := c.call(ctx, domain+".enable", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = c.call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{
+		"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := c.expect("Page.loadEventFired")
+	var nav struct {
+		ErrorText string `json:"errorText"`
+	}
+	if err := c.call(ctx, "Page.navigate", map[string]any{"url": pageURL}, &nav); err != nil {
+		t.Fatal(err)
+	}
+	if nav.ErrorText != "" {
+		t.Fatalf("navigating to %s: %s", pageURL, nav.ErrorText)
+	}
+	if err := waitFor(ctx, loaded, "the page to load"); err != nil {
+		t.Fatal(err)
+	}
+
+	shot, err := c.screenshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shotPath := filepath.Join(t.TempDir(), "report.png")
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shotPath)
+	if keep := os.Getenv("GOFIL_SCREENSHOT"); keep != "" {
+		if err := os.WriteFile(keep, shot, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The peak function's frames, in both orientations.
+	var frames map[string]int
+	err = c.eval(ctx, `(() => {
+		const count = id => Array.from(document.querySelectorAll("#" + id + " g.f > title"))
+			.filter(t => t.textContent.split("\n")[0] === "main.buildIndex").length;
+		return {peak: count("peak"), peakrev: count("peakrev")};
+	})()`, &frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames["peak"] == 0 || frames["peakrev"] == 0 {
+		t.Errorf("main.buildIndex frames: %v, want some in both flamegraphs", frames)
+	}
+
+	// Search with the page's search box.
+	var search struct {
+		Percent     float64 `json:"percent"`
+		Text        string  `json:"text"`
+		Highlighted int     `json:"highlighted"`
+	}
+	err = c.eval(ctx, `(() => {
+		document.getElementById("search").value = "buildIndex";
+		document.getElementById("search-form").requestSubmit();
+		const out = document.getElementById("search-result");
+		return {percent: Number(out.getAttribute("data-percent")), text: out.textContent,
+			highlighted: document.querySelectorAll("#peak g.f.m, #peakrev g.f.m").length};
+	})()`, &search)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("search: %s", search.Text)
+	if search.Percent < 50 || search.Percent > 60 || search.Highlighted < 2 {
+		t.Errorf("searching buildIndex matched %.2f%% in %d frames (%q), want 50-60%% in both graphs", search.Percent, search.Highlighted, search.Text)
+	}
+
+	// Zoom: a real click on the widest main.buildIndex frame.
+	var target struct {
+		X, Y, Width, Full float64
+	}
+	err = c.eval(ctx, `(() => {
+		const svg = document.getElementById("peak");
+		let best = null, width = -1;
+		svg.querySelectorAll("g.f").forEach(g => {
+			if (g.querySelector("title").textContent.split("\n")[0] !== "main.buildIndex") return;
+			const w = Number(g.querySelector("rect").getAttribute("width"));
+			if (w > width) { width = w; best = g; }
+		});
+		best.id = "zoom-target";
+		const rect = best.querySelector("rect");
+		rect.scrollIntoView({block: "center"});
+		const box = rect.getBoundingClientRect();
+		return {x: box.left + box.width / 2, y: box.top + box.height / 2, width: width, full: Number(svg.getAttribute("data-fw"))};
+	})()`, &target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.click(ctx, target.X, target.Y); err != nil {
+		t.Fatal(err)
+	}
+	var zoomed float64
+	if err := c.eval(ctx, `Number(document.querySelector("#zoom-target rect").getAttribute("width"))`, &zoomed); err != nil {
+		t.Fatal(err)
+	}
+	if target.Width >= 0.9*target.Full || math.Abs(zoomed-target.Full) > 0.01 {
+		t.Errorf("clicking main.buildIndex (%.2f px wide) made it %.2f px wide, want the full %.2f px", target.Width, zoomed, target.Full)
+	}
+
+	// Sort the table of allocation sites by clicking its headers.
+	var table struct {
+		Before, Desc, Asc []float64
+		Names             []string
+		Sort              string
+	}
+	err = c.eval(ctx, `(() => {
+		const table = document.getElementById("sites-table");
+		const heads = Array.from(table.tHead.rows[0].cells);
+		const col = heads.findIndex(th => th.textContent.trim() === "Objects");
+		const values = () => Array.from(table.tBodies[0].rows).map(r => Number(r.cells[col].getAttribute("data-v")));
+		const before = values();
+		heads[col].click();
+		const desc = values(), sort = heads[col].getAttribute("aria-sort");
+		heads[col].click();
+		const asc = values();
+		heads[0].click();
+		const names = Array.from(table.tBodies[0].rows).map(r => r.cells[0].getAttribute("data-v"));
+		return {before, desc, asc, names, sort};
+	})()`, &table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := slices.Clone(table.Desc)
+	slices.Reverse(desc)
+	if len(table.Desc) < 3 || !slices.IsSorted(desc) || !slices.IsSorted(table.Asc) || !slices.IsSorted(table.Names) ||
+		table.Sort != "descending" || slices.Equal(table.Before, table.Desc) {
+		t.Errorf("sorting the sites table: before %v, by objects %v (%s) then %v, by function %q", table.Before, table.Desc, table.Sort, table.Asc, table.Names)
+	}
+
+	// Read the timeline by hovering over it, zoom it by dragging across
+	// it, and zoom it to 100-150 ms through the page's function.
+	var plot struct{ Left, Top, Width, Height float64 }
+	err = c.eval(ctx, `(() => {
+		const hit = document.querySelector("#timeline .tl-hit");
+		hit.scrollIntoView({block: "center"});
+		const r = hit.getBoundingClientRect();
+		return {left: r.left, top: r.top, width: r.width, height: r.height};
+	})()`, &plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := plot.Top + plot.Height/2
+	x0, x1 := plot.Left+0.25*plot.Width, plot.Left+0.75*plot.Width
+	for _, step := range []struct {
+		typ  string
+		x, y float64
+	}{{"mouseMoved", x0, y}, {"mousePressed", x0, y}, {"mouseMoved", x1, y}, {"mouseReleased", x1, y}} {
+		if err := c.mouse(ctx, step.typ, step.x, step.y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var timeline struct {
+		Readout, Dragged, ViewBox string
+	}
+	err = c.eval(ctx, `(() => {
+		const plot = document.querySelector("#timeline svg.tl-plot");
+		const dragged = plot.getAttribute("viewBox");
+		window.gofilTimelineZoom(100, 150);
+		return {readout: document.getElementById("timeline-readout").textContent, dragged: dragged, viewBox: plot.getAttribute("viewBox")};
+	})()`, &timeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timeline readout: %s", timeline.Readout)
+	if !strings.Contains(timeline.Readout, "RSS") || !strings.Contains(timeline.Readout, "Go heap") {
+		t.Errorf("hovering over the timeline shows %q, want its values", timeline.Readout)
+	}
+	if strings.HasPrefix(timeline.Dragged, "0 0 ") {
+		t.Errorf("dragging across the timeline left its viewBox at %q", timeline.Dragged)
+	}
+	if !strings.HasPrefix(timeline.ViewBox, "100 0 50 ") {
+		t.Errorf("timeline viewBox after zooming to 100-150 ms: %q", timeline.ViewBox)
+	}
+
+	for _, p := range c.problems() {
+		t.Errorf("the page logged: %s", p)
+	}
+	for _, u := range c.requests() {
+		if u != pageURL && !strings.HasPrefix(u, "data:") {
+			t.Errorf("the page asked for %s: it must need nothing beyond itself", u)
+		}
+	}
+	if err := c.call(ctx, "Browser.close", nil, nil); err != nil {
+		t.Logf("Browser.close: %v", err)
+	}
+}
+
+var devtoolsRE = regexp.MustCompile(`DevTools listening on ws://([0-9.]+:[0-9]+)/`)
+
+// startChromium starts headless Chromium with its DevTools server on a
+// free loopback port and returns the server's host:port. The browser, its
+// helpers included, is killed when the test ends.
+func startChromium(t *testing.T, ctx context.Context, chromium string) string {
+	t.Helper()
+	cmd := exec.Command(chromium,
+		"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-extensions", "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
+		"--hide-scrollbars", "--mute-audio",
+		"--user-data-dir="+t.TempDir(),
+		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+		"about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its helpers join its group
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pgid := cmd.Process.Pid
+	t.Cleanup(func() {
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("killing chromium: %v", err)
+		}
+		cmd.Wait()
+	})
+	found := make(chan string, 1)
+	var log strings.Builder
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := devtoolsRE.FindStringSubmatch(line); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+			if log.Len() < 16<<10 {
+				fmt.Fprintln(&log, line)
+			}
+		}
+	}()
+	select {
+	case hostPort := <-found:
+		return hostPort
+	case <-logDone:
+		t.Fatalf("chromium exited before its DevTools server listened:\n%s", log.String())
+	case <-ctx.Done():
+		t.Fatalf("chromium's DevTools server did not start: %v", ctx.Err())
+	}
+	return ""
+}

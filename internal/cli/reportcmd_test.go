@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/report"
+)
+
+// inlinedProfile is a heap profile with one inlined call: main.main calls
+// main.load, into which main.alloc was inlined.
+func inlinedProfile() *profile.Profile {
+	fnMain := &profile.Function{ID: 1, Name: "main.main", Filename: "/src/app/main.go"}
+	fnLoad := &profile.Function{ID: 2, Name: "main.load", Filename: "/src/app/load.go"}
+	fnAlloc := &profile.Function{ID: 3, Name: "main.alloc", Filename: "/src/app/alloc.go"}
+	fnMalloc := &profile.Function{ID: 4, Name: "runtime.mallocgc", Filename: "/go/src/runtime/malloc.go"}
+	m := &profile.Mapping{ID: 1, File: "app", HasFunctions: true}
+	locMalloc := &profile.Location{ID: 1, Mapping: m, Address: 0x10, Line: []profile.Line{{Function: fnMalloc, Line: 1}}}
+	locLoad := &profile.Location{ID: 2, Mapping: m, Address: 0x20, Line: []profile.Line{
+		{Function: fnAlloc, Line: 7}, // inlined into main.load: innermost first
+		{Function: fnLoad, Line: 12},
+	}}
+	locMain := &profile.Location{ID: 3, Mapping: m, Address: 0x30, Line: []profile.Line{{Function: fnMain, Line: 5}}}
+	locRaw := &profile.Location{ID: 4, Mapping: m, Address: 0x40}
+	return &profile.Profile{
+		SampleType: []*profile.ValueType{
+			{Type: "alloc_objects", Unit: "count"}, {Type: "alloc_space", Unit: "bytes"},
+			{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"},
+		},
+		PeriodType: &profile.ValueType{Type: "space", Unit: "bytes"},
+		Period:     512 * 1024,
+		Sample: []*profile.Sample{
+			{Location: []*profile.Location{locMalloc, locLoad, locMain}, Value: []int64{10, 1000, 4, 400}},
+			{Location: []*profile.Location{locRaw, locMain}, Value: []int64{1, 100, 1, 100}},
+			{Location: []*profile.Location{locMain}, Value: []int64{5, 500, 0, 0}}, // freed
+			{Location: []*profile.Location{locLoad, locRaw, locMain}, Value: []int64{1, 50, 1, 50}},
+		},
+		Location: []*profile.Location{locMalloc, locLoad, locMain, locRaw},
+		Function: []*profile.Function{fnMain, fnLoad, fnAlloc, fnMalloc},
+		Mapping:  []*profile.Mapping{m},
+	}
+}
+
+func TestHeapFromProfile(t *testing.T) {
+	h, err := heapFromProfile(inlinedProfile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Bytes != 550 || h.Objects != 6 || len(h.Stacks) != 3 {
+		t.Fatalf("heap: %d bytes, %d objects, %d stacks; want 550, 6, 3", h.Bytes, h.Objects, len(h.Stacks))
+	}
+	var names []string
+	for _, f := range h.Stacks[0].Frames {
+		names = append(names, f.Func)
+	}
+	if got, want := strings.Join(names, " > "), "main.main > main.load > main.alloc"; got != want {
+		t.Errorf("stack %q, want %q (root first, inlined call after its caller, mallocgc hidden)", got, want)
+	}
+	if f := h.Stacks[0].Frames[2]; f.File != "/src/app/alloc.go" || f.Line != 7 {
+		t.Errorf("inlined frame %+v", f)
+	}
+	if fr := h.Stacks[1].Frames; len(fr) != 1 || fr[0].Func != "main.main" {
+		t.Errorf("stack with an unnamed leaf: %+v, want the leaf dropped", fr)
+	}
+	if f := h.Stacks[2].Frames[1]; f.Func != "0x40" {
+		t.Errorf("unnamed frame between named ones: %+v, want its address", f)
+	}
+}
+
+func TestHeapFromProfileRejects(t *testing.T) {
+	p := inlinedProfile()
+	p.SampleType = []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}, {Type: "x", Unit: "y"}, {Type: "z", Unit: "w"}}
+	if _, err := heapFromProfile(p); err == nil || !strings.Contains(err.Error(), "not a heap profile") {
+		t.Errorf("CPU profile: err = %v", err)
+	}
+	p = inlinedProfile()
+	p.Sample[0].Value[3] = -5
+	if _, err := heapFromProfile(p); err == nil {
+		t.Error("negative inuse_space accepted")
+	}
+}
+
+func TestReportCommandProfile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "heap.pb.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inlinedProfile().Write(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := reportCommand(context.Background(), []string{path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code %d\n%s", code, stderr.String())
+	}
+	out := filepath.Join(dir, "heap-report")
+	if got := strings.TrimSpace(stdout.String()); got != filepath.Join(out, report.HTMLFile) {
+		t.Errorf("stdout %q, want the page's path", got)
+	}
+	for _, name := range []string{report.HTMLFile, report.PeakFolded, report.PeakProfile, report.SummaryFile} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s report.Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Peak == nil || s.Peak.HeapBytes != 550 || len(s.Top) == 0 || s.Top[0].Function != "main.alloc" {
+		t.Errorf("summary: %s", data)
+	}
+	if len(s.Notes) == 0 || !strings.Contains(s.Notes[0], "pprof") {
+		t.Errorf("notes %q do not say the report comes from a pprof profile", s.Notes)
+	}
+	// Again, flags after the profile: the directory holds a report and is
+	// written over.
+	stderr.Reset()
+	if code := reportCommand(context.Background(), []string{path, "-o", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("second run: exit code %d\n%s", code, stderr.String())
+	}
+}
+
+func TestReportCommandBadInput(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notEmpty := filepath.Join(dir, "busy")
+	if err := os.MkdirAll(notEmpty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(notEmpty, "keep.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "heap.pb.gz")
+	f, err := os.Create(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inlinedProfile().Write(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "give a report directory or a heap profile"},
+		{[]string{filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{text}, "neither a report directory nor a pprof profile"},
+		{[]string{dir}, "not a gofil report directory"},
+		{[]string{prof, text}, "one report directory or profile at a time"},
+		{[]string{"-o", notEmpty, prof}, "holds no report"},
+		{[]string{"--bogus", prof}, "flag provided but not defined"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := reportCommand(context.Background(), c.args, &stdout, &stderr)
+		msg := stderr.String()
+		if code == 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("gofil report %q: exit code %d, stderr %q; want non-zero and one line saying %q", c.args, code, msg, c.want)
+		}
+	}
+}
+
+func TestSymbolizeLegacy(t *testing.T) {
+	text := "heap profile: 3: 3145728 [3: 3145728] @ heap/1048576\n" +
+		"3: 3145728 [3: 3145728] @ 0x47c333 0x4d96c6 0x4d9693 0x44cd15\n" +
+		"#\t0x4d96c5\tmain.inner+0x45\t\t/tmp/h.go:4\n" +
+		"#\t0x4d96c5\tmain.hold+0x45\t\t/tmp/h.go:9\n" +
+		"#\t0x4d9692\tmain.main+0x12\t\t/tmp/h.go:15\n" +
+		"#\t0x44cd14\truntime.main+0x2d4\t/usr/local/go/src/runtime/proc.go:290\n\n"
+	p, err := profile.ParseData([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	symbolizeLegacy(p, []byte(text))
+	h, err := heapFromProfile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Stacks) != 1 {
+		t.Fatalf("%d stacks", len(h.Stacks))
+	}
+	var got []string
+	for _, f := range h.Stacks[0].Frames {
+		got = append(got, fmt.Sprintf("%s %s:%d", f.Func, filepath.Base(f.File), f.Line))
+	}
+	want := []string{"runtime.main proc.go:290", "main.main h.go:15", "main.hold h.go:9", "main.inner h.go:4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("frames %q, want %q (the unnamed allocator frame dropped, the inlined call innermost)", got, want)
+	}
+}
+
+// TestMetaFromDir checks that a run directory's summary.json gives back
+// what gofil run knew, so that rendering it again keeps its figures and
+// notes.
+func TestMetaFromDir(t *testing.T) {
+	heap := &report.Heap{Raw: raw.Profile{Reason: "gc", AtNS: 1e9}, Bytes: 100, Objects: 1,
+		Stacks: []report.Stack{{Frames: []report.Frame{{Func: "main.main", File: "/src/main.go", Line: 3}}, Bytes: 100, Objects: 1}}}
+	for _, c := range []struct {
+		name string
+		meta report.Meta
+	}{
+		{"oom", report.Meta{Command: []string{"./job", "-x"}, Target: "./job", ExitCode: 137, Signal: "SIGKILL", OOMKilled: true,
+			MemoryLimit: 300 << 20, MaxRSS: 310 << 20, Duration: 2 * time.Second, Notes: []string{"a note of gofil run's own"}}},
+		{"sigterm", report.Meta{Command: []string{"./srv"}, Target: "./srv", ExitCode: 143, Signal: "SIGTERM", MaxRSS: 10 << 20}},
+		{"exit", report.Meta{Command: []string{"./job"}, Target: "./job", ExitCode: 3, MaxRSS: 10 << 20,
+			RSS: []report.RSSPoint{{At: 10 * time.Millisecond, RSS: 5 << 20}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			run := &report.Run{Start: &raw.Start{Rate: 4096}, Peak: heap}
+			before, err := report.Write(dir, c.meta, run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := writeHTMLReport(dir, c.meta, before, run); err != nil {
+				t.Fatal(err)
+			}
+			meta, err := metaFromDir(dir, run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := report.Build(meta, run)
+			if !slices.Equal(after.Notes, before.Notes) || after.Ended != before.Ended || after.ExitCode != before.ExitCode ||
+				!slices.Equal(after.Command, before.Command) || after.Peak.RSSBytes != before.Peak.RSSBytes ||
+				after.DurationSeconds != before.DurationSeconds || len(meta.RSS) != len(c.meta.RSS) {
+				t.Errorf("rebuilt summary differs:\nbefore %q %q %+v\nafter  %q %q %+v", before.Ended, before.Notes, before.Peak, after.Ended, after.Notes, after.Peak)
+			}
+		})
+	}
+}
+
+func TestDefaultProfileReportDir(t *testing.T) {
+	for in, want := range map[string]string{
+		"/p/heap.pb.gz": "/p/heap-report",
+		"heap.pprof":    "heap-report",
+		"/p/heap":       "/p/heap-report",
+		"/p/.pb.gz":     "/p/.pb.gz-report",
+	} {
+		if got := defaultProfileReportDir(in); got != want {
+			t.Errorf("defaultProfileReportDir(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,475 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// HTMLFile is the interactive report page written by [WriteHTML].
+const HTMLFile = "index.html"
+
+// Flamegraph IDs on the page: the page's script drives both graphs
+// through the functions flamegraph's script defines for them.
+const (
+	flameID  = "peak"
+	icicleID = "peakrev"
+)
+
+var (
+	//go:embed assets/report.html
+	pageSource string
+	//go:embed assets/report.css
+	pageStyle string
+	//go:embed assets/report.js
+	pageScript string
+
+	pageTemplate = template.Must(template.New("report").Parse(pageSource))
+)
+
+// WriteHTML writes index.html into the report directory dir: one
+// self-contained page (no network, all styles and scripts inline) with the
+// headline figures of s, flame and icicle graphs of the heap at the peak
+// (run.Peak), the memory timeline, the largest allocation sites, a call
+// graph of the peak and links to the report's other files. Call it after
+// [Write], with the summary Write returned:
+//
+//	s, err := report.Write(dir, meta, run)
+//	if err != nil {
+//		return err
+//	}
+//	if err := report.WriteHTML(dir, meta, s, run); err != nil {
+//		return err
+//	}
+//
+// Every name from the profile is escaped. The page stays under 10 MB for
+// any profile: flamegraph frames narrower than half a pixel are merged
+// into "other" frames, more when a graph would exceed 4 MB, without
+// changing any total, and the call graph keeps at most the 80 largest
+// functions. If the call graph cannot be laid out, the page says why
+// instead of showing it. The same input gives the same page.
+func WriteHTML(dir string, meta Meta, s *Summary, run *Run) error {
+	if s == nil {
+		return fmt.Errorf("write %s: no summary", HTMLFile)
+	}
+	if run == nil {
+		run = &Run{}
+	}
+	var page bytes.Buffer
+	if _, err := renderHTML(context.Background(), &page, dir, meta, s, run); err != nil {
+		return fmt.Errorf("write %s: %w", HTMLFile, err)
+	}
+	if err := raw.WriteFile(dir, HTMLFile, page.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", HTMLFile, err)
+	}
+	return nil
+}
+
+// htmlStats is what rendering measured, for tests and benchmarks.
+type htmlStats struct {
+	// Graphviz is the time spent creating go-graphviz and laying out the
+	// call graph.
+	Graphviz time.Duration
+}
+
+// pageData is what the page template shows. Strings are escaped by
+// html/template; the template.HTML fields hold SVG that its generators
+// escaped.
+type pageData struct {
+	Title   string
+	Command string
+	Figures []figure
+	Notes   []string
+	HasPeak bool
+	Flame   template.HTML
+	Icicle  template.HTML
+	// FlameNote says when frames were merged more than usual.
+	FlameNote   string
+	Timeline    *timeline
+	TimelineSVG template.HTML
+	// TimelineJSON is the timeline's data for the script; encoding/json
+	// escapes <, > and &, so it cannot end the <script> element.
+	TimelineJSON  template.JS
+	Sites         []siteRow
+	SitesNote     string
+	CallGraph     template.HTML
+	CallGraphNote string
+	Files         []fileLink
+	PprofCommand  string
+	Started       string
+	Style         template.CSS
+	Script        template.JS
+}
+
+type figure struct {
+	Label, Value, Detail string
+}
+
+type siteRow struct {
+	Function, Location, File string
+	Bytes, Objects           int64
+	BytesText, ObjectsText   string
+	Percent                  string
+	PercentValue             float64
+	User                     bool
+}
+
+type fileLink struct {
+	Name, What string
+}
+
+// renderHTML writes the page to w. dir is the report directory, for the
+// links to the files beside the page.
+func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *Summary, run *Run) (htmlStats, error) {
+	var stats htmlStats
+	d := pageData{
+		Title:   pageTitle(s),
+		Command: strings.Join(s.Command, " "),
+		Notes:   nonNil(s.Notes),
+		Style:   template.CSS(pageStyle),
+		Script:  template.JS(pageScript),
+	}
+	d.Figures = figures(meta, s, run)
+	if !meta.Started.IsZero() {
+		d.Started = meta.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+
+	var user *userCode
+	if h := run.Peak; h != nil && len(h.Stacks) > 0 {
+		d.HasPeak = true
+		user = newUserCode(h.Stacks)
+		flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user)
+		if err != nil {
+			return stats, err
+		}
+		d.Flame, d.Icicle = template.HTML(flame), template.HTML(icicle)
+		if minWidth > flamegraph.DefaultMinWidth {
+			d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
+		}
+
+		g := buildCallGraph(h)
+		svg, elapsed, err := renderCallGraph(ctx, g)
+		stats.Graphviz = elapsed
+		if err != nil {
+			d.CallGraphNote = "The call graph could not be drawn: " + err.Error()
+		} else {
+			d.CallGraph = template.HTML(svg)
+			d.CallGraphNote = callGraphNote(g)
+		}
+	}
+
+	if tl := buildTimeline(meta, s, run); tl != nil {
+		d.Timeline = tl
+		d.TimelineSVG = template.HTML(tl.SVG)
+		data, err := json.Marshal(tl.Data)
+		if err != nil {
+			return stats, fmt.Errorf("timeline: %w", err)
+		}
+		d.TimelineJSON = template.JS(data)
+	}
+
+	d.Sites = siteRows(s.Top, user)
+	if len(s.Top) >= 50 {
+		d.SitesNote = "The 50 largest sites are listed; peak.pb.gz holds them all."
+	}
+	d.Files = reportFiles(dir)
+	for _, f := range d.Files {
+		if f.Name == PeakProfile {
+			d.PprofCommand = "go tool pprof -http=: " + PeakProfile
+		}
+	}
+	if err := pageTemplate.Execute(w, d); err != nil {
+		return stats, err
+	}
+	return stats, nil
+}
+
+func pageTitle(s *Summary) string {
+	switch {
+	case s.Target != "":
+		return s.Target
+	case len(s.Command) > 0:
+		return s.Command[0]
+	}
+	return "memory report"
+}
+
+// flameSamples converts h's stacks for the flamegraph package, with the
+// text of each frame's source line where the file can be read.
+func flameSamples(h *Heap) []flamegraph.Sample {
+	src := newSourceCache()
+	n := 0
+	for _, s := range h.Stacks {
+		n += len(s.Frames)
+	}
+	all := make([]flamegraph.Frame, n) // one allocation for every stack
+	frames := map[Frame]flamegraph.Frame{}
+	samples := make([]flamegraph.Sample, 0, len(h.Stacks))
+	var prev []Frame
+	var prevOut []flamegraph.Frame
+	for _, s := range h.Stacks {
+		stack := all[:len(s.Frames):len(s.Frames)]
+		all = all[len(s.Frames):]
+		for i, f := range s.Frames {
+			// Neighbouring stacks share their outer frames; comparing with
+			// the previous stack is cheaper than hashing.
+			if i < len(prev) && prev[i] == f {
+				stack[i] = prevOut[i]
+				continue
+			}
+			ff, ok := frames[f]
+			if !ok {
+				ff = flamegraph.Frame{Func: f.Func, File: f.File, Line: f.Line, Source: src.line(f.File, f.Line)}
+				frames[f] = ff
+			}
+			stack[i] = ff
+		}
+		prev, prevOut = s.Frames, stack
+		samples = append(samples, flamegraph.Sample{Stack: stack, Bytes: max(s.Bytes, 0), Objects: max(s.Objects, 0)})
+	}
+	return samples
+}
+
+// flameBudget is the most bytes one flamegraph may take on the page: two
+// of them, the timeline and the call graph stay under 10 MB.
+const flameBudget = 4 << 20
+
+// errFlameTooBig stops a flamegraph's rendering once it exceeds
+// flameBudget.
+var errFlameTooBig = errors.New("flamegraph over budget")
+
+// cappedBuffer is a buffer that refuses to grow past limit bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.limit {
+		return 0, errFlameTooBig
+	}
+	return b.Buffer.Write(p)
+}
+
+// renderFlamegraphs renders the flame and icicle graphs of samples. Frames
+// narrower than half a pixel are merged into "other" frames; when a graph
+// would still exceed flameBudget (a profile with thousands of deep stacks
+// of similar size), the threshold doubles until it fits. Merging never
+// changes a total. It returns the threshold used.
+func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode) (flame, icicle string, minWidth float64, err error) {
+	minWidth = flamegraph.DefaultMinWidth
+	for attempt := 0; ; attempt++ {
+		var fg, ic cappedBuffer
+		fg.limit, ic.limit = flameBudget, flameBudget
+		err = flamegraph.Render(&fg, samples, flamegraph.Options{
+			ID: flameID, Title: "Go heap at the peak: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
+		})
+		if err == nil {
+			err = flamegraph.Render(&ic, samples, flamegraph.Options{
+				ID: icicleID, Title: "The same heap, callers on top", Orientation: flamegraph.Icicle,
+				IsUserCode: user.IsUser, MinWidth: minWidth,
+			})
+		}
+		if err == nil {
+			return fg.String(), ic.String(), minWidth, nil
+		}
+		if !errors.Is(err, errFlameTooBig) || attempt == 10 {
+			return "", "", 0, err
+		}
+		minWidth *= 2
+	}
+}
+
+// renderCallGraph lays g out with go-graphviz, created once for the call.
+func renderCallGraph(ctx context.Context, g *callGraph) (string, time.Duration, error) {
+	if len(g.nodes) == 0 {
+		return "", 0, fmt.Errorf("the heap holds no bytes")
+	}
+	r, err := newRenderer(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	svg, err := r.svg(g.dot())
+	if cerr := r.close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return svg, r.elapsed, err
+}
+
+func callGraphNote(g *callGraph) string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d functions and %d calls are shown", len(g.nodes), len(g.edges)))
+	if g.droppedNodes > 0 {
+		parts = append(parts, fmt.Sprintf("%d smaller functions, each holding at most %s with its callees, are left out (the graph shows at most %d, each holding 0.5%% of the heap or more)", g.droppedNodes, Bytes(g.droppedNodeBytes), callGraphMaxNodes))
+	}
+	if g.droppedEdges > 0 {
+		parts = append(parts, fmt.Sprintf("%d calls carrying less than 0.5%% of the heap (%s) are left out", g.droppedEdges, Bytes(g.minEdge)))
+	}
+	note := strings.Join(parts, "; ") + "."
+	for _, e := range g.edges {
+		if e.indirect {
+			note += " Dashed arrows pass through functions that are left out."
+			break
+		}
+	}
+	return note
+}
+
+func figures(meta Meta, s *Summary, run *Run) []figure {
+	p := s.Peak
+	notKnown := "not recorded"
+	if p == nil {
+		return []figure{
+			{"Peak RSS", notKnown, "gofil recorded no memory figures"},
+			{"How it ended", orDash(s.Ended), exitPathDetail(s)},
+		}
+	}
+	var out []figure
+	rss := figure{Label: "Peak RSS", Value: notKnown, Detail: "the process's peak resident memory over the run"}
+	if p.RSSBytes > 0 {
+		rss.Value = Bytes(int64(p.RSSBytes))
+	}
+	out = append(out, rss)
+	heap := figure{Label: "Go heap at the peak", Value: notKnown}
+	if p.HeapBytes > 0 || p.Moment != "" {
+		heap.Value = Bytes(p.HeapBytes)
+		var details []string
+		if p.HeapBytesExact > 0 {
+			details = append(details, "runtime's exact figure "+Bytes(int64(p.HeapBytesExact)))
+		}
+		if p.LiveBytes > 0 {
+			details = append(details, "still reachable "+Bytes(p.LiveBytes))
+		}
+		if s.SamplingRate > 0 {
+			details = append(details, "sampled every "+Bytes(int64(s.SamplingRate))+" on average")
+		}
+		heap.Detail = strings.Join(details, "; ")
+	}
+	out = append(out, heap)
+	outside := figure{Label: "Outside the Go heap", Value: notKnown, Detail: "mmap, cgo, the binary: resident memory the Go runtime does not account for"}
+	if p.RSSAtPeakBytes > 0 && p.GoRuntimeBytes > 0 { // the Go runtime's figures are known
+		outside.Value = Bytes(int64(p.OutsideHeapBytes))
+		outside.Detail = fmt.Sprintf("at the peak, of %s resident; mmap, cgo, the binary", Bytes(int64(p.RSSAtPeakBytes)))
+	}
+	out = append(out, outside)
+	when := figure{Label: "When", Value: notKnown}
+	switch {
+	case p.HeapBytes > 0 && p.Moment != "" && p.Moment != "pprof":
+		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
+		var details []string
+		if s.DurationSeconds > 0 {
+			details = append(details, fmt.Sprintf("of %.2f s", s.DurationSeconds))
+		}
+		switch p.Moment {
+		case "gc":
+			details = append(details, fmt.Sprintf("at GC cycle %d", p.GCCycle))
+		default:
+			details = append(details, "at the final accounting ("+p.Moment+")")
+		}
+		when.Detail = strings.Join(details, ", ")
+	case p.HeapBytes == 0 && p.RSSAtPeakBytes > 0:
+		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
+		when.Detail = "when resident memory was largest"
+	}
+	out = append(out, when)
+	out = append(out, figure{Label: "How it ended", Value: orDash(s.Ended), Detail: exitPathDetail(s)})
+	if limit, source := memoryLimit(meta, s, run); limit > 0 {
+		f := figure{Label: "Memory limit", Value: Bytes(int64(limit))}
+		if source != "" {
+			f.Detail = "from " + source
+		}
+		if s.OOM != nil && s.OOM.Dumps > 0 {
+			f.Detail = strings.TrimPrefix(f.Detail+fmt.Sprintf("; emergency dump at %s, %.2f s into the run", Bytes(int64(s.OOM.DumpedAtBytes)), s.OOM.AtSeconds), "; ")
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func exitPathDetail(s *Summary) string {
+	if s.ExitPath == "" {
+		if s.Ended == "" {
+			return "not known"
+		}
+		return "the tracker did not see the end"
+	}
+	return "the tracker saw: " + s.ExitPath
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "not known"
+	}
+	return s
+}
+
+func siteRows(top []Site, user *userCode) []siteRow {
+	rows := make([]siteRow, 0, len(top))
+	for _, site := range top {
+		loc := filepath.Base(site.File)
+		if site.File == "" {
+			loc = "?"
+		}
+		if site.Line > 0 {
+			loc += fmt.Sprintf(":%d", site.Line)
+		}
+		r := siteRow{
+			Function: site.Function, Location: loc, File: site.File,
+			Bytes: site.Bytes, Objects: site.Objects,
+			BytesText: Bytes(site.Bytes), ObjectsText: grouped(site.Objects),
+			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
+		}
+		if user != nil {
+			r.User = user.IsUser(flamegraph.Frame{Func: site.Function, File: site.File, Line: site.Line})
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func grouped(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// reportFiles lists the files beside the page that it links to.
+func reportFiles(dir string) []fileLink {
+	files := []fileLink{
+		{PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects)"},
+		{PeakFolded, "the same stacks in Brendan Gregg's collapsed format, for flamegraph.pl or speedscope"},
+		{SummaryFile, "the figures on this page, machine-readable"},
+		{OOMProfile, "the heap at the last emergency dump before the memory limit, as a pprof profile"},
+		{OOMFolded, "the same, collapsed"},
+		{RSSFile, "gofil's own readings of the program's resident memory"},
+	}
+	out := make([]fileLink, 0, len(files))
+	for _, f := range files {
+		if st, err := os.Stat(filepath.Join(dir, f.Name)); err == nil && st.Mode().IsRegular() {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,520 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/raw"
+)
+
+const evil = `<script>alert("x")</script>`
+
+// heapOf builds a Heap from stacks given root first.
+func heapOf(stacks []Stack) *Heap {
+	h := &Heap{Raw: raw.Profile{Reason: "gc", Cycle: 7, AtNS: int64(1500 * time.Millisecond), Rate: 512 << 10}}
+	for _, s := range stacks {
+		h.Stacks = append(h.Stacks, s)
+		h.Bytes += s.Bytes
+		h.Objects += s.Objects
+	}
+	h.Raw.Bytes, h.Raw.Objects, h.Raw.ExactBytes = h.Bytes, h.Objects, uint64(h.Bytes)+4096
+	return h
+}
+
+func evilRun() (Meta, *Run) {
+	evilFile := `/src/` + evil + `&"quoted".go`
+	stacks := []Stack{
+		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 10}, {"main." + evil, evilFile, 3}},
+			Bytes: 300 << 20, Objects: 300},
+		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 11}, {`example.com/a&b."quoted"&amp;`, `/src/a&b/"x".go`, 5}},
+			Bytes: 100 << 20, Objects: 100},
+		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 12}, {`example.com/x.back\slash\n"`, `C:\src\x.go`, 5}},
+			Bytes: 10 << 20, Objects: 10},
+	}
+	run := &Run{Peak: heapOf(stacks)}
+	for i := 0; i <= 150; i++ {
+		v := uint64(i) << 22
+		run.Timeline = append(run.Timeline, TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
+			Heap: v, RSS: v + 64<<20, GoMapped: v + 60<<20, GoReleased: 1 << 20})
+	}
+	meta := Meta{
+		Command:     []string{"./" + evil, `--flag="&"`},
+		Target:      "./" + evil,
+		Duration:    3 * time.Second,
+		MaxRSS:      700 << 20,
+		MemoryLimit: 1 << 30,
+		Notes:       []string{"note " + evil},
+		RSS:         []RSSPoint{{10 * time.Millisecond, 60 << 20}, {2 * time.Second, 650 << 20}},
+	}
+	return meta, run
+}
+
+// TestWriteHTMLEscapes checks that no name from the profile reaches the
+// page unescaped: function and file names, the command and a note all
+// hold a <script> element, quotes and ampersands.
+func TestWriteHTMLEscapes(t *testing.T) {
+	dir := t.TempDir()
+	meta, run := evilRun()
+	s, err := Write(dir, meta, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(dir, meta, s, run); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(data)
+	if i := strings.Index(strings.ToLower(page), "<script>alert"); i >= 0 {
+		t.Fatalf("index.html holds a raw <script>alert at byte %d: %q", i, page[max(0, i-200):min(len(page), i+100)])
+	}
+	// The page's own scripts are the flamegraphs' two, its own and the
+	// timeline's data: nothing else opens a script element.
+	if n := strings.Count(strings.ToLower(page), "<script"); n != 4 {
+		t.Errorf("index.html opens %d script elements, want 4", n)
+	}
+	for _, want := range []string{
+		"&lt;script&gt;alert",       // escaped in HTML text and SVG
+		`id="peak"`, `id="peakrev"`, // both flamegraphs
+		`id="timeline"`, `class="graph"`, // the timeline and graphviz's call graph
+		`id="sites-table"`, `href="peak.pb.gz"`, `href="peak.folded"`,
+		"go tool pprof -http=: peak.pb.gz",
+		"memory limit 1.0 GiB",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "http://") && strings.Contains(page, "<link rel=\"stylesheet\"") {
+		t.Error("index.html loads a stylesheet")
+	}
+	for _, m := range regexp.MustCompile(`(?i)(?:src|href)="([^"#][^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if strings.Contains(m[1], ":") && !strings.HasPrefix(m[1], "data:") {
+			t.Errorf("index.html refers to %q: the page must need no network", m[1])
+		}
+	}
+}
+
+// TestWriteHTMLWithoutPeak renders runs that recorded no heap: a prebuilt
+// binary watched from outside, and a run that recorded nothing at all.
+func TestWriteHTMLWithoutPeak(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		meta Meta
+		want []string
+	}{
+		{"prebuilt", Meta{Target: "./job", NoSource: true, MaxRSS: 300 << 20, Duration: time.Second,
+			RSS: []RSSPoint{{0, 10 << 20}, {500 * time.Millisecond, 300 << 20}, {time.Second, 20 << 20}}},
+			[]string{`id="timeline"`, "prebuilt binary", "300.0 MiB", `"t":[]`}},
+		{"nothing", Meta{Target: "./job"}, []string{"No timeline was recorded", "No allocation sites were recorded"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			run := &Run{}
+			s, err := Write(dir, c.meta, run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(dir, c.meta, s, run); err != nil {
+				t.Fatal(err)
+			}
+			page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(page), w) {
+					t.Errorf("index.html lacks %q", w)
+				}
+			}
+			for _, bad := range []string{`id="peak"`, ":null", "peak.pb.gz</a>"} {
+				if strings.Contains(string(page), bad) {
+					t.Errorf("index.html holds %q", bad)
+				}
+			}
+		})
+	}
+}
+
+// TestCallGraphDOT checks the DOT text's escaping and the graph's limits.
+func TestCallGraphDOT(t *testing.T) {
+	_, run := evilRun()
+	g := buildCallGraph(run.Peak)
+	dot := string(g.dot())
+	for _, bad := range []string{evil, `"quoted"&amp;`, `back\slash`} {
+		if strings.Contains(dot, bad) {
+			t.Errorf("DOT holds %q unescaped:\n%s", bad, dot)
+		}
+	}
+	if !strings.Contains(dot, `&amp;lt;script&amp;gt;`) && !strings.Contains(dot, `<script>alert(\"x\")</script>`) {
+		t.Errorf("DOT lacks the escaped name:\n%s", dot)
+	}
+	r, err := newRenderer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := r.svg(g.dot())
+	if cerr := r.close(); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(svg), "<script") {
+		t.Fatalf("call graph SVG holds a script")
+	}
+	if !strings.Contains(svg, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") {
+		t.Errorf("call graph SVG lacks the escaped function name:\n%s", svg)
+	}
+	if !strings.Contains(svg, `back\slash\n&quot;`) {
+		t.Errorf("call graph SVG changed a backslash in a name:\n%s", svg)
+	}
+}
+
+func TestCallGraphLimits(t *testing.T) {
+	h := syntheticHeap(5000, 1)
+	g := buildCallGraph(h)
+	if len(g.nodes) != callGraphMaxNodes || g.droppedNodes == 0 {
+		t.Errorf("%d nodes shown, %d dropped; want %d shown", len(g.nodes), g.droppedNodes, callGraphMaxNodes)
+	}
+	min := int64(math.Ceil(callGraphMinEdge * float64(h.Bytes)))
+	for _, e := range g.edges {
+		if e.bytes < min {
+			t.Errorf("edge %s → %s holds %d bytes, under 0.5%% (%d)", g.nodes[e.from].fn, g.nodes[e.to].fn, e.bytes, min)
+		}
+		if e.bytes > h.Bytes {
+			t.Errorf("edge %s → %s holds %d bytes, more than the heap", g.nodes[e.from].fn, g.nodes[e.to].fn, e.bytes)
+		}
+	}
+	// The graph ends at each stack's allocation site: its nodes are the
+	// functions of the stacks cut there, largest first.
+	cut := &Heap{Bytes: h.Bytes, Objects: h.Objects}
+	for _, st := range h.Stacks {
+		st.Frames = st.Frames[:st.site()+1]
+		cut.Stacks = append(cut.Stacks, st)
+	}
+	fns := cut.Functions()
+	for _, n := range g.nodes {
+		if strings.HasPrefix(n.fn, "runtime.make") {
+			t.Errorf("node %s is below an allocation site", n.fn)
+		}
+	}
+	for i, n := range g.nodes {
+		if n.inclusive < min {
+			t.Errorf("node %s holds %d bytes, under 0.5%% (%d)", n.fn, n.inclusive, min)
+		}
+		if n.inclusive > h.Bytes || n.self > n.inclusive {
+			t.Errorf("node %d %s: inclusive %d, self %d, heap %d", i, n.fn, n.inclusive, n.self, h.Bytes)
+		}
+		if fns[i].Function != n.fn || fns[i].Bytes != n.inclusive {
+			t.Errorf("node %d is %s with %d bytes; Functions says %s with %d", i, n.fn, n.inclusive, fns[i].Function, fns[i].Bytes)
+		}
+	}
+}
+
+// syntheticHeap makes a heap of n distinct stacks, 4 to 16 frames deep,
+// over 40 packages of 50 functions each, with sizes from 16 bytes to a few
+// MiB spread like a real heap's: many small, few large.
+func syntheticHeap(n int, seed uint64) *Heap {
+	rng := rand.New(rand.NewPCG(seed, 42))
+	stacks := make([]Stack, 0, n)
+	for i := 0; i < n; i++ {
+		depth := 2 + rng.IntN(13)
+		frames := []Frame{
+			{"runtime.main", "/usr/local/go/src/runtime/proc.go", 283},
+			{"main.main", "/src/app/main.go", 1 + i/1000},
+		}
+		for d := 0; d < depth; d++ {
+			pkg := rng.IntN(40)
+			fn := rng.IntN(50)
+			if d < 3 {
+				fn %= 5 // shared prefixes, as in real programs
+			}
+			frames = append(frames, Frame{
+				Func: fmt.Sprintf("example.com/app/pkg%02d.Func%02d", pkg, fn),
+				File: fmt.Sprintf("/src/app/pkg%02d/file%02d.go", pkg, fn%7),
+				Line: 10 + fn,
+			})
+		}
+		frames = append(frames, Frame{"runtime.makeslice", "/usr/local/go/src/runtime/slice.go", 1 + i%1000})
+		size := int64(16 * math.Exp(rng.ExpFloat64()*2.2))
+		stacks = append(stacks, Stack{Frames: frames, Bytes: size, Objects: 1 + size/4096})
+	}
+	return heapOf(stacks)
+}
+
+// deepHeap makes a heap of n distinct stacks 31 frames deep, spread evenly
+// over 2000 call paths that share nothing below main: the shape that
+// gives a flamegraph the most frames wide enough to draw.
+func deepHeap(n int) *Heap {
+	stacks := make([]Stack, 0, n)
+	for i := 0; i < n; i++ {
+		c := i % 2000
+		frames := []Frame{{"runtime.main", "/usr/local/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 1}}
+		for d := 0; d < 28; d++ {
+			frames = append(frames, Frame{fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), "/src/app/x.go", 10 + d})
+		}
+		frames = append(frames, Frame{"runtime.makeslice", "/usr/local/go/src/runtime/slice.go", 1 + i/2000})
+		stacks = append(stacks, Stack{Frames: frames, Bytes: 1000 + int64(i%7), Objects: 1})
+	}
+	return heapOf(stacks)
+}
+
+func syntheticRun(n int, deep bool) (Meta, *Run) {
+	run := &Run{Peak: syntheticHeap(n, 7)}
+	if deep {
+		run.Peak = deepHeap(n)
+	}
+	for i := 0; i < 30000; i++ { // 10 minutes at 20 ms: downsampled
+		v := uint64(1+i%997) << 20
+		run.Timeline = append(run.Timeline, TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
+			Heap: v, RSS: v + 100<<20, GoMapped: v + 90<<20, GoReleased: 1 << 20})
+	}
+	return Meta{Command: []string{"./app"}, Target: "./app", Duration: 10 * time.Minute, MaxRSS: 2 << 30}, run
+}
+
+var (
+	rootRE   = regexp.MustCompile(`<svg[^>]* id="(peak|peakrev)"[^>]* data-total="(\d+)"`)
+	frameRE  = regexp.MustCompile(`<g class="f[^"]*" data-s="\d+" data-v="(\d+)" data-d="(\d+)">`)
+	svgEndRE = regexp.MustCompile(`</svg>`)
+)
+
+// flameTotals returns, for each flamegraph on page, its total, its root
+// frame's bytes and the sum of the frames one level below the root.
+func flameTotals(t *testing.T, page string) map[string][3]int64 {
+	t.Helper()
+	out := map[string][3]int64{}
+	for _, m := range rootRE.FindAllStringSubmatchIndex(page, -1) {
+		id := page[m[2]:m[3]]
+		total, _ := strconv.ParseInt(page[m[4]:m[5]], 10, 64)
+		end := svgEndRE.FindStringIndex(page[m[1]:])
+		body := page[m[1] : m[1]+end[0]]
+		var root, level1 int64
+		for _, f := range frameRE.FindAllStringSubmatch(body, -1) {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[2] {
+			case "0":
+				root += v
+			case "1":
+				level1 += v
+			}
+		}
+		out[id] = [3]int64{total, root, level1}
+	}
+	return out
+}
+
+// TestWriteHTML100k checks that a profile of 100,000 distinct stacks gives
+// a page under 10 MB whose flamegraphs keep every byte: frames too narrow
+// to see are merged, never dropped.
+func TestWriteHTML100k(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large profile")
+	}
+	for _, deep := range []bool{false, true} {
+		name := "random"
+		if deep {
+			name = "deep"
+		}
+		t.Run(name, func(t *testing.T) { testWriteHTMLLarge(t, deep) })
+	}
+}
+
+func testWriteHTMLLarge(t *testing.T, deep bool) {
+	meta, run := syntheticRun(100_000, deep)
+	dir := t.TempDir()
+	s := Build(meta, run)
+	var page bytes.Buffer
+	start := time.Now()
+	stats, err := renderHTML(context.Background(), &page, dir, meta, s, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("100,000 stacks: %.2f MB page in %v (graphviz %v)", float64(page.Len())/1e6, elapsed.Round(time.Millisecond), stats.Graphviz.Round(time.Millisecond))
+	if page.Len() >= 10e6 {
+		t.Errorf("page is %d bytes, want under 10 MB", page.Len())
+	}
+	totals := flameTotals(t, page.String())
+	if len(totals) != 2 {
+		t.Fatalf("found flamegraphs %v, want peak and peakrev", totals)
+	}
+	for id, v := range totals {
+		if v[0] != run.Peak.Bytes || v[1] != run.Peak.Bytes || v[2] != run.Peak.Bytes {
+			t.Errorf("%s: total %d, root %d, first level %d; want all %d", id, v[0], v[1], v[2], run.Peak.Bytes)
+		}
+	}
+	n := strings.Count(page.String(), "<g class=\"f")
+	t.Logf("%d frames drawn", n)
+	if n < 6 {
+		t.Errorf("the flamegraphs draw only %d frames", n)
+	}
+	if !strings.Contains(page.String(), `class="f o"`) {
+		t.Error("no frames were merged into other")
+	}
+	if !strings.Contains(page.String(), `class="graph"`) {
+		t.Error("no call graph")
+	}
+}
+
+// BenchmarkWriteHTML100k measures WriteHTML on profiles of 100,000
+// distinct stacks, of the two shapes of TestWriteHTML100k; the budget is
+// 2 s and 10 MB.
+func BenchmarkWriteHTML100k(b *testing.B) {
+	for _, deep := range []bool{false, true} {
+		name := "random"
+		if deep {
+			name = "deep"
+		}
+		b.Run(name, func(b *testing.B) {
+			meta, run := syntheticRun(100_000, deep)
+			dir := b.TempDir()
+			s := Build(meta, run)
+			for b.Loop() {
+				if err := WriteHTML(dir, meta, s, run); err != nil {
+					b.Fatal(err)
+				}
+			}
+			st, err := os.Stat(filepath.Join(dir, HTMLFile))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(st.Size()), "page-bytes")
+		})
+	}
+}
+
+func TestTimelineDownsampleKeepsPeaks(t *testing.T) {
+	n := 3*tlMaxPoints + 17
+	ts := make([]float64, n)
+	v := make([]uint64, n)
+	for i := range ts {
+		ts[i] = float64(20 * i)
+		v[i] = 100
+	}
+	v[5000] = 900 // one 20 ms spike
+	gotT, got := downsample2(ts, v)
+	if len(gotT) > tlMaxPoints || len(gotT) != len(got) {
+		t.Fatalf("%d times, %d values; want at most %d", len(gotT), len(got), tlMaxPoints)
+	}
+	if maxOf(got) != 900 {
+		t.Errorf("the spike was lost: max %d", maxOf(got))
+	}
+	short := ts[:tlMaxPoints]
+	if gotT, _ := downsample2(short, v[:tlMaxPoints]); len(gotT) != tlMaxPoints {
+		t.Errorf("%d points were downsampled to %d", tlMaxPoints, len(gotT))
+	}
+}
+
+// TestTimelineShowsShortPhase checks that a 200 ms phase in a one-minute
+// run is drawn with all its points.
+func TestTimelineShowsShortPhase(t *testing.T) {
+	run := &Run{}
+	for i := 0; i < 3000; i++ {
+		p := TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond, Heap: 10 << 20, RSS: 20 << 20}
+		if i >= 1000 && i < 1010 { // 200 ms
+			p.Heap, p.RSS = 500<<20, 510<<20
+		}
+		run.Timeline = append(run.Timeline, p)
+	}
+	tl := buildTimeline(Meta{}, &Summary{}, run)
+	if tl == nil {
+		t.Fatal("no timeline")
+	}
+	high := 0
+	for _, h := range tl.Data.Heap {
+		if h == 500<<20 {
+			high++
+		}
+	}
+	if high != 10 {
+		t.Errorf("the 200 ms phase has %d points in the chart, want 10", high)
+	}
+}
+
+func TestTimelineLimit(t *testing.T) {
+	run := &Run{Timeline: []TimelinePoint{{At: 0, RSS: 100 << 20}, {At: time.Second, RSS: 300 << 20}}}
+	tl := buildTimeline(Meta{MemoryLimit: 512 << 20}, &Summary{}, run)
+	if !strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Data.YMax < 512<<20 {
+		t.Errorf("limit not drawn (ymax %v)", tl.Data.YMax)
+	}
+	tl = buildTimeline(Meta{MemoryLimit: 64 << 30}, &Summary{}, run)
+	if strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Note == "" {
+		t.Error("a limit far above the data was drawn, or not mentioned")
+	}
+}
+
+func TestUserCode(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module myapp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stacks := []Stack{{Frames: []Frame{{Func: "main.main", File: filepath.Join(dir, "cmd", "job", "main.go")}}}}
+	u := newUserCode(stacks)
+	for _, c := range []struct {
+		f    flamegraph.Frame
+		want bool
+	}{
+		{flamegraph.Frame{Func: "main.main"}, true},
+		{flamegraph.Frame{Func: "myapp/store.Load", File: filepath.Join(dir, "store", "load.go")}, true},
+		{flamegraph.Frame{Func: "github.com/x/y.F", File: filepath.Join(dir, "vendor", "github.com", "x", "y", "f.go")}, false},
+		{flamegraph.Frame{Func: "github.com/x/y.F", File: "/home/u/go/pkg/mod/github.com/x/y@v1.0.0/f.go"}, false},
+		{flamegraph.Frame{Func: "encoding/json.Unmarshal", File: "/usr/local/go/src/encoding/json/decode.go"}, false},
+		{flamegraph.Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go"}, false},
+	} {
+		if got := u.IsUser(c.f); got != c.want {
+			t.Errorf("IsUser(%s, %s) = %v, want %v", c.f.Func, c.f.File, got, c.want)
+		}
+	}
+	// Without package main, the flamegraph package's rule applies.
+	u = newUserCode(nil)
+	if !u.IsUser(flamegraph.Frame{Func: "github.com/x/y.F"}) || u.IsUser(flamegraph.Frame{Func: "fmt.Sprintf"}) {
+		t.Error("fallback rule not applied")
+	}
+}
+
+func TestSourceLines(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "x.go")
+	if err := os.WriteFile(file, []byte("package x\n\n\tb := make([]byte, n) // "+evil+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newSourceCache()
+	if got := c.line(file, 3); !strings.HasPrefix(got, "b := make([]byte, n)") {
+		t.Errorf("line 3 = %q", got)
+	}
+	if got := c.line(file, 9); got != "" {
+		t.Errorf("line 9 = %q, want none", got)
+	}
+	if got := c.line(filepath.Join(dir, "secret.txt"), 1); got != "" {
+		t.Errorf("read a file that is not Go source: %q", got)
+	}
+}
+
+func TestRSSRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	in := []RSSPoint{{0, 1 << 20}, {10 * time.Millisecond, 2 << 20}, {1234567 * time.Microsecond, 3 << 20}}
+	if err := WriteRSS(dir, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadRSS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(out) != fmt.Sprint(in) {
+		t.Errorf("read %v, wrote %v", out, in)
+	}
+}
