@@ -1,0 +1,233 @@
+package peak
+
+import (
+	"math"
+	"runtime"
+	"testing"
+)
+
+// object is one allocation in a simulated program: made before mark
+// alloc (after mark alloc−1), found unreachable at mark dies (so freed by
+// sweep dies), or never if dies is 0.
+type object struct {
+	stack uintptr
+	size  int64
+	alloc uint32
+	dies  uint32
+}
+
+// published simulates runtime.MemProfile as the runtime publishes it
+// (src/runtime/mprof.go): after GC n the profile holds the allocations made
+// before mark n−1 and the frees of the sweeps up to n−1; after a
+// runtime.GC's early publication (post), those before mark n and the
+// frees up to sweep n.
+func published(objs []object, n uint32, post bool) Snapshot {
+	limit := n - 1
+	if post {
+		limit = n
+	}
+	recs := map[uintptr]*runtime.MemProfileRecord{}
+	for _, o := range objs {
+		if o.alloc > limit {
+			continue
+		}
+		r := recs[o.stack]
+		if r == nil {
+			r = &runtime.MemProfileRecord{}
+			r.Stack0[0] = o.stack
+			recs[o.stack] = r
+		}
+		r.AllocObjects++
+		r.AllocBytes += o.size
+		if o.dies != 0 && o.dies <= limit {
+			r.FreeObjects++
+			r.FreeBytes += o.size
+		}
+	}
+	s := Snapshot{Cycle: n}
+	for _, r := range recs {
+		s.Records = append(s.Records, *r)
+	}
+	return s
+}
+
+// heapAt is the truth: bytes per stack allocated before mark n and not
+// freed by a sweep before it.
+func heapAt(objs []object, n uint32) map[uintptr]int64 {
+	h := map[uintptr]int64{}
+	for _, o := range objs {
+		if o.alloc <= n && (o.dies == 0 || o.dies >= n) {
+			h[o.stack] += o.size
+		}
+	}
+	return h
+}
+
+func perStack(p Peak) map[uintptr]int64 {
+	h := map[uintptr]int64{}
+	for _, s := range p.Stacks {
+		h[s.PCs[0]] += s.Bytes
+	}
+	return h
+}
+
+func equalHeaps(a, b map[uintptr]int64) bool {
+	for k, v := range a {
+		if v != 0 && b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if v != 0 && a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// program grows stack 1 to a peak at mark 4 while stack 2 churns, then
+// drops stack 1's data.
+func program() []object {
+	var objs []object
+	for c := uint32(1); c <= 4; c++ {
+		for i := 0; i < 10; i++ {
+			objs = append(objs, object{stack: 1, size: 1000, alloc: c, dies: 5})
+		}
+		objs = append(objs, object{stack: 2, size: 300, alloc: c, dies: c + 1})
+	}
+	for c := uint32(5); c <= 8; c++ {
+		objs = append(objs, object{stack: 2, size: 300, alloc: c, dies: c + 1})
+	}
+	return objs
+}
+
+func TestPairsGiveTheHeapAtEachMark(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	best, bestMark := int64(0), uint32(0)
+	for n := uint32(1); n <= 8; n++ {
+		a.Add(published(objs, n, false))
+		if n == 1 {
+			continue
+		}
+		last, ok := a.Last()
+		if !ok || last.Cycle != n-1 {
+			t.Fatalf("after S_%d: last heap is for mark %d, want %d", n, last.Cycle, n-1)
+		}
+		want := heapAt(objs, n-1)
+		if got := perStack(last); !equalHeaps(got, want) {
+			t.Errorf("heap at mark %d = %v, want %v", n-1, got, want)
+		}
+		var total int64
+		for _, v := range want {
+			total += v
+		}
+		if total > best {
+			best, bestMark = total, n-1
+		}
+	}
+	p, ok := a.Peak()
+	if !ok || p.Cycle != bestMark || p.Bytes != best {
+		t.Errorf("peak at mark %d with %d bytes, want mark %d with %d", p.Cycle, p.Bytes, bestMark, best)
+	}
+	if p.Approximate || a.Gaps != 0 {
+		t.Errorf("approximate %v, gaps %d: want an exact peak", p.Approximate, a.Gaps)
+	}
+}
+
+// TestForcedGCPublishedEarly: the program calls runtime.GC at mark 5,
+// right after dropping its data, and the snapshot is taken after the
+// early publication. The pair ending there is the heap at the forced mark
+// (plus what GC 4 freed), and the next pair, the live heap only, is
+// skipped.
+func TestForcedGCPublishedEarly(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 4; n++ {
+		a.Add(published(objs, n, false))
+	}
+	forced := published(objs, 5, true)
+	forced.Forced = true
+	a.Add(forced)
+	last, _ := a.Last()
+	if last.Cycle != 5 {
+		t.Fatalf("the pair ending at the forced snapshot is labelled mark %d, want 5", last.Cycle)
+	}
+	want := heapAt(objs, 5)
+	want[2] += 300 // what GC 4 freed, counted in addition
+	if got := perStack(last); !equalHeaps(got, want) {
+		t.Errorf("heap at the forced mark = %v, want %v", got, want)
+	}
+	paired := a.Paired
+	a.Add(published(objs, 6, false)) // identical to the early publication
+	if a.Paired != paired {
+		t.Errorf("the pair after an early publication was accounted; it holds only the live heap")
+	}
+}
+
+// TestForcedGCSnapshotBeforePublication: the snapshot of the forced cycle
+// comes before the early publication, and a second one after it: their
+// pair is the heap at the forced mark exactly.
+func TestForcedGCSnapshotBeforePublication(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 4; n++ {
+		a.Add(published(objs, n, false))
+	}
+	first := published(objs, 5, false)
+	first.Forced = true
+	a.Add(first)
+	second := published(objs, 5, true)
+	second.Forced = true
+	a.Add(second)
+	last, _ := a.Last()
+	if last.Cycle != 5 {
+		t.Fatalf("last heap for mark %d, want 5", last.Cycle)
+	}
+	if got, want := perStack(last), heapAt(objs, 5); !equalHeaps(got, want) {
+		t.Errorf("heap at the forced mark = %v, want %v exactly", got, want)
+	}
+}
+
+// TestGapIsAnUpperBound: cycles 3 and 4 are not seen; the pair across the
+// gap is flagged and bounds the heap at each mark it spans.
+func TestGapIsAnUpperBound(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	a.Add(published(objs, 1, false))
+	a.Add(published(objs, 2, false))
+	a.Add(published(objs, 5, false))
+	last, _ := a.Last()
+	if !last.Approximate || a.Gaps != 1 {
+		t.Fatalf("approximate %v, gaps %d; want a flagged pair", last.Approximate, a.Gaps)
+	}
+	for n := uint32(2); n <= 4; n++ {
+		var truth int64
+		for _, v := range heapAt(objs, n) {
+			truth += v
+		}
+		if last.Bytes < truth {
+			t.Errorf("the pair across the gap holds %d bytes, less than the heap at mark %d (%d)", last.Bytes, n, truth)
+		}
+	}
+}
+
+func TestUnbias(t *testing.T) {
+	// 100 objects of 512 bytes sampled at 512 KiB: each is sampled with
+	// probability 1−exp(−1/1024).
+	objs, bytes := Unbias(100, 100*512, 512<<10)
+	scale := 1 / (1 - math.Exp(-512.0/(512<<10)))
+	if want := int64(100*scale + 0.5); objs != want {
+		t.Errorf("objects %d, want %d", objs, want)
+	}
+	if want := int64(100*512*scale + 0.5); bytes != want {
+		t.Errorf("bytes %d, want %d", bytes, want)
+	}
+	if o, b := Unbias(3, 300, 1); o != 3 || b != 300 {
+		t.Errorf("at rate 1 nothing is scaled: got %d, %d", o, b)
+	}
+}
