@@ -85,8 +85,8 @@ func equalHeaps(a, b map[uintptr]int64) bool {
 	return true
 }
 
-// program grows stack 1 to a peak at mark 4 while stack 2 churns, then
-// drops stack 1's data.
+// program grows stack 1 until mark 4 while stack 2 churns, adds stack 3
+// just before mark 5, then drops stack 1's data.
 func program() []object {
 	var objs []object
 	for c := uint32(1); c <= 4; c++ {
@@ -98,6 +98,8 @@ func program() []object {
 	for c := uint32(5); c <= 8; c++ {
 		objs = append(objs, object{stack: 2, size: 300, alloc: c, dies: c + 1})
 	}
+	// Made between marks 4 and 5: in the heap at mark 5, not at mark 4.
+	objs = append(objs, object{stack: 3, size: 5000, alloc: 5, dies: 7})
 	return objs
 }
 
