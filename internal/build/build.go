@@ -171,7 +171,40 @@ func Build(ctx context.Context, t Target, opts Options) error {
 		}
 		needAgent = pkg.Module.Path != gofil.AgentModule
 	}
+	workFile := ""
 	if needAgent {
+		workFile = goWork(ctx, t.Dir)
+	}
+	var workData []byte
+	if workFile != "" {
+		workData, err = os.ReadFile(workFile)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", workFile, err)
+		}
+		if wf, err := modfile.ParseWork(workFile, workData, nil); err == nil && wf.Go != nil && versionLess(wf.Go.Version, agentGo) {
+			agentGo = wf.Go.Version
+		}
+	}
+	buildEnv := os.Environ()
+	if needAgent && workFile != "" {
+		// In a workspace the agent joins as one more workspace module,
+		// through a copy of go.work that gofil points GOWORK at: a go.mod
+		// requirement would make the go command look for the other
+		// workspace modules' versions.
+		agentDir, err := writeAgent(opts.CacheDir, agentGo)
+		if err != nil {
+			return err
+		}
+		workCopy, err := addAgentToWork(workFile, workData, agentDir)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(work, "go.work")
+		if err := os.WriteFile(p, workCopy, 0o644); err != nil {
+			return fmt.Errorf("workspace: %w", err)
+		}
+		buildEnv = append(buildEnv, "GOWORK="+p)
+	} else if needAgent {
 		agentDir, err := writeAgent(opts.CacheDir, agentGo)
 		if err != nil {
 			return err
@@ -229,6 +262,7 @@ func Build(ctx context.Context, t Target, opts Options) error {
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = t.Dir
+	cmd.Env = buildEnv
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -334,6 +368,55 @@ func addAgent(path string, data []byte, agentDir string) ([]byte, error) {
 	}
 	f.Cleanup()
 	return f.Format()
+}
+
+// goWork returns the go.work file in force in dir, or "".
+func goWork(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOWORK")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	w := strings.TrimSpace(string(out))
+	if w == "off" {
+		return ""
+	}
+	return w
+}
+
+// addAgentToWork copies a go.work with its directories made absolute (the
+// copy lives elsewhere) and the agent's directory added to them.
+func addAgentToWork(path string, data []byte, agentDir string) ([]byte, error) {
+	f, err := modfile.ParseWork(path, data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	base := filepath.Dir(path)
+	for _, u := range f.Use {
+		if !filepath.IsAbs(u.Path) {
+			abs := filepath.Join(base, filepath.FromSlash(u.Path))
+			if err := f.AddUse(abs, u.ModulePath); err != nil {
+				return nil, fmt.Errorf("edit go.work: %w", err)
+			}
+			if err := f.DropUse(u.Path); err != nil {
+				return nil, fmt.Errorf("edit go.work: %w", err)
+			}
+		}
+	}
+	for _, r := range f.Replace {
+		if r.New.Version == "" && !filepath.IsAbs(r.New.Path) && (strings.HasPrefix(r.New.Path, "./") || strings.HasPrefix(r.New.Path, "../")) {
+			abs := filepath.Join(base, filepath.FromSlash(r.New.Path))
+			if err := f.AddReplace(r.Old.Path, r.Old.Version, abs, ""); err != nil {
+				return nil, fmt.Errorf("edit go.work: %w", err)
+			}
+		}
+	}
+	if err := f.AddUse(agentDir, gofil.AgentModule); err != nil {
+		return nil, fmt.Errorf("edit go.work: %w", err)
+	}
+	f.Cleanup()
+	return modfile.Format(f.Syntax), nil
 }
 
 // writeAgent writes the agent's source as a module of its own under cache
