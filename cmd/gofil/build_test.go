@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -80,5 +81,40 @@ func main() {
 		if entries, _ := os.ReadDir(dir); len(entries) != want {
 			t.Errorf("%s now holds %d entries, want %d: gofil must not add files", dir, len(entries), want)
 		}
+	}
+}
+
+// TestVendor runs a module with a vendor directory; gofil builds it with
+// -mod=mod, since the tracker is not in vendor/modules.txt.
+func TestVendor(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"dep/go.mod": "module example.com/dep\n\ngo 1.22\n",
+		"dep/dep.go": "package dep\n\n// Hold holds n MiB.\nfunc Hold(n int) [][]byte {\n\tvar out [][]byte\n\tfor i := 0; i < n; i++ {\n\t\tb := make([]byte, 1<<20)\n\t\tfor j := 0; j < len(b); j += 4096 {\n\t\t\tb[j] = 1\n\t\t}\n\t\tout = append(out, b)\n\t}\n\treturn out\n}\n",
+		"app/go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
+		"app/main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n\n\t\"example.com/dep\"\n)\n\nfunc main() {\n\tb := dep.Hold(32)\n\truntime.GC()\n\tfmt.Println(len(b))\n\truntime.KeepAlive(b)\n}\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := filepath.Join(root, "app")
+	vendor := exec.Command("go", "mod", "vendor")
+	vendor.Dir = app
+	if out, err := vendor.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, app, "run", "-o", out, ".")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	if got := inclusive(r.summary, "example.com/dep.Hold"); !within(got, 32*mib, 0.05) {
+		t.Errorf("example.com/dep.Hold holds %d bytes, want 32 MiB ±5%%", got)
 	}
 }
