@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofil/gofil/internal/cgroup"
 	"github.com/gofil/gofil/internal/raw"
@@ -76,5 +80,45 @@ func TestMemoryLimitUnavailable(t *testing.T) {
 	r := gofil(t, testdata(t, "oldgo"), "run", "--memory-limit", "300M", "-o", out, ".")
 	if r.code == 0 || !strings.Contains(r.stderr, "--memory-limit") {
 		t.Errorf("exit code %d, stderr %q: want a clear --memory-limit error", r.code, r.stderr)
+	}
+}
+
+// TestOOMKillInContainer runs gofil itself inside a memory cgroup with a
+// limit, as in a container, without --memory-limit: the tracker finds the
+// limit, dumps before it, and gofil recognises the kill from the cgroup's
+// counter.
+func TestOOMKillInContainer(t *testing.T) {
+	if err := cgroup.Available(); err != nil {
+		t.Skipf("no memory cgroup can be created on this machine: %v", err)
+	}
+	const limit = 600 << 20
+	g, err := cgroup.New(fmt.Sprintf("test-%d", os.Getpid()), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(gofilBin, "run", "-o", out, ".")
+	cmd.Dir = testdata(t, "oomgrow")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := g.StartInside(cmd.Start); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
+		t.Fatalf("gofil: %v, want exit code 137\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "killed by the out-of-memory killer") {
+		t.Errorf("stderr does not name the out-of-memory killer:\n%s", stderr.String())
+	}
+	s := readSummary(t, out)
+	if s == nil || !s.OOMKilled || s.OOM == nil || s.OOM.Dumps < 1 {
+		t.Fatalf("summary.json does not record the OOM kill with a dump: %+v\n%s", s, stderr.String())
+	}
+	if s.OOM.LimitBytes != limit || !strings.HasPrefix(s.OOM.LimitSource, "cgroup") {
+		t.Errorf("limit %d from %q, want %d from the cgroup", s.OOM.LimitBytes, s.OOM.LimitSource, limit)
 	}
 }
