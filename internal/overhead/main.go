@@ -24,7 +24,7 @@ func main() {
 	flag.Parse()
 	workloads := flag.Args()
 	if len(workloads) == 0 {
-		workloads = []string{"example", "goroutines", "smallobjs", "mmap"}
+		workloads = []string{"example", "goroutines", "smallobjs", "mmap", "longjob"}
 	}
 	tmp, err := os.MkdirTemp("", "gofil-overhead-")
 	if err != nil {
