@@ -153,7 +153,8 @@ func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan str
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		if mi, err := p.MemoryInfo(); err == nil {
+		// An exiting process reads as 0: that is no measurement.
+		if mi, err := p.MemoryInfo(); err == nil && mi.RSS > 0 {
 			points = append(points, Point{At: time.Since(start), RSS: mi.RSS})
 		}
 		select {
