@@ -28,7 +28,7 @@ func DefaultIsUserCode(f Frame) bool {
 	if isRuntime(f.Func) {
 		return false
 	}
-	pkg := packagePath(f.Func)
+	pkg := PackagePath(f.Func)
 	if pkg == "main" || pkg == "command-line-arguments" {
 		return true
 	}
@@ -40,10 +40,10 @@ func isRuntime(fn string) bool {
 	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/")
 }
 
-// packagePath returns the import path part of a qualified Go function name:
+// PackagePath returns the import path part of a qualified Go function name:
 // "encoding/json" for "encoding/json.(*decodeState).object" and
 // "example.com/m/v2" for "example.com/m/v2.F[go.shape.int]".
-func packagePath(fn string) string {
+func PackagePath(fn string) string {
 	if i := strings.IndexByte(fn, '['); i >= 0 {
 		fn = fn[:i] // type arguments may hold dots and slashes of their own
 	}

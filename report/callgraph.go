@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-graphviz"
+
+	"github.com/gofil/gofil/flamegraph"
 )
 
 // Limits of the call graph: the graph keeps the functions holding the most
@@ -221,7 +223,7 @@ func fraction(part, whole int64) float64 {
 // splitFunc splits a qualified function name into its package path and
 // the rest: "encoding/json" and "(*decodeState).object".
 func splitFunc(fn string) (pkg, name string) {
-	p := packagePath(fn)
+	p := flamegraph.PackagePath(fn)
 	if p == fn || len(p)+1 > len(fn) {
 		return "", fn
 	}

@@ -156,19 +156,6 @@ func (u *userCode) IsUser(f flamegraph.Frame) bool {
 
 // isMainPackage reports whether fn belongs to package main.
 func isMainPackage(fn string) bool {
-	pkg := packagePath(fn)
+	pkg := flamegraph.PackagePath(fn)
 	return pkg == "main" || pkg == "command-line-arguments"
-}
-
-// packagePath returns the import path part of a qualified Go function
-// name: "encoding/json" for "encoding/json.(*decodeState).object".
-func packagePath(fn string) string {
-	if i := strings.IndexByte(fn, '['); i >= 0 {
-		fn = fn[:i] // type arguments may hold dots and slashes of their own
-	}
-	start := strings.LastIndexByte(fn, '/') + 1
-	if i := strings.IndexByte(fn[start:], '.'); i >= 0 {
-		return fn[:start+i]
-	}
-	return fn
 }

@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -59,6 +60,23 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "gofil: unknown command %q (try 'gofil help')\n", args[0])
 	return 2
+}
+
+// parseInterleaved parses args with fs, letting positional arguments stand
+// before, between or after the flags ("gofil watch URL --interval 1s"), and
+// returns the positional arguments in order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // parseSize parses a byte size such as "65536", "64K", "64KiB", "300M",

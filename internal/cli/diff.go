@@ -43,16 +43,9 @@ func parseDiffFlags(args []string) (diffFlags, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.out, "o", f.out, "")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	if len(pos) != 2 {
 		return f, fmt.Errorf("want two profiles, BASE and NEW; got %d", len(pos))

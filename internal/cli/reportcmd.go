@@ -61,16 +61,9 @@ func parseReportFlags(args []string) (reportFlags, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.out, "o", "", "")
 	fs.BoolVar(&f.open, "open", false, "")
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	switch len(rest) {
 	case 0:

@@ -85,16 +85,9 @@ func parseWatchFlags(args []string) (watchFlags, error) {
 	fs.IntVar(&f.pid, "pid", 0, "")
 	fs.StringVar(&f.out, "o", "", "")
 	// The URL may come before the flags, as in "gofil watch URL --interval 1s".
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	switch {
 	case len(pos) == 0:
