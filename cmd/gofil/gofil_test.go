@@ -308,22 +308,7 @@ func TestExitPaths(t *testing.T) {
 // program has printed "ready", and returns gofil's exit code and stderr.
 func runUntilReady(t *testing.T, out, mode string, sig syscall.Signal) (int, string) {
 	t.Helper()
-	cmd := exec.Command(gofilBin, "run", "-o", out, ".", "--", mode)
-	cmd.Dir = testdata(t, "exits")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(2*time.Minute, func() {
-		killChild(t, cmd.Process.Pid)
-		cmd.Process.Kill()
-	})
-	defer timer.Stop()
+	cmd, stdout, stderr := startGofil(t, testdata(t, "exits"), "run", "-o", out, ".", "--", mode)
 	if sig != 0 {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() && sc.Text() != "ready" {
@@ -337,7 +322,7 @@ func runUntilReady(t *testing.T, out, mode string, sig syscall.Signal) (int, str
 		}
 	}
 	io.Copy(io.Discard, stdout)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), stderr.String()
 	}
@@ -345,6 +330,29 @@ func runUntilReady(t *testing.T, out, mode string, sig syscall.Signal) (int, str
 		t.Fatal(err)
 	}
 	return 0, stderr.String()
+}
+
+// startGofil starts gofil in dir with args and its stdout piped. Two
+// minutes on, gofil and the program are killed, whatever state they are in.
+func startGofil(t *testing.T, dir string, args ...string) (*exec.Cmd, io.Reader, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(gofilBin, args...)
+	cmd.Dir = dir
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() {
+		killChild(t, cmd.Process.Pid)
+		cmd.Process.Kill()
+	})
+	t.Cleanup(func() { timer.Stop() })
+	return cmd, stdout, stderr
 }
 
 // killChild sends SIGKILL to the children of pid. Any of its threads may

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,22 +25,7 @@ import (
 func TestRunLeakSuspects(t *testing.T) {
 	const leaks = 300
 	out := filepath.Join(t.TempDir(), "report")
-	cmd := exec.Command(gofilBin, "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
-	cmd.Dir = testdata(t, "leakserver")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(2*time.Minute, func() {
-		killChild(t, cmd.Process.Pid)
-		cmd.Process.Kill()
-	})
-	defer timer.Stop()
+	cmd, stdout, stderr := startGofil(t, testdata(t, "leakserver"), "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
 	sc := bufio.NewScanner(stdout)
 	addr := ""
 	for sc.Scan() {
@@ -83,7 +67,7 @@ func TestRunLeakSuspects(t *testing.T) {
 	churnFor(2500 * time.Millisecond)
 
 	cmd.Process.Signal(syscall.SIGTERM)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 {
 		t.Fatalf("gofil: %v, want exit code 143\n%s", err, stderr.String())
 	}
