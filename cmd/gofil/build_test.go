@@ -89,9 +89,9 @@ func main() {
 func TestVendor(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{
-		"dep/go.mod": "module example.com/dep\n\ngo 1.22\n",
-		"dep/dep.go": "package dep\n\n// Hold holds n MiB.\nfunc Hold(n int) [][]byte {\n\tvar out [][]byte\n\tfor i := 0; i < n; i++ {\n\t\tb := make([]byte, 1<<20)\n\t\tfor j := 0; j < len(b); j += 4096 {\n\t\t\tb[j] = 1\n\t\t}\n\t\tout = append(out, b)\n\t}\n\treturn out\n}\n",
-		"app/go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
+		"dep/go.mod":  "module example.com/dep\n\ngo 1.22\n",
+		"dep/dep.go":  "package dep\n\n// Hold holds n MiB.\nfunc Hold(n int) [][]byte {\n\tvar out [][]byte\n\tfor i := 0; i < n; i++ {\n\t\tb := make([]byte, 1<<20)\n\t\tfor j := 0; j < len(b); j += 4096 {\n\t\t\tb[j] = 1\n\t\t}\n\t\tout = append(out, b)\n\t}\n\treturn out\n}\n",
+		"app/go.mod":  "module example.com/app\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
 		"app/main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n\n\t\"example.com/dep\"\n)\n\nfunc main() {\n\tb := dep.Hold(32)\n\truntime.GC()\n\tfmt.Println(len(b))\n\truntime.KeepAlive(b)\n}\n",
 	}
 	for name, content := range files {
