@@ -108,6 +108,10 @@ type Peak struct {
 	// Before is the reading with the largest exact heap just before the
 	// mark: the runtime's own figures for the same moment.
 	Before Memory
+	// Unswept is the share, 0 to 1, of the previous cycle's garbage that the
+	// runtime had not swept yet at the heap's largest reading before the
+	// mark, and that Bytes therefore includes.
+	Unswept float64
 	// Approximate says the pair spanned GC cycles the tracker did not see:
 	// the figures are an upper bound.
 	Approximate bool
@@ -124,6 +128,8 @@ type Accountant struct {
 
 	prev     map[[32]uintptr]runtime.MemProfileRecord
 	prevSnap Snapshot
+	// older is the snapshot before prev, of the cycle before; nil if none.
+	older    map[[32]uintptr]runtime.MemProfileRecord
 	prevSums sums
 	havePrev bool
 	peak     Peak
@@ -148,6 +154,7 @@ type Accountant struct {
 // publishes the sweep's frees early).
 func (a *Accountant) Reset() {
 	a.havePrev = false
+	a.older = nil
 	a.afterForced = false
 	a.prev = nil
 }
@@ -204,7 +211,12 @@ func (a *Accountant) Add(s Snapshot) bool {
 	}
 	switch {
 	case adjacent && !skip:
-		p := a.pair(a.prev, cur)
+		var p Peak
+		if s.Forced {
+			p = a.pair(a.prev, cur)
+		} else {
+			p = a.pairUnswept(a.prev, cur, a.older, a.prevSnap.Before.Heap)
+		}
 		p.Cycle = a.prevSnap.Cycle
 		p.At = a.prevSnap.Seen
 		p.Before = a.prevSnap.Before
@@ -236,6 +248,12 @@ func (a *Accountant) Add(s Snapshot) bool {
 			newPeak = true
 		}
 	}
+	// An early-published snapshot holds one sweep's frees too many to
+	// say what the next pair's sweep freed.
+	a.older = nil
+	if adjacent && !s.Forced && !a.afterForced {
+		a.older = a.prev
+	}
 	a.afterForced = s.Forced
 	a.prevSums = sum
 	a.prev = cur
@@ -252,6 +270,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 // the mark, and their pair is the heap at the forced mark exactly.
 func (a *Accountant) again(s Snapshot, cur map[[32]uintptr]runtime.MemProfileRecord, sum sums) bool {
 	newPeak := false
+	a.older = nil
 	if s.Forced && sum != a.prevSums {
 		p := a.pair(a.prev, cur)
 		p.Cycle = s.Cycle
@@ -277,12 +296,33 @@ func (a *Accountant) Peak() (Peak, bool) {
 
 // pair computes the heap at the mark termination between base and top.
 func (a *Accountant) pair(base, top map[[32]uintptr]runtime.MemProfileRecord) Peak {
+	return a.pairUnswept(base, top, nil, 0)
+}
+
+// pairUnswept computes the heap at the mark between base and top. When older
+// (the snapshot before base) is given and exact, the runtime's own heap
+// figure read before the mark, exceeds the pair's total, the difference is
+// garbage the runtime had not swept yet when it was read: the sweep before
+// the mark freed it (base.free − older.free per stack) only later. That
+// garbage occupied memory at that moment, so each stack is given the same
+// share of what the sweep freed from it, enough to meet the runtime's
+// figure and no more than all of it.
+func (a *Accountant) pairUnswept(base, top, older map[[32]uintptr]runtime.MemProfileRecord, exact uint64) Peak {
 	var p Peak
+	var garbage [][2]int64 // per stack in p.Stacks: objects, bytes swept before the mark
+	var garbageBytes int64
 	for key, t := range top {
 		b := base[key] // zero when the stack first appears in top
 		objs := t.AllocObjects - b.FreeObjects
 		bytes := t.AllocBytes - b.FreeBytes
-		if objs <= 0 || bytes <= 0 {
+		var g [2]int64
+		if older != nil {
+			o := older[key]
+			if fo, fb := b.FreeObjects-o.FreeObjects, b.FreeBytes-o.FreeBytes; fo > 0 && fb > 0 {
+				g[0], g[1] = Unbias(fo, fb, a.Rate)
+			}
+		}
+		if (objs <= 0 || bytes <= 0) && g[1] == 0 {
 			continue
 		}
 		liveObjs := t.AllocObjects - t.FreeObjects
@@ -290,7 +330,9 @@ func (a *Accountant) pair(base, top map[[32]uintptr]runtime.MemProfileRecord) Pe
 		// Copy the stack: t is a copy of the map's value, and the package
 		// may be compiled with per-loop (pre-Go 1.22) loop variables.
 		st := Stack{PCs: append([]uintptr(nil), t.Stack()...)}
-		st.Objects, st.Bytes = Unbias(objs, bytes, a.Rate)
+		if objs > 0 && bytes > 0 {
+			st.Objects, st.Bytes = Unbias(objs, bytes, a.Rate)
+		}
 		if liveObjs > 0 && liveBytes > 0 {
 			st.LiveObjects, st.LiveBytes = Unbias(liveObjs, liveBytes, a.Rate)
 		}
@@ -298,7 +340,31 @@ func (a *Accountant) pair(base, top map[[32]uintptr]runtime.MemProfileRecord) Pe
 		p.Objects += st.Objects
 		p.LiveBytes += st.LiveBytes
 		p.Stacks = append(p.Stacks, st)
+		garbage = append(garbage, g)
+		garbageBytes += g[1]
 	}
+	if older != nil && garbageBytes > 0 && exact > uint64(p.Bytes) {
+		share := float64(exact-uint64(p.Bytes)) / float64(garbageBytes)
+		if share > 1 {
+			share = 1
+		}
+		p.Unswept = share
+		for i := range p.Stacks {
+			ob := int64(share*float64(garbage[i][0]) + 0.5)
+			by := int64(share*float64(garbage[i][1]) + 0.5)
+			p.Stacks[i].Objects += ob
+			p.Stacks[i].Bytes += by
+			p.Objects += ob
+			p.Bytes += by
+		}
+	}
+	kept := p.Stacks[:0]
+	for _, st := range p.Stacks {
+		if st.Bytes > 0 {
+			kept = append(kept, st)
+		}
+	}
+	p.Stacks = kept
 	sort.Slice(p.Stacks, func(i, j int) bool {
 		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
 			return p.Stacks[i].Bytes > p.Stacks[j].Bytes

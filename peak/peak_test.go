@@ -218,6 +218,58 @@ func TestGapIsAnUpperBound(t *testing.T) {
 	}
 }
 
+// TestUnsweptGarbage: the runtime's reading before mark 4 shows more than
+// the heap at the mark, because the sweep after mark 3 had freed only part
+// of its garbage by then. The pair then includes the same share of that
+// garbage from every stack, up to the runtime's figure.
+func TestUnsweptGarbage(t *testing.T) {
+	var objs []object
+	for c := uint32(1); c <= 6; c++ {
+		objs = append(objs,
+			object{stack: 1, size: 1000, alloc: c, dies: c + 1}, // garbage a cycle later
+			object{stack: 2, size: 3000, alloc: c, dies: c + 1},
+			object{stack: 3, size: 500, alloc: c}) // kept
+	}
+	mark := uint32(4)
+	atMark := heapAt(objs, mark)
+	swept := map[uintptr]int64{} // what the sweep after mark 3 freed
+	for _, o := range objs {
+		if o.dies == mark-1 {
+			swept[o.stack] += o.size
+		}
+	}
+	var total, garbage int64
+	for _, v := range atMark {
+		total += v
+	}
+	for _, v := range swept {
+		garbage += v
+	}
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 5; n++ {
+		s := published(objs, n, false)
+		if n == mark {
+			// Read before mark 4, with half of that garbage not swept yet.
+			s.Before.Heap = uint64(total + garbage/2)
+		}
+		a.Add(s)
+	}
+	last, _ := a.Last()
+	if last.Cycle != mark || last.Unswept != 0.5 {
+		t.Fatalf("mark %d, unswept share %v; want mark %d, 0.5", last.Cycle, last.Unswept, mark)
+	}
+	got := perStack(last)
+	for stack, v := range atMark {
+		if want := v + swept[stack]/2; got[stack] != want {
+			t.Errorf("stack %d holds %d bytes, want %d (%d at the mark and half of %d unswept)", stack, got[stack], want, v, swept[stack])
+		}
+	}
+	if last.Bytes != total+garbage/2 {
+		t.Errorf("total %d, want the runtime's %d", last.Bytes, total+garbage/2)
+	}
+}
+
 func TestUnbias(t *testing.T) {
 	// 100 objects of 512 bytes sampled at 512 KiB: each is sampled with
 	// probability 1−exp(−1/1024).

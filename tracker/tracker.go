@@ -139,6 +139,7 @@ type Tracker struct {
 	labels  map[uint32]string
 	debug   bool
 	history history
+	gcStats debug.GCStats
 	// recheck counts the ticks left to look for a forced GC's early
 	// publication; recheckSums fingerprints its first snapshot.
 	recheck     int
@@ -405,7 +406,7 @@ func (t *Tracker) observe() {
 		}
 		return
 	}
-	before := exactAtMark(t.before, prev, t.cur)
+	before := t.heapAtMark(t.before, prev, t.cur)
 	if t.cur.cycles > t.lastCycle+1 && t.cur.allocs > prev.frees {
 		// Cycles were missed, and the pair will be an upper bound: so is
 		// this, everything allocated by now less what was freed before.
@@ -414,21 +415,40 @@ func (t *Tracker) observe() {
 	t.account(before, t.cur.at)
 }
 
-// exactAtMark sharpens the runtime's heap figure for a mark that happened
-// between readings prev and cur. The largest reading before it lags by up
-// to one interval of allocation; the bytes allocated by cur less the bytes
-// freed by prev bound it from above (frees happen only when sweeping, and
-// the sweep before the mark was over by then). The bound is taken when it
-// is nearer: when little was allocated after the mark.
-func exactAtMark(before peak.Memory, prev, cur reading) peak.Memory {
-	if cur.allocs <= prev.frees {
+// heapAtMark gives the runtime's own figure for the heap's largest moment
+// around the mark termination that happened between readings prev and cur.
+// Two moments compete. Before the GC starts, the heap may still hold
+// garbage of the cycle before that the runtime has not swept yet: the
+// largest reading before the mark, before, sees it. At the mark, that
+// garbage is freed and more has been allocated: the runtime records the
+// mark's wall-clock time (debug.ReadGCStats, which does not stop the world),
+// and the heap then is interpolated between prev and cur, allocations at an
+// even pace and the frees between them all counted before the mark (sweeping
+// starts again only after it). The larger of the two is returned.
+func (t *Tracker) heapAtMark(before peak.Memory, prev, cur reading) peak.Memory {
+	mark, ok := t.lastMark(cur.cycles)
+	if !ok || mark <= prev.at || mark > cur.at || cur.allocs < prev.allocs || cur.frees < prev.frees {
 		return before
 	}
-	upper := cur.allocs - prev.frees
-	if upper > before.Heap && cur.allocs-prev.allocs < 2*(upper-before.Heap) {
-		before.Heap = upper
+	frac := float64(mark-prev.at) / float64(cur.at-prev.at)
+	allocated := prev.heap + uint64(frac*float64(cur.allocs-prev.allocs))
+	freed := cur.frees - prev.frees
+	if allocated <= freed || allocated-freed <= before.Heap {
+		return before
 	}
+	before.Heap = allocated - freed
+	before.At = mark
 	return before
+}
+
+// lastMark returns when the mark termination of GC cycle was, since the
+// tracker started, if that cycle is still the last one.
+func (t *Tracker) lastMark(cycle uint32) (time.Duration, bool) {
+	debug.ReadGCStats(&t.gcStats)
+	if uint32(t.gcStats.NumGC) != cycle {
+		return 0, false
+	}
+	return t.gcStats.LastGC.Sub(t.start), true
 }
 
 func (r reading) memory() peak.Memory {
