@@ -140,6 +140,9 @@ type Tracker struct {
 	debug   bool
 	history history
 	gcStats debug.GCStats
+	// peakDirty says the peak changed since peakWritten.
+	peakDirty   bool
+	peakWritten time.Time
 	// recheck counts the ticks left to look for a forced GC's early
 	// publication; recheckSums fingerprints its first snapshot.
 	recheck     int
@@ -403,6 +406,9 @@ func (t *Tracker) observe() {
 		}
 		if t.recheck > 0 {
 			t.recheckForced()
+		}
+		if t.peakDirty && time.Since(t.peakWritten) >= peakWriteEvery {
+			t.flushPeak()
 		}
 		return
 	}
@@ -670,6 +676,7 @@ func (t *Tracker) accountNow(reason string) {
 		}
 		t.account(before, seen)
 	}
+	t.flushPeak()
 }
 
 // startGC starts one GC cycle the way an allocation does, by lowering the GC
@@ -698,9 +705,26 @@ func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
 	return 0, false
 }
 
-// writePeak symbolizes the peak found so far and writes it as the run's
-// peak. Errors are reported on stderr: the program goes on regardless.
+// peakWriteEvery bounds how often the peak is rewritten while it keeps
+// growing: a program killed meanwhile loses at most this much of it. The
+// final and emergency accountings always write it.
+const peakWriteEvery = 100 * time.Millisecond
+
+// writePeak writes the peak found so far as the run's peak, now or, if it
+// was written less than peakWriteEvery ago, on a later tick. Errors are
+// reported on stderr: the program goes on regardless.
 func (t *Tracker) writePeak() {
+	t.peakDirty = true
+	if time.Since(t.peakWritten) >= peakWriteEvery {
+		t.flushPeak()
+	}
+}
+
+// flushPeak writes the peak if it changed since it was last written.
+func (t *Tracker) flushPeak() {
+	if !t.peakDirty {
+		return
+	}
 	p, ok := t.acc.Peak()
 	if !ok {
 		return
@@ -709,7 +733,9 @@ func (t *Tracker) writePeak() {
 	if r, ok := t.labels[p.Cycle]; ok {
 		reason = r
 	}
-	if err := raw.WriteJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
+	t.peakDirty = false
+	t.peakWritten = time.Now()
+	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: write peak: %v\n", err)
 	}
 }

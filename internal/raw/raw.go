@@ -149,16 +149,32 @@ type Exit struct {
 
 // WriteJSON writes v to dir/name atomically and durably.
 func WriteJSON(dir, name string, v interface{}) error {
+	return writeJSON(dir, name, v, true)
+}
+
+// ReplaceJSON writes v to dir/name atomically, without waiting for the
+// disk: the file survives the death of the process, which leaves the page
+// cache behind, but not a crash of the machine. It is for files rewritten
+// often while the program runs.
+func ReplaceJSON(dir, name string, v interface{}) error {
+	return writeJSON(dir, name, v, false)
+}
+
+func writeJSON(dir, name string, v interface{}, durable bool) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	return WriteFile(dir, name, data)
+	return writeFile(dir, name, data, durable)
 }
 
 // WriteFile writes data to dir/name through a temporary file, syncs it and
 // renames it into place.
 func WriteFile(dir, name string, data []byte) error {
+	return writeFile(dir, name, data, true)
+}
+
+func writeFile(dir, name string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return err
@@ -169,10 +185,12 @@ func WriteFile(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("sync %s: %w", name, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return fmt.Errorf("sync %s: %w", name, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
