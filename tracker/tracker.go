@@ -25,6 +25,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -140,6 +141,9 @@ type Tracker struct {
 	debug   bool
 	history history
 	gcStats debug.GCStats
+	// lastMarkHeap is the runtime's figure for the heap at the last GC's
+	// mark, 0 if unknown.
+	lastMarkHeap uint64
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time
@@ -474,6 +478,7 @@ func (t *Tracker) account(before peak.Memory, seen time.Duration) {
 		seen = time.Since(t.start)
 	}
 	snap.Before = before
+	t.lastMarkHeap = before.Heap
 	snap.Seen = seen
 	snap.Forced = t.cur.forced != t.lastForced
 	t.lastForced = t.cur.forced
@@ -610,7 +615,8 @@ func (t *Tracker) final(how string) {
 	t.finished = true
 	t.finishedHow = how
 	t.mu.Unlock()
-	if t.guard != nil && how[0] != 's' { // not "signal ...": the program may go on
+	signalled := strings.HasPrefix(how, "signal")
+	if t.guard != nil && !signalled { // after a signal the program may go on
 		// Stop waits for a dump under way, which waits for this goroutine:
 		// let it finish on its own.
 		go t.guard.Stop()
@@ -618,10 +624,15 @@ func (t *Tracker) final(how string) {
 
 	begin := time.Now()
 	reason := how
-	if len(reason) > 6 && reason[:6] == "signal" {
+	if signalled {
 		reason = "signal"
 	}
-	t.accountNow(reason)
+	if t.endCannotPeak() {
+		t.observe()
+		t.flushPeak()
+	} else {
+		t.accountNow(reason)
+	}
 	t.flushWindow(t.cur)
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
@@ -641,6 +652,23 @@ func (t *Tracker) final(how string) {
 		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
 	}
 	t.timeline.Sync()
+}
+
+// endCannotPeak reports whether, by the runtime's exact figures, the heap at
+// the end of the run cannot be its peak: neither the heap at the program's
+// last GC nor the heap since comes within 10% of the peak found so far (the
+// sampled attribution and the exact figures agree within a few percent).
+// The final accounting's two GC cycles, two marks of the live heap, are then
+// saved.
+func (t *Tracker) endCannotPeak() bool {
+	p, ok := t.acc.Peak()
+	if !ok || p.Approximate || p.Before.Heap == 0 || t.lastMarkHeap == 0 {
+		return false
+	}
+	var now reading
+	t.read(&now)
+	limit := p.Before.Heap / 10 * 9
+	return now.cycles == t.lastCycle && t.lastMarkHeap < limit && t.before.Heap < limit && now.heap < limit
 }
 
 // accountNow publishes the heap as it is at this moment and accounts it:
