@@ -11,14 +11,30 @@
 // sampled allocations and frees. They are published per GC cycle (see
 // src/runtime/mprof.go): a snapshot S_N taken after GC N and before GC N+1
 // holds the allocations made before mark termination N−1 and the frees made
-// by the sweeps up to cycle N−1. The heap only grows between two GCs, so its
-// maximum within a cycle is at mark termination, and
+// by the sweeps up to cycle N−1. So
 //
 //	heap at mark N, per stack = S_{N+1}.alloc − S_N.free
 //
-// while what GC N found live is S_{N+1}.alloc − S_{N+1}.free. Snapshots
-// whose cycle numbers are not adjacent cannot be paired; the Accountant
-// counts such gaps instead of pairing them.
+// while what GC N found live is S_{N+1}.alloc − S_{N+1}.free.
+//
+// # Where the heap is largest
+//
+// Memory is freed only by sweeping, but sweeping is lazy: the garbage of
+// cycle N−1 may not all be swept until GC N starts. Just before it, the heap
+// can therefore hold more than at mark N, and a program that churns garbage
+// spends most of each cycle in that state. The heap at mark N is a floor.
+// What the sweep before mark N freed, per stack, is S_N.free − S_{N−1}.free;
+// given the runtime's own heap figure read before the mark (Snapshot.Before),
+// the Accountant adds the same share of that garbage to every stack, enough
+// to meet the runtime's figure and never more than all of it (Peak.Unswept).
+//
+// # Snapshots that do not follow one another
+//
+// A GC the program starts itself (runtime.GC) publishes its sweep early;
+// the Accountant detects it from Snapshot.Forced and from whether the next
+// snapshot, or a second one of the same cycle, differs. Snapshots whose
+// cycle numbers are not adjacent are paired as an upper bound, flagged
+// Approximate.
 //
 // Usage:
 //
