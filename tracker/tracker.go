@@ -66,6 +66,7 @@ func init() {
 			threshold = f
 		}
 	}
+	restoreEnv()
 	t, err := Start(dir, interval, threshold)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: tracker not started: %v\n", err)
@@ -75,6 +76,22 @@ func init() {
 	active = t
 	activeMu.Unlock()
 	installExitHook(func() { t.Finish(t.exitHow()) })
+}
+
+// restoreEnv gives the program back the environment it was started with:
+// gofil's variables go, and GODEBUG is what it was before gofil added the
+// sampling rate (which the runtime read at start-up and keeps).
+func restoreEnv() {
+	if g, ok := os.LookupEnv(raw.EnvUserGODEBUG); ok {
+		if strings.HasPrefix(g, "set:") {
+			os.Setenv("GODEBUG", g[len("set:"):])
+		} else {
+			os.Unsetenv("GODEBUG")
+		}
+	}
+	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG} {
+		os.Unsetenv(k)
+	}
 }
 
 // RunMain runs the program's own main function. `gofil run` renames the

@@ -504,8 +504,9 @@ func TestPrebuiltBinary(t *testing.T) {
 	}
 }
 
-// TestStdio checks that the program's arguments, stdin, stdout and working
-// directory are its own.
+// TestStdio checks that the program's arguments, stdin, stdout, working
+// directory and environment are its own: gofil's variables are gone and
+// GODEBUG is what the user set.
 func TestStdio(t *testing.T) {
 	dir := t.TempDir()
 	src := `package main
@@ -514,12 +515,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
 	in, _ := io.ReadAll(os.Stdin)
 	wd, _ := os.Getwd()
 	fmt.Printf("args=%q stdin=%q wd=%s\n", os.Args[1:], in, wd)
+	var gofilVars []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GOFIL_") {
+			gofilVars = append(gofilVars, kv)
+		}
+	}
+	fmt.Printf("GODEBUG=%q MINE=%q gofil=%q\n", os.Getenv("GODEBUG"), os.Getenv("MINE"), gofilVars)
 	os.Exit(7)
 }
 `
@@ -530,11 +539,12 @@ func main() {
 	cmd := exec.Command(gofilBin, "run", "-o", out, "main.go", "--", "a b", "-c")
 	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader("hello")
+	cmd.Env = append(os.Environ(), "GODEBUG=panicnil=1", "MINE=x")
 	stdout, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
 		t.Fatalf("gofil: %v, want exit code 7", err)
 	}
-	want := fmt.Sprintf("args=[\"a b\" \"-c\"] stdin=\"hello\" wd=%s\n", dir)
+	want := fmt.Sprintf("args=[\"a b\" \"-c\"] stdin=\"hello\" wd=%s\nGODEBUG=\"panicnil=1\" MINE=\"x\" gofil=[]\n", dir)
 	if string(stdout) != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}

@@ -209,6 +209,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		raw.EnvDir + "=" + absRaw,
 		"GODEBUG=" + godebug(os.Getenv("GODEBUG"), f.rate),
 		raw.EnvOOMThreshold + "=" + f.oomThreshold,
+		raw.EnvUserGODEBUG + "=unset",
+	}
+	if g, ok := os.LookupEnv("GODEBUG"); ok {
+		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + g
 	}
 	if target.Binary != "" {
 		env = env[:0]

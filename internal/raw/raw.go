@@ -23,6 +23,10 @@ const (
 	// EnvOOMThreshold is the fraction of the memory limit at which the
 	// tracker writes an emergency dump ("0.9"); "off" disables the guard.
 	EnvOOMThreshold = "GOFIL_OOM_THRESHOLD"
+	// EnvUserGODEBUG carries the program's own GODEBUG, which gofil extends
+	// with memprofilerate: "set:VALUE", or "unset". The tracker puts it back
+	// once the runtime has read the rate.
+	EnvUserGODEBUG = "GOFIL_USER_GODEBUG"
 )
 
 // Names of the files in a run directory.
