@@ -450,8 +450,9 @@ func (t *Tracker) observe() {
 // garbage is freed and more has been allocated: the runtime records the
 // mark's wall-clock time (debug.ReadGCStats, which does not stop the world),
 // and the heap then is interpolated between prev and cur, allocations at an
-// even pace and the frees between them all counted before the mark (sweeping
-// starts again only after it). The larger of the two is returned.
+// even pace and the frees between them all counted before the mark (lazy
+// sweeping starts again only after it; after a runtime.GC, whose sweep
+// runs to the end at once, none). The larger of the two is returned.
 func (t *Tracker) heapAtMark(before peak.Memory, prev, cur reading) peak.Memory {
 	mark, ok := t.lastMark(cur.cycles)
 	if !ok || mark <= prev.at || mark > cur.at || cur.allocs < prev.allocs || cur.frees < prev.frees {
@@ -460,6 +461,14 @@ func (t *Tracker) heapAtMark(before peak.Memory, prev, cur reading) peak.Memory 
 	frac := float64(mark-prev.at) / float64(cur.at-prev.at)
 	allocated := prev.heap + uint64(frac*float64(cur.allocs-prev.allocs))
 	freed := cur.frees - prev.frees
+	if cur.forced != prev.forced {
+		// runtime.GC sweeps the whole heap right after its mark, before it
+		// returns: the frees since prev come after the mark.
+		freed = 0
+		if upper := cur.allocs - prev.frees; cur.allocs > prev.frees && allocated > upper {
+			allocated = upper
+		}
+	}
 	if allocated <= freed || allocated-freed <= before.Heap {
 		return before
 	}
