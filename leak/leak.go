@@ -170,7 +170,6 @@ type stackState struct {
 	frames      []Frame
 	site        siteKey
 	first, last counts
-	lastSeen    int // index of the snapshot last holds
 }
 
 type counts struct {
@@ -218,7 +217,7 @@ func (s *Series) Add(snap Snapshot) {
 		k := stackKey(st.Frames)
 		ss := s.stacks[k]
 		if ss == nil {
-			ss = &stackState{frames: st.Frames, site: siteOf(st.Frames), lastSeen: -1}
+			ss = &stackState{frames: st.Frames, site: siteOf(st.Frames)}
 			s.stacks[k] = ss
 		}
 		c := counts{st.InuseBytes, st.InuseObjects, st.AllocBytes}
@@ -231,13 +230,13 @@ func (s *Series) Add(snap Snapshot) {
 		if i == 0 {
 			ss.first = c
 		}
-		ss.last, ss.lastSeen = c, i
+		ss.last = c
 		heap += st.InuseBytes
 		objs += st.InuseObjects
 		siteBytes[ss.site] += st.InuseBytes
 	}
 	for k, ss := range s.stacks {
-		if !seen[k] && ss.lastSeen != i {
+		if !seen[k] {
 			// Gone from this profile: nothing in use, and what it
 			// allocated is no longer known, so keep the last count.
 			ss.last.bytes, ss.last.objects = 0, 0
@@ -258,6 +257,33 @@ func (s *Series) Add(snap Snapshot) {
 	}
 	s.heap = append(s.heap, heap)
 	s.heapObjs = append(s.heapObjs, objs)
+	if len(s.times) >= maxPoints {
+		s.times = thin(s.times)
+		s.heap = thin(s.heap)
+		s.heapObjs = thin(s.heapObjs)
+		for _, site := range s.sites {
+			site.series = thin(site.series)
+		}
+	}
+}
+
+// maxPoints bounds a series, so that a watch of days holds no more than
+// this many points per site: when it is reached, every other snapshot is
+// dropped (the first and the last stay), and the points left are spread
+// over the whole watch.
+const maxPoints = 1024
+
+// thin keeps every other element of v, the first and the last included.
+func thin[T any](v []T) []T {
+	n := len(v)
+	out := v[:0]
+	for i := 0; i < n; i += 2 {
+		out = append(out, v[i])
+	}
+	if n > 2 && (n-1)%2 != 0 {
+		out = append(out, v[n-1])
+	}
+	return out
 }
 
 // Analyze analyses the snapshots in order. It is a shorthand for a

@@ -356,3 +356,32 @@ func TestLeakGrowthProfile(t *testing.T) {
 		t.Errorf("duration %d, sample types %v", q.DurationNanos, q.SampleType)
 	}
 }
+
+// TestLeakLongWatchIsBounded: a watch of 5000 snapshots (close to three
+// hours at the default interval) keeps at most maxPoints points, and the
+// leak's growth and rate are still exact.
+func TestLeakLongWatchIsBounded(t *testing.T) {
+	const n = 5000
+	leakSite := func(i int) int64 { return int64(i) * 64 * kib }
+	s := NewSeries()
+	for _, snap := range synth(n, synthSite{fn: "main.remember", inuse: leakSite, allocAt: keeps(leakSite)}) {
+		s.Add(snap)
+	}
+	if s.Len() > maxPoints {
+		t.Fatalf("%d points kept, want at most %d", s.Len(), maxPoints)
+	}
+	res := s.Analyze()
+	if len(res.Suspects) != 1 || res.Suspects[0].Function != "main.remember" {
+		t.Fatalf("suspects %+v, want main.remember", res.Suspects)
+	}
+	sus := res.Suspects[0]
+	if want := int64(n-1) * 64 * kib; sus.GrowthBytes != want {
+		t.Errorf("growth %d, want %d: the first and the last snapshot must stay", sus.GrowthBytes, want)
+	}
+	if want := 32.0 * kib; math.Abs(sus.BytesPerSecond-want) > 1 {
+		t.Errorf("rate %.1f B/s, want %.1f", sus.BytesPerSecond, want)
+	}
+	if d := res.Duration(); d != time.Duration(n-1)*2*time.Second {
+		t.Errorf("duration %v, want the whole watch", d)
+	}
+}

@@ -50,7 +50,11 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 		var frames []Frame // leaf first, reversed below
 		for _, loc := range s.Location {
 			if len(loc.Line) == 0 {
-				frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
+				// The text format names no runtime frame: an unnamed frame
+				// at the leaf is the allocator's, not the allocation site.
+				if len(frames) > 0 {
+					frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
+				}
 				continue
 			}
 			// Line[0] is the innermost of the functions inlined at loc.

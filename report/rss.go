@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -72,7 +73,7 @@ func ParseRSS(r io.Reader) ([]RSSPoint, error) {
 			return nil, fmt.Errorf("line %d: want two tab-separated fields", n)
 		}
 		msec, err := strconv.ParseFloat(t, 64)
-		if err != nil || msec < 0 {
+		if err != nil || !(msec >= 0) || math.IsInf(msec, 1) {
 			return nil, fmt.Errorf("line %d: bad time %q", n, t)
 		}
 		rss, err := strconv.ParseUint(v, 10, 64)

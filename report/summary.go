@@ -35,7 +35,10 @@ type Meta struct {
 	MemoryLimit uint64
 	// OOMKilled says the kernel's out-of-memory killer ended the program.
 	OOMKilled bool
-	Notes     []string
+	// EndUnknown says how the program ended is not known (a report written
+	// again without the run's summary): ExitCode means nothing.
+	EndUnknown bool
+	Notes      []string
 }
 
 // RSSPoint is one reading of the program's RSS from outside.
@@ -140,6 +143,10 @@ func Build(meta Meta, run *Run) *Summary {
 	s.Ended = fmt.Sprintf("exit code %d", meta.ExitCode)
 	if meta.Signal != "" {
 		s.Ended = "killed by " + meta.Signal
+	}
+	if meta.EndUnknown {
+		s.ExitCode = -1
+		s.Ended = "not known"
 	}
 	if run.Exit != nil {
 		s.ExitPath = run.Exit.How
@@ -349,7 +356,11 @@ func Text(w io.Writer, s *Summary, dir string) {
 	if p == nil {
 		fmt.Fprintf(w, "gofil: no memory figures were recorded\n")
 	} else {
-		fmt.Fprintf(w, "gofil: peak RSS %s", Bytes(int64(p.RSSBytes)))
+		if p.RSSBytes > 0 {
+			fmt.Fprintf(w, "gofil: peak RSS %s", Bytes(int64(p.RSSBytes)))
+		} else {
+			fmt.Fprintf(w, "gofil: peak RSS not recorded")
+		}
 		if p.HeapBytes > 0 {
 			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.HeapBytesExact)), p.AtSeconds)
 			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))

@@ -7,11 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/google/pprof/profile"
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/leak"
@@ -131,11 +130,10 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // readHeapProfile reads a pprof heap profile from a file.
 func readHeapProfile(path string) (leak.Snapshot, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	p, err := readProfile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return leak.Snapshot{}, err
 	}
-	p, err := profile.ParseData(data)
 	if err != nil {
 		return leak.Snapshot{}, fmt.Errorf("%s is not a pprof profile: %w", path, err)
 	}

@@ -123,7 +123,7 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, int) {
 	outDir := dir
 	if f.out != "" && !sameDir(f.out, dir) {
 		outDir = f.out
-		if err := checkReportDir(outDir); err != nil {
+		if err := prepareReportDir(outDir); err != nil {
 			fmt.Fprintf(stderr, "gofil report: -o %s: %s\n", outDir, oneLine(err))
 			return "", reportBadInput
 		}
@@ -165,6 +165,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		meta.Notes = []string{report.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}
+		meta.EndUnknown = true
 	case err != nil:
 		return meta, err
 	default:
@@ -333,7 +334,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 	if outDir == "" {
 		outDir = defaultProfileReportDir(f.arg)
 	}
-	if err := checkReportDir(outDir); err != nil {
+	if err := prepareReportDir(outDir); err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s: %s\n", outDir, oneLine(err))
 		return "", reportBadInput
 	}
@@ -535,9 +536,11 @@ func defaultProfileReportDir(path string) string {
 	return filepath.Join(filepath.Dir(path), base+"-report")
 }
 
-// checkReportDir accepts a directory that does not exist yet, an empty
-// one, or one that holds a report (summary.json), which is written over.
-func checkReportDir(dir string) error {
+// prepareReportDir accepts a directory that does not exist yet, an empty
+// one, or one holding an earlier report made from a profile, whose files it
+// removes so that none of them is left beside the new report. A directory
+// holding a run's data (raw/) is another run's report and is refused.
+func prepareReportDir(dir string) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -555,8 +558,17 @@ func checkReportDir(dir string) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	if _, err := os.Stat(filepath.Join(dir, report.RawDir)); err == nil {
+		return errors.New("holds another run's report; name a new directory")
+	}
 	if _, err := os.Stat(filepath.Join(dir, report.SummaryFile)); err != nil {
 		return errors.New("exists, is not empty and holds no report; name a new directory")
+	}
+	for _, name := range []string{report.HTMLFile, report.SummaryFile, report.PeakProfile, report.PeakFolded,
+		report.OOMProfile, report.OOMFolded, report.RSSFile, report.LeaksFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/shirou/gopsutil/v4/process"
 
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
@@ -138,9 +139,9 @@ func heapURL(s string) (string, error) {
 		p += heapPath
 	}
 	u.Path, u.RawPath = p, ""
-	q := u.Query()
-	q.Set("gc", "1")
-	u.RawQuery = q.Encode()
+	// Only the binary profile with a GC first: debug=1 would ask for the
+	// text format, whose stacks are addresses.
+	u.RawQuery = "gc=1"
 	u.Fragment = ""
 	return u.String(), nil
 }
@@ -210,6 +211,9 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 3
 	}
 	watchText(stderr, s)
+	if !w.rssGone.IsZero() {
+		fmt.Fprintf(stderr, "gofil watch: --pid %d ended %.1fs into the watch: its RSS is recorded up to then\n", f.pid, w.rssGone.Sub(res.Times[0]).Seconds())
+	}
 	if watchErr != nil {
 		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, out))
 		return 1
@@ -247,7 +251,10 @@ type watcher struct {
 	proc   *process.Process // nil without --pid
 	series *leak.Series
 	rss    []rssReading
-	live   *liveLine
+	// rssGone is when the --pid process was found gone; RSS is recorded
+	// up to then.
+	rssGone time.Time
+	live    *liveLine
 }
 
 type rssReading struct {
@@ -305,9 +312,11 @@ func (w *watcher) snapshot(ctx context.Context) error {
 		return err
 	}
 	w.series.Add(snap)
-	if w.proc != nil {
+	if w.proc != nil && w.rssGone.IsZero() {
 		if mi, err := w.proc.MemoryInfoWithContext(ctx); err == nil {
 			w.rss = append(w.rss, rssReading{received, mi.RSS})
+		} else if running, _ := w.proc.IsRunningWithContext(ctx); !running {
+			w.rssGone = received
 		}
 	}
 	res := w.series.Analyze()
@@ -316,7 +325,10 @@ func (w *watcher) snapshot(ctx context.Context) error {
 		count = fmt.Sprintf("%d snapshots", n+1)
 	}
 	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", count, res.Duration().Round(100*time.Millisecond), report.Bytes(res.Heap[len(res.Heap)-1]))
-	if len(w.rss) > 0 {
+	switch {
+	case !w.rssGone.IsZero():
+		line += ", RSS: the --pid process has ended"
+	case len(w.rss) > 0:
 		line += ", RSS " + report.Bytes(int64(w.rss[len(w.rss)-1].rss))
 	}
 	if len(res.Suspects) > 0 {
@@ -389,20 +401,10 @@ func (w *watcher) keep(i int, body []byte, p *profile.Profile) error {
 		}
 		body = buf.Bytes()
 	}
-	if err := writeFileAtomic(filepath.Join(dir, fmt.Sprintf("%04d.pb.gz", i)), body); err != nil {
+	if err := raw.WriteFile(dir, fmt.Sprintf("%04d.pb.gz", i), body); err != nil {
 		return fmt.Errorf("keeping snapshot %d: %w", i, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file, so that
-// path is never seen half written.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // writeWatchReport writes leaks.json, growth.pb.gz and leaks.html.
@@ -411,21 +413,21 @@ func writeWatchReport(dir string, s *leak.Summary, res *leak.Result) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", leaksJSON, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, leaksJSON), append(data, '\n')); err != nil {
+	if err := raw.WriteFile(dir, leaksJSON, append(data, '\n')); err != nil {
 		return err
 	}
 	var buf bytes.Buffer
 	if err := res.GrowthProfile().Write(&buf); err != nil {
 		return fmt.Errorf("%s: %w", growthProfile, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, growthProfile), buf.Bytes()); err != nil {
+	if err := raw.WriteFile(dir, growthProfile, buf.Bytes()); err != nil {
 		return err
 	}
 	buf.Reset()
 	if err := leak.WriteHTML(&buf, s, res); err != nil {
 		return fmt.Errorf("%s: %w", leaksHTML, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, leaksHTML), buf.Bytes())
+	return raw.WriteFile(dir, leaksHTML, buf.Bytes())
 }
 
 // watchText prints the suspects and churning sites of s.
