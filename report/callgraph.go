@@ -195,7 +195,7 @@ func (g *callGraph) dot() []byte {
 		if n.self > 0 {
 			label += `\n` + dotEscape(fmt.Sprintf("self %s (%.1f%%)", Bytes(n.self), 100*selfFrac))
 		}
-		tooltip := dotEscape(fmt.Sprintf("%s: %s with its callees, %s itself", n.fn, Bytes(n.inclusive), Bytes(n.self)))
+		tooltip := dotTooltip(fmt.Sprintf("%s: %s with its callees, %s itself", n.fn, Bytes(n.inclusive), Bytes(n.self)))
 		fmt.Fprintf(&b, "n%d [label=\"%s\", tooltip=\"%s\", fillcolor=\"%s\", fontsize=%.1f];\n",
 			i, label, tooltip, heatColour(frac), 9+9*math.Sqrt(selfFrac))
 	}
@@ -205,7 +205,7 @@ func (g *callGraph) dot() []byte {
 		if e.indirect {
 			style = "dashed"
 		}
-		tooltip := dotEscape(fmt.Sprintf("%s → %s: %s", g.nodes[e.from].fn, g.nodes[e.to].fn, Bytes(e.bytes)))
+		tooltip := dotTooltip(fmt.Sprintf("%s → %s: %s", g.nodes[e.from].fn, g.nodes[e.to].fn, Bytes(e.bytes)))
 		fmt.Fprintf(&b, "n%d -> n%d [label=\" %s\", tooltip=\"%s\", penwidth=%.2f, weight=%d, style=%s, color=\"%s\"];\n",
 			e.from, e.to, dotEscape(Bytes(e.bytes)), tooltip, 1+5*frac, 1+int(100*frac), style, edgeColour(frac))
 	}
@@ -252,6 +252,13 @@ func dotEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// dotTooltip escapes s for a tooltip attribute, which Graphviz expands
+// twice (\N, \G, ... would name the node and graph): its backslashes are
+// escaped once more.
+func dotTooltip(s string) string {
+	return strings.ReplaceAll(dotEscape(s), `\\`, `\\\\`)
 }
 
 // heatColour shades a node from near white to a warm orange by the share

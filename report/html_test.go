@@ -518,3 +518,24 @@ func TestRSSRoundTrip(t *testing.T) {
 		t.Errorf("read %v, wrote %v", out, in)
 	}
 }
+
+// TestCallGraphTooltipBackslashes: Graphviz expands escapes such as \N in
+// tooltips; a function name holding them must come out as written.
+func TestCallGraphTooltipBackslashes(t *testing.T) {
+	h := &Heap{Bytes: 100, Objects: 1, Stacks: []Stack{{
+		Frames: []Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: `main.odd\N\G`, File: "/m.go", Line: 2}},
+		Bytes:  100, Objects: 1,
+	}}}
+	r, err := newRenderer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	svg, err := r.svg(buildCallGraph(h).dot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(svg, `main.odd\N\G: 100 B with its callees`) {
+		t.Errorf("the tooltip does not hold the name as written:\n%s", svg)
+	}
+}
