@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gofil/gofil/internal/units"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -58,7 +60,7 @@ func firstDiff(got, want []byte) string {
 	return "lengths differ: got " + itoa(len(gl)) + " lines, want " + itoa(len(wl))
 }
 
-func itoa(i int) string { return string(appendGrouped(nil, int64(i))) }
+func itoa(i int) string { return string(units.AppendGrouped(nil, int64(i))) }
 
 func TestSmallContent(t *testing.T) {
 	samples := smallSamples()

@@ -4,49 +4,20 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
-)
 
-var binaryUnits = [...]string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	"github.com/gofil/gofil/internal/units"
+)
 
 // appendHuman appends n in the given unit for a reader: binary multiples
 // with one decimal for bytes ("1.5 MiB"), a grouped number otherwise
 // ("1,234 objects"). The script's human() must stay in step with it.
 func appendHuman(dst []byte, n int64, unit string) []byte {
 	if unit != DefaultUnit {
-		dst = appendGrouped(dst, n)
+		dst = units.AppendGrouped(dst, n)
 		dst = append(dst, ' ')
 		return appendEscaped(dst, unit, false)
 	}
-	if n < 1024 {
-		dst = strconv.AppendInt(dst, n, 10)
-		return append(dst, " B"...)
-	}
-	f := float64(n) / 1024
-	i := 0
-	for f >= 1024 && i < len(binaryUnits)-1 {
-		f /= 1024
-		i++
-	}
-	dst = strconv.AppendFloat(dst, f, 'f', 1, 64)
-	dst = append(dst, ' ')
-	return append(dst, binaryUnits[i]...)
-}
-
-// appendGrouped appends n with commas between groups of three digits.
-func appendGrouped(dst []byte, n int64) []byte {
-	var buf [20]byte
-	digits := strconv.AppendInt(buf[:0], n, 10)
-	if n < 0 {
-		dst = append(dst, '-')
-		digits = digits[1:]
-	}
-	for i, d := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, d)
-	}
-	return dst
+	return units.AppendBytes(dst, n)
 }
 
 // appendPercent appends 100*v/total with two decimals and a percent sign.

@@ -2,6 +2,8 @@ package flamegraph
 
 import (
 	"testing"
+
+	"github.com/gofil/gofil/internal/units"
 )
 
 func TestAppendHuman(t *testing.T) {
@@ -30,8 +32,8 @@ func TestAppendGrouped(t *testing.T) {
 	for n, want := range map[int64]string{
 		0: "0", 999: "999", 1000: "1,000", 123456: "123,456", 1234567: "1,234,567", -1234: "-1,234",
 	} {
-		if got := string(appendGrouped(nil, n)); got != want {
-			t.Errorf("appendGrouped(%d) = %q, want %q", n, got, want)
+		if got := string(units.AppendGrouped(nil, n)); got != want {
+			t.Errorf("units.AppendGrouped(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

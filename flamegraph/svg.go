@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/internal/units"
 )
 
 // Layout, in pixels. The script reads the values it needs from data-
@@ -247,14 +249,14 @@ func (l *layout) writeTitle(s *svgWriter, n *node) {
 	s.buf = appendHuman(s.buf, n.total, l.cfg.Unit)
 	if l.cfg.Unit == DefaultUnit {
 		s.str(" (")
-		s.buf = appendGrouped(s.buf, n.total)
+		s.buf = units.AppendGrouped(s.buf, n.total)
 		s.str(" bytes)")
 	}
 	s.str(", ")
 	s.buf = appendPercent(s.buf, n.total, l.total)
 	if n.objects > 0 {
 		s.str(", ")
-		s.buf = appendGrouped(s.buf, n.objects)
+		s.buf = units.AppendGrouped(s.buf, n.objects)
 		if n.objects == 1 {
 			s.str(" object")
 		} else {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/units"
 )
 
 var (
@@ -43,9 +44,9 @@ func WriteHTML(w io.Writer, s *Summary, r *Result) error {
 		URL:       s.URL,
 		Snapshots: s.Snapshots,
 		Duration:  seconds(s.DurationSeconds),
-		HeapFirst: humanBytes(s.HeapBytesFirst),
-		HeapLast:  humanBytes(s.HeapBytesLast),
-		MinGrowth: humanBytes(s.MinGrowthBytes),
+		HeapFirst: units.Bytes(s.HeapBytesFirst),
+		HeapLast:  units.Bytes(s.HeapBytesLast),
+		MinGrowth: units.Bytes(s.MinGrowthBytes),
 		Ended:     s.Ended,
 		Error:     s.Error,
 		Suspects:  rows(s.Suspects),
@@ -162,11 +163,11 @@ func rows(sites []Site) []row {
 			Function:     s.Function,
 			Location:     fmt.Sprintf("%s:%d", filepath.Base(s.File), s.Line),
 			File:         s.File,
-			Growth:       signedBytes(s.GrowthBytes),
-			Rate:         humanBytes(int64(s.BytesPerSecond)) + "/s",
-			Allocated:    humanBytes(s.AllocatedBytes),
-			First:        humanBytes(s.InuseBytesFirst),
-			Last:         humanBytes(s.InuseBytesLast),
+			Growth:       units.Signed(s.GrowthBytes),
+			Rate:         units.Bytes(int64(s.BytesPerSecond)) + "/s",
+			Allocated:    units.Bytes(s.AllocatedBytes),
+			First:        units.Bytes(s.InuseBytesFirst),
+			Last:         units.Bytes(s.InuseBytesLast),
 			Objects:      fmt.Sprintf("%+d", s.GrowthObjects),
 			Steadiness:   fmt.Sprintf("%.0f%%", 100*s.Steadiness),
 			Monotonicity: fmt.Sprintf("%.2f", s.Monotonicity),
@@ -250,12 +251,12 @@ func newChart(title string, lines []series) chart {
 			top = max(top, l.Y[i])
 		}
 		cl.Points = string(bytes.TrimSpace(pts))
-		cl.Max = humanBytes(int64(top))
+		cl.Max = units.Bytes(int64(top))
 		c.Lines = append(c.Lines, cl)
 	}
 	for i := 0; i <= 4; i++ {
 		v := yMax * float64(i) / 4
-		c.YTicks = append(c.YTicks, tick{Pos: coord(py(v)), Label: humanBytes(int64(v))})
+		c.YTicks = append(c.YTicks, tick{Pos: coord(py(v)), Label: units.Bytes(int64(v))})
 		t := xMax * float64(i) / 4
 		c.XTicks = append(c.XTicks, tick{Pos: coord(px(t)), Label: axisSeconds(t, xMax)})
 	}
@@ -297,33 +298,4 @@ func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func seconds(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
-}
-
-// humanBytes formats n in binary units ("1.5 MiB").
-func humanBytes(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := strconv.FormatInt(n, 10) + " B"
-	if n >= 1024 {
-		units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-		v, i := float64(n)/1024, 0
-		for v >= 1024 && i < len(units)-1 {
-			v /= 1024
-			i++
-		}
-		s = strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}
-
-func signedBytes(n int64) string {
-	if n >= 0 {
-		return "+" + humanBytes(n)
-	}
-	return humanBytes(n)
 }

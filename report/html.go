@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 )
 
 // HTMLFile is the interactive report page written by [WriteHTML].
@@ -427,7 +428,7 @@ func siteRows(top []Site, user *userCode) []siteRow {
 		r := siteRow{
 			Function: site.Function, Location: loc, File: site.File,
 			Bytes: site.Bytes, Objects: site.Objects,
-			BytesText: Bytes(site.Bytes), ObjectsText: grouped(site.Objects),
+			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
 		}
 		if user != nil {
@@ -436,23 +437,6 @@ func siteRows(top []Site, user *userCode) []siteRow {
 		rows = append(rows, r)
 	}
 	return rows
-}
-
-func grouped(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // reportFiles lists the files beside the page that it links to.

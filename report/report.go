@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 )
 
 // Files written into a report directory.
@@ -401,24 +402,4 @@ func WriteFolded(w io.Writer, h *Heap) error {
 }
 
 // Bytes formats n in binary units ("1.5 MiB").
-func Bytes(n int64) string {
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v := float64(n)
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	s := fmt.Sprintf("%.1f %s", v, units[i])
-	if i == 0 {
-		s = fmt.Sprintf("%d B", n)
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}
+func Bytes(n int64) string { return units.Bytes(n) }

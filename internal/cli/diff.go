@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
@@ -109,7 +110,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	fmt.Fprintf(stdout, "gofil diff: in use %s -> %s (%s): stacks that grew %s, stacks that shrank %s\n",
-		report.Bytes(res.Heap[0]), report.Bytes(res.Heap[1]), signed(res.Heap[1]-res.Heap[0]), signed(grew), signed(shrank))
+		report.Bytes(res.Heap[0]), report.Bytes(res.Heap[1]), units.Signed(res.Heap[1]-res.Heap[0]), units.Signed(grew), units.Signed(shrank))
 	shown := 0
 	for _, s := range res.Sites {
 		if s.GrowthBytes <= 0 || shown == 10 {
@@ -118,7 +119,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if shown == 0 {
 			fmt.Fprintf(stdout, "gofil diff: allocation sites that grew most:\n")
 		}
-		fmt.Fprintf(stdout, "  %11s  %s  %s:%d\n", signed(s.GrowthBytes), s.Function, displayPath(s.File), s.Line)
+		fmt.Fprintf(stdout, "  %11s  %s  %s:%d\n", units.Signed(s.GrowthBytes), s.Function, displayPath(s.File), s.Line)
 		shown++
 	}
 	if shown == 0 {
@@ -142,11 +143,4 @@ func readHeapProfile(path string) (leak.Snapshot, error) {
 		return leak.Snapshot{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-func signed(n int64) string {
-	if n > 0 {
-		return "+" + report.Bytes(n)
-	}
-	return report.Bytes(n)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
 
@@ -352,7 +353,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
-	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, report.Bytes(h.Bytes), groupDigits(h.Objects))
+	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, report.Bytes(h.Bytes), units.Grouped(h.Objects))
 	n := min(len(s.Top), 10)
 	if n > 0 {
 		fmt.Fprintf(stderr, "gofil: largest allocation sites:\n")
@@ -652,17 +653,4 @@ func openers() []string {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-}
-
-// groupDigits writes n >= 0 with commas between groups of three digits.
-func groupDigits(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

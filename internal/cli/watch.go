@@ -22,6 +22,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
@@ -454,7 +455,7 @@ func watchText(w io.Writer, s *leak.Summary) {
 				break
 			}
 			fmt.Fprintf(w, "  %11s allocated, in use %s  %s  %s:%d\n", report.Bytes(site.AllocatedBytes),
-				signed(site.GrowthBytes), site.Function, displayPath(site.File), site.Line)
+				units.Signed(site.GrowthBytes), site.Function, displayPath(site.File), site.Line)
 		}
 	}
 }
