@@ -47,28 +47,7 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 		if inuse >= len(s.Value) {
 			continue
 		}
-		var frames []Frame // leaf first, reversed below
-		for _, loc := range s.Location {
-			if len(loc.Line) == 0 {
-				// The text format names no runtime frame: an unnamed frame
-				// at the leaf is the allocator's, not the allocation site.
-				if len(frames) > 0 {
-					frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
-				}
-				continue
-			}
-			// Line[0] is the innermost of the functions inlined at loc.
-			for _, ln := range loc.Line {
-				f := Frame{Line: int(ln.Line)}
-				if ln.Function != nil {
-					f.Func, f.File = ln.Function.Name, ln.Function.Filename
-				}
-				frames = append(frames, f)
-			}
-		}
-		for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
-			frames[i], frames[j] = frames[j], frames[i]
-		}
+		frames := SampleFrames(s)
 		snap.Stacks = append(snap.Stacks, Stack{
 			Frames:       frames,
 			InuseBytes:   s.Value[inuse],
@@ -78,6 +57,42 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 		})
 	}
 	return snap, nil
+}
+
+// SampleFrames returns the frames of a pprof sample, root first, inlined
+// calls included. A location without line information shows as its
+// address, except at the leaf of a stack that has named frames: the text
+// heap format names no runtime frame, so those are the allocator's own, not
+// where the program allocated.
+func SampleFrames(s *profile.Sample) []Frame {
+	named := false
+	for _, loc := range s.Location {
+		if len(loc.Line) > 0 {
+			named = true
+			break
+		}
+	}
+	var frames []Frame // leaf first, reversed below
+	for _, loc := range s.Location {
+		if len(loc.Line) == 0 {
+			if len(frames) > 0 || !named {
+				frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
+			}
+			continue
+		}
+		// Line[0] is the innermost of the functions inlined at loc.
+		for _, ln := range loc.Line {
+			f := Frame{Line: int(ln.Line)}
+			if ln.Function != nil {
+				f.Func, f.File = ln.Function.Name, ln.Function.Filename
+			}
+			frames = append(frames, f)
+		}
+	}
+	for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
+		frames[i], frames[j] = frames[j], frames[i]
+	}
+	return frames
 }
 
 // GrowthProfile is a pprof heap profile of the in-use growth from the first

@@ -218,7 +218,7 @@ func NewHeap(p raw.Profile) *Heap {
 			case strings.HasPrefix(f.Func, userMainName):
 				// main.gofil_userMain, main.gofil_userMain.func1, ...
 				f.Func = "main.main" + f.Func[len(userMainName):]
-			case hiddenRuntime(f.Func):
+			case HiddenFrame(f.Func):
 				continue
 			}
 			frames = append(frames, Frame{Func: f.Func, File: f.File, Line: f.Line})
@@ -237,10 +237,10 @@ func NewHeap(p raw.Profile) *Heap {
 	return h
 }
 
-// hiddenRuntime reports frames that say nothing about who allocated: the
+// HiddenFrame reports frames that say nothing about who allocated: the
 // allocator's own internals and the goroutine entry trampoline. Frames such
 // as runtime.makeslice or runtime.growslice stay: they say what was made.
-func hiddenRuntime(fn string) bool {
+func HiddenFrame(fn string) bool {
 	return fn == "runtime.goexit" || strings.HasPrefix(fn, "runtime.mallocgc")
 }
 

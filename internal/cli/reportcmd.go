@@ -21,6 +21,7 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
 
@@ -435,34 +436,11 @@ func heapFromProfile(p *profile.Profile) (*report.Heap, error) {
 		if b == 0 {
 			continue
 		}
-		var leafFirst []report.Frame
-		named := false
-		for _, loc := range smp.Location {
-			if len(loc.Line) == 0 {
-				// A legacy profile leaves the allocator's own frames
-				// unnamed, at the leaf; elsewhere the address is all
-				// there is to show.
-				if named || !hasNamedLocation(smp) {
-					leafFirst = append(leafFirst, report.Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
-				}
-				continue
+		var frames []report.Frame
+		for _, fr := range leak.SampleFrames(smp) {
+			if !report.HiddenFrame(fr.Func) {
+				frames = append(frames, report.Frame{Func: fr.Func, File: fr.File, Line: fr.Line})
 			}
-			named = true
-			// loc.Line lists the innermost inlined call first.
-			for _, l := range loc.Line {
-				fr := report.Frame{Line: int(l.Line)}
-				if l.Function != nil {
-					fr.Func, fr.File = l.Function.Name, l.Function.Filename
-				}
-				if hiddenFrame(fr.Func) {
-					continue
-				}
-				leafFirst = append(leafFirst, fr)
-			}
-		}
-		frames := make([]report.Frame, len(leafFirst))
-		for i, fr := range leafFirst {
-			frames[len(frames)-1-i] = fr
 		}
 		h.Stacks = append(h.Stacks, report.Stack{
 			Frames: frames, Bytes: b, Objects: n,
@@ -473,21 +451,6 @@ func heapFromProfile(p *profile.Profile) (*report.Heap, error) {
 	}
 	h.Raw.Bytes, h.Raw.Objects = h.Bytes, h.Objects
 	return h, nil
-}
-
-func hasNamedLocation(s *profile.Sample) bool {
-	for _, loc := range s.Location {
-		if len(loc.Line) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// hiddenFrame reports the frames that say nothing about who allocated, as
-// report.NewHeap hides them in gofil's own data.
-func hiddenFrame(fn string) bool {
-	return fn == "runtime.goexit" || strings.HasPrefix(fn, "runtime.mallocgc")
 }
 
 // profileSummary is summary.json for a heap profile: the heap in use when
