@@ -198,7 +198,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	res := w.series.Analyze()
-	s := res.Summary(f.url)
+	s := res.Summary(redactURL(f.url))
 	s.Ended = ended
 	if watchErr != nil {
 		s.Error = watchErr.Error()
@@ -242,6 +242,16 @@ func describe(err error, ended string, snapshots int, dir string) string {
 		msg += fmt.Sprintf("; kept the %d snapshots and the report in %s", snapshots, dir)
 	}
 	return msg
+}
+
+// redactURL hides a password in a URL, which the report files should not
+// keep.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 // watcher takes the snapshots of one watch.
