@@ -89,22 +89,11 @@ func (h *history) file(t *Tracker) *raw.History {
 		Stacks:  make([][]int, len(h.pcs)),
 		Points:  make([]raw.HistoryPoint, 0, len(h.points)),
 	}
-	index := make(map[raw.Frame]int)
+	table := frameTable{t: t, index: make(map[raw.Frame]int)}
 	for i, pcs := range h.pcs {
-		frames := []int{}
-		for _, pc := range pcs {
-			for _, fr := range t.frames(pc) {
-				j, ok := index[fr]
-				if !ok {
-					j = len(f.Frames)
-					index[fr] = j
-					f.Frames = append(f.Frames, fr)
-				}
-				frames = append(frames, j)
-			}
-		}
-		f.Stacks[i] = frames
+		f.Stacks[i] = table.stack(pcs)
 	}
+	f.Frames = append(f.Frames, table.frames...)
 	for _, p := range h.points {
 		values := p.values
 		if values == nil {

@@ -815,29 +815,45 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		Frames:          []raw.Frame{},
 		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
 	}
-	index := make(map[raw.Frame]int)
+	table := frameTable{t: t, index: make(map[raw.Frame]int)}
 	for _, s := range p.Stacks {
-		st := raw.Stack{
+		prof.Stacks = append(prof.Stacks, raw.Stack{
+			Frames:      table.stack(s.PCs),
 			Objects:     s.Objects,
 			Bytes:       s.Bytes,
 			LiveObjects: s.LiveObjects,
 			LiveBytes:   s.LiveBytes,
 			Truncated:   s.Truncated(),
-		}
-		for _, pc := range s.PCs {
-			for _, f := range t.frames(pc) {
-				i, ok := index[f]
-				if !ok {
-					i = len(prof.Frames)
-					index[f] = i
-					prof.Frames = append(prof.Frames, f)
-				}
-				st.Frames = append(st.Frames, i)
-			}
-		}
-		prof.Stacks = append(prof.Stacks, st)
+		})
 	}
+	prof.Frames = append(prof.Frames, table.frames...)
 	return prof
+}
+
+// frameTable symbolizes stacks into one table of distinct frames, as the
+// raw files store them.
+type frameTable struct {
+	t      *Tracker
+	index  map[raw.Frame]int
+	frames []raw.Frame
+}
+
+// stack returns the table indexes of the frames of pcs, leaf first,
+// inlined calls included.
+func (ft *frameTable) stack(pcs []uintptr) []int {
+	out := []int{}
+	for _, pc := range pcs {
+		for _, f := range ft.t.frames(pc) {
+			i, ok := ft.index[f]
+			if !ok {
+				i = len(ft.frames)
+				ft.index[f] = i
+				ft.frames = append(ft.frames, f)
+			}
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // onOOM runs on the guard's goroutine when memory use crosses a level: it
