@@ -374,7 +374,7 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 10
 		}
 		for _, site := range s.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, relPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, RelPath(site.File), site.Line)
 		}
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
@@ -385,7 +385,7 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 5
 		}
 		for _, site := range o.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, relPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, RelPath(site.File), site.Line)
 		}
 	}
 	for _, n := range s.Notes {
@@ -394,8 +394,8 @@ func Text(w io.Writer, s *Summary, dir string) {
 	fmt.Fprintf(w, "gofil: report: %s\n", dir)
 }
 
-// relPath shortens a path under the working directory.
-func relPath(p string) string {
+// RelPath shortens a path under the working directory, for display.
+func RelPath(p string) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return p

@@ -57,15 +57,7 @@ func main() {
 }
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(ws, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, ws, files)
 	out := filepath.Join(t.TempDir(), "report")
 	r := gofil(t, filepath.Join(ws, "app"), "run", "-o", out, ".")
 	if r.code != 0 {
@@ -94,15 +86,7 @@ func TestVendor(t *testing.T) {
 		"app/go.mod":  "module example.com/app\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ../dep\n",
 		"app/main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n\n\t\"example.com/dep\"\n)\n\nfunc main() {\n\tb := dep.Hold(32)\n\truntime.GC()\n\tfmt.Println(len(b))\n\truntime.KeepAlive(b)\n}\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	app := filepath.Join(root, "app")
 	vendor := exec.Command("go", "mod", "vendor")
 	vendor.Dir = app
@@ -116,5 +100,20 @@ func TestVendor(t *testing.T) {
 	}
 	if got := inclusive(r.summary, "example.com/dep.Hold"); !within(got, 32*mib, 0.05) {
 		t.Errorf("example.com/dep.Hold holds %d bytes, want 32 MiB ±5%%", got)
+	}
+}
+
+// writeTree writes files, named by their paths under root, making the
+// directories they need.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -423,7 +424,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "report")
 			args := append([]string{"run"}, c.args...)
-			if !contains(c.args, "-o") {
+			if !slices.Contains(c.args, "-o") {
 				args = append([]string{"run", "-o", out}, c.args...)
 			}
 			r := gofil(t, testdata(t, ""), args...)
@@ -446,15 +447,6 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestFilesWithoutModule runs a .go file in a directory with no go.mod, and

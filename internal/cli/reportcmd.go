@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,20 +219,11 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	// again.
 	built := report.Build(meta, run)
 	for _, n := range old.Notes {
-		if !contains(built.Notes, n) {
+		if !slices.Contains(built.Notes, n) {
 			meta.Notes = append(meta.Notes, n)
 		}
 	}
 	return meta, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // readProfile reads a pprof profile: the protocol buffer, gzipped or not,

@@ -455,7 +455,7 @@ func watchText(w io.Writer, s *leak.Summary) {
 				break
 			}
 			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s  %s:%d\n", "+"+report.Bytes(site.GrowthBytes),
-				report.Bytes(int64(site.BytesPerSecond)), site.R2, site.Function, displayPath(site.File), site.Line)
+				report.Bytes(int64(site.BytesPerSecond)), site.R2, site.Function, report.RelPath(site.File), site.Line)
 		}
 	}
 	if len(s.Churn) > 0 {
@@ -465,21 +465,9 @@ func watchText(w io.Writer, s *leak.Summary) {
 				break
 			}
 			fmt.Fprintf(w, "  %11s allocated, in use %s  %s  %s:%d\n", report.Bytes(site.AllocatedBytes),
-				units.Signed(site.GrowthBytes), site.Function, displayPath(site.File), site.Line)
+				units.Signed(site.GrowthBytes), site.Function, report.RelPath(site.File), site.Line)
 		}
 	}
-}
-
-// displayPath shortens a path under the working directory.
-func displayPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
 }
 
 // liveLine shows one status line on a terminal, rewritten in place, or one
