@@ -7,26 +7,42 @@
 //
 // # How the runtime publishes the heap profile
 //
-// runtime.MemProfile returns, per allocation stack, cumulative counts of
-// sampled allocations and frees. They are published per GC cycle (see
-// src/runtime/mprof.go): a snapshot S_N taken after GC N and before GC N+1
-// holds the allocations made before mark termination N−1 and the frees made
-// by the sweeps up to cycle N−1. So
+// runtime.MemProfile returns cumulative counts of sampled allocations and
+// frees, one record per allocation stack and allocation size: a line that
+// allocates many sizes (append growth, strings, maps, buffers) has one
+// record per size, all with the same stack. Records are paired and unbiased
+// one (stack, size) at a time, then summed per stack.
 //
-//	heap at mark N, per stack = S_{N+1}.alloc − S_N.free
+// The counts are published per GC cycle (see src/runtime/mprof.go): a
+// snapshot S_N taken after GC N and before GC N+1 holds the allocations
+// made before mark termination N−1 and the frees made by the sweeps up to
+// cycle N−1. So
 //
-// while what GC N found live is S_{N+1}.alloc − S_{N+1}.free.
+//	heap at mark N, per record = S_{N+1}.alloc − S_N.free
+//
+// while what GC N found live is S_{N+1}.alloc − S_{N+1}.free, and what its
+// sweep freed, garbage at the mark, S_{N+1}.free − S_N.free.
+//
+// # The runtime's exact figures for the same moment
+//
+// Each snapshot carries the tracker's last reading of the runtime's exact
+// figures before the mark that begins its cycle (Snapshot.End): the live
+// heap the previous GC marked and the cumulative bytes freed. The heap at
+// mark N is exactly live_N + (freed by sweep N), and sweep N is over before
+// GC N+1 starts, so the readings just before marks N and N+1 give it
+// (Peak.MarkExact). The sampled pair, before any correction, is checked
+// against it.
 //
 // # Where the heap is largest
 //
-// Memory is freed only by sweeping, but sweeping is lazy: the garbage of
-// cycle N−1 may not all be swept until GC N starts. Just before it, the heap
-// can therefore hold more than at mark N, and a program that churns garbage
-// spends most of each cycle in that state. The heap at mark N is a floor.
-// What the sweep before mark N freed, per stack, is S_N.free − S_{N−1}.free;
-// given the runtime's own heap figure read before the mark (Snapshot.Before),
-// the Accountant adds the same share of that garbage to every stack, enough
-// to meet the runtime's figure and never more than all of it (Peak.Unswept).
+// Memory is freed only by sweeping, and sweeping is lazy: just before a GC
+// the heap can hold garbage of the cycle before that is not swept yet, more
+// than at the mark. When the largest exact reading before mark N
+// (Snapshot.Before) exceeds the heap at the mark, that reading is the
+// cycle's largest moment; the stacks are then given the part of what the
+// sweep before mark N freed from each (S_N.free − S_{N−1}.free) that
+// accounts for the difference, the same share from every record, and the
+// peak says so (Peak.Unswept, a named correction).
 //
 // # Snapshots that do not follow one another
 //
@@ -34,7 +50,8 @@
 // the Accountant detects it from Snapshot.Forced and from whether the next
 // snapshot, or a second one of the same cycle, differs. Snapshots whose
 // cycle numbers are not adjacent are paired as an upper bound, flagged
-// Approximate.
+// Approximate; such a pair never becomes the peak while an exact one
+// exists (Accountant.Bound keeps the largest of them).
 //
 // Usage:
 //
@@ -48,9 +65,7 @@
 package peak
 
 import (
-	"math"
 	"runtime"
-	"sort"
 	"time"
 )
 
@@ -63,9 +78,18 @@ type Snapshot struct {
 	// mark termination Cycle, to within the tracker's polling interval.
 	Seen time.Duration
 	// Before is the reading with the largest exact heap taken while the GC
-	// count was Cycle−1, that is, just before mark termination Cycle. Zero
-	// if unknown.
+	// count was Cycle−1, that is, before mark termination Cycle. Zero if
+	// unknown.
 	Before Memory
+	// End is the last reading taken while the GC count was Cycle−1, just
+	// before mark termination Cycle: its Live is what GC Cycle−1 marked,
+	// its Frees all that the sweeps up to Cycle−1 freed (a sweep is over
+	// before the next GC starts). Zero if unknown.
+	End Memory
+	// Now is a reading taken with the snapshot (after a forced GC, whose
+	// sweep is over when it returns, it holds the GC's live heap and all
+	// that its sweep freed). Zero if unknown.
+	Now Memory
 	// Forced says that GC Cycle was started by the program (runtime.GC or
 	// debug.FreeOSMemory). Such a GC publishes its sweep's frees as soon as it
 	// returns (mProf_PostSweep), usually before the tracker's snapshot, which
@@ -81,12 +105,17 @@ type Snapshot struct {
 	Records []runtime.MemProfileRecord
 }
 
-// Memory is one reading of the process's memory.
+// Memory is one reading of the process's memory. A zero Memory is unknown.
 type Memory struct {
 	At time.Duration
 	// Heap is the runtime's exact figure for bytes in heap objects
 	// (runtime/metrics /memory/classes/heap/objects:bytes).
 	Heap uint64
+	// Live is what the last GC marked (/gc/heap/live:bytes).
+	Live uint64
+	// Allocs and Frees are the cumulative bytes allocated and freed
+	// (/gc/heap/allocs:bytes, /gc/heap/frees:bytes).
+	Allocs, Frees uint64
 	// RSS and RSSAnon are the resident set and its anonymous part.
 	RSS, RSSAnon uint64
 	// GoMapped and GoReleased are the runtime's /memory/classes/total and
@@ -94,15 +123,34 @@ type Memory struct {
 	GoMapped, GoReleased uint64
 }
 
-// Stack is one allocation stack's share of the heap at a mark termination.
+// Known reports whether m is a reading.
+func (m Memory) Known() bool { return m.Heap != 0 }
+
+// Outside is the resident memory the Go runtime does not account for: mmap,
+// cgo's malloc, the binary.
+func (m Memory) Outside() uint64 {
+	if m.GoReleased > m.GoMapped {
+		return 0
+	}
+	goRes := m.GoMapped - m.GoReleased
+	if goRes >= m.RSS {
+		return 0
+	}
+	return m.RSS - goRes
+}
+
+// Stack is one allocation stack's share of the heap at a mark termination,
+// summed over its records (one per allocation size).
 type Stack struct {
 	// PCs are return addresses, leaf first, as runtime.MemProfileRecord.Stack
 	// returns them.
 	PCs []uintptr
-	// Objects and Bytes are the heap at the mark, unbiased for sampling.
+	// Objects and Bytes are the heap at the moment, unbiased for sampling.
 	Objects, Bytes int64
 	// LiveObjects and LiveBytes are what that GC found still reachable.
 	LiveObjects, LiveBytes int64
+	// Records is how many (stack, size) records were summed.
+	Records int
 }
 
 // Truncated reports whether the stack filled the runtime's 32-frame record
@@ -111,28 +159,65 @@ func (s Stack) Truncated() bool {
 	return len(s.PCs) >= len(runtime.MemProfileRecord{}.Stack0)
 }
 
-// Peak is the heap at one mark termination.
+// Peak is the heap at one moment: a mark termination, or the largest
+// reading just before it.
 type Peak struct {
 	// Cycle is the GC whose mark termination this is.
 	Cycle uint32
-	// At is when it happened, relative to the tracker's start.
+	// At is when the mark was seen, relative to the tracker's start.
 	At time.Duration
-	// Bytes and Objects are the sampled attribution's totals.
+	// Bytes and Objects are the attribution's totals: Sampled plus the
+	// Unswept correction.
 	Bytes, Objects int64
+	// Sampled is the unbiased sampled total of the snapshot pair, the heap
+	// at the mark, before any correction.
+	Sampled int64
 	// LiveBytes is what that GC found reachable (sampled attribution).
 	LiveBytes int64
-	// Before is the reading with the largest exact heap just before the
-	// mark: the runtime's own figures for the same moment.
+	// Before is the reading with the largest exact heap before the mark.
 	Before Memory
-	// Unswept is the share, 0 to 1, of the previous cycle's garbage that the
-	// runtime had not swept yet at the heap's largest reading before the
-	// mark, and that Bytes therefore includes.
-	Unswept float64
+	// Mark is the reading nearest before the mark; MarkExact and MarkLive
+	// the runtime's exact heap and live heap at the mark, 0 if unknown.
+	Mark      Memory
+	MarkExact uint64
+	MarkLive  uint64
+	// Unswept is what the correction for garbage not yet swept added to
+	// Sampled, when the heap was larger before the mark than at it; the
+	// moment is then Before.At.
+	Unswept int64
 	// Approximate says the pair spanned GC cycles the tracker did not see:
 	// the figures are an upper bound.
 	Approximate bool
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
+}
+
+// Moment is the reading the peak's figures describe: the largest before the
+// mark when the unswept correction applies, else the one nearest the mark.
+func (p Peak) Moment() Memory {
+	if p.Unswept > 0 || !p.Mark.Known() {
+		return p.Before
+	}
+	return p.Mark
+}
+
+// Exact is the runtime's exact heap at the peak's moment, 0 if unknown.
+func (p Peak) Exact() uint64 {
+	if p.Unswept > 0 || p.MarkExact == 0 {
+		return p.Before.Heap
+	}
+	return p.MarkExact
+}
+
+// Memory is what the process held at the peak's moment: the Go heap (the
+// runtime's exact figure, else the sampled one) plus the memory outside it.
+// Peaks are compared by it.
+func (p Peak) Memory() uint64 {
+	heap := p.Exact()
+	if heap == 0 && p.Bytes > 0 {
+		heap = uint64(p.Bytes)
+	}
+	return heap + p.Moment().Outside()
 }
 
 // Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
@@ -142,14 +227,16 @@ type Accountant struct {
 	// (runtime.MemProfileRate), used to unbias them.
 	Rate int
 
-	prev     map[[32]uintptr]runtime.MemProfileRecord
+	prev     records
 	prevSnap Snapshot
 	// older is the snapshot before prev, of the cycle before; nil if none.
-	older    map[[32]uintptr]runtime.MemProfileRecord
+	older    records
 	prevSums sums
 	havePrev bool
 	peak     Peak
 	havePeak bool
+	bound    Peak
+	hasBound bool
 	last     Peak
 	haveLast bool
 	// afterForced says the previous snapshot followed a forced GC.
@@ -175,13 +262,27 @@ func (a *Accountant) Reset() {
 	a.prev = nil
 }
 
+// offer records p and makes it the peak if the process held more memory at
+// its moment than at the peak's; ties go to the earlier. An approximate
+// pair is an upper bound and never the peak while an exact one exists.
 func (a *Accountant) offer(p Peak) bool {
 	if a.Trace != nil {
 		a.Trace(p)
 	}
 	a.Paired++
 	a.last, a.haveLast = p, true
-	if a.havePeak && p.Bytes <= a.peak.Bytes {
+	if p.Approximate {
+		if !a.hasBound || p.Memory() > a.bound.Memory() {
+			a.bound, a.hasBound = p, true
+		}
+		if a.havePeak && !a.peak.Approximate {
+			return false
+		}
+	} else if a.havePeak && a.peak.Approximate {
+		a.peak = p
+		return true
+	}
+	if a.havePeak && p.Memory() <= a.peak.Memory() {
 		return false
 	}
 	a.peak = p
@@ -189,27 +290,10 @@ func (a *Accountant) offer(p Peak) bool {
 	return true
 }
 
-// sums are a snapshot's totals, enough to tell two snapshots apart.
-type sums struct{ allocs, frees, allocBytes, freeBytes int64 }
-
-func totals(rs []runtime.MemProfileRecord) sums {
-	var s sums
-	for _, r := range rs {
-		s.allocs += r.AllocObjects
-		s.frees += r.FreeObjects
-		s.allocBytes += r.AllocBytes
-		s.freeBytes += r.FreeBytes
-	}
-	return s
-}
-
 // Add feeds the next snapshot. It returns true when the pairing with the
 // previous snapshot produced a new peak.
 func (a *Accountant) Add(s Snapshot) bool {
-	cur := make(map[[32]uintptr]runtime.MemProfileRecord, len(s.Records))
-	for _, r := range s.Records {
-		cur[r.Stack0] = r
-	}
+	cur := index(s.Records)
 	sum := totals(s.Records)
 	if a.havePrev && s.Cycle == a.prevSnap.Cycle {
 		return a.again(s, cur, sum)
@@ -217,7 +301,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	newPeak := false
 	skip := false
-	if s.Forced && (!a.havePrev || s.Cycle != a.prevSnap.Cycle) {
+	if s.Forced {
 		a.Forced++
 	}
 	if a.afterForced && adjacent && sum == a.prevSums {
@@ -229,40 +313,55 @@ func (a *Accountant) Add(s Snapshot) bool {
 	case adjacent && !skip:
 		var p Peak
 		if s.Forced {
-			p = a.pair(a.prev, cur)
-		} else {
-			p = a.pairUnswept(a.prev, cur, a.older, a.prevSnap.Before.Heap)
-		}
-		p.Cycle = a.prevSnap.Cycle
-		p.At = a.prevSnap.Seen
-		p.Before = a.prevSnap.Before
-		if s.Forced {
 			// Most likely published early: the pair ends at the forced
-			// mark. If it was not, the next pair holds that mark exactly.
+			// mark, and the reading with the snapshot holds the GC's live
+			// heap and its whole sweep. If it was not published early,
+			// the next pair holds that mark exactly.
+			p, _ = a.pair(a.prev, cur, nil)
 			p.Cycle = s.Cycle
 			p.At = s.Seen
 			p.Before = s.Before
+			p.Mark = s.End
+			p.MarkExact, p.MarkLive = exactAtMark(s.Now, s.End)
+		} else {
+			var g []garbage
+			p, g = a.pair(a.prev, cur, a.older)
+			p.Cycle = a.prevSnap.Cycle
+			p.At = a.prevSnap.Seen
+			p.Before = a.prevSnap.Before
+			p.Mark = a.prevSnap.End
+			p.MarkExact, p.MarkLive = exactAtMark(s.End, a.prevSnap.End)
+			ref := p.MarkExact
+			if ref == 0 && p.Sampled > 0 {
+				ref = uint64(p.Sampled)
+			}
+			if g != nil && p.Before.Heap > ref {
+				p.addUnswept(g, int64(p.Before.Heap-ref))
+			}
 		}
-		if a.offer(p) {
-			newPeak = true
-		}
+		p.sort()
+		newPeak = a.offer(p)
 	case a.havePrev && s.Cycle > a.prevSnap.Cycle && !adjacent:
 		// Cycles were missed: the pair spans several marks. It holds every
 		// allocation up to the last of them and only the frees before the
 		// first, so it bounds the heap at each of them from above, counting
 		// also what the missed GCs freed.
 		a.Gaps++
-		p := a.pair(a.prev, cur)
+		p, _ := a.pair(a.prev, cur, nil)
+		p.sort()
 		p.Cycle = s.Cycle - 1
 		if s.Forced {
 			p.Cycle = s.Cycle
 		}
 		p.At = s.Seen
 		p.Before = s.Before
-		p.Approximate = true
-		if a.offer(p) {
-			newPeak = true
+		if s.Now.Known() && a.prevSnap.End.Known() && s.Now.Allocs > a.prevSnap.End.Frees {
+			// The same bound from the exact counters: everything allocated
+			// by now less what was freed before the first mark.
+			p.Before.Heap = s.Now.Allocs - a.prevSnap.End.Frees
 		}
+		p.Approximate = true
+		newPeak = a.offer(p)
 	}
 	// An early-published snapshot holds one sweep's frees too many to
 	// say what the next pair's sweep freed.
@@ -284,20 +383,35 @@ func (a *Accountant) Add(s Snapshot) bool {
 // the early publication and the first before it: the first holds the frees
 // up to the sweep before the forced mark, the second the allocations up to
 // the mark, and their pair is the heap at the forced mark exactly.
-func (a *Accountant) again(s Snapshot, cur map[[32]uintptr]runtime.MemProfileRecord, sum sums) bool {
+func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	newPeak := false
 	a.older = nil
 	if s.Forced && sum != a.prevSums {
-		p := a.pair(a.prev, cur)
+		p, _ := a.pair(a.prev, cur, nil)
+		p.sort()
 		p.Cycle = s.Cycle
 		p.At = a.prevSnap.Seen
 		p.Before = a.prevSnap.Before
+		p.Mark = a.prevSnap.End
+		p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.prevSnap.End)
 		newPeak = a.offer(p)
 		a.afterForced = true
 		a.prevSums = sum
 	}
 	a.prev = cur
 	return newPeak
+}
+
+// exactAtMark is the runtime's exact heap at a mark and the live heap it
+// found, from a reading after the mark's sweep was over (after, whose Live
+// is the mark's and whose Frees include its sweep) and the last reading
+// before the mark (before, whose Frees include every earlier sweep): the
+// live heap plus what the sweep freed. Zero when either is unknown.
+func exactAtMark(after, before Memory) (heap, live uint64) {
+	if !after.Known() || !before.Known() || after.Frees < before.Frees || after.Live == 0 {
+		return 0, 0
+	}
+	return after.Live + (after.Frees - before.Frees), after.Live
 }
 
 // Last returns the most recently accounted heap and whether there is one.
@@ -310,103 +424,9 @@ func (a *Accountant) Peak() (Peak, bool) {
 	return a.peak, a.havePeak
 }
 
-// pair computes the heap at the mark termination between base and top.
-func (a *Accountant) pair(base, top map[[32]uintptr]runtime.MemProfileRecord) Peak {
-	return a.pairUnswept(base, top, nil, 0)
-}
-
-// pairUnswept computes the heap at the mark between base and top. When older
-// (the snapshot before base) is given and exact, the runtime's own heap
-// figure read before the mark, exceeds the pair's total, the difference is
-// garbage the runtime had not swept yet when it was read: the sweep before
-// the mark freed it (base.free − older.free per stack) only later. That
-// garbage occupied memory at that moment, so each stack is given the same
-// share of what the sweep freed from it, enough to meet the runtime's
-// figure and no more than all of it.
-func (a *Accountant) pairUnswept(base, top, older map[[32]uintptr]runtime.MemProfileRecord, exact uint64) Peak {
-	var p Peak
-	var garbage [][2]int64 // per stack in p.Stacks: objects, bytes swept before the mark
-	var garbageBytes int64
-	for key, t := range top {
-		b := base[key] // zero when the stack first appears in top
-		objs := t.AllocObjects - b.FreeObjects
-		bytes := t.AllocBytes - b.FreeBytes
-		var g [2]int64
-		if older != nil {
-			o := older[key]
-			if fo, fb := b.FreeObjects-o.FreeObjects, b.FreeBytes-o.FreeBytes; fo > 0 && fb > 0 {
-				g[0], g[1] = Unbias(fo, fb, a.Rate)
-			}
-		}
-		if (objs <= 0 || bytes <= 0) && g[1] == 0 {
-			continue
-		}
-		liveObjs := t.AllocObjects - t.FreeObjects
-		liveBytes := t.AllocBytes - t.FreeBytes
-		// Copy the stack: t is a copy of the map's value, and the package
-		// may be compiled with per-loop (pre-Go 1.22) loop variables.
-		st := Stack{PCs: append([]uintptr(nil), t.Stack()...)}
-		if objs > 0 && bytes > 0 {
-			st.Objects, st.Bytes = Unbias(objs, bytes, a.Rate)
-		}
-		if liveObjs > 0 && liveBytes > 0 {
-			st.LiveObjects, st.LiveBytes = Unbias(liveObjs, liveBytes, a.Rate)
-		}
-		p.Bytes += st.Bytes
-		p.Objects += st.Objects
-		p.LiveBytes += st.LiveBytes
-		p.Stacks = append(p.Stacks, st)
-		garbage = append(garbage, g)
-		garbageBytes += g[1]
-	}
-	if older != nil && garbageBytes > 0 && exact > uint64(p.Bytes) {
-		share := float64(exact-uint64(p.Bytes)) / float64(garbageBytes)
-		if share > 1 {
-			share = 1
-		}
-		p.Unswept = share
-		for i := range p.Stacks {
-			ob := int64(share*float64(garbage[i][0]) + 0.5)
-			by := int64(share*float64(garbage[i][1]) + 0.5)
-			p.Stacks[i].Objects += ob
-			p.Stacks[i].Bytes += by
-			p.Objects += ob
-			p.Bytes += by
-		}
-	}
-	kept := p.Stacks[:0]
-	for _, st := range p.Stacks {
-		if st.Bytes > 0 {
-			kept = append(kept, st)
-		}
-	}
-	p.Stacks = kept
-	sort.Slice(p.Stacks, func(i, j int) bool {
-		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
-			return p.Stacks[i].Bytes > p.Stacks[j].Bytes
-		}
-		return lessPCs(p.Stacks[i].PCs, p.Stacks[j].PCs)
-	})
-	return p
-}
-
-func lessPCs(a, b []uintptr) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return len(a) < len(b)
-}
-
-// Unbias scales a sampled (objects, bytes) pair to an estimate of the true
-// values, as runtime/pprof does: an allocation of average size avg is
-// sampled with probability 1−exp(−avg/rate).
-func Unbias(objects, bytes int64, rate int) (int64, int64) {
-	if objects <= 0 || rate <= 1 {
-		return objects, bytes
-	}
-	avg := float64(bytes) / float64(objects)
-	scale := 1 / (1 - math.Exp(-avg/float64(rate)))
-	return int64(float64(objects)*scale + 0.5), int64(float64(bytes)*scale + 0.5)
+// Bound returns the largest upper bound from pairs across cycles the
+// tracker did not see, and whether there is one. When it exceeds the peak,
+// the peak may have fallen among those cycles.
+func (a *Accountant) Bound() (Peak, bool) {
+	return a.bound, a.hasBound
 }

@@ -26,16 +26,24 @@ func published(objs []object, n uint32, post bool) Snapshot {
 	if post {
 		limit = n
 	}
-	recs := map[uintptr]*runtime.MemProfileRecord{}
+	// One record per (stack, size), as the runtime keeps them.
+	type rkey struct {
+		stack uintptr
+		size  int64
+	}
+	recs := map[rkey]*runtime.MemProfileRecord{}
+	var order []rkey
 	for _, o := range objs {
 		if o.alloc > limit {
 			continue
 		}
-		r := recs[o.stack]
+		k := rkey{o.stack, o.size}
+		r := recs[k]
 		if r == nil {
 			r = &runtime.MemProfileRecord{}
 			r.Stack0[0] = o.stack
-			recs[o.stack] = r
+			recs[k] = r
+			order = append(order, k)
 		}
 		r.AllocObjects++
 		r.AllocBytes += o.size
@@ -44,11 +52,31 @@ func published(objs []object, n uint32, post bool) Snapshot {
 			r.FreeBytes += o.size
 		}
 	}
-	s := Snapshot{Cycle: n}
-	for _, r := range recs {
-		s.Records = append(s.Records, *r)
+	s := Snapshot{Cycle: n, End: endReading(objs, n)}
+	for _, k := range order {
+		s.Records = append(s.Records, *recs[k])
+	}
+	if post {
+		// After a runtime.GC the reading with the snapshot holds the live
+		// heap of mark n and the frees of its sweep.
+		s.Now = endReading(objs, n+1)
 	}
 	return s
+}
+
+// endReading is the runtime's exact reading just before mark n: the live
+// heap mark n−1 found and the frees of the sweeps up to n−1.
+func endReading(objs []object, n uint32) Memory {
+	m := Memory{Heap: 1}
+	for _, o := range objs {
+		if o.alloc <= n-1 && (o.dies == 0 || o.dies > n-1) {
+			m.Live += uint64(o.size)
+		}
+		if o.dies != 0 && o.dies <= n-1 {
+			m.Frees += uint64(o.size)
+		}
+	}
+	return m
 }
 
 // heapAt is the truth: bytes per stack allocated before mark n and not
@@ -132,6 +160,9 @@ func TestPairsGiveTheHeapAtEachMark(t *testing.T) {
 	p, ok := a.Peak()
 	if !ok || p.Cycle != bestMark || p.Bytes != best {
 		t.Errorf("peak at mark %d with %d bytes, want mark %d with %d", p.Cycle, p.Bytes, bestMark, best)
+	}
+	if p.MarkExact != uint64(best) || p.Sampled != best {
+		t.Errorf("exact heap at the peak's mark %d, sampled %d; want both %d", p.MarkExact, p.Sampled, best)
 	}
 	if p.Approximate || a.Gaps != 0 {
 		t.Errorf("approximate %v, gaps %d: want an exact peak", p.Approximate, a.Gaps)
@@ -249,6 +280,7 @@ func TestUnsweptGarbage(t *testing.T) {
 	a.Rate = 1
 	for n := uint32(1); n <= 5; n++ {
 		s := published(objs, n, false)
+		s.End = Memory{} // no exact figure at the mark: the pair is the reference
 		if n == mark {
 			// Read before mark 4, with half of that garbage not swept yet.
 			s.Before.Heap = uint64(total + garbage/2)
@@ -256,8 +288,8 @@ func TestUnsweptGarbage(t *testing.T) {
 		a.Add(s)
 	}
 	last, _ := a.Last()
-	if last.Cycle != mark || last.Unswept != 0.5 {
-		t.Fatalf("mark %d, unswept share %v; want mark %d, 0.5", last.Cycle, last.Unswept, mark)
+	if last.Cycle != mark || last.Unswept != garbage/2 || last.Sampled != total {
+		t.Fatalf("mark %d, unswept %d, sampled %d; want mark %d, %d, %d", last.Cycle, last.Unswept, last.Sampled, mark, garbage/2, total)
 	}
 	got := perStack(last)
 	for stack, v := range atMark {

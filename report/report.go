@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -403,3 +404,50 @@ func WriteFolded(w io.Writer, h *Heap) error {
 
 // Bytes formats n in binary units ("1.5 MiB").
 func Bytes(n int64) string { return units.Bytes(n) }
+
+// Sampled is the unbiased sampled total of the heap at the mark the
+// attribution comes from, the tracker's own allocations included, before
+// any correction: the figure to hold against the runtime's exact one.
+func (h *Heap) Sampled() int64 {
+	if h.Raw.SampledBytes > 0 {
+		return h.Raw.SampledBytes
+	}
+	return h.Raw.Bytes
+}
+
+// Corrections names what was added to the sampled heap.
+func (h *Heap) Corrections() []Correction {
+	out := []Correction{}
+	if h.Raw.UnsweptBytes > 0 {
+		out = append(out, Correction{
+			Name:  "unswept garbage",
+			Bytes: h.Raw.UnsweptBytes,
+			How: "the runtime's exact heap was larger just before the GC's mark than at it, by garbage of the cycle before not yet swept; " +
+				"each stack was given the same share of what that sweep freed from it, to the runtime's figure",
+		})
+	}
+	return out
+}
+
+// Disagreement returns a one-line note when the sampled heap at the mark
+// and the runtime's exact figure for it differ by more than sampling
+// explains, else "". Sampling at rate R gives a heap of B bytes a standard
+// error of at most sqrt(R·B) (all of it in objects much smaller than R);
+// the note needs three of those and 1% besides.
+func (h *Heap) Disagreement() string {
+	exact := float64(h.Raw.MarkExactBytes)
+	if exact == 0 {
+		return ""
+	}
+	sampled := float64(h.Sampled())
+	rate := float64(h.Raw.Rate)
+	if rate < 1 {
+		rate = 1
+	}
+	tol := 3*math.Sqrt(rate*exact) + 0.01*exact
+	if math.Abs(sampled-exact) <= tol {
+		return ""
+	}
+	return fmt.Sprintf("the sampled heap at the peak's GC mark, %s, differs from the runtime's exact figure, %s, by %+.1f%%, more than sampling explains (±%.1f%%): the attribution may miss or double-count memory",
+		Bytes(int64(sampled)), Bytes(int64(exact)), 100*(sampled-exact)/exact, 100*tol/exact)
+}

@@ -75,7 +75,16 @@ type PeakInfo struct {
 	// allocated and not yet freed, garbage awaiting collection included.
 	HeapBytes   int64 `json:"heap_bytes"`
 	HeapObjects int64 `json:"heap_objects"`
-	// HeapBytesExact is the runtime's own figure for the same moment.
+	// SampledBytes is the unbiased sampled total of the heap at the GC mark
+	// the attribution comes from, before any correction.
+	SampledBytes int64 `json:"sampled_bytes"`
+	// MarkHeapBytesExact is the runtime's exact heap at that mark, the
+	// figure SampledBytes is checked against; null if unknown.
+	MarkHeapBytesExact *uint64 `json:"mark_heap_bytes_exact"`
+	// Corrections lists what was added to SampledBytes to make HeapBytes.
+	Corrections []Correction `json:"corrections"`
+	// HeapBytesExact is the runtime's own figure for the peak's moment; null
+	// if unknown.
 	HeapBytesExact uint64 `json:"heap_bytes_exact"`
 	// LiveBytes is what the GC at that moment found still reachable.
 	LiveBytes int64 `json:"live_bytes"`
@@ -89,15 +98,34 @@ type PeakInfo struct {
 	// GoRuntimeBytes is memory the runtime holds from the OS at the peak.
 	GoRuntimeBytes uint64 `json:"go_runtime_bytes"`
 	// Moment says how the peak was found: "gc" (a GC while the program ran),
-	// "exit", "signal", "panic".
-	Moment  string `json:"moment"`
+	// "exit", "signal", "panic", "outside" (memory outside the heap grew).
+	Moment string `json:"moment"`
+	// ChosenBy names the figure the peak is the largest of.
+	ChosenBy string `json:"chosen_by"`
 	GCCycle uint32 `json:"gc_cycle"`
 	// Approximate says the peak spans GC cycles the tracker did not see, so
 	// the heap figures are an upper bound.
 	Approximate bool `json:"approximate"`
+	// UpperBoundBytes, when set, is a larger heap than this peak's from GC
+	// cycles the tracker did not see one by one, at UpperBoundAtSeconds:
+	// the peak may have fallen among them.
+	UpperBoundBytes     uint64  `json:"upper_bound_bytes,omitempty"`
+	UpperBoundAtSeconds float64 `json:"upper_bound_at_seconds,omitempty"`
 	// TrackerBytes is the tracker's own heap at the peak, excluded above.
 	TrackerBytes int64 `json:"tracker_bytes"`
 }
+
+// Correction is one adjustment of the sampled attribution, named, with its
+// size and how it was made.
+type Correction struct {
+	Name  string `json:"name"`
+	Bytes int64  `json:"bytes"`
+	How   string `json:"how"`
+}
+
+// ChosenByMemory is PeakInfo.ChosenBy: the moment with the most memory,
+// the runtime's exact heap figure plus resident memory outside the heap.
+const ChosenByMemory = "go heap (runtime's exact figure) + memory outside it"
 
 // OOMInfo describes the memory limit and the last emergency dump before
 // it.
@@ -188,7 +216,10 @@ func Build(meta Meta, run *Run) *Summary {
 			AtSeconds:      time.Duration(h.Raw.AtNS).Seconds(),
 			HeapBytes:      h.Bytes,
 			HeapObjects:    h.Objects,
+			SampledBytes:   h.Sampled(),
+			Corrections:    h.Corrections(),
 			HeapBytesExact: h.Raw.ExactBytes,
+			ChosenBy:       ChosenByMemory,
 			LiveBytes:      h.LiveBytes(),
 			RSSBytes:       peakRSS,
 			Moment:         h.Raw.Reason,
@@ -203,6 +234,18 @@ func Build(meta Meta, run *Run) *Summary {
 		p.OutsideHeapBytes = at.Outside()
 		if at.GoMapped > at.GoReleased {
 			p.GoRuntimeBytes = at.GoMapped - at.GoReleased
+		}
+		if h.Raw.MarkExactBytes > 0 {
+			v := h.Raw.MarkExactBytes
+			p.MarkHeapBytesExact = &v
+		}
+		if h.Raw.BoundBytes > 0 {
+			p.UpperBoundBytes = h.Raw.BoundBytes
+			p.UpperBoundAtSeconds = time.Duration(h.Raw.BoundAtNS).Seconds()
+			s.Notes = append(s.Notes, fmt.Sprintf("GC cycles at %.2fs followed each other faster than the tracker could see them one by one; their heap was at most %s, more than this peak: the peak may have fallen among them", p.UpperBoundAtSeconds, Bytes(int64(p.UpperBoundBytes))))
+		}
+		if msg := h.Disagreement(); msg != "" {
+			s.Notes = append(s.Notes, msg)
 		}
 		s.Peak = p
 		p.Approximate = h.Raw.Approximate
@@ -362,7 +405,11 @@ func Text(w io.Writer, s *Summary, dir string) {
 			fmt.Fprintf(w, "gofil: peak RSS not recorded")
 		}
 		if p.HeapBytes > 0 {
-			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.HeapBytesExact)), p.AtSeconds)
+			exact := "unknown"
+			if p.HeapBytesExact > 0 {
+				exact = Bytes(int64(p.HeapBytesExact))
+			}
+			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
 			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)

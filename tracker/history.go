@@ -47,6 +47,9 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 	h.taken = true
 	h.last = snap.Seen
 	pt := historyPoint{at: snap.Seen, cycle: snap.Cycle}
+	// The runtime keeps one record per (stack, allocation size): each is
+	// unbiased at its own size, then summed into its stack's value.
+	at := make(map[int]int)
 	for i := range snap.Records {
 		r := &snap.Records[i]
 		objs, bytes := r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes
@@ -60,7 +63,14 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 			h.pcs = append(h.pcs, append([]uintptr(nil), r.Stack()...))
 		}
 		objs, bytes = peak.Unbias(objs, bytes, rate)
-		pt.values = append(pt.values, [3]int64{int64(idx), objs, bytes})
+		j, ok := at[idx]
+		if !ok {
+			j = len(pt.values)
+			at[idx] = j
+			pt.values = append(pt.values, [3]int64{int64(idx), 0, 0})
+		}
+		pt.values[j][1] += objs
+		pt.values[j][2] += bytes
 	}
 	h.points = append(h.points, pt)
 	if len(h.points) >= historyPoints {

@@ -145,6 +145,9 @@ type Tracker struct {
 	lastCycle  uint32
 	lastForced uint32
 	before     peak.Memory // the reading with the largest heap while the GC count was lastCycle
+	end        reading     // the last reading while the GC count was lastCycle
+	// lastEndFrees is what was freed before the last GC's mark, 0 if unknown.
+	lastEndFrees uint64
 	snapshots  int
 	busy       time.Duration
 	frameCache map[uintptr][]raw.Frame
@@ -157,10 +160,6 @@ type Tracker struct {
 	labels  map[uint32]string
 	debug   bool
 	history history
-	gcStats debug.GCStats
-	// lastMarkHeap is the runtime's figure for the heap at the last GC's
-	// mark, 0 if unknown.
-	lastMarkHeap uint64
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time
@@ -185,6 +184,7 @@ type reading struct {
 	cycles   uint32
 	forced   uint32
 	heap     uint64
+	live     uint64 // what the last GC marked
 	mapped   uint64
 	released uint64
 	rss      uint64
@@ -201,6 +201,7 @@ const (
 	mReleased
 	mAllocs
 	mFrees
+	mLive
 	nMetrics
 )
 
@@ -229,7 +230,7 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	t.acc.Rate = t.rate
 	if t.debug {
 		t.acc.Trace = func(p peak.Peak) {
-			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes (exact %d)\n", p.Cycle, p.Bytes, p.Before.Heap)
+			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
 		}
 	}
 	// Encode each file type once now, from a shallow stack: encoding/json
@@ -246,6 +247,7 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	t.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
 	t.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
 	t.samples[mFrees].Name = "/gc/heap/frees:bytes"
+	t.samples[mLive].Name = "/gc/heap/live:bytes"
 	if f, err := os.Open("/proc/self/statm"); err == nil {
 		t.statm = f
 	}
@@ -290,6 +292,7 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	t.lastCycle = t.cur.cycles
 	t.lastForced = t.cur.forced
 	t.before = t.cur.memory()
+	t.end = t.cur
 	t.window = t.cur
 	t.windowEnd = t.cur.at + timelineWindow
 	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
@@ -376,6 +379,7 @@ func (t *Tracker) read(r *reading) {
 	r.released = value(t.samples[mReleased])
 	r.allocs = value(t.samples[mAllocs])
 	r.frees = value(t.samples[mFrees])
+	r.live = value(t.samples[mLive])
 	r.rss, r.rssAnon = t.readRSS()
 }
 
@@ -418,13 +422,10 @@ func (t *Tracker) readRSS() (rss, anon uint64) {
 // observe samples memory, extends the timeline and, when a GC cycle has
 // completed since the last call, takes and accounts a heap snapshot.
 func (t *Tracker) observe() {
-	prev := t.cur
 	t.read(&t.cur)
 	t.timelineAdd(t.cur)
 	if t.cur.cycles == t.lastCycle {
-		if t.cur.heap > t.before.Heap {
-			t.before = t.cur.memory()
-		}
+		t.note(t.cur)
 		if t.recheck > 0 {
 			t.recheckForced()
 		}
@@ -433,85 +434,56 @@ func (t *Tracker) observe() {
 		}
 		return
 	}
-	before := t.heapAtMark(t.before, prev, t.cur)
-	if t.cur.cycles > t.lastCycle+1 && t.cur.allocs > prev.frees {
-		// Cycles were missed, and the pair will be an upper bound: so is
-		// this, everything allocated by now less what was freed before.
-		before.Heap = t.cur.allocs - prev.frees
-	}
-	t.account(before, t.cur.at)
+	t.account(t.cur.at)
 }
 
-// heapAtMark gives the runtime's own figure for the heap's largest moment
-// around the mark termination that happened between readings prev and cur.
-// Two moments compete. Before the GC starts, the heap may still hold
-// garbage of the cycle before that the runtime has not swept yet: the
-// largest reading before the mark, before, sees it. At the mark, that
-// garbage is freed and more has been allocated: the runtime records the
-// mark's wall-clock time (debug.ReadGCStats, which does not stop the world),
-// and the heap then is interpolated between prev and cur, allocations at an
-// even pace and the frees between them all counted before the mark (lazy
-// sweeping starts again only after it; after a runtime.GC, whose sweep
-// runs to the end at once, none). The larger of the two is returned.
-func (t *Tracker) heapAtMark(before peak.Memory, prev, cur reading) peak.Memory {
-	mark, ok := t.lastMark(cur.cycles)
-	if !ok || mark <= prev.at || mark > cur.at || cur.allocs < prev.allocs || cur.frees < prev.frees {
-		return before
+// note keeps r as the cycle's last reading, and as its largest if it is.
+func (t *Tracker) note(r reading) {
+	if r.cycles != t.lastCycle {
+		return
 	}
-	frac := float64(mark-prev.at) / float64(cur.at-prev.at)
-	allocated := prev.heap + uint64(frac*float64(cur.allocs-prev.allocs))
-	freed := cur.frees - prev.frees
-	if cur.forced != prev.forced {
-		// runtime.GC sweeps the whole heap right after its mark, before it
-		// returns: the frees since prev come after the mark.
-		freed = 0
-		if upper := cur.allocs - prev.frees; cur.allocs > prev.frees && allocated > upper {
-			allocated = upper
-		}
+	t.end = r
+	if r.heap >= t.before.Heap {
+		t.before = r.memory()
 	}
-	if allocated <= freed || allocated-freed <= before.Heap {
-		return before
-	}
-	before.Heap = allocated - freed
-	before.At = mark
-	return before
-}
-
-// lastMark returns when the mark termination of GC cycle was, since the
-// tracker started, if that cycle is still the last one.
-func (t *Tracker) lastMark(cycle uint32) (time.Duration, bool) {
-	debug.ReadGCStats(&t.gcStats)
-	if uint32(t.gcStats.NumGC) != cycle {
-		return 0, false
-	}
-	return t.gcStats.LastGC.Sub(t.start), true
 }
 
 func (r reading) memory() peak.Memory {
-	return peak.Memory{At: r.at, Heap: r.heap, RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released}
+	return peak.Memory{
+		At: r.at, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
+		RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released,
+	}
 }
 
 // account takes a snapshot for the cycle just seen and feeds it to the
-// accountant. before is the reading with the largest heap before that
-// cycle's mark.
-func (t *Tracker) account(before peak.Memory, seen time.Duration) {
+// accountant, with the readings of the cycle before: the one with the
+// largest heap and the last.
+func (t *Tracker) account(seen time.Duration) {
 	snap, ok := t.snapshot()
 	if !ok {
 		return
 	}
-	if snap.Cycle != t.cur.cycles {
-		before = peak.Memory{} // another GC ran between reading and snapshot
-		seen = time.Since(t.start)
+	if snap.Cycle == t.lastCycle+1 {
+		snap.Before = t.before
+		snap.End = t.end.memory()
 	}
-	snap.Before = before
-	t.lastMarkHeap = before.Heap
+	if snap.Cycle != t.cur.cycles {
+		seen = time.Since(t.start) // another GC ran between reading and snapshot
+	}
 	snap.Seen = seen
+	snap.Now = t.cur.memory()
+	if t.cur.cycles != snap.Cycle {
+		snap.Now = peak.Memory{}
+	}
 	snap.Forced = t.cur.forced != t.lastForced
 	t.lastForced = t.cur.forced
 	t.lastCycle = snap.Cycle
-	t.before = t.cur.memory()
+	t.lastEndFrees = snap.End.Frees
+	t.before = peak.Memory{}
+	t.end = reading{}
+	t.note(t.cur)
 	if t.debug {
-		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d records=%d\n", snap.Cycle, snap.Forced, seen, before.Heap, len(snap.Records))
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d end.live=%d end.frees=%d records=%d\n", snap.Cycle, snap.Forced, seen, snap.Before.Heap, snap.End.Live, snap.End.Frees, len(snap.Records))
 	}
 	// The program may set runtime.MemProfileRate itself: unbias at the
 	// rate in force.
@@ -552,6 +524,7 @@ func (t *Tracker) recheckForced() {
 	t.recheck = 0
 	snap.Forced = true
 	snap.Seen = t.cur.at
+	snap.Now = t.cur.memory()
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early\n", snap.Cycle)
 	}
@@ -680,21 +653,26 @@ func (t *Tracker) final(how string) {
 	t.timeline.Sync()
 }
 
-// endCannotPeak reports whether, by the runtime's exact figures, the heap at
-// the end of the run cannot be its peak: neither the heap at the program's
-// last GC nor the heap since comes within 10% of the peak found so far (the
-// sampled attribution and the exact figures agree within a few percent).
-// The final accounting's two GC cycles, two marks of the live heap, are then
-// saved.
+// endCannotPeak reports whether, by the runtime's exact figures, the end of
+// the run cannot be its peak: neither the heap at the program's last GC (at
+// most everything allocated by now less what was freed before that GC's
+// mark) nor the heap since, with the memory outside the heap now, comes
+// within 10% of the peak found so far. The final accounting's two GC
+// cycles, two marks of the live heap, are then saved.
 func (t *Tracker) endCannotPeak() bool {
 	p, ok := t.acc.Peak()
-	if !ok || p.Approximate || p.Before.Heap == 0 || t.lastMarkHeap == 0 {
+	if !ok || p.Approximate || p.Exact() == 0 || t.lastEndFrees == 0 {
 		return false
 	}
 	var now reading
 	t.read(&now)
-	limit := p.Before.Heap / 10 * 9
-	return now.cycles == t.lastCycle && t.lastMarkHeap < limit && t.before.Heap < limit && now.heap < limit
+	if now.cycles != t.lastCycle || now.allocs < t.lastEndFrees {
+		return false
+	}
+	limit := p.Memory() / 10 * 9
+	outside := now.memory().Outside()
+	atLastGC := now.allocs - t.lastEndFrees
+	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.heap+outside < limit
 }
 
 // accountNow publishes the heap as it is at this moment and accounts it:
@@ -707,11 +685,9 @@ func (t *Tracker) accountNow(reason string) {
 	// The heap at the mark of the first GC started here is the heap now.
 	t.labels[t.lastCycle+1] = reason
 	for i := 0; i < 2; i++ {
-		var now reading
-		t.read(&now)
-		if now.cycles == t.lastCycle && now.heap >= t.before.Heap {
-			t.before = now.memory()
-		}
+		// The last reading before the mark must follow the end of the
+		// sweep before it, for the exact heap at the mark.
+		t.waitSwept()
 		from := t.lastCycle
 		seen, ok := t.startGC(from)
 		if !ok {
@@ -719,19 +695,36 @@ func (t *Tracker) accountNow(reason string) {
 			// pair begun before it, but cannot start one.
 			runtime.GC()
 			t.read(&t.cur)
-			t.account(t.before, time.Since(t.start))
+			t.account(time.Since(t.start))
 			t.acc.Reset()
 			break
 		}
 		t.read(&t.cur)
-		var before peak.Memory
-		if t.cur.cycles == from+1 {
-			before = t.before
-		}
-		t.account(before, seen)
+		t.account(seen)
 	}
 	t.flushPeak()
 }
+
+// waitSwept reads memory until the cumulative frees stop moving (the sweep
+// of the last GC is over), for at most sweepWait, and keeps the readings.
+func (t *Tracker) waitSwept() {
+	deadline := time.Now().Add(sweepWait)
+	var r reading
+	t.read(&r)
+	t.note(r)
+	for time.Now().Before(deadline) {
+		time.Sleep(200 * time.Microsecond)
+		last := r.frees
+		t.read(&r)
+		t.note(r)
+		if r.cycles != t.lastCycle || r.frees == last {
+			return
+		}
+	}
+}
+
+// sweepWait bounds how long the final accounting waits for a sweep to end.
+const sweepWait = 50 * time.Millisecond
 
 // startGC starts one GC cycle the way an allocation does, by lowering the GC
 // target for a moment, and waits until its mark has terminated. It returns
@@ -797,6 +790,7 @@ func (t *Tracker) flushPeak() {
 // profile turns p into the raw file form, with the memory figures of the
 // sample nearest to it.
 func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
+	m := p.Moment()
 	prof := &raw.Profile{
 		Version:         raw.Version,
 		Reason:          reason,
@@ -804,16 +798,24 @@ func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		AtNS:            int64(peakTime(p)),
 		Bytes:           p.Bytes,
 		Objects:         p.Objects,
+		SampledBytes:    p.Sampled,
+		UnsweptBytes:    p.Unswept,
 		LiveBytes:       p.LiveBytes,
-		ExactBytes:      p.Before.Heap,
+		ExactBytes:      p.Exact(),
+		MarkExactBytes:  p.MarkExact,
+		MarkLiveBytes:   p.MarkLive,
 		Approximate:     p.Approximate,
-		RSSBytes:        p.Before.RSS,
-		RSSAnonBytes:    p.Before.RSSAnon,
-		GoMappedBytes:   p.Before.GoMapped,
-		GoReleasedBytes: p.Before.GoReleased,
+		RSSBytes:        m.RSS,
+		RSSAnonBytes:    m.RSSAnon,
+		GoMappedBytes:   m.GoMapped,
+		GoReleasedBytes: m.GoReleased,
 		Rate:            t.rate,
 		Frames:          []raw.Frame{},
 		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
+	}
+	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory() {
+		prof.BoundBytes = b.Exact()
+		prof.BoundAtNS = int64(peakTime(b))
 	}
 	table := frameTable{t: t, index: make(map[raw.Frame]int)}
 	for _, s := range p.Stacks {
@@ -898,12 +900,11 @@ func (t *Tracker) emergency(ev oomguard.Event) {
 	t.timeline.Sync()
 }
 
-// peakTime is the moment of p: the last reading before its mark when there
-// is one (the GC count is polled, so the mark itself is seen up to one
-// interval late), else when the mark was seen.
+// peakTime is the moment of p: its reading (the GC count is polled, so the
+// mark itself is seen up to one interval late), else when the mark was seen.
 func peakTime(p peak.Peak) time.Duration {
-	if p.Before.At > 0 {
-		return p.Before.At
+	if m := p.Moment(); m.At > 0 {
+		return m.At
 	}
 	return p.At
 }

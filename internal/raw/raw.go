@@ -69,11 +69,27 @@ type Profile struct {
 	Cycle  uint32 `json:"cycle"`
 	// AtNS is the moment, in nanoseconds since the tracker started.
 	AtNS int64 `json:"at_ns"`
-	// Bytes and Objects are the sampled attribution's totals.
+	// Bytes and Objects are the attribution's totals: SampledBytes plus
+	// UnsweptBytes.
 	Bytes   int64 `json:"bytes"`
 	Objects int64 `json:"objects"`
+	// SampledBytes is the unbiased sampled total of the heap at the mark,
+	// before any correction; UnsweptBytes is the correction for garbage not
+	// yet swept at a larger moment just before the mark, spread over the
+	// stacks in proportion to what the sweep before the mark freed.
+	SampledBytes int64 `json:"sampled_bytes"`
+	UnsweptBytes int64 `json:"unswept_bytes,omitempty"`
 	// LiveBytes is what the GC at that moment found reachable.
 	LiveBytes int64 `json:"live_bytes"`
+	// MarkExactBytes and MarkLiveBytes are the runtime's exact heap and
+	// live heap at the mark the sampled pair describes; 0 if unknown.
+	MarkExactBytes uint64 `json:"mark_exact_bytes,omitempty"`
+	MarkLiveBytes  uint64 `json:"mark_live_bytes,omitempty"`
+	// BoundBytes is set when a pair across GC cycles the tracker did not
+	// see, an upper bound, held more than this peak, at BoundAtNS: the peak
+	// may have fallen among those cycles.
+	BoundBytes uint64 `json:"bound_bytes,omitempty"`
+	BoundAtNS  int64  `json:"bound_at_ns,omitempty"`
 	// Approximate says the heap was accounted across GC cycles the tracker
 	// did not see: Bytes and ExactBytes are upper bounds.
 	Approximate bool `json:"approximate,omitempty"`

@@ -1,0 +1,169 @@
+package peak
+
+import (
+	"runtime"
+	"testing"
+)
+
+// manySizes is a program whose lines allocate many sizes, as append growth,
+// strings and buffers do: stack 1 keeps buffers of eight sizes made over
+// four cycles, stack 2 makes garbage of five sizes every cycle.
+func manySizes() []object {
+	var objs []object
+	sizes := []int64{48, 1024, 4096, 9472, 32768, 106496, 1 << 20, 3 << 20}
+	for c := uint32(1); c <= 4; c++ {
+		for i, sz := range sizes {
+			for j := 0; j <= i; j++ {
+				objs = append(objs, object{stack: 1, size: sz, alloc: c})
+			}
+		}
+		for i := int64(1); i <= 5; i++ {
+			objs = append(objs, object{stack: 2, size: 512 * i, alloc: c, dies: c + 1})
+		}
+	}
+	return objs
+}
+
+// TestEverySizeCounted: every (stack, size) record is paired on its own and
+// summed per stack, so a stack that allocates many sizes is counted whole.
+func TestEverySizeCounted(t *testing.T) {
+	objs := manySizes()
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 6; n++ {
+		s := published(objs, n, false)
+		if n == 3 {
+			records := 0
+			for _, r := range s.Records {
+				if r.Stack0[0] == 1 {
+					records++
+				}
+			}
+			if records != 8 {
+				t.Fatalf("the simulated runtime published %d records for stack 1, want 8 (one per size)", records)
+			}
+		}
+		a.Add(s)
+		if n == 1 {
+			continue
+		}
+		last, _ := a.Last()
+		want := heapAt(objs, n-1)
+		if got := perStack(last); !equalHeaps(got, want) {
+			t.Errorf("heap at mark %d = %v, want %v", n-1, got, want)
+		}
+		for _, st := range last.Stacks {
+			if st.PCs[0] == 1 && st.Records != 8 {
+				t.Errorf("stack 1 summed %d records at mark %d, want 8", st.Records, n-1)
+			}
+		}
+	}
+}
+
+// TestUnbiasPerRecord: sampled records of two sizes with the same stack
+// are each scaled at their own size; scaling their sum at the average size
+// would count the small objects as if they were larger.
+func TestUnbiasPerRecord(t *testing.T) {
+	const rate = 64 << 10
+	small := runtime.MemProfileRecord{AllocObjects: 100, AllocBytes: 100 * 1024}
+	large := runtime.MemProfileRecord{AllocObjects: 10, AllocBytes: 10 * (1 << 20)}
+	small.Stack0[0], large.Stack0[0] = 7, 7
+	var a Accountant
+	a.Rate = rate
+	a.Add(Snapshot{Cycle: 1})
+	a.Add(Snapshot{Cycle: 2, Records: []runtime.MemProfileRecord{small, large}})
+	last, ok := a.Last()
+	if !ok || len(last.Stacks) != 1 {
+		t.Fatalf("want one stack, got %+v", last.Stacks)
+	}
+	_, sb := Unbias(small.AllocObjects, small.AllocBytes, rate)
+	_, lb := Unbias(large.AllocObjects, large.AllocBytes, rate)
+	if got := last.Stacks[0].Bytes; got != sb+lb {
+		t.Errorf("stack holds %d bytes, want %d + %d, each record unbiased at its own size", got, sb, lb)
+	}
+	if last.Sampled != sb+lb || last.Bytes != sb+lb {
+		t.Errorf("sampled %d, bytes %d; want %d", last.Sampled, last.Bytes, sb+lb)
+	}
+}
+
+// TestPeakIsLargestProcessMemory: the peak is the moment the process held
+// the most, heap and memory outside it together, not the largest heap.
+func TestPeakIsLargestProcessMemory(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 8; n++ {
+		s := published(objs, n, false)
+		if n == 2 {
+			// Just before mark 2, a 1 MB mapping outside the heap.
+			s.End.RSS = 1 << 20
+			s.End.GoMapped, s.End.GoReleased = 0, 0
+		}
+		a.Add(s)
+	}
+	p, _ := a.Peak()
+	if p.Cycle != 2 {
+		t.Errorf("peak at mark %d, want mark 2, where the mapping was", p.Cycle)
+	}
+	if p.Moment().Outside() != 1<<20 {
+		t.Errorf("outside the heap at the peak: %d, want %d", p.Moment().Outside(), 1<<20)
+	}
+}
+
+// TestBoundNeverWinsSilently: a pair across unseen cycles is an upper bound
+// and does not replace an exact peak, however large; it is kept apart.
+func TestBoundNeverWinsSilently(t *testing.T) {
+	objs := program()
+	var a Accountant
+	a.Rate = 1
+	a.Add(published(objs, 1, false))
+	a.Add(published(objs, 2, false))
+	a.Add(published(objs, 3, false))
+	exact, _ := a.Peak()
+	a.Add(published(objs, 6, false))
+	p, _ := a.Peak()
+	if p.Approximate || p.Cycle != exact.Cycle {
+		t.Errorf("peak is mark %d (approximate %v), want the exact mark %d", p.Cycle, p.Approximate, exact.Cycle)
+	}
+	b, ok := a.Bound()
+	if !ok || !b.Approximate || b.Bytes <= p.Bytes {
+		t.Errorf("bound %+v (ok %v): want the gap's upper bound, above the peak", b.Bytes, ok)
+	}
+}
+
+// TestUnsweptFromExactFigures: with the runtime's exact heap at the mark
+// known, the correction adds exactly what the reading before the mark held
+// beyond it, and names it.
+func TestUnsweptFromExactFigures(t *testing.T) {
+	var objs []object
+	for c := uint32(1); c <= 6; c++ {
+		objs = append(objs,
+			object{stack: 1, size: 1000, alloc: c, dies: c + 1},
+			object{stack: 2, size: 3000, alloc: c, dies: c + 1},
+			object{stack: 3, size: 500, alloc: c})
+	}
+	const mark = 4
+	var a Accountant
+	a.Rate = 1
+	var atMark int64
+	for _, v := range heapAt(objs, mark) {
+		atMark += v
+	}
+	for n := uint32(1); n <= 5; n++ {
+		s := published(objs, n, false)
+		if n == mark {
+			s.Before = Memory{Heap: uint64(atMark) + 2000}
+		}
+		a.Add(s)
+	}
+	last, _ := a.Last()
+	if last.MarkExact != uint64(atMark) {
+		t.Fatalf("exact heap at the mark %d, want %d", last.MarkExact, atMark)
+	}
+	if last.Unswept != 2000 || last.Bytes != atMark+2000 || last.Sampled != atMark {
+		t.Errorf("unswept %d, bytes %d, sampled %d; want 2000, %d, %d", last.Unswept, last.Bytes, last.Sampled, atMark+2000, atMark)
+	}
+	if last.Exact() != uint64(atMark)+2000 {
+		t.Errorf("exact figure at the moment %d, want the reading's %d", last.Exact(), atMark+2000)
+	}
+}
