@@ -9,7 +9,12 @@ import "embed"
 // program: the tracker and what it imports. They use only the standard
 // library, so they form a module with no requirements.
 //
-//go:embed internal/raw/*.go internal/procfs/*.go peak/*.go tracker/*.go oomguard/*.go
+// oomguard/dump.go, the standalone guard's runtime/pprof writer, is left
+// out: the tracker writes its own dumps, and runtime/pprof would bring
+// package initialisations that allocate into every profiled program.
+//
+//go:embed internal/raw/*.go internal/procfs/*.go peak/*.go tracker/*.go
+//go:embed oomguard/doc.go oomguard/guard.go oomguard/limit.go oomguard/usage.go oomguard/sys_unix.go oomguard/sys_other.go
 var AgentSource embed.FS
 
 // AgentModule is the module path of the agent's packages.

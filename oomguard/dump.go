@@ -33,6 +33,8 @@ type dumpInfo struct {
 	PID int `json:"pid"`
 }
 
+func init() { writeDump = writeHeapDump }
+
 // writeHeapDump is the default action: it runs a GC, so that the heap profile
 // holds every allocation up to now, and writes the profile and its sidecar.
 // The sidecar comes second: when it exists, the profile is complete.

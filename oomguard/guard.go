@@ -305,7 +305,18 @@ func (g *Guard) act(ev Event) {
 		g.cfg.onTrigger(ev)
 		return
 	}
-	if err := writeHeapDump(g.cfg.dir, g.limit, ev); err != nil {
+	if writeDump == nil {
+		g.setErr(errors.New("oomguard: no dump writer in this build; use WithOnTrigger"))
+		return
+	}
+	if err := writeDump(g.cfg.dir, g.limit, ev); err != nil {
 		g.setErr(err)
 	}
 }
+
+// writeDump is the default action, a heap profile written by runtime/pprof
+// (dump.go). gofil's agent leaves dump.go out of its build, so that the
+// profiled program links neither runtime/pprof nor the compression and
+// encoding packages it pulls in, whose package initialisation allocates
+// memory that would pass for the program's; it always sets WithOnTrigger.
+var writeDump func(dir string, l Limit, ev Event) error

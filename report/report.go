@@ -5,6 +5,7 @@ package report
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,13 +100,13 @@ type Run struct {
 func Load(dir string) (*Run, error) {
 	r := &Run{}
 	var st raw.Start
-	if err := raw.ReadJSON(dir, raw.StartFile, &st); err == nil {
+	if err := readJSON(dir, raw.StartFile, &st); err == nil {
 		r.Start = &st
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	var ex raw.Exit
-	if err := raw.ReadJSON(dir, raw.ExitFile, &ex); err == nil {
+	if err := readJSON(dir, raw.ExitFile, &ex); err == nil {
 		r.Exit = &ex
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -115,7 +116,7 @@ func Load(dir string) (*Run, error) {
 		dst  **Heap
 	}{{raw.PeakFile, &r.Peak}, {raw.OOMFile, &r.OOM}} {
 		var p raw.Profile
-		err := raw.ReadJSON(dir, f.name, &p)
+		err := readJSON(dir, f.name, &p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -130,7 +131,7 @@ func Load(dir string) (*Run, error) {
 		}
 	}
 	var hist raw.History
-	if err := raw.ReadJSON(dir, raw.HistoryFile, &hist); err == nil {
+	if err := readJSON(dir, raw.HistoryFile, &hist); err == nil {
 		r.History = &hist
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -450,4 +451,17 @@ func (h *Heap) Disagreement() string {
 	}
 	return fmt.Sprintf("the sampled heap at the peak's GC mark, %s, differs from the runtime's exact figure, %s, by %+.1f%%, more than sampling explains (±%.1f%%): the attribution may miss or double-count memory",
 		Bytes(int64(sampled)), Bytes(int64(exact)), 100*(sampled-exact)/exact, 100*tol/exact)
+}
+
+// readJSON reads dir/name, a file of the tracker's, into v. A missing file
+// gives an error that satisfies errors.Is(err, fs.ErrNotExist).
+func readJSON(dir, name string, v interface{}) error {
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }

@@ -17,7 +17,6 @@
 package tracker
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -233,12 +232,6 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
 		}
 	}
-	// Encode each file type once now, from a shallow stack: encoding/json
-	// caches what it learns of a type, and learning it later, deep in the
-	// loop, makes stacks the runtime truncates to 32 frames, which lose
-	// the tracker's frames and would pass for the program's own.
-	json.Marshal(raw.Profile{Frames: []raw.Frame{{}}, Stacks: []raw.Stack{{Frames: []int{0}}}})
-	json.Marshal(raw.Exit{})
 	t.samples = make([]metrics.Sample, nMetrics)
 	t.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
 	t.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
@@ -281,7 +274,7 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 			st.OOMThreshold = oomThreshold
 		}
 	}
-	if err := raw.WriteJSON(dir, raw.StartFile, st); err != nil {
+	if err := raw.WriteJSON(dir, raw.StartFile, &st); err != nil {
 		tl.Close()
 		if t.guard != nil {
 			t.guard.Stop()
@@ -637,7 +630,7 @@ func (t *Tracker) final(how string) {
 		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
 	}
 	t.busy += time.Since(begin)
-	err := raw.WriteJSON(t.dir, raw.ExitFile, raw.Exit{
+	err := raw.WriteJSON(t.dir, raw.ExitFile, &raw.Exit{
 		Version:   raw.Version,
 		How:       how,
 		AtNS:      int64(time.Since(t.start)),

@@ -4,11 +4,11 @@
 // It is compiled into the profiled program, so it imports only the standard
 // library and keeps to the Go 1.19 language. Every file is written whole to
 // a temporary name, synced and renamed, so a reader never sees half a file
-// even when the program is killed mid-write.
+// even when the program is killed mid-write. The files are JSON, encoded
+// without encoding/json (see encode.go); gofil reads them with it.
 package raw
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,27 +165,24 @@ type Exit struct {
 	Snapshots int    `json:"snapshots"`
 	// TrackerNS is the CPU-side time the tracker spent in its own work.
 	TrackerNS int64 `json:"tracker_ns"`
+	// MaxRSSBytes is the program's own resident high-water mark (VmHWM),
+	// read at exit; ChildrenMaxRSSBytes the largest of its waited-for
+	// child processes' (getrusage RUSAGE_CHILDREN).
+	MaxRSSBytes         uint64 `json:"max_rss_bytes,omitempty"`
+	ChildrenMaxRSSBytes uint64 `json:"children_max_rss_bytes,omitempty"`
 }
 
-// WriteJSON writes v to dir/name atomically and durably.
-func WriteJSON(dir, name string, v interface{}) error {
-	return writeJSON(dir, name, v, true)
+// WriteJSON writes f to dir/name atomically and durably.
+func WriteJSON(dir, name string, f File) error {
+	return writeFile(dir, name, Encode(f), true)
 }
 
-// ReplaceJSON writes v to dir/name atomically, without waiting for the
+// ReplaceJSON writes f to dir/name atomically, without waiting for the
 // disk: the file survives the death of the process, which leaves the page
 // cache behind, but not a crash of the machine. It is for files rewritten
 // often while the program runs.
-func ReplaceJSON(dir, name string, v interface{}) error {
-	return writeJSON(dir, name, v, false)
-}
-
-func writeJSON(dir, name string, v interface{}, durable bool) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", name, err)
-	}
-	return writeFile(dir, name, data, durable)
+func ReplaceJSON(dir, name string, f File) error {
+	return writeFile(dir, name, Encode(f), false)
 }
 
 // WriteFile writes data to dir/name through a temporary file, syncs it and
@@ -223,15 +220,3 @@ func writeFile(dir, name string, data []byte, durable bool) error {
 	return nil
 }
 
-// ReadJSON reads dir/name into v. A missing file gives an error that
-// satisfies errors.Is(err, fs.ErrNotExist).
-func ReadJSON(dir, name string, v interface{}) error {
-	data, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}

@@ -1,0 +1,284 @@
+package raw
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// The tracker encodes its files by hand rather than with encoding/json:
+// encoding/json learns each type through reflection the first time it sees
+// it and caches what it learnt, allocations whose stacks are deeper than the
+// 32 frames the heap profile keeps. They would lose the tracker's frames and
+// pass for the program's own. The encoders below follow the struct tags of
+// the types exactly (omitempty included); a test holds them to
+// encoding/json's output.
+
+// encoder appends one JSON value.
+type encoder struct {
+	b     []byte
+	first bool // no member written yet in the current object
+}
+
+func (e *encoder) open() { e.b = append(e.b, '{'); e.first = true }
+
+func (e *encoder) close() { e.b = append(e.b, '}'); e.first = false }
+
+func (e *encoder) key(k string) {
+	if !e.first {
+		e.b = append(e.b, ',')
+	}
+	e.first = false
+	e.b = appendString(e.b, k)
+	e.b = append(e.b, ':')
+}
+
+func (e *encoder) str(k, v string) { e.key(k); e.b = appendString(e.b, v) }
+
+func (e *encoder) int(k string, v int64) { e.key(k); e.b = strconv.AppendInt(e.b, v, 10) }
+
+func (e *encoder) uint(k string, v uint64) { e.key(k); e.b = strconv.AppendUint(e.b, v, 10) }
+
+func (e *encoder) bool(k string, v bool) { e.key(k); e.b = strconv.AppendBool(e.b, v) }
+
+func (e *encoder) float(k string, v float64) {
+	e.key(k)
+	e.b = strconv.AppendFloat(e.b, v, 'g', -1, 64)
+}
+
+func (e *encoder) strOmit(k, v string) {
+	if v != "" {
+		e.str(k, v)
+	}
+}
+
+func (e *encoder) intOmit(k string, v int64) {
+	if v != 0 {
+		e.int(k, v)
+	}
+}
+
+func (e *encoder) uintOmit(k string, v uint64) {
+	if v != 0 {
+		e.uint(k, v)
+	}
+}
+
+func (e *encoder) ints(k string, v []int) {
+	e.key(k)
+	if v == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, x := range v {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.b = strconv.AppendInt(e.b, int64(x), 10)
+	}
+	e.b = append(e.b, ']')
+}
+
+// list writes a JSON array of n elements, each by elem; null for a nil
+// slice (isNil).
+func (e *encoder) list(k string, n int, isNil bool, elem func(i int)) {
+	e.key(k)
+	if isNil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		elem(i)
+	}
+	e.b = append(e.b, ']')
+	e.first = false
+}
+
+// appendString appends s as a JSON string, as encoding/json writes it:
+// control characters, quotes, backslashes and <, >, & escaped, invalid
+// UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func (f Frame) encode(e *encoder) {
+	e.open()
+	e.str("func", f.Func)
+	e.str("file", f.File)
+	e.int("line", int64(f.Line))
+	e.close()
+}
+
+func (s Stack) encode(e *encoder) {
+	e.open()
+	e.ints("frames", s.Frames)
+	e.int("objects", s.Objects)
+	e.int("bytes", s.Bytes)
+	e.int("live_objects", s.LiveObjects)
+	e.int("live_bytes", s.LiveBytes)
+	if s.Truncated {
+		e.bool("truncated", true)
+	}
+	e.close()
+}
+
+func encodeFrames(e *encoder, fs []Frame) {
+	e.list("frames", len(fs), fs == nil, func(i int) { fs[i].encode(e) })
+}
+
+func (p *Profile) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(p.Version))
+	e.str("reason", p.Reason)
+	e.uint("cycle", uint64(p.Cycle))
+	e.int("at_ns", p.AtNS)
+	e.int("bytes", p.Bytes)
+	e.int("objects", p.Objects)
+	e.int("sampled_bytes", p.SampledBytes)
+	e.intOmit("unswept_bytes", p.UnsweptBytes)
+	e.int("live_bytes", p.LiveBytes)
+	e.uintOmit("mark_exact_bytes", p.MarkExactBytes)
+	e.uintOmit("mark_live_bytes", p.MarkLiveBytes)
+	e.uintOmit("bound_bytes", p.BoundBytes)
+	e.intOmit("bound_at_ns", p.BoundAtNS)
+	if p.Approximate {
+		e.bool("approximate", true)
+	}
+	e.uint("exact_bytes", p.ExactBytes)
+	e.uint("rss_bytes", p.RSSBytes)
+	e.uint("rss_anon_bytes", p.RSSAnonBytes)
+	e.uint("go_mapped_bytes", p.GoMappedBytes)
+	e.uint("go_released_bytes", p.GoReleasedBytes)
+	e.int("rate", int64(p.Rate))
+	encodeFrames(e, p.Frames)
+	e.list("stacks", len(p.Stacks), p.Stacks == nil, func(i int) { p.Stacks[i].encode(e) })
+	e.uintOmit("limit_bytes", p.LimitBytes)
+	e.strOmit("limit_source", p.LimitSource)
+	e.uintOmit("usage_bytes", p.UsageBytes)
+	e.intOmit("level", int64(p.Level))
+	e.intOmit("crossed_unix_ns", p.CrossedUnixNS)
+	e.intOmit("accounted_ns", p.AccountedNS)
+	e.close()
+}
+
+func (h *History) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(h.Version))
+	e.int("rate", int64(h.Rate))
+	encodeFrames(e, h.Frames)
+	e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) {
+		if h.Stacks[i] == nil {
+			e.b = append(e.b, "null"...)
+			return
+		}
+		e.b = append(e.b, '[')
+		for j, x := range h.Stacks[i] {
+			if j > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.b = strconv.AppendInt(e.b, int64(x), 10)
+		}
+		e.b = append(e.b, ']')
+	})
+	e.list("points", len(h.Points), h.Points == nil, func(i int) {
+		pt := h.Points[i]
+		e.open()
+		e.int("at_ns", pt.AtNS)
+		e.uint("cycle", uint64(pt.Cycle))
+		e.list("values", len(pt.Values), pt.Values == nil, func(j int) {
+			v := pt.Values[j]
+			e.b = append(e.b, '[')
+			e.b = strconv.AppendInt(e.b, v[0], 10)
+			e.b = append(e.b, ',')
+			e.b = strconv.AppendInt(e.b, v[1], 10)
+			e.b = append(e.b, ',')
+			e.b = strconv.AppendInt(e.b, v[2], 10)
+			e.b = append(e.b, ']')
+		})
+		e.close()
+	})
+	e.close()
+}
+
+func (s *Start) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(s.Version))
+	e.int("pid", int64(s.PID))
+	e.int("start_unix_ns", s.StartUnix)
+	e.int("rate", int64(s.Rate))
+	e.str("go_version", s.GoVersion)
+	e.int("interval_ns", s.IntervalNS)
+	e.bool("exit_hooks", s.ExitHooks)
+	e.uintOmit("limit_bytes", s.LimitBytes)
+	e.strOmit("limit_source", s.LimitSource)
+	if s.OOMThreshold != 0 {
+		e.float("oom_threshold", s.OOMThreshold)
+	}
+	e.strOmit("guard_error", s.GuardError)
+	e.close()
+}
+
+func (x *Exit) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(x.Version))
+	e.str("how", x.How)
+	e.int("at_ns", x.AtNS)
+	e.uint("cycles", uint64(x.Cycles))
+	e.int("paired", int64(x.Paired))
+	e.int("gaps", int64(x.Gaps))
+	e.int("snapshots", int64(x.Snapshots))
+	e.int("tracker_ns", x.TrackerNS)
+	e.uintOmit("max_rss_bytes", x.MaxRSSBytes)
+	e.uintOmit("children_max_rss_bytes", x.ChildrenMaxRSSBytes)
+	e.close()
+}
+
+// File is a value the tracker writes: one of *Profile, *History, *Start,
+// *Exit.
+type File interface {
+	encode(e *encoder)
+}
+
+// Encode returns f as JSON.
+func Encode(f File) []byte {
+	e := encoder{b: make([]byte, 0, 4096)}
+	f.encode(&e)
+	return e.b
+}
