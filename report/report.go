@@ -100,13 +100,13 @@ type Run struct {
 func Load(dir string) (*Run, error) {
 	r := &Run{}
 	var st raw.Start
-	if err := readJSON(dir, raw.StartFile, &st); err == nil {
+	if err := ReadRaw(dir, raw.StartFile, &st); err == nil {
 		r.Start = &st
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	var ex raw.Exit
-	if err := readJSON(dir, raw.ExitFile, &ex); err == nil {
+	if err := ReadRaw(dir, raw.ExitFile, &ex); err == nil {
 		r.Exit = &ex
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -116,7 +116,7 @@ func Load(dir string) (*Run, error) {
 		dst  **Heap
 	}{{raw.PeakFile, &r.Peak}, {raw.OOMFile, &r.OOM}} {
 		var p raw.Profile
-		err := readJSON(dir, f.name, &p)
+		err := ReadRaw(dir, f.name, &p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -131,7 +131,7 @@ func Load(dir string) (*Run, error) {
 		}
 	}
 	var hist raw.History
-	if err := readJSON(dir, raw.HistoryFile, &hist); err == nil {
+	if err := ReadRaw(dir, raw.HistoryFile, &hist); err == nil {
 		r.History = &hist
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -453,9 +453,9 @@ func (h *Heap) Disagreement() string {
 		Bytes(int64(sampled)), Bytes(int64(exact)), 100*(sampled-exact)/exact, 100*tol/exact)
 }
 
-// readJSON reads dir/name, a file of the tracker's, into v. A missing file
+// ReadRaw reads dir/name, a file of the tracker's, into v. A missing file
 // gives an error that satisfies errors.Is(err, fs.ErrNotExist).
-func readJSON(dir, name string, v interface{}) error {
+func ReadRaw(dir, name string, v interface{}) error {
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return err

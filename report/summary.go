@@ -26,7 +26,11 @@ type Meta struct {
 	Duration time.Duration
 	ExitCode int
 	Signal   string // "SIGKILL" when a signal ended the program, else ""
-	MaxRSS   uint64
+	// MaxRSS is wait4's maxrss (which counts gofil's own memory at exec
+	// and the program's children); HighWater the program's own VmHWM as
+	// gofil last read it.
+	MaxRSS    uint64
+	HighWater uint64
 	// RSS is gofil's own reading of the program's RSS over time.
 	RSS []RSSPoint
 	// NoSource is set when the program was a prebuilt binary.
@@ -88,8 +92,12 @@ type PeakInfo struct {
 	HeapBytesExact uint64 `json:"heap_bytes_exact"`
 	// LiveBytes is what the GC at that moment found still reachable.
 	LiveBytes int64 `json:"live_bytes"`
-	// RSSBytes is the process's peak resident memory over the whole run.
+	// RSSBytes is the process's own peak resident memory over the whole
+	// run (its VmHWM), not counting child processes.
 	RSSBytes uint64 `json:"rss_bytes"`
+	// ChildrenRSSBytes is the largest peak RSS of the program's child
+	// processes, when it had any.
+	ChildrenRSSBytes uint64 `json:"children_rss_bytes,omitempty"`
 	// RSSAtPeakBytes is the resident memory at the heap's peak.
 	RSSAtPeakBytes uint64 `json:"rss_at_peak_bytes"`
 	// OutsideHeapBytes is resident memory the Go runtime does not account
@@ -102,7 +110,7 @@ type PeakInfo struct {
 	Moment string `json:"moment"`
 	// ChosenBy names the figure the peak is the largest of.
 	ChosenBy string `json:"chosen_by"`
-	GCCycle uint32 `json:"gc_cycle"`
+	GCCycle  uint32 `json:"gc_cycle"`
 	// Approximate says the peak spans GC cycles the tracker did not see, so
 	// the heap figures are an upper bound.
 	Approximate bool `json:"approximate"`
@@ -209,22 +217,26 @@ func Build(meta Meta, run *Run) *Summary {
 	if meta.OOMKilled && run.OOM == nil {
 		s.Notes = append(s.Notes, "killed by the out-of-memory killer before any emergency dump: memory grew past the threshold and the limit within one poll, or the guard could not run")
 	}
-	peakRSS := meta.MaxRSS
+	peakRSS, children := ownPeakRSS(meta, run)
+	if children > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("child processes of the program: the largest had a peak RSS of %s, not counted in the program's", Bytes(int64(children))))
+	}
 	if run.Peak != nil {
 		h := run.Peak
 		p := &PeakInfo{
-			AtSeconds:      time.Duration(h.Raw.AtNS).Seconds(),
-			HeapBytes:      h.Bytes,
-			HeapObjects:    h.Objects,
-			SampledBytes:   h.Sampled(),
-			Corrections:    h.Corrections(),
-			HeapBytesExact: h.Raw.ExactBytes,
-			ChosenBy:       ChosenByMemory,
-			LiveBytes:      h.LiveBytes(),
-			RSSBytes:       peakRSS,
-			Moment:         h.Raw.Reason,
-			GCCycle:        h.Raw.Cycle,
-			TrackerBytes:   h.TrackerBytes,
+			AtSeconds:        time.Duration(h.Raw.AtNS).Seconds(),
+			HeapBytes:        h.Bytes,
+			HeapObjects:      h.Objects,
+			SampledBytes:     h.Sampled(),
+			Corrections:      h.Corrections(),
+			HeapBytesExact:   h.Raw.ExactBytes,
+			ChosenBy:         ChosenByMemory,
+			LiveBytes:        h.LiveBytes(),
+			RSSBytes:         peakRSS,
+			ChildrenRSSBytes: children,
+			Moment:           h.Raw.Reason,
+			GCCycle:          h.Raw.Cycle,
+			TrackerBytes:     h.TrackerBytes,
 		}
 		at := TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
 		if at.RSS == 0 {
@@ -279,6 +291,30 @@ func Build(meta Meta, run *Run) *Summary {
 		}
 	}
 	return s
+}
+
+// ownPeakRSS is the program's own peak RSS: its VmHWM, read by the tracker
+// at exit and by gofil while it ran, the larger. wait4's maxrss is only the
+// last resort, as it counts what the child inherited from gofil at exec
+// (os/exec forks with CLONE_VM) and its largest child. children is the
+// largest child process's peak RSS, 0 if none.
+func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
+	own = meta.HighWater
+	if run.Exit != nil {
+		if run.Exit.MaxRSSBytes > own {
+			own = run.Exit.MaxRSSBytes
+		}
+		children = run.Exit.ChildrenMaxRSSBytes
+	}
+	for _, p := range meta.RSS {
+		if p.RSS > own {
+			own = p.RSS
+		}
+	}
+	if own == 0 {
+		own = meta.MaxRSS
+	}
+	return own, children
 }
 
 func oomInfo(meta Meta, run *Run) *OOMInfo {

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/procfs"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
@@ -147,13 +148,13 @@ type Tracker struct {
 	end        reading     // the last reading while the GC count was lastCycle
 	// lastEndFrees is what was freed before the last GC's mark, 0 if unknown.
 	lastEndFrees uint64
-	snapshots  int
-	busy       time.Duration
-	frameCache map[uintptr][]raw.Frame
-	cur        reading
-	timeline   *os.File
-	window     reading
-	windowEnd  time.Duration
+	snapshots    int
+	busy         time.Duration
+	frameCache   map[uintptr][]raw.Frame
+	cur          reading
+	timeline     *os.File
+	window       reading
+	windowEnd    time.Duration
 	// labels names the GC cycles the tracker started itself for a final or
 	// emergency accounting: the heap at their mark is labelled so.
 	labels  map[uint32]string
@@ -630,15 +631,23 @@ func (t *Tracker) final(how string) {
 		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
 	}
 	t.busy += time.Since(begin)
+	hwm, _ := procfs.HighWater("/proc/self/status")
+	var children uint64
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil && ru.Maxrss > 0 {
+		children = uint64(ru.Maxrss) * 1024
+	}
 	err := raw.WriteJSON(t.dir, raw.ExitFile, &raw.Exit{
-		Version:   raw.Version,
-		How:       how,
-		AtNS:      int64(time.Since(t.start)),
-		Cycles:    t.cur.cycles,
-		Paired:    t.acc.Paired,
-		Gaps:      t.acc.Gaps,
-		Snapshots: t.snapshots,
-		TrackerNS: int64(t.busy),
+		Version:             raw.Version,
+		How:                 how,
+		AtNS:                int64(time.Since(t.start)),
+		Cycles:              t.cur.cycles,
+		Paired:              t.acc.Paired,
+		Gaps:                t.acc.Gaps,
+		Snapshots:           t.snapshots,
+		TrackerNS:           int64(t.busy),
+		MaxRSSBytes:         hwm,
+		ChildrenMaxRSSBytes: children,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)

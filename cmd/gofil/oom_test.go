@@ -55,7 +55,7 @@ func TestOOMKill(t *testing.T) {
 		t.Errorf("main.growCache holds %d of %d heap bytes in the emergency dump, want at least 90%%", grow, s.OOM.HeapBytes)
 	}
 	var dump raw.Profile
-	if err := raw.ReadJSON(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
+	if err := report.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
 		t.Fatalf("emergency dump: %v", err)
 	}
 	for _, name := range []string{report.OOMProfile, report.OOMFolded} {

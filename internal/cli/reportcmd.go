@@ -193,6 +193,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	}
 	if old.Peak != nil {
 		meta.MaxRSS = old.Peak.RSSBytes
+		meta.HighWater = old.Peak.RSSBytes
 	}
 	for _, n := range old.Notes {
 		if strings.HasPrefix(n, "prebuilt binary:") {

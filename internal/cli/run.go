@@ -238,6 +238,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		Duration:    res.Duration,
 		ExitCode:    res.ExitCode,
 		MaxRSS:      res.MaxRSS,
+		HighWater:   res.HighWater,
 		NoSource:    target.Binary != "",
 		MemoryLimit: f.memoryLimit,
 	}

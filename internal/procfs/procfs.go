@@ -4,6 +4,7 @@
 package procfs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,4 +134,33 @@ func Has(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// HighWater returns the resident high-water mark (VmHWM) of a process from
+// its status file (/proc/PID/status), in bytes. Unlike wait4's maxrss it is
+// the process's own since its last exec: a process started by fork and exec
+// from a large parent does not inherit the parent's.
+func HighWater(statusPath string) (uint64, error) {
+	data, err := os.ReadFile(statusPath)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "VmHWM:") {
+			continue
+		}
+		f := strings.Fields(line[len("VmHWM:"):])
+		if len(f) != 2 || f[1] != "kB" {
+			break
+		}
+		var kb uint64
+		for _, c := range f[0] {
+			if c < '0' || c > '9' || kb > 1<<50 {
+				return 0, errors.New("procfs: bad VmHWM line: " + line)
+			}
+			kb = kb*10 + uint64(c-'0')
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("procfs: no VmHWM in " + statusPath)
 }

@@ -42,3 +42,21 @@ func TestResolveCgroupDir(t *testing.T) {
 		}
 	}
 }
+
+func TestHighWater(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "status")
+	os.WriteFile(path, []byte("Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1724 kB\nVmRSS:\t    1500 kB\n"), 0o600)
+	got, err := HighWater(path)
+	if err != nil || got != 1724*1024 {
+		t.Errorf("HighWater = %d, %v; want %d", got, err, 1724*1024)
+	}
+	os.WriteFile(path, []byte("Name:\tx\n"), 0o600)
+	if _, err := HighWater(path); err == nil {
+		t.Error("a status file without VmHWM gave no error")
+	}
+	self, err := HighWater("/proc/self/status")
+	if err != nil || self == 0 {
+		t.Errorf("own high-water mark %d, %v", self, err)
+	}
+}

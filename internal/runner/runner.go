@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/gofil/gofil/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,8 +50,13 @@ type Result struct {
 	// ExitCode is the child's exit code, or 128+signal when a signal ended it.
 	ExitCode int
 	Signal   syscall.Signal // 0 unless a signal ended the child
-	MaxRSS   uint64         // bytes, from wait4's rusage
-	Timeline []Point
+	// MaxRSS is wait4's maxrss, in bytes: it counts what the child
+	// inherited from gofil at exec and the largest of its own children.
+	MaxRSS uint64
+	// HighWater is the child's own resident high-water mark (VmHWM), as
+	// last read while it ran; 0 if never read.
+	HighWater uint64
+	Timeline  []Point
 }
 
 // Describe says in words how the child ended.
@@ -96,7 +103,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		timeline = sampleRSS(res.PID, res.Started, interval, done)
+		timeline, res.HighWater = sampleRSS(res.PID, res.Started, interval, done)
 	}()
 	terminal := isForegroundTerminal()
 	go func() {
@@ -143,12 +150,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	return res, nil
 }
 
-// sampleRSS reads the child's RSS every interval until done is closed.
-func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan struct{}) []Point {
+// sampleRSS reads the child's RSS and high-water mark every interval until
+// done is closed.
+func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan struct{}) ([]Point, uint64) {
 	p, err := process.NewProcess(int32(pid))
 	if err != nil {
-		return nil
+		return nil, 0
 	}
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	var hwm uint64
 	var points []Point
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -157,9 +167,12 @@ func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan str
 		if mi, err := p.MemoryInfo(); err == nil && mi.RSS > 0 {
 			points = append(points, Point{At: time.Since(start), RSS: mi.RSS})
 		}
+		if h, err := procfs.HighWater(status); err == nil && h > hwm {
+			hwm = h
+		}
 		select {
 		case <-done:
-			return points
+			return points, hwm
 		case <-tick.C:
 		}
 	}
