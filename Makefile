@@ -24,6 +24,7 @@ lint:
 bench: build
 	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./oomguard/ ./report/
 	$(GO) run ./internal/overhead -runs 5 -gofil bin/gofil
+	$(GO) run ./internal/overhead -oom -runs 3 -gofil bin/gofil
 
 example:
 	$(GO) run ./cmd/gofil run ./testdata/example

@@ -147,11 +147,26 @@ type OOMInfo struct {
 	DumpedAtBytes uint64  `json:"dumped_at_bytes"`
 	AtSeconds     float64 `json:"at_seconds"`
 	HeapBytes     int64   `json:"heap_bytes"`
+	// SampledBytes and MarkHeapBytesExact are the dump's sampled heap before
+	// any correction and the runtime's exact heap at the same GC mark (null
+	// if unknown), as in PeakInfo.
+	SampledBytes       int64   `json:"sampled_bytes"`
+	MarkHeapBytesExact *uint64 `json:"mark_heap_bytes_exact"`
 	// DumpSeconds is the time from crossing the threshold to the data on
 	// disk.
-	DumpSeconds float64    `json:"dump_seconds"`
-	Top         []Site     `json:"top"`
-	Functions   []Function `json:"functions"`
+	DumpSeconds float64 `json:"dump_seconds"`
+	// FirstDumpSeconds is the time from crossing the threshold to the
+	// first dump on disk: the last GC cycle accounted before the crossing
+	// and the runtime's exact figures, written before the heap at the
+	// crossing is accounted (which needs two GC cycles).
+	FirstDumpSeconds float64 `json:"first_dump_seconds"`
+	// Refined says the dump holds the heap at the crossing; false, the
+	// last cycle accounted before it (the program died in between).
+	Refined bool `json:"refined"`
+	// TriggerHeapBytes is the runtime's exact heap at the crossing.
+	TriggerHeapBytes uint64     `json:"trigger_heap_bytes"`
+	Top              []Site     `json:"top"`
+	Functions        []Function `json:"functions"`
 }
 
 // TrackerInfo is what the tracker says of its own work.
@@ -341,6 +356,17 @@ func oomInfo(meta Meta, run *Run) *OOMInfo {
 			if d := run.OOMWritten.Sub(time.Unix(0, h.Raw.CrossedUnixNS)).Seconds(); d > o.DumpSeconds {
 				o.DumpSeconds = d
 			}
+		}
+		o.SampledBytes = h.Sampled()
+		if h.Raw.MarkExactBytes > 0 {
+			v := h.Raw.MarkExactBytes
+			o.MarkHeapBytesExact = &v
+		}
+		o.Refined = h.Raw.Refined
+		o.TriggerHeapBytes = h.Raw.TriggerHeapBytes
+		o.FirstDumpSeconds = o.DumpSeconds
+		if h.Raw.Refined && h.Raw.FirstDumpNS > 0 {
+			o.FirstDumpSeconds = time.Duration(h.Raw.FirstDumpNS).Seconds()
 		}
 		o.Top = h.Sites()
 		if len(o.Top) > 50 {

@@ -872,8 +872,11 @@ func (t *Tracker) onOOM(ev oomguard.Event) {
 	}
 }
 
-// emergency accounts the heap now and writes it, with the limit, to the
-// OOM file. The program carries on.
+// emergency writes, with the limit, what is known of the heap at once: the
+// last GC cycle accounted and the runtime's exact figures now, synced to
+// the OOM file within milliseconds. Then it accounts the heap as it is now,
+// which takes two GC cycles, and writes the file again, refined. The
+// program carries on.
 func (t *Tracker) emergency(ev oomguard.Event) {
 	t.mu.Lock()
 	finished := t.finished
@@ -882,24 +885,41 @@ func (t *Tracker) emergency(ev oomguard.Event) {
 		return
 	}
 	begin := time.Now()
-	t.accountNow("oom")
-	p, ok := t.acc.Last()
-	t.busy += time.Since(begin)
-	if !ok {
-		return
-	}
 	t.dumps++
+	var now reading
+	t.read(&now)
+	first := int64(0)
+	if p, ok := t.acc.Last(); ok {
+		t.writeOOM(ev, p, now, false, 0)
+		first = int64(time.Since(ev.At))
+	}
+	t.accountNow("oom")
+	if p, ok := t.acc.Last(); ok {
+		t.writeOOM(ev, p, now, true, first)
+	}
+	t.busy += time.Since(begin)
+	t.timeline.Sync()
+}
+
+// writeOOM writes p as the emergency dump: refined when p is the heap at
+// the moment of the trigger, else the last cycle accounted before it. now
+// is the reading at the trigger; firstNS, when the first dump of this
+// trigger was on disk.
+func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) {
 	prof := t.profile("oom", p)
 	prof.LimitBytes = ev.Limit
 	prof.LimitSource = t.limit.Source
 	prof.UsageBytes = ev.Usage
 	prof.Level = t.dumps
 	prof.CrossedUnixNS = ev.At.UnixNano()
+	prof.Refined = refined
+	prof.TriggerHeapBytes = now.heap
+	prof.TriggerRSSBytes = now.rss
+	prof.FirstDumpNS = firstNS
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: write emergency dump: %v\n", err)
 	}
-	t.timeline.Sync()
 }
 
 // peakTime is the moment of p: its reading (the GC count is polled, so the

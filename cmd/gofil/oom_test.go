@@ -54,6 +54,10 @@ func TestOOMKill(t *testing.T) {
 	if s.OOM.HeapBytes == 0 || float64(grow) < 0.9*float64(s.OOM.HeapBytes) {
 		t.Errorf("main.growCache holds %d of %d heap bytes in the emergency dump, want at least 90%%", grow, s.OOM.HeapBytes)
 	}
+	t.Logf("dump: sampled %d bytes, exact at its mark %v, refined %v, first on disk after %.1f ms", s.OOM.SampledBytes, s.OOM.MarkHeapBytesExact, s.OOM.Refined, 1000*s.OOM.FirstDumpSeconds)
+	if s.OOM.MarkHeapBytesExact == nil || !within(s.OOM.SampledBytes, int64(*s.OOM.MarkHeapBytesExact), 0.03) {
+		t.Errorf("the dump's sampled heap %d is not within 3%% of the runtime's exact figure at its mark %v", s.OOM.SampledBytes, s.OOM.MarkHeapBytesExact)
+	}
 	var dump raw.Profile
 	if err := report.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
 		t.Fatalf("emergency dump: %v", err)

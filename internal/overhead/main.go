@@ -1,8 +1,10 @@
 // Command overhead measures what gofil's tracker costs a program: each
 // testdata workload is built plainly and run, and run under `gofil run`,
 // the two interleaved, several times. It prints the median wall time and
-// peak RSS of each and their ratios as a Markdown table. `make bench` runs
-// it.
+// peak RSS of each and their ratios as a Markdown table. With -oom it
+// measures instead how soon the OOM guard's first dump is on disk on a heap
+// of 11 million objects (testdata/oombig under --memory-limit). `make bench`
+// runs both.
 package main
 
 import (
@@ -21,6 +23,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs of each variant per workload")
 	gofil := flag.String("gofil", "bin/gofil", "the gofil binary")
 	testdata := flag.String("testdata", "testdata", "the testdata directory")
+	oom := flag.Bool("oom", false, "measure the OOM guard's time to its first dump instead")
 	flag.Parse()
 	workloads := flag.Args()
 	if len(workloads) == 0 {
@@ -34,6 +37,10 @@ func main() {
 	gofilAbs, err := filepath.Abs(*gofil)
 	if err != nil {
 		fail(err)
+	}
+	if *oom {
+		oomDumps(gofilAbs, filepath.Join(*testdata, "oombig"), tmp, *runs)
+		return
 	}
 	fmt.Printf("| workload | plain wall | gofil wall | wall ratio | plain peak RSS | gofil peak RSS | RSS ratio |\n")
 	fmt.Printf("|---|---|---|---|---|---|---|\n")
@@ -110,4 +117,61 @@ func median(v []float64) float64 {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "overhead:", err)
 	os.Exit(1)
+}
+
+// oomDumps runs testdata/oombig under a 900 MiB limit and prints, per run,
+// the time from crossing the guard's threshold to the first dump on disk
+// (synced) and to the refined one, and the dump's heap.
+func oomDumps(gofil, dir, tmp string, runs int) {
+	fmt.Printf("| run | objects in the heap | first dump on disk | refined dump on disk | dump heap | sampled vs exact |\n")
+	fmt.Printf("|---|---|---|---|---|---|\n")
+	var firsts []float64
+	for i := 0; i < runs; i++ {
+		out := filepath.Join(tmp, fmt.Sprintf("oom-%d", i))
+		cmd := exec.Command(gofil, "run", "--memory-limit", "900M", "-o", out, ".")
+		cmd.Dir = dir
+		cmd.Run() // the program is killed: its exit code is 137
+		data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+		if err != nil {
+			fail(err)
+		}
+		var s struct {
+			OOM *struct {
+				First   float64 `json:"first_dump_seconds"`
+				Dump    float64 `json:"dump_seconds"`
+				Refined bool    `json:"refined"`
+				Heap    int64   `json:"heap_bytes"`
+				Sampled int64   `json:"sampled_bytes"`
+				Exact   *uint64 `json:"mark_heap_bytes_exact"`
+				Fns     []struct {
+					Function string `json:"function"`
+					Objects  int64  `json:"objects"`
+				} `json:"functions"`
+			} `json:"oom"`
+		}
+		if err := json.Unmarshal(data, &s); err != nil {
+			fail(err)
+		}
+		o := s.OOM
+		if o == nil {
+			fail(fmt.Errorf("run %d: no emergency dump", i))
+		}
+		var objects int64
+		for _, f := range o.Fns {
+			if f.Function == "main.buildList" {
+				objects = f.Objects
+			}
+		}
+		refined := "killed first"
+		if o.Refined {
+			refined = fmt.Sprintf("%.0f ms", 1000*o.Dump)
+		}
+		vs := "unknown"
+		if o.Exact != nil && *o.Exact > 0 {
+			vs = fmt.Sprintf("%+.2f%%", 100*(float64(o.Sampled)-float64(*o.Exact))/float64(*o.Exact))
+		}
+		fmt.Printf("| %d | %.1f M | %.1f ms | %s | %.1f MiB | %s |\n", i+1, float64(objects)/1e6, 1000*o.First, refined, float64(o.Heap)/(1<<20), vs)
+		firsts = append(firsts, o.First)
+	}
+	fmt.Printf("\nmedian time to the first dump on disk: %.1f ms\n", 1000*median(firsts))
 }

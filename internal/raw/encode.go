@@ -195,6 +195,12 @@ func (p *Profile) encode(e *encoder) {
 	e.intOmit("level", int64(p.Level))
 	e.intOmit("crossed_unix_ns", p.CrossedUnixNS)
 	e.intOmit("accounted_ns", p.AccountedNS)
+	if p.Refined {
+		e.bool("refined", true)
+	}
+	e.uintOmit("trigger_heap_bytes", p.TriggerHeapBytes)
+	e.uintOmit("trigger_rss_bytes", p.TriggerRSSBytes)
+	e.intOmit("first_dump_ns", p.FirstDumpNS)
 	e.close()
 }
 

@@ -115,6 +115,15 @@ type Profile struct {
 	Level         int   `json:"level,omitempty"`
 	CrossedUnixNS int64 `json:"crossed_unix_ns,omitempty"`
 	AccountedNS   int64 `json:"accounted_ns,omitempty"`
+	// Refined says an emergency dump holds the heap at the trigger; until
+	// then it holds the last GC cycle accounted before it, written at once.
+	// TriggerHeapBytes and TriggerRSSBytes are the runtime's exact heap and
+	// the resident memory at the trigger; FirstDumpNS is how long after the
+	// crossing the first, unrefined dump was on disk.
+	Refined          bool   `json:"refined,omitempty"`
+	TriggerHeapBytes uint64 `json:"trigger_heap_bytes,omitempty"`
+	TriggerRSSBytes  uint64 `json:"trigger_rss_bytes,omitempty"`
+	FirstDumpNS      int64  `json:"first_dump_ns,omitempty"`
 }
 
 // History is the in-use heap per allocation stack at moments spread over

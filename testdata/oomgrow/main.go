@@ -1,13 +1,15 @@
 // Command oomgrow grows a cache until the kernel's out-of-memory killer
-// ends it: main.growCache adds 1 MiB entries, each touched so it is
-// resident, at 500 MiB/s (the rate gofil's OOM guard is designed to keep up
-// with), and nothing else holds memory to speak of. Under a memory limit, at
-// every moment before the kill main.growCache holds nearly all of the Go
-// heap.
+// ends it: main.growCache adds entries of many sizes from one line, as a
+// real cache of records does (most of 1 to 32 KiB, some of 256 KiB to
+// 2 MiB), each touched so it is resident, at 500 MiB/s (the rate gofil's
+// OOM guard is designed to keep up with). Nothing else holds memory to
+// speak of: under a memory limit, at every moment before the kill
+// main.growCache holds nearly all of the Go heap.
 package main
 
 import (
 	"fmt"
+	"math/rand"
 	"os"
 	"time"
 )
@@ -23,16 +25,23 @@ func main() {
 }
 
 func growCache() {
+	rng := rand.New(rand.NewSource(1))
 	start := time.Now()
+	var total int
 	for i := 0; ; i++ {
-		b := make([]byte, 1<<20)
+		size := 1<<10 + rng.Intn(31<<10)
+		if rng.Intn(10) < 3 {
+			size = 256<<10 + rng.Intn(1792<<10)
+		}
+		b := make([]byte, size)
 		for j := 0; j < len(b); j += 4096 {
 			b[j] = byte(i)
 		}
 		cache = append(cache, b)
-		if i%8 == 7 {
-			// Keep to the rate: i+1 MiB should take (i+1)/rate seconds.
-			due := start.Add(time.Duration(i+1) * time.Second / rate)
+		total += size
+		if i%64 == 63 {
+			// Keep to the rate: total bytes should take total/rate seconds.
+			due := start.Add(time.Duration(total) * time.Second / (rate << 20))
 			time.Sleep(time.Until(due))
 		}
 	}
