@@ -239,8 +239,11 @@ type Accountant struct {
 	hasBound bool
 	last     Peak
 	haveLast bool
-	// afterForced says the previous snapshot followed a forced GC.
-	afterForced bool
+	// afterForced says the previous snapshot followed a forced GC and was
+	// published early; prevForcedRegular that it followed one but was
+	// taken before the publication; pendingForced is prevForcedRegular
+	// for the snapshot being added.
+	afterForced, prevForcedRegular, pendingForced bool
 
 	// Trace, if set, is called with every heap accounted.
 	Trace func(Peak)
@@ -303,6 +306,13 @@ func (a *Accountant) Add(s Snapshot) bool {
 	skip := false
 	if s.Forced {
 		a.Forced++
+		if !a.publishedEarly(s, cur) {
+			// Taken before the early publication: a regular snapshot, whose
+			// pair is the heap at the mark before. A second snapshot of
+			// the cycle, or the next one, gives the forced mark.
+			s.Forced = false
+			a.pendingForced = true
+		}
 	}
 	if a.afterForced && adjacent && sum == a.prevSums {
 		// The forced snapshot was published early, so the pair after it
@@ -370,6 +380,8 @@ func (a *Accountant) Add(s Snapshot) bool {
 		a.older = a.prev
 	}
 	a.afterForced = s.Forced
+	a.prevForcedRegular = a.pendingForced
+	a.pendingForced = false
 	a.prevSums = sum
 	a.prev = cur
 	a.prevSnap = s
@@ -386,7 +398,8 @@ func (a *Accountant) Add(s Snapshot) bool {
 func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	newPeak := false
 	a.older = nil
-	if s.Forced && sum != a.prevSums {
+	if s.Forced && sum != a.prevSums && (a.prevForcedRegular || a.afterForced) {
+		a.prevForcedRegular = false
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
 		p.Cycle = s.Cycle
@@ -400,6 +413,29 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	}
 	a.prev = cur
 	return newPeak
+}
+
+// publishedEarly tells whether a snapshot taken after a forced GC already
+// holds the GC's early publication: its in-use bytes are then what that GC
+// found live (s.Now.Live), else what the GC before it found (s.End.Live).
+// Without those figures it is taken as published early, the usual case.
+func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
+	if !s.Now.Known() || !s.End.Known() || s.Now.Live == 0 || s.End.Live == 0 {
+		return true
+	}
+	var inuse int64
+	for _, r := range cur {
+		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
+		inuse += b
+	}
+	dist := func(x uint64) float64 {
+		d := float64(inuse) - float64(x)
+		if d < 0 {
+			return -d
+		}
+		return d
+	}
+	return dist(s.Now.Live) <= dist(s.End.Live)
 }
 
 // exactAtMark is the runtime's exact heap at a mark and the live heap it

@@ -167,3 +167,44 @@ func TestUnsweptFromExactFigures(t *testing.T) {
 		t.Errorf("exact figure at the moment %d, want the reading's %d", last.Exact(), atMark+2000)
 	}
 }
+
+// TestForcedGCNotYetPublished: the tracker's snapshot after a forced GC
+// came before the early publication; its reading shows the forced GC's
+// live heap, which the snapshot's in-use bytes do not match. The pair is
+// then the heap at the mark before, and the forced mark comes from the
+// next snapshot, a second one of the cycle or the next cycle's.
+func TestForcedGCNotYetPublished(t *testing.T) {
+	for _, second := range []bool{true, false} {
+		objs := program()
+		var a Accountant
+		a.Rate = 1
+		for n := uint32(1); n <= 4; n++ {
+			a.Add(published(objs, n, false))
+		}
+		first := published(objs, 5, false)
+		first.Forced = true
+		first.Now = endReading(objs, 6) // the forced GC's live heap, read with the snapshot
+		a.Add(first)
+		last, _ := a.Last()
+		if last.Cycle != 4 {
+			t.Fatalf("the pair ending at an unpublished forced snapshot is labelled mark %d, want 4", last.Cycle)
+		}
+		if got, want := perStack(last), heapAt(objs, 4); !equalHeaps(got, want) {
+			t.Errorf("heap at mark 4 = %v, want %v", got, want)
+		}
+		if second {
+			s := published(objs, 5, true)
+			s.Forced = true
+			a.Add(s)
+		} else {
+			a.Add(published(objs, 6, false))
+		}
+		last, _ = a.Last()
+		if last.Cycle != 5 {
+			t.Fatalf("second snapshot %v: last heap for mark %d, want 5", second, last.Cycle)
+		}
+		if got, want := perStack(last), heapAt(objs, 5); !equalHeaps(got, want) {
+			t.Errorf("second snapshot %v: heap at the forced mark = %v, want %v exactly", second, got, want)
+		}
+	}
+}
