@@ -90,6 +90,10 @@ type Run struct {
 	Timeline []TimelinePoint
 	// OOMWritten is when the last emergency dump reached the disk.
 	OOMWritten time.Time
+	// DumpTimes is, per trigger level, how long after the crossing its
+	// first and refined dumps were on disk (0: not written), from the
+	// tracker's dump log.
+	DumpTimes map[int][2]time.Duration
 	// History is the in-use heap per stack over the run.
 	History *raw.History
 }
@@ -129,6 +133,11 @@ func Load(dir string) (*Run, error) {
 		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
 			r.OOMWritten = st.ModTime()
 		}
+	}
+	if dt, err := readDumpLog(filepath.Join(dir, raw.DumpLogFile)); err == nil {
+		r.DumpTimes = dt
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	var hist raw.History
 	if err := ReadRaw(dir, raw.HistoryFile, &hist); err == nil {
@@ -464,4 +473,37 @@ func ReadRaw(dir, name string, v interface{}) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// readDumpLog reads the tracker's log of emergency dump times. A last line
+// cut short by a kill is ignored.
+func readDumpLog(path string) (map[int][2]time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[int][2]time.Duration{}
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		if len(fields) != 3 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		level, err1 := strconv.Atoi(fields[0])
+		first, err2 := strconv.ParseInt(fields[1], 10, 64)
+		refined, err3 := strconv.ParseInt(fields[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || first < 0 || refined < 0 {
+			continue
+		}
+		v := out[level]
+		if first > 0 {
+			v[0] = time.Duration(first)
+		}
+		if refined > 0 {
+			v[1] = time.Duration(refined)
+		}
+		out[level] = v
+	}
+	return out, sc.Err()
 }

@@ -368,6 +368,13 @@ func oomInfo(meta Meta, run *Run) *OOMInfo {
 		if h.Raw.Refined && h.Raw.FirstDumpNS > 0 {
 			o.FirstDumpSeconds = time.Duration(h.Raw.FirstDumpNS).Seconds()
 		}
+		if dt, ok := run.DumpTimes[h.Raw.Level]; ok && dt[0] > 0 {
+			// Measured by the tracker after the file was synced.
+			o.FirstDumpSeconds = dt[0].Seconds()
+			if h.Raw.Refined && dt[1] > 0 {
+				o.DumpSeconds = dt[1].Seconds()
+			}
+		}
 		o.Top = h.Sites()
 		if len(o.Top) > 50 {
 			o.Top = o.Top[:50]

@@ -168,6 +168,7 @@ type Tracker struct {
 	recheck     int
 	recheckSums [2]int64
 	guard       *oomguard.Guard
+	dumpLog     *os.File
 	limit       oomguard.Limit
 	dumps       int
 }
@@ -889,13 +890,13 @@ func (t *Tracker) emergency(ev oomguard.Event) {
 	var now reading
 	t.read(&now)
 	first := int64(0)
-	if p, ok := t.acc.Last(); ok {
-		t.writeOOM(ev, p, now, false, 0)
+	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, false, 0) {
 		first = int64(time.Since(ev.At))
+		t.noteDump(ev.Level, first, 0)
 	}
 	t.accountNow("oom")
-	if p, ok := t.acc.Last(); ok {
-		t.writeOOM(ev, p, now, true, first)
+	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, true, first) {
+		t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
 	}
 	t.busy += time.Since(begin)
 	t.timeline.Sync()
@@ -905,7 +906,7 @@ func (t *Tracker) emergency(ev oomguard.Event) {
 // the moment of the trigger, else the last cycle accounted before it. now
 // is the reading at the trigger; firstNS, when the first dump of this
 // trigger was on disk.
-func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) {
+func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) bool {
 	prof := t.profile("oom", p)
 	prof.LimitBytes = ev.Limit
 	prof.LimitSource = t.limit.Source
@@ -919,7 +920,30 @@ func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined 
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: write emergency dump: %v\n", err)
+		return false
 	}
+	return true
+}
+
+// noteDump appends to the dump log how long after the crossing a dump of
+// the trigger at level was on disk (synced); refinedNS is 0 for the first.
+// The log itself is not synced: it survives the death of the process.
+func (t *Tracker) noteDump(level int, firstNS, refinedNS int64) {
+	if t.dumpLog == nil {
+		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return
+		}
+		f.WriteString(raw.DumpLogHead)
+		t.dumpLog = f
+	}
+	line := strconv.AppendInt(nil, int64(level), 10)
+	line = append(line, '\t')
+	line = strconv.AppendInt(line, firstNS, 10)
+	line = append(line, '\t')
+	line = strconv.AppendInt(line, refinedNS, 10)
+	line = append(line, '\n')
+	t.dumpLog.Write(line)
 }
 
 // peakTime is the moment of p: its reading (the GC count is polled, so the

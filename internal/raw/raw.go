@@ -31,12 +31,14 @@ const (
 
 // Names of the files in a run directory.
 const (
-	PeakFile     = "peak.json"    // the heap at its largest mark termination
-	ExitFile     = "exit.json"    // how the program ended, as the tracker saw it
-	TimelineFile = "timeline.tsv" // one line per sampling window, appended
-	OOMFile      = "oom.json"     // the latest emergency dump, see oomguard
-	StartFile    = "tracker.json" // written once when the tracker starts
-	HistoryFile  = "history.json" // in-use heap per stack over the run, for leak hunting
+	PeakFile     = "peak.json"     // the heap at its largest mark termination
+	ExitFile     = "exit.json"     // how the program ended, as the tracker saw it
+	TimelineFile = "timeline.tsv"  // one line per sampling window, appended
+	OOMFile      = "oom.json"      // the latest emergency dump, see oomguard
+	StartFile    = "tracker.json"  // written once when the tracker starts
+	HistoryFile  = "history.json"  // in-use heap per stack over the run, for leak hunting
+	DumpLogFile  = "oom-times.tsv" // when each emergency dump was on disk, appended
+	DumpLogHead  = "# level\tfirst_dump_ns\trefined_dump_ns\n"
 	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
 )
 
@@ -228,4 +230,3 @@ func writeFile(dir, name string, data []byte, durable bool) error {
 	}
 	return nil
 }
-
