@@ -345,7 +345,10 @@ func (a *Accountant) Add(s Snapshot) bool {
 			if ref == 0 && p.Sampled > 0 {
 				ref = uint64(p.Sampled)
 			}
-			if g != nil && p.Before.Heap > ref {
+			// The moment before the mark is the cycle's largest when the
+			// process held more then, heap and outside together, and the
+			// heap was larger then than at the mark.
+			if g != nil && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
 				p.addUnswept(g, int64(p.Before.Heap-ref))
 			}
 		}

@@ -31,7 +31,7 @@ func (r *Run) Leaks(start time.Time) *leak.Result {
 			}
 			p.Stacks = append(p.Stacks, raw.Stack{Frames: h.Stacks[v[0]], Objects: v[1], Bytes: v[2]})
 		}
-		heap := NewHeap(p)
+		heap := NewHeap(p, r.Packages)
 		snap := leak.Snapshot{Time: start.Add(time.Duration(pt.AtNS))}
 		for _, st := range heap.Stacks {
 			frames := make([]leak.Frame, len(st.Frames))

@@ -96,6 +96,9 @@ type Run struct {
 	DumpTimes map[int][2]time.Duration
 	// History is the in-use heap per stack over the run.
 	History *raw.History
+	// Packages are the import paths of the packages the program links
+	// without gofil's agent; nil if not known.
+	Packages map[string]bool
 }
 
 // Load reads a run directory. Missing files leave their fields nil; a
@@ -103,6 +106,11 @@ type Run struct {
 // program may have died before the tracker wrote anything).
 func Load(dir string) (*Run, error) {
 	r := &Run{}
+	pkgs, err := readPackages(filepath.Join(dir, PackagesFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	r.Packages = pkgs
 	var st raw.Start
 	if err := ReadRaw(dir, raw.StartFile, &st); err == nil {
 		r.Start = &st
@@ -127,7 +135,7 @@ func Load(dir string) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		*f.dst = NewHeap(p)
+		*f.dst = NewHeap(p, r.Packages)
 	}
 	if r.OOM != nil {
 		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
@@ -207,8 +215,12 @@ const runMain = agentPrefix + "tracker.RunMain"
 const userMainName = "main.gofil_userMain"
 
 // NewHeap removes the tracker's own allocations from p and rewrites the
-// frames gofil's injection added, so stacks read as the program's own.
-func NewHeap(p raw.Profile) *Heap {
+// frames gofil's injection added, so stacks read as the program's own. A
+// stack is the tracker's when a frame is the agent's, or, when the
+// program's packages are known (pkgs, nil if not), when a frame belongs to a
+// package only the agent links: the package initialisation of
+// runtime/metrics, say, or the goroutine os/signal starts.
+func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
 	h := &Heap{Raw: p}
 	for _, s := range p.Stacks {
 		own := false
@@ -223,6 +235,8 @@ func NewHeap(p raw.Profile) *Heap {
 			case f.Func == runMain:
 				continue
 			case strings.HasPrefix(f.Func, agentPrefix):
+				own = true
+			case pkgs != nil && agentOnly(FuncPackage(f.Func), pkgs):
 				own = true
 			case f.Func == "main.main" && strings.HasSuffix(f.File, "zz_gofil_agent.go"):
 				continue
@@ -506,4 +520,60 @@ func readDumpLog(path string) (map[int][2]time.Duration, error) {
 		out[level] = v
 	}
 	return out, sc.Err()
+}
+
+// PackagesFile, in the raw directory, lists the packages the program links
+// without the agent, one import path a line; gofil writes it at build time.
+const PackagesFile = "packages.txt"
+
+// WritePackages writes the program's packages into the raw directory.
+func WritePackages(dir string, pkgs []string) error {
+	return raw.WriteFile(dir, PackagesFile, []byte(strings.Join(pkgs, "\n")+"\n"))
+}
+
+func readPackages(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pkgs := map[string]bool{}
+	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
+	for sc.Scan() {
+		if p := strings.TrimSpace(sc.Text()); p != "" {
+			pkgs[p] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", PackagesFile, err)
+	}
+	return pkgs, nil
+}
+
+// FuncPackage is the import path of a function's package, from its
+// symbol name: "encoding/json.(*Decoder).refill" → "encoding/json",
+// "main.main.func1" → "main", "github.com/a/b.v2/c.F" → "github.com/a/b.v2/c".
+func FuncPackage(fn string) string {
+	if i := strings.IndexByte(fn, '['); i >= 0 {
+		fn = fn[:i] // type arguments may hold any path
+	}
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return fn
+	}
+	return fn[:slash+1+dot]
+}
+
+// agentOnly reports whether pkg is a standard-library package (the agent
+// imports nothing else) that the program does not link itself.
+func agentOnly(pkg string, program map[string]bool) bool {
+	if pkg == "" || program[pkg] || strings.HasPrefix(pkg, "0x") || strings.HasPrefix(pkg, "_") {
+		return false
+	}
+	first := pkg
+	if i := strings.IndexByte(pkg, '/'); i >= 0 {
+		first = pkg[:i]
+	}
+	return !strings.Contains(first, ".") && !strings.ContainsAny(pkg, " ()*")
 }

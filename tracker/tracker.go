@@ -169,6 +169,12 @@ type Tracker struct {
 	recheckSums [2]int64
 	guard       *oomguard.Guard
 	dumpLog     *os.File
+	// gcSamples are what startGC reads: the GC count and its pauses.
+	gcSamples []metrics.Sample
+	// accounting says accountNow is under way; lastOutside is when growth
+	// outside the heap last made the tracker account it.
+	accounting  bool
+	lastOutside time.Time
 	limit       oomguard.Limit
 	dumps       int
 }
@@ -243,6 +249,7 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	t.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
 	t.samples[mFrees].Name = "/gc/heap/frees:bytes"
 	t.samples[mLive].Name = "/gc/heap/live:bytes"
+	t.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	if f, err := os.Open("/proc/self/statm"); err == nil {
 		t.statm = f
 	}
@@ -424,6 +431,10 @@ func (t *Tracker) observe() {
 		if t.recheck > 0 {
 			t.recheckForced()
 		}
+		if t.outsideGrew(t.cur) {
+			t.accountNow("outside")
+			return
+		}
 		if t.peakDirty && time.Since(t.peakWritten) >= peakWriteEvery {
 			t.flushPeak()
 		}
@@ -431,6 +442,39 @@ func (t *Tracker) observe() {
 	}
 	t.account(t.cur.at)
 }
+
+// outsideGrew reports whether memory outside the Go heap (mmap, cgo) has
+// made the process larger than at the peak found so far, by more than a
+// tenth or 16 MiB, with no GC to account the heap at that moment: the heap's
+// own growth starts GCs, memory outside it does not. The tracker then
+// accounts the heap itself, at most every outsideEvery.
+func (t *Tracker) outsideGrew(r reading) bool {
+	if t.accounting || time.Since(t.lastOutside) < outsideEvery {
+		return false
+	}
+	var best, bestOutside uint64
+	if p, ok := t.acc.Peak(); ok {
+		best, bestOutside = p.Memory(), p.Moment().Outside()
+	}
+	outside := r.memory().Outside()
+	now := r.heap + outside
+	margin := best / 10
+	if margin < 16<<20 {
+		margin = 16 << 20
+	}
+	if now <= best+margin || outside < bestOutside+(now-best)/2 {
+		return false
+	}
+	t.lastOutside = time.Now()
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: memory outside the heap grew to %d (heap %d, peak's memory %d): accounting now\n", outside, r.heap, best)
+	}
+	return true
+}
+
+// outsideEvery bounds how often growth outside the heap makes the tracker
+// account the heap (two GC cycles).
+const outsideEvery = 200 * time.Millisecond
 
 // note keeps r as the cycle's last reading, and as its largest if it is.
 func (t *Tracker) note(r reading) {
@@ -684,6 +728,8 @@ func (t *Tracker) endCannotPeak() bool {
 // The first pair is the heap at the program's last own GC, the second the
 // heap now.
 func (t *Tracker) accountNow(reason string) {
+	t.accounting = true
+	defer func() { t.accounting = false }()
 	t.observe()
 	// The heap at the mark of the first GC started here is the heap now.
 	t.labels[t.lastCycle+1] = reason
@@ -733,26 +779,55 @@ const sweepWait = 50 * time.Millisecond
 // target for a moment, and waits until its mark has terminated. It returns
 // when the cycle was seen and false if none started.
 func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
-	var c [1]metrics.Sample
-	c[0].Name = "/gc/cycles/total:gc-cycles"
+	c := t.gcSamples
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
+	metrics.Read(c)
+	pauses := histCount(c[1])
+	var quiet time.Time // no kicks until then
+	kicks := 0
 	deadline := time.Now().Add(5 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
-		metrics.Read(c[:])
+	for time.Now().Before(deadline) {
+		metrics.Read(c)
 		if uint32(value(c[0])) != from {
 			return time.Since(t.start), true
 		}
-		if i < 64 {
+		if n := histCount(c[1]); n > pauses {
+			// A stop of the world for the GC is over: most likely it has
+			// started, and allocating more would only add garbage to its
+			// heap. If no cycle ends soon, it was another pause: kick again.
+			pauses = n
+			quiet = time.Now().Add(20 * time.Millisecond)
+		}
+		limit := 4096
+		if pauses < 0 {
+			limit = 64 // without the metric, as many kicks as any start needs
+		}
+		if kicks < limit && time.Now().After(quiet) {
 			// Large allocations always check the GC trigger; this one is
-			// too large for the stack, so it is made on the heap.
-			b := make([]byte, 128<<10)
+			// larger than the 64 KiB the compiler may place on the stack,
+			// so it is made on the heap.
+			b := make([]byte, 72<<10)
 			runtime.KeepAlive(b)
+			kicks++
 		} else {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
 	return 0, false
+}
+
+// histCount is the number of events in a histogram sample, −1 if the
+// runtime does not have the metric.
+func histCount(s metrics.Sample) int64 {
+	if s.Value.Kind() != metrics.KindFloat64Histogram {
+		return -1
+	}
+	var n int64
+	for _, c := range s.Value.Float64Histogram().Counts {
+		n += int64(c)
+	}
+	return n
 }
 
 // peakWriteEvery bounds how often the peak is rewritten while it keeps

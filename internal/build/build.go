@@ -139,10 +139,24 @@ type listed struct {
 		Dir       string
 	}
 	Error *struct{ Err string }
+	// Deps are the import paths of every package the program links,
+	// without the agent.
+	Deps []string
 }
 
-// Build compiles t with the tracker injected and returns the binary's path.
-func Build(ctx context.Context, t Target, opts Options) error {
+// Build compiles t with the tracker injected into opts.Output and returns
+// the import paths of the packages the program links without the agent,
+// "main" included: memory that packages outside them allocate is the
+// agent's.
+func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
+	var pkg *listed
+	if err := build(ctx, t, opts, &pkg); err != nil {
+		return nil, err
+	}
+	return append([]string{"main"}, pkg.Deps...), nil
+}
+
+func build(ctx context.Context, t Target, opts Options, listedPkg **listed) error {
 	pkgArgs := []string{t.Package}
 	if len(t.Files) > 0 {
 		pkgArgs = t.Files
@@ -151,6 +165,7 @@ func Build(ctx context.Context, t Target, opts Options) error {
 	if err != nil {
 		return err
 	}
+	*listedPkg = pkg
 	if pkg.Name != "main" {
 		return fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
 	}
@@ -289,7 +304,7 @@ func cleanOutput(s, work string) string {
 }
 
 func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
-	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error"}, pkgArgs...)
+	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, pkgArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer

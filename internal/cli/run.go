@@ -157,6 +157,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer os.RemoveAll(tmp)
 
 	binary := target.Binary
+	var packages []string
 	if binary == "" {
 		cache, err := cacheDir()
 		if err != nil {
@@ -168,7 +169,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if f.tags != "" {
 			flags = append(flags, "-tags="+f.tags)
 		}
-		err = build.Build(ctx, target, build.Options{Output: binary, CacheDir: cache, Flags: flags})
+		packages, err = build.Build(ctx, target, build.Options{Output: binary, CacheDir: cache, Flags: flags})
 		var be *build.Error
 		if errors.As(err, &be) {
 			if be.Output != "" {
@@ -199,6 +200,13 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := os.MkdirAll(rawDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
 		return 2
+	}
+	if packages != nil {
+		if err := report.WritePackages(rawDir, packages); err != nil {
+			fmt.Fprintf(stderr, "gofil run: %v\n", err)
+			os.RemoveAll(outDir)
+			return 2
+		}
 	}
 	absRaw, err := filepath.Abs(rawDir)
 	if err != nil {
