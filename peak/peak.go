@@ -186,8 +186,11 @@ type Peak struct {
 	// moment is then Before.At.
 	Unswept int64
 	// Approximate says the pair spanned GC cycles the tracker did not see:
-	// the figures are an upper bound.
+	// the figures are an upper bound. Slack, for such a pair, is the most it
+	// can count too much (all the bytes freed since its first snapshot); a
+	// pair whose Slack is within tightSlack is not Approximate.
 	Approximate bool
+	Slack       uint64
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
 }
@@ -368,12 +371,23 @@ func (a *Accountant) Add(s Snapshot) bool {
 		}
 		p.At = s.Seen
 		p.Before = s.Before
-		if s.Now.Known() && a.prevSnap.End.Known() && s.Now.Allocs > a.prevSnap.End.Frees {
+		p.Approximate = true
+		if s.Now.Known() && a.prevSnap.End.Known() && s.Now.Allocs > a.prevSnap.End.Frees && s.Now.Frees >= a.prevSnap.End.Frees {
 			// The same bound from the exact counters: everything allocated
 			// by now less what was freed before the first mark.
+			p.Before = s.Now
 			p.Before.Heap = s.Now.Allocs - a.prevSnap.End.Frees
+			// The pair counts too much by what the sweeps it spans freed,
+			// at most all that was freed since: when that is little, the
+			// bound is the heap at its last mark to within it.
+			p.Slack = s.Now.Frees - a.prevSnap.End.Frees
+			if p.Slack <= tightSlack(p.Sampled) {
+				p.Approximate = false
+				if s.Forced {
+					p.MarkExact, p.MarkLive = s.Now.Live+p.Slack, s.Now.Live
+				}
+			}
 		}
-		p.Approximate = true
 		newPeak = a.offer(p)
 	}
 	// An early-published snapshot holds one sweep's frees too many to
@@ -439,6 +453,19 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 		return d
 	}
 	return dist(s.Now.Live) <= dist(s.End.Live)
+}
+
+// tightSlack is how much a pair across unseen cycles may count too much and
+// still be taken as the heap at its last mark: 1% of it, or 256 KiB.
+func tightSlack(sampled int64) uint64 {
+	t := uint64(0)
+	if sampled > 0 {
+		t = uint64(sampled) / 100
+	}
+	if t < 256<<10 {
+		t = 256 << 10
+	}
+	return t
 }
 
 // exactAtMark is the runtime's exact heap at a mark and the live heap it

@@ -208,3 +208,41 @@ func TestForcedGCNotYetPublished(t *testing.T) {
 		}
 	}
 }
+
+// TestTightGap: a pair across unseen cycles in which almost nothing was
+// freed is the heap at its last mark to within what was freed, and counts
+// as exact; one across cycles that freed much stays an upper bound.
+func TestTightGap(t *testing.T) {
+	var objs []object
+	for c := uint32(1); c <= 6; c++ {
+		for i := 0; i < 100; i++ {
+			objs = append(objs, object{stack: 1, size: 4096, alloc: c})
+		}
+	}
+	var a Accountant
+	a.Rate = 1
+	a.Add(published(objs, 1, false))
+	a.Add(published(objs, 2, false))
+	s := published(objs, 5, false)
+	s.Now = endReading(objs, 6)
+	s.Now.Allocs = uint64(heapTotal(objs, 5)) + 1
+	a.Add(s)
+	last, _ := a.Last()
+	if last.Approximate || last.Slack != 0 {
+		t.Fatalf("a gap with nothing freed: approximate %v, slack %d; want exact", last.Approximate, last.Slack)
+	}
+	if p, _ := a.Peak(); p.Cycle != last.Cycle {
+		t.Errorf("the tight gap's mark %d is not the peak (mark %d)", last.Cycle, p.Cycle)
+	}
+	if got, want := perStack(last), heapAt(objs, 4); !equalHeaps(got, want) {
+		t.Errorf("heap at mark 4 across the gap = %v, want %v", got, want)
+	}
+}
+
+func heapTotal(objs []object, n uint32) int64 {
+	var total int64
+	for _, v := range heapAt(objs, n) {
+		total += v
+	}
+	return total
+}
