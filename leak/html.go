@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofil/gofil/flamegraph"
@@ -51,14 +52,18 @@ func WriteHTML(w io.Writer, s *Summary, r *Result) error {
 		Error:     s.Error,
 		Suspects:  rows(s.Suspects),
 		Churn:     rows(s.Churn),
+		TooShort:  s.Verdict == VerdictTooShort,
+		Note:      s.Note,
 
-		MinSnapshots: r.cfg.minSnapshots,
+		MinSnapshots: r.MinSnapshots,
 		MinR2:        strconv.FormatFloat(r.cfg.minR2, 'f', -1, 64),
 		ChurnPercent: strconv.FormatFloat(100*ChurnRatio, 'f', -1, 64) + "%",
 	}
 	if !s.Started.IsZero() {
 		d.Started = s.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
+	precision, advice := SamplingNote(s.MemProfileRate)
+	d.Sampling, d.SamplingAdvice = sentence(precision), sentence(advice)
 	secs := make([]float64, len(r.Offsets))
 	for i, o := range r.Offsets {
 		secs[i] = o.Seconds()
@@ -142,11 +147,18 @@ type page struct {
 	HeapFirst, HeapLast    string
 	MinGrowth              string
 	Ended, Error           string
-	Suspects, Churn        []row
-	Charts                 []chart
-	Flamegraph             template.HTML
-	MinSnapshots           int
-	MinR2, ChurnPercent    string
+	// TooShort is a watch of fewer than MinSnapshots profiles; Note says
+	// how long to watch.
+	TooShort bool
+	Note     string
+	// Sampling and SamplingAdvice are [SamplingNote]'s clauses, as
+	// sentences.
+	Sampling, SamplingAdvice string
+	Suspects, Churn          []row
+	Charts                   []chart
+	Flamegraph               template.HTML
+	MinSnapshots             int
+	MinR2, ChurnPercent      string
 }
 
 type row struct {
@@ -292,6 +304,15 @@ func axisSeconds(t, xMax float64) string {
 		return strconv.FormatFloat(t, 'f', 0, 64) + "s"
 	}
 	return time.Duration(t * float64(time.Second)).Round(time.Second).String()
+}
+
+// sentence makes a clause a sentence: a capital first and a full stop
+// last; "" stays "".
+func sentence(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

@@ -55,3 +55,34 @@ func TestLeakSummaryLists(t *testing.T) {
 		t.Errorf("%s has rss without --pid", data)
 	}
 }
+
+// TestLeakWriteHTMLTooShort checks that the page of a watch too short to
+// judge says so, with the note, and gives the sampling rate and how to
+// raise it.
+func TestLeakWriteHTMLTooShort(t *testing.T) {
+	grow := func(i int) int64 { return int64(i) * mib }
+	snaps := synth(2, synthSite{"main.leak", grow, keeps(grow)})
+	for i := range snaps {
+		snaps[i].Period = DefaultMemProfileRate
+	}
+	res := Analyze(snaps)
+	s := res.Summary("u")
+	s.Note = "2 snapshots, and a suspect needs at least 5; watch <longer>"
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, s, res); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		`<p class="error" id="too-short">Too short to judge: 2 snapshots, and a suspect needs at least 5; watch &lt;longer&gt;.</p>`,
+		"The server samples one allocation per 512.0 KiB on average (runtime.MemProfileRate = 524288); a site growing by less than about 4.5 MiB in small objects cannot be told from noise (3 sigma).",
+		"To sample more often, set runtime.MemProfileRate = 64 &lt;&lt; 10 as the first statement of the server&#39;s main",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not contain %q", want)
+		}
+	}
+	if strings.Contains(page, "No allocation site grew steadily") {
+		t.Errorf("the page says no site grew, of a watch too short to tell")
+	}
+}

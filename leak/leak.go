@@ -48,7 +48,15 @@
 //     allocation counts (profiles holding only inuse_space) this test is
 //     skipped.
 //
-// Suspects are ranked by growth, largest first.
+// Suspects are ranked by growth, largest first. A series of fewer than
+// [DefaultMinSnapshots] snapshots has none: its [Result.Verdict] is
+// [VerdictTooShort].
+//
+// Heap profiles are sampled: the sampling period ([Result.Period], the
+// server's runtime.MemProfileRate) bounds the growth that can be told from
+// noise. A site of small objects must grow by [ResolvableGrowth] of it
+// (4.5 MiB at the default 512 KiB) to stand three standard errors clear;
+// a significant suspect that grew by less may be noise.
 //
 // Stacks that pass through runtime/pprof or net/http/pprof are the
 // profiling's own work (writing the very profiles being analysed) and are
@@ -118,10 +126,16 @@ type Stack struct {
 
 // Snapshot is one heap profile.
 type Snapshot struct {
-	Time   time.Time
+	Time time.Time
+	// Stacks may list the same frames more than once: the runtime keeps
+	// one record per stack and allocation size. The analysis adds them.
 	Stacks []Stack
 	// HasAlloc is set when the profile carries alloc_space.
 	HasAlloc bool
+	// Period is the profile's sampling period in bytes: the program's
+	// runtime.MemProfileRate when the profile was written; 0 when the
+	// profile does not say. See [ResolvableGrowth].
+	Period int64
 }
 
 // Option changes a threshold of the analysis.
@@ -162,6 +176,7 @@ type Series struct {
 	heap     []int64
 	heapObjs []int64
 	hasAlloc bool
+	period   int64 // of the latest snapshot that gave one
 	stacks   map[string]*stackState
 	sites    map[siteKey]*siteState
 }
@@ -207,6 +222,9 @@ func (s *Series) Add(snap Snapshot) {
 	i := len(s.times)
 	s.times = append(s.times, snap.Time)
 	s.hasAlloc = s.hasAlloc && snap.HasAlloc
+	if snap.Period > 0 {
+		s.period = snap.Period
+	}
 	var heap, objs int64
 	siteBytes := map[siteKey]int64{}
 	seen := map[string]bool{}
@@ -312,6 +330,12 @@ type Result struct {
 	// HasAlloc is set when every snapshot carried allocation counts, so
 	// that AllocatedBytes and Churn mean something.
 	HasAlloc bool
+	// Period is the sampling period of the latest snapshot that gave one
+	// (runtime.MemProfileRate, in bytes); 0 when none did.
+	Period int64
+	// MinSnapshots is how many snapshots a suspect needs: with fewer, the
+	// series is too short to judge (see [Result.Verdict]).
+	MinSnapshots int
 	// Sites holds every allocation site seen, largest growth first.
 	Sites []Site
 	// Suspects are the sites that look like leaks, largest growth first.
@@ -332,6 +356,32 @@ func (r *Result) Duration() time.Duration {
 		return 0
 	}
 	return r.Offsets[len(r.Offsets)-1]
+}
+
+// The verdicts of an analysis: leaks.json's "verdict".
+const (
+	VerdictSuspects   = "leak suspects"
+	VerdictNoSuspects = "no leak suspects"
+	// VerdictTooShort is a series of fewer than MinSnapshots snapshots,
+	// which never has suspects: a leak and a one-off jump look alike.
+	VerdictTooShort = "too short to judge"
+)
+
+// Verdict says whether r found leak suspects, found none, or had too few
+// snapshots to tell: [VerdictSuspects], [VerdictNoSuspects] or
+// [VerdictTooShort].
+//
+//	if res.Verdict() == leak.VerdictTooShort {
+//		fmt.Printf("watch for %d snapshots\n", res.MinSnapshots)
+//	}
+func (r *Result) Verdict() string {
+	switch {
+	case len(r.Times) < r.MinSnapshots:
+		return VerdictTooShort
+	case len(r.Suspects) > 0:
+		return VerdictSuspects
+	}
+	return VerdictNoSuspects
 }
 
 // Site is an allocation site and how its in-use memory moved. The JSON
@@ -385,11 +435,14 @@ func (s *Series) Analyze() *Result {
 		Heap:        append([]int64(nil), s.heap...),
 		HeapObjects: append([]int64(nil), s.heapObjs...),
 		HasAlloc:    s.hasAlloc && n > 0,
-		Sites:       []Site{},
-		Suspects:    []Site{},
-		Churn:       []Site{},
-		Stacks:      []StackGrowth{},
-		cfg:         s.cfg,
+		Period:      s.period,
+		// isSuspect wants at least two snapshots whatever the option.
+		MinSnapshots: max(s.cfg.minSnapshots, 2),
+		Sites:        []Site{},
+		Suspects:     []Site{},
+		Churn:        []Site{},
+		Stacks:       []StackGrowth{},
+		cfg:          s.cfg,
 	}
 	secs := make([]float64, n)
 	for i, t := range s.times {

@@ -385,3 +385,129 @@ func TestLeakLongWatchIsBounded(t *testing.T) {
 		t.Errorf("duration %v, want the whole watch", d)
 	}
 }
+
+// sizedHeapProfile is a heap profile as net/http/pprof serves it: the
+// runtime keeps one record per (stack, allocation size), so one stack,
+// main.main → main.remember → runtime.mallocgc, comes as one sample per
+// size, interleaved with a sample of another stack. held[size] is the
+// number of objects of that size the stack holds; allocated[size] the
+// number it allocated since the start. A second stack reaches the same
+// site, main.main → main.serve → main.remember, holding as many 8 KiB
+// objects as the first.
+func sizedHeapProfile(at time.Time, held, allocated map[int64]int64) *profile.Profile {
+	mainFn := &profile.Function{ID: 1, Name: "main.main", Filename: "/app/main.go"}
+	remember := &profile.Function{ID: 2, Name: "main.remember", Filename: "/app/main.go"}
+	other := &profile.Function{ID: 3, Name: "main.other", Filename: "/app/main.go"}
+	malloc := &profile.Function{ID: 4, Name: "runtime.mallocgc", Filename: "/go/src/runtime/malloc.go"}
+	serve := &profile.Function{ID: 5, Name: "main.serve", Filename: "/app/main.go"}
+	locMain := &profile.Location{ID: 1, Line: []profile.Line{{Function: mainFn, Line: 5}}}
+	locServe := &profile.Location{ID: 5, Line: []profile.Line{{Function: serve, Line: 40}}}
+	locRemember := &profile.Location{ID: 2, Line: []profile.Line{{Function: remember, Line: 20}}}
+	locOther := &profile.Location{ID: 3, Line: []profile.Line{{Function: other, Line: 30}}}
+	locMalloc := &profile.Location{ID: 4, Line: []profile.Line{{Function: malloc, Line: 1000}}}
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{
+			{Type: "alloc_objects", Unit: "count"}, {Type: "alloc_space", Unit: "bytes"},
+			{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"},
+		},
+		PeriodType: &profile.ValueType{Type: "space", Unit: "bytes"},
+		Period:     512 * kib,
+		TimeNanos:  at.UnixNano(),
+		Function:   []*profile.Function{mainFn, remember, other, malloc, serve},
+		Location:   []*profile.Location{locMain, locRemember, locOther, locMalloc, locServe},
+	}
+	stack := []*profile.Location{locMalloc, locRemember, locMain} // leaf first
+	for i, size := range []int64{8 * kib, 24 * kib, 40 * kib} {
+		p.Sample = append(p.Sample, &profile.Sample{
+			Location: stack,
+			Value:    []int64{allocated[size], allocated[size] * size, held[size], held[size] * size},
+			NumLabel: map[string][]int64{"bytes": {size}},
+		})
+		if i == 0 {
+			p.Sample = append(p.Sample, &profile.Sample{
+				Location: []*profile.Location{locMalloc, locOther, locMain},
+				Value:    []int64{1, mib, 1, mib},
+				NumLabel: map[string][]int64{"bytes": {mib}},
+			})
+		}
+	}
+	n, a := held[8*kib], allocated[8*kib]
+	p.Sample = append(p.Sample, &profile.Sample{
+		Location: []*profile.Location{locMalloc, locRemember, locServe, locMain},
+		Value:    []int64{a, a * 8 * kib, n, n * 8 * kib},
+		NumLabel: map[string][]int64{"bytes": {8 * kib}},
+	})
+	return p
+}
+
+// TestLeakSameStackManySizes feeds the analysis heap profiles in which one
+// stack has a sample per allocation size: every figure of the stack must be
+// the sum over the sizes, and every figure of its site the sum over its
+// stacks, in the series, the summary and the growth profile alike.
+func TestLeakSameStackManySizes(t *testing.T) {
+	sizes := []int64{8 * kib, 24 * kib, 40 * kib}
+	start := time.Unix(1_700_000_000, 0)
+	var snaps []Snapshot
+	for i := range 6 {
+		held, allocated := map[int64]int64{}, map[int64]int64{}
+		for j, size := range sizes {
+			// Size j holds j+1 objects at the start and gains j+1 per
+			// snapshot; it allocated twice what it holds.
+			held[size] = int64((j + 1) * (i + 1))
+			allocated[size] = 2 * held[size]
+		}
+		p := sizedHeapProfile(start.Add(time.Duration(i)*time.Second), held, allocated)
+		if err := p.CheckValid(); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := FromProfile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, snap)
+	}
+	// At snapshot i the first stack holds (i+1)·(1·8 + 2·24 + 3·40) KiB =
+	// (i+1)·176 KiB in (i+1)·6 objects, the second (i+1)·8 KiB in i+1, and
+	// they allocated twice that.
+	const stackStep, perStep, objsPerStep = 176 * kib, 184 * kib, 7
+	res := Analyze(snaps, MinGrowth(kib, 0))
+
+	site, ok := findSite(res.Sites, "main.remember")
+	if !ok {
+		t.Fatalf("no site main.remember in %+v", res.Sites)
+	}
+	if site.InuseBytesFirst != perStep || site.InuseBytesLast != 6*perStep || site.GrowthBytes != 5*perStep {
+		t.Errorf("main.remember in use %d → %d, growth %d; want %d → %d, growth %d (the sum over its sizes)",
+			site.InuseBytesFirst, site.InuseBytesLast, site.GrowthBytes, perStep, 6*perStep, 5*perStep)
+	}
+	if site.GrowthObjects != 5*objsPerStep || site.InuseObjectsLast != 6*objsPerStep || site.AllocatedBytes != 2*5*perStep {
+		t.Errorf("main.remember objects +%d (%d last), allocated %d; want +%d (%d), %d",
+			site.GrowthObjects, site.InuseObjectsLast, site.AllocatedBytes, 5*objsPerStep, 6*objsPerStep, 2*5*perStep)
+	}
+	for i, v := range site.Series {
+		if want := int64(i+1) * perStep; v != want {
+			t.Errorf("main.remember series[%d] = %d, want %d", i, v, want)
+		}
+	}
+	if len(res.Suspects) != 1 || res.Suspects[0].GrowthBytes != 5*perStep {
+		t.Errorf("suspects %+v, want main.remember growing by %d", res.Suspects, 5*perStep)
+	}
+	if want := int64(6*perStep + mib); res.Heap[5] != want {
+		t.Errorf("heap at the last snapshot %d, want %d", res.Heap[5], want)
+	}
+	if len(res.Stacks) != 3 || res.Stacks[0].GrowthBytes != 5*stackStep || res.Stacks[0].InuseBytesLast != 6*stackStep ||
+		res.Stacks[0].GrowthObjects != 5*6 || res.Stacks[0].AllocatedBytes != 2*5*stackStep {
+		t.Errorf("stacks %+v, want main.main → main.remember first, growing by %d to %d in +%d objects, allocating %d",
+			res.Stacks, 5*stackStep, 6*stackStep, 5*6, 2*5*stackStep)
+	}
+
+	s := res.Summary("u")
+	if len(s.Suspects) != 1 || s.Suspects[0].GrowthBytes != 5*perStep || s.HeapBytesLast != 6*perStep+mib {
+		t.Errorf("summary suspects %+v, heap last %d", s.Suspects, s.HeapBytesLast)
+	}
+	g := res.GrowthProfile()
+	if len(g.Sample) != 2 || g.Sample[0].Value[0] != 5*6 || g.Sample[0].Value[1] != 5*stackStep ||
+		g.Sample[1].Value[0] != 5 || g.Sample[1].Value[1] != 5*8*kib {
+		t.Errorf("growth profile samples %v, want [%d %d] and [5 %d]", g.Sample, 5*6, 5*stackStep, 5*8*kib)
+	}
+}

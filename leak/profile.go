@@ -10,8 +10,11 @@ import (
 
 // FromProfile reads a pprof heap profile: one with the sample type
 // inuse_space (and usually inuse_objects, alloc_space and alloc_objects,
-// as runtime/pprof writes them). Samples with the same frames are added
-// together. It returns an error for any other kind of profile.
+// as runtime/pprof writes them). It keeps one [Stack] per sample: the
+// runtime keeps a record per stack and allocation size, so one stack comes
+// as several samples, which the analysis adds together. The profile's
+// Period, the program's runtime.MemProfileRate, becomes the snapshot's.
+// It returns an error for any other kind of profile.
 //
 //	p, err := profile.ParseData(body)
 //	if err != nil {
@@ -40,6 +43,11 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 	}
 	_, hasAlloc := idx["alloc_space"]
 	snap := Snapshot{HasAlloc: hasAlloc, Stacks: make([]Stack, 0, len(p.Sample))}
+	// runtime/pprof's heap profiles, and the legacy text ones as parsed,
+	// have the period type space/bytes: Period is bytes per sample.
+	if pt := p.PeriodType; p.Period > 0 && (pt == nil || pt.Type == "space") {
+		snap.Period = p.Period
+	}
 	if p.TimeNanos != 0 {
 		snap.Time = time.Unix(0, p.TimeNanos)
 	}

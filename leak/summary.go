@@ -32,6 +32,23 @@ type Summary struct {
 	// MinGrowthBytes is the growth a suspect needed to count as
 	// significant.
 	MinGrowthBytes int64 `json:"min_growth_bytes"`
+	// Verdict is "leak suspects", "no leak suspects", or "too short to
+	// judge" when there were fewer than MinSnapshots snapshots: then
+	// there are no suspects, whatever grew. See [Result.Verdict].
+	Verdict string `json:"verdict"`
+	// MinSnapshots is how many snapshots a suspect needs.
+	MinSnapshots int `json:"min_snapshots"`
+	// Note says, for a watch too short to judge, how long to watch.
+	Note string `json:"note,omitempty"`
+	// MemProfileRate is the sampling period of the heap profiles in
+	// bytes (their Period: the server's runtime.MemProfileRate), from the
+	// last snapshot that gave one; absent when none did.
+	MemProfileRate int64 `json:"mem_profile_rate,omitempty"`
+	// ResolvableGrowthBytes is the least growth of a site of small
+	// objects that stands three standard errors above the sampling
+	// noise: 9 × MemProfileRate (see [ResolvableGrowth]). Absent when
+	// MemProfileRate is, or when it is 1 (every allocation recorded).
+	ResolvableGrowthBytes int64 `json:"resolvable_growth_bytes,omitempty"`
 	// Suspects are the allocation sites that look like leaks, largest
 	// growth first.
 	Suspects []Site `json:"suspects"`
@@ -64,21 +81,26 @@ const (
 )
 
 // Summary builds leaks.json's content from r: at most 100 suspects and
-// the 10 sites that churned most. The caller fills in Ended, Error and RSS.
+// the 10 sites that churned most. The caller fills in Ended, Error, RSS and
+// Note.
 //
 //	s := res.Summary("http://127.0.0.1:6060/debug/pprof/heap?gc=1")
 //	s.Ended = "duration"
 //	data, err := json.MarshalIndent(s, "", "  ")
 func (r *Result) Summary(url string) *Summary {
 	s := &Summary{
-		Schema:          SchemaVersion,
-		URL:             url,
-		Snapshots:       len(r.Times),
-		DurationSeconds: round(r.Duration().Seconds(), 3),
-		MinGrowthBytes:  r.MinGrowth,
-		Suspects:        rounded(r.Suspects, maxSuspects),
-		Churn:           rounded(r.Churn, maxChurn),
-		Heap:            make([]HeapPoint, len(r.Heap)),
+		Schema:                SchemaVersion,
+		URL:                   url,
+		Snapshots:             len(r.Times),
+		DurationSeconds:       round(r.Duration().Seconds(), 3),
+		MinGrowthBytes:        r.MinGrowth,
+		Verdict:               r.Verdict(),
+		MinSnapshots:          r.MinSnapshots,
+		MemProfileRate:        r.Period,
+		ResolvableGrowthBytes: ResolvableGrowth(r.Period),
+		Suspects:              rounded(r.Suspects, maxSuspects),
+		Churn:                 rounded(r.Churn, maxChurn),
+		Heap:                  make([]HeapPoint, len(r.Heap)),
 	}
 	if n := len(r.Heap); n > 0 {
 		s.Started = r.Times[0]

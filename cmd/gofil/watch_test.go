@@ -10,9 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,9 +26,6 @@ import (
 
 	"github.com/gofil/gofil/leak"
 )
-
-// leakRequestBytes is what each /leak request to testdata/leakserver keeps.
-const leakRequestBytes = 64 << 10
 
 // leakServer is a running testdata/leakserver.
 type leakServer struct {
@@ -78,11 +78,15 @@ func startLeakServer(t *testing.T) *leakServer {
 	return nil
 }
 
-// serverCounts is leakserver's GET /count.
+// serverCounts is leakserver's GET /count: requests served, and the
+// /leak requests and the bytes the leak held when each heap profile was
+// taken.
 type serverCounts struct {
-	Leak     int   `json:"leak"`
-	Churn    int   `json:"churn"`
-	Profiles []int `json:"profiles"`
+	Leak         int     `json:"leak"`
+	LeakBytes    int64   `json:"leak_bytes"`
+	Churn        int     `json:"churn"`
+	Profiles     []int   `json:"profiles"`
+	ProfileBytes []int64 `json:"profile_bytes"`
 }
 
 func (s *leakServer) counts(t *testing.T) serverCounts {
@@ -190,9 +194,11 @@ func stderrLines(stderr string) []string {
 // TestWatchLeakServer watches testdata/leakserver under a bounded load of
 // 400 leaking and 400 churning requests over about 4 seconds: the leaking
 // site must rank first, with its growth within ±10% of the truth, and the
-// churning site must not be a suspect. The truth is exact: the server
-// records, under the same lock as the leak, how many /leak requests each
-// heap profile it served holds.
+// churning site must not be a suspect. The leak keeps buffers of many
+// sizes from one line, so its stack comes as many samples, one per size,
+// which must all count. The truth is exact: the server records, under the
+// same lock as the leak, the bytes the allocator gave the leak when each
+// heap profile it served was taken.
 func TestWatchLeakServer(t *testing.T) {
 	srv := startLeakServer(t)
 	out := filepath.Join(t.TempDir(), "watch")
@@ -210,15 +216,28 @@ func TestWatchLeakServer(t *testing.T) {
 	if last := lines[len(lines)-1]; last != "gofil watch: report: "+out {
 		t.Errorf("last stderr line %q, want the report's directory", last)
 	}
+	// leakserver sets runtime.MemProfileRate = 4096: no advice to sample
+	// more often.
+	const sampling = "gofil watch: the server samples one allocation per 4.0 KiB on average (runtime.MemProfileRate = 4096); " +
+		"a site growing by less than about 36.0 KiB in small objects cannot be told from noise (3 sigma)"
+	if lines[0] != sampling || !strings.HasPrefix(lines[1], "gofil watch: 1 snapshot, ") {
+		t.Errorf("stderr starts %q, want the sampling rate and then the first snapshot:\n%s", lines[:2], sampling)
+	}
 
 	s := readLeaks(t, out)
 	c := srv.counts(t)
-	if s.Snapshots < 10 || len(c.Profiles) != s.Snapshots {
+	if s.Snapshots < 10 || len(c.Profiles) != s.Snapshots || len(c.ProfileBytes) != s.Snapshots {
 		t.Fatalf("%d snapshots in leaks.json, %d profiles served: want the same, at least 10\n%s", s.Snapshots, len(c.Profiles), r.stderr)
 	}
-	truth := int64(c.Profiles[len(c.Profiles)-1]-c.Profiles[0]) * leakRequestBytes
-	if truth < 100*leakRequestBytes {
-		t.Fatalf("only %d leaks between the first and the last snapshot: the load missed the window", truth/leakRequestBytes)
+	if s.MemProfileRate != 4096 || s.ResolvableGrowthBytes != 9*4096 || s.Verdict != leak.VerdictSuspects {
+		t.Errorf("leaks.json: mem_profile_rate %d, resolvable_growth_bytes %d, verdict %q; want 4096, %d, %q",
+			s.MemProfileRate, s.ResolvableGrowthBytes, s.Verdict, 9*4096, leak.VerdictSuspects)
+	}
+	n := len(c.Profiles)
+	leaks := c.Profiles[n-1] - c.Profiles[0]
+	truth := c.ProfileBytes[n-1] - c.ProfileBytes[0]
+	if leaks < 100 {
+		t.Fatalf("only %d leaks between the first and the last snapshot: the load missed the window", leaks)
 	}
 	if len(s.Suspects) == 0 {
 		t.Fatalf("no suspects\n%s", r.stderr)
@@ -228,10 +247,10 @@ func TestWatchLeakServer(t *testing.T) {
 		t.Errorf("first suspect %s, want main.rememberRequest\n%s", top.Function, r.stderr)
 	}
 	if !within(top.GrowthBytes, truth, 0.10) {
-		t.Errorf("main.rememberRequest grew %d bytes, want %d ±10%% (%d leaks)", top.GrowthBytes, truth, truth/leakRequestBytes)
+		t.Errorf("main.rememberRequest grew %d bytes, want %d ±10%% (%d leaks)", top.GrowthBytes, truth, leaks)
 	}
-	t.Logf("main.rememberRequest: growth %d, truth %d (%d leaks), %.0f B/s, R² %.3f, steadiness %.2f",
-		top.GrowthBytes, truth, truth/leakRequestBytes, top.BytesPerSecond, top.R2, top.Steadiness)
+	t.Logf("main.rememberRequest: growth %d, truth %d (%d leaks, %+.2f%%), %.0f B/s, R² %.3f, steadiness %.2f",
+		top.GrowthBytes, truth, leaks, 100*float64(top.GrowthBytes-truth)/float64(truth), top.BytesPerSecond, top.R2, top.Steadiness)
 	for _, site := range s.Suspects {
 		if site.Function == "main.processBatch" {
 			t.Errorf("the churning main.processBatch is a suspect: %+v", site)
@@ -250,7 +269,10 @@ func TestWatchLeakServer(t *testing.T) {
 
 	snaps, _ := filepath.Glob(filepath.Join(out, "snapshots", "*.pb.gz"))
 	if len(snaps) != s.Snapshots {
-		t.Errorf("%d files in snapshots/, want %d", len(snaps), s.Snapshots)
+		t.Fatalf("%d files in snapshots/, want %d", len(snaps), s.Snapshots)
+	}
+	if sizes := leakSizes(t, readPprofFile(t, snaps[len(snaps)-1]), top.Line); sizes < 10 {
+		t.Errorf("the last snapshot has samples of %d sizes at main.rememberRequest, want one per size, at least 10", sizes)
 	}
 	g := readPprofFile(t, filepath.Join(out, "growth.pb.gz"))
 	var grown int64
@@ -269,7 +291,7 @@ func TestWatchLeakServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"main.rememberRequest", `<svg class="chart"`, `id="growth"`, "resident memory"} {
+	for _, want := range []string{"main.rememberRequest", `<svg class="chart"`, `id="growth"`, "resident memory", "The server samples one allocation per 4.0 KiB"} {
 		if !bytes.Contains(html, []byte(want)) {
 			t.Errorf("leaks.html does not contain %q", want)
 		}
@@ -284,6 +306,129 @@ func TestWatchLeakServer(t *testing.T) {
 	if !strings.Contains(d.stdout, "main.rememberRequest") {
 		t.Errorf("gofil diff's stdout does not name main.rememberRequest:\n%s", d.stdout)
 	}
+}
+
+// leakSizes counts the allocation sizes of the samples of p allocated at
+// main.rememberRequest's line, checking that they all have the same stack
+// outside the runtime (whose allocator takes another path for a large
+// object): the runtime's one record per stack and allocation size.
+func leakSizes(t *testing.T, p *profile.Profile, line int) int {
+	t.Helper()
+	stack := ""
+	sizes := map[int64]bool{}
+	for _, s := range p.Sample {
+		var frames []string
+		for _, f := range leak.SampleFrames(s) {
+			if !strings.HasPrefix(f.Func, "runtime.") {
+				frames = append(frames, fmt.Sprintf("%s:%d", f.Func, f.Line))
+			}
+		}
+		if len(frames) == 0 || frames[len(frames)-1] != fmt.Sprintf("main.rememberRequest:%d", line) {
+			continue
+		}
+		if k := strings.Join(frames, " "); stack == "" {
+			stack = k
+		} else if k != stack {
+			t.Errorf("main.rememberRequest has two stacks, %s and %s: want one line leaking many sizes", stack, k)
+		}
+		if b := s.NumLabel["bytes"]; len(b) == 1 {
+			sizes[b[0]] = true
+		}
+	}
+	return len(sizes)
+}
+
+// TestWatchTooShort watches a server, started by the test on 127.0.0.1
+// with net/http/pprof's heap handler and Go's default sampling rate, for
+// one and for two intervals, and interrupts a watch after its first
+// snapshot: each is too short to judge, and says so on stderr (with the
+// sampling rate and how to raise it) and in leaks.json, which is written
+// with the rest of the report.
+func TestWatchTooShort(t *testing.T) {
+	if runtime.MemProfileRate != leak.DefaultMemProfileRate {
+		t.Fatalf("runtime.MemProfileRate is %d, want the default %d", runtime.MemProfileRate, leak.DefaultMemProfileRate)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
+	hs := httptest.NewServer(mux) // listens on 127.0.0.1
+	defer hs.Close()
+	wantStart := []string{
+		"gofil watch: the server samples one allocation per 512.0 KiB on average (runtime.MemProfileRate = 524288); " +
+			"a site growing by less than about 4.5 MiB in small objects cannot be told from noise (3 sigma)",
+		"gofil watch: to sample more often, set runtime.MemProfileRate = 64 << 10 as the first statement of the server's main: " +
+			"growth of about 576.0 KiB then stands out",
+	}
+	check := func(t *testing.T, r result, out, interval string) {
+		t.Helper()
+		if r.code != 0 {
+			t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+		}
+		s := readLeaks(t, out)
+		lines := stderrLines(r.stderr)
+		if len(lines) < 2 || lines[0] != wantStart[0] || lines[1] != wantStart[1] {
+			t.Errorf("stderr starts:\n%s\nwant:\n%s", strings.Join(lines[:min(2, len(lines))], "\n"), strings.Join(wantStart, "\n"))
+		}
+		count := fmt.Sprintf("%d snapshots", s.Snapshots)
+		if s.Snapshots == 1 {
+			count = "1 snapshot"
+		}
+		d, _ := time.ParseDuration(interval)
+		note := count + ", and a suspect needs at least 5; watch with --duration " + (4 * d).String() +
+			" or more at --interval " + d.String() + " (longer for a slow leak)"
+		if !slices.Contains(lines, "gofil watch: too short to judge leaks: "+note) {
+			t.Errorf("stderr has no line %q:\n%s", "gofil watch: too short to judge leaks: "+note, r.stderr)
+		}
+		if last := lines[len(lines)-1]; last != "gofil watch: report: "+out {
+			t.Errorf("last stderr line %q, want the report's directory", last)
+		}
+		if s.Verdict != "too short to judge" || s.Note != note || s.MinSnapshots != 5 || len(s.Suspects) != 0 {
+			t.Errorf("leaks.json: verdict %q, note %q, min_snapshots %d, %d suspects; want %q, %q, 5, none",
+				s.Verdict, s.Note, s.MinSnapshots, len(s.Suspects), "too short to judge", note)
+		}
+		if s.MemProfileRate != 512<<10 || s.ResolvableGrowthBytes != 9*512<<10 {
+			t.Errorf("leaks.json: mem_profile_rate %d, resolvable_growth_bytes %d; want %d, %d", s.MemProfileRate, s.ResolvableGrowthBytes, 512<<10, 9*512<<10)
+		}
+		for _, f := range []string{"leaks.json", "growth.pb.gz", "leaks.html", "snapshots/0001.pb.gz"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Errorf("not written: %v", err)
+			}
+		}
+		html, _ := os.ReadFile(filepath.Join(out, "leaks.html"))
+		for _, want := range []string{`id="too-short"`, "Too short to judge: " + count, "The server samples one allocation per 512.0 KiB", "To sample more often"} {
+			if !bytes.Contains(html, []byte(want)) {
+				t.Errorf("leaks.html does not contain %q", want)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name, duration string
+		most           int
+	}{
+		{"one interval", "500ms", 2},
+		{"two intervals", "1s", 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "watch")
+			r := gofil(t, t.TempDir(), "watch", hs.URL, "--interval", "500ms", "--duration", c.duration, "-o", out)
+			check(t, r, out, "500ms")
+			if s := readLeaks(t, out); s.Snapshots < 2 || s.Snapshots > c.most {
+				t.Errorf("%d snapshots in %s at --interval 500ms, want 2 to %d", s.Snapshots, c.duration, c.most)
+			}
+		})
+	}
+	t.Run("one snapshot", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "watch")
+		cmd, stderr := startWatch(t, hs.URL, "--interval", "1m", "--duration", "0", "-o", out)
+		waitForSnapshot(t, filepath.Join(out, "snapshots", "0001.pb.gz"))
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		code := waitWatchExit(t, cmd)
+		check(t, result{code: code, stderr: stderr.String()}, out, "1m")
+		if s := readLeaks(t, out); s.Snapshots != 1 || s.Ended != "interrupted" {
+			t.Errorf("leaks.json: %d snapshots, ended %q; want 1, interrupted", s.Snapshots, s.Ended)
+		}
+	})
 }
 
 // TestWatchErrors checks that an unreachable URL, an endpoint that is not

@@ -43,7 +43,8 @@ Flags:
   -o DIR         report directory (default: gofil-result/<time>-watch)
 
 The report directory holds:
-  leaks.json           suspects and churning sites (schema 1)
+  leaks.json           suspects and churning sites, the verdict and the
+                       server's sampling rate (schema 1)
   growth.pb.gz         pprof profile of the in-use growth from the first
                        snapshot to the last (go tool pprof -http=: growth.pb.gz)
   leaks.html           growth flamegraph, in-use over time per suspect
@@ -51,6 +52,12 @@ The report directory holds:
 
 Each snapshot makes the server run a garbage collection (that is what gc=1
 asks for), so a short --interval on a large heap costs the server CPU.
+
+The first snapshot says how often the server samples allocations
+(runtime.MemProfileRate, 512 KiB by default) and the growth that can be
+told from sampling noise at that rate. A suspect needs at least 5
+snapshots: a shorter watch says it is too short to judge, and still
+writes the report.
 
 Ctrl-C ends the watch and writes the report. If the server cannot be
 reached, is not pprof, or stops answering, gofil keeps what it gathered and
@@ -190,16 +197,15 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	n := w.series.Len()
 	if n == 0 {
-		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, ""))
-		return 1
-	}
-	if n == 1 {
-		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, filepath.Join(out, snapshotsDir)))
+		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, ""))
 		return 1
 	}
 	res := w.series.Analyze()
 	s := res.Summary(redactURL(f.url))
 	s.Ended = ended
+	if s.Verdict == leak.VerdictTooShort {
+		s.Note = tooShortNote(s.Snapshots, s.MinSnapshots, f.interval)
+	}
 	if watchErr != nil {
 		s.Error = watchErr.Error()
 	}
@@ -216,32 +222,42 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "gofil watch: --pid %d ended %.1fs into the watch: its RSS is recorded up to then\n", f.pid, w.rssGone.Sub(res.Times[0]).Seconds())
 	}
 	if watchErr != nil {
-		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, ended, n, out))
+		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, out))
 		return 1
 	}
 	fmt.Fprintf(stderr, "gofil watch: report: %s\n", out)
 	return 0
 }
 
-// describe is the one line that says why a watch failed and what it kept
-// in dir.
-func describe(err error, ended string, snapshots int, dir string) string {
-	var msg string
-	switch {
-	case err != nil:
-		msg = err.Error()
-	case ended == "interrupted" && snapshots == 0:
+// describe is the one line that says why a watch failed, err (nil: it was
+// interrupted before the first snapshot), and what it kept in dir.
+func describe(err error, snapshots int, dir string) string {
+	if err == nil {
 		return "interrupted before the first snapshot"
-	default:
-		msg = fmt.Sprintf("%s after one snapshot: a leak needs at least two to show", ended)
 	}
+	msg := err.Error()
 	switch {
 	case snapshots == 1:
-		msg += "; kept the one snapshot in " + dir
+		msg += "; kept the one snapshot and the report in " + dir
 	case snapshots > 1:
 		msg += fmt.Sprintf("; kept the %d snapshots and the report in %s", snapshots, dir)
 	}
 	return msg
+}
+
+// tooShortNote says why a watch of snapshots is too short to judge and how
+// long to watch at interval: leaks.json's note, and stderr's line.
+func tooShortNote(snapshots, minSnapshots int, interval time.Duration) string {
+	return fmt.Sprintf("%s, and a suspect needs at least %d; watch with --duration %v or more at --interval %v (longer for a slow leak)",
+		snapshotCount(snapshots), minSnapshots, time.Duration(minSnapshots-1)*interval, interval)
+}
+
+// snapshotCount is "1 snapshot" or "N snapshots".
+func snapshotCount(n int) string {
+	if n == 1 {
+		return "1 snapshot"
+	}
+	return fmt.Sprintf("%d snapshots", n)
 }
 
 // redactURL hides a password in a URL, which the report files should not
@@ -330,12 +346,15 @@ func (w *watcher) snapshot(ctx context.Context) error {
 			w.rssGone = received
 		}
 	}
-	res := w.series.Analyze()
-	count := "1 snapshot"
-	if n > 0 {
-		count = fmt.Sprintf("%d snapshots", n+1)
+	if n == 0 {
+		precision, advice := leak.SamplingNote(snap.Period)
+		w.live.println("gofil watch: " + precision)
+		if advice != "" {
+			w.live.println("gofil watch: " + advice)
+		}
 	}
-	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", count, res.Duration().Round(100*time.Millisecond), report.Bytes(res.Heap[len(res.Heap)-1]))
+	res := w.series.Analyze()
+	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", snapshotCount(n+1), res.Duration().Round(100*time.Millisecond), report.Bytes(res.Heap[len(res.Heap)-1]))
 	switch {
 	case !w.rssGone.IsZero():
 		line += ", RSS: the --pid process has ended"
@@ -443,11 +462,14 @@ func writeWatchReport(dir string, s *leak.Summary, res *leak.Result) error {
 
 // watchText prints the suspects and churning sites of s.
 func watchText(w io.Writer, s *leak.Summary) {
-	fmt.Fprintf(w, "gofil watch: %d snapshots over %.1fs; Go heap in use %s -> %s (sampled)\n",
-		s.Snapshots, s.DurationSeconds, report.Bytes(s.HeapBytesFirst), report.Bytes(s.HeapBytesLast))
-	if len(s.Suspects) == 0 {
+	fmt.Fprintf(w, "gofil watch: %s over %.1fs; Go heap in use %s -> %s (sampled)\n",
+		snapshotCount(s.Snapshots), s.DurationSeconds, report.Bytes(s.HeapBytesFirst), report.Bytes(s.HeapBytesLast))
+	switch {
+	case s.Verdict == leak.VerdictTooShort:
+		fmt.Fprintf(w, "gofil watch: too short to judge leaks: %s\n", s.Note)
+	case len(s.Suspects) == 0:
 		fmt.Fprintf(w, "gofil watch: no leak suspects: no allocation site grew steadily by %s or more\n", report.Bytes(s.MinGrowthBytes))
-	} else {
+	default:
 		fmt.Fprintf(w, "gofil watch: leak suspects, largest growth first:\n")
 		for i, site := range s.Suspects {
 			if i == 10 {
@@ -494,6 +516,12 @@ func (l *liveLine) show(s string) {
 		l.shown = true
 		return
 	}
+	fmt.Fprintln(l.w, s)
+}
+
+// println writes s on a line of its own, under a status line left open.
+func (l *liveLine) println(s string) {
+	l.done()
 	fmt.Fprintln(l.w, s)
 }
 
