@@ -317,9 +317,10 @@ func (a *Accountant) Add(s Snapshot) bool {
 			a.pendingForced = true
 		}
 	}
-	if a.afterForced && adjacent && sum == a.prevSums {
+	if a.afterForced && adjacent && sum.allocBytes == a.prevSums.allocBytes {
 		// The forced snapshot was published early, so the pair after it
-		// holds only the live heap.
+		// holds only the live heap: no allocation was published between
+		// them (frees may have been, by a sweep still under way).
 		skip = true
 	}
 	switch {
@@ -344,6 +345,11 @@ func (a *Accountant) Add(s Snapshot) bool {
 			p.Before = a.prevSnap.Before
 			p.Mark = a.prevSnap.End
 			p.MarkExact, p.MarkLive = exactAtMark(s.End, a.prevSnap.End)
+			if p.MarkExact == 0 && !p.Before.Known() {
+				// The cycle before was not seen: the reading taken just
+				// after the mark, with its snapshot, is the nearest.
+				p.Before = a.prevSnap.Now
+			}
 			ref := p.MarkExact
 			if ref == 0 && p.Sampled > 0 {
 				ref = uint64(p.Sampled)
@@ -415,7 +421,11 @@ func (a *Accountant) Add(s Snapshot) bool {
 func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	newPeak := false
 	a.older = nil
-	if s.Forced && sum != a.prevSums && (a.prevForcedRegular || a.afterForced) {
+	if s.Forced && sum != a.prevSums && (a.prevForcedRegular || a.afterForced && sum.allocBytes != a.prevSums.allocBytes) {
+		// The first was taken before the early publication: the exact
+		// live heaps said so, or allocations were published since. (When
+		// the first was taken as published and only frees changed, a
+		// sweep that was not over published them late: its pair stands.)
 		a.prevForcedRegular = false
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
@@ -426,8 +436,8 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.prevSnap.End)
 		newPeak = a.offer(p)
 		a.afterForced = true
-		a.prevSums = sum
 	}
+	a.prevSums = sum
 	a.prev = cur
 	return newPeak
 }
@@ -437,7 +447,8 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // found live (s.Now.Live), else what the GC before it found (s.End.Live).
 // Without those figures it is taken as published early, the usual case.
 func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
-	if !s.Now.Known() || !s.End.Known() || s.Now.Live == 0 || s.End.Live == 0 {
+	// End.Live is 0 before the first GC: nothing was marked.
+	if !s.Now.Known() || !s.End.Known() || s.Now.Live == 0 {
 		return true
 	}
 	var inuse int64

@@ -38,6 +38,13 @@ import (
 // DefaultInterval is how often the tracker samples memory.
 const DefaultInterval = 5 * time.Millisecond
 
+// fastInterval is how often the tracker polls while GC cycles follow each
+// other within a few intervals, for fastFor after the last such pair.
+const (
+	fastInterval = time.Millisecond
+	fastFor      = 200 * time.Millisecond
+)
+
 // timelineWindow is how much time one timeline line covers; each line holds
 // the largest values seen in its window, so no peak falls between lines.
 const timelineWindow = 20 * time.Millisecond
@@ -169,6 +176,10 @@ type Tracker struct {
 	recheckSums [2]int64
 	guard       *oomguard.Guard
 	dumpLog     *os.File
+	// lastSeen is when the last GC cycle was seen; until fastUntil the
+	// tracker polls every fastInterval.
+	lastSeen  time.Duration
+	fastUntil time.Time
 	// gcSamples are what startGC reads: the GC count and its pauses.
 	gcSamples []metrics.Sample
 	// accounting says accountNow is under way; lastOutside is when growth
@@ -295,6 +306,11 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	t.lastForced = t.cur.forced
 	t.before = t.cur.memory()
 	t.end = t.cur
+	// A first snapshot, so that the first GC's pair has a predecessor.
+	if snap, ok := t.snapshot(); ok && snap.Cycle == t.lastCycle {
+		snap.Seen = t.cur.at
+		t.acc.Add(snap)
+	}
 	t.window = t.cur
 	t.windowEnd = t.cur.at + timelineWindow
 	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
@@ -330,12 +346,24 @@ func (t *Tracker) Finish(how string) {
 func (t *Tracker) loop() {
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
+	every := t.interval
 	for {
 		select {
 		case <-tick.C:
 			begin := time.Now()
 			t.observe()
 			t.busy += time.Since(begin)
+			// GC cycles closer together than a few intervals (a heap at
+			// its memory limit, say) are polled faster, so fewer of them
+			// go unseen, until they are sparse again.
+			want := t.interval
+			if begin.Before(t.fastUntil) && fastInterval < want {
+				want = fastInterval
+			}
+			if want != every {
+				every = want
+				tick.Reset(every)
+			}
 		case req := <-t.requests:
 			if req.oom != nil {
 				t.emergency(*req.oom)
@@ -510,10 +538,16 @@ func (t *Tracker) account(seen time.Duration) {
 		seen = time.Since(t.start) // another GC ran between reading and snapshot
 	}
 	snap.Seen = seen
-	snap.Now = t.cur.memory()
-	if t.cur.cycles != snap.Cycle {
-		snap.Now = peak.Memory{}
+	// A reading right after the snapshot, of the same cycle, is its Now.
+	var now reading
+	t.read(&now)
+	if now.cycles == snap.Cycle {
+		snap.Now = now.memory()
 	}
+	if gap := seen - t.lastSeen; gap < 4*t.interval {
+		t.fastUntil = time.Now().Add(fastFor)
+	}
+	t.lastSeen = seen
 	snap.Forced = t.cur.forced != t.lastForced
 	t.lastForced = t.cur.forced
 	t.lastCycle = snap.Cycle
@@ -565,7 +599,7 @@ func (t *Tracker) recheckForced() {
 	snap.Seen = t.cur.at
 	snap.Now = t.cur.memory()
 	if t.debug {
-		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early\n", snap.Cycle)
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
 	}
 	if t.acc.Add(snap) {
 		t.writePeak()

@@ -65,8 +65,17 @@ type result struct {
 // report it names with -o, if there is one.
 func gofil(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return gofilEnv(t, dir, nil, args...)
+}
+
+// gofilEnv is gofil with env added to the environment.
+func gofilEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(gofilBin, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

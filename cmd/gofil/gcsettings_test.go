@@ -1,0 +1,67 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestGCSettings runs the example under the collector settings that make
+// GC cycles rare or back to back (GOGC=off, a GOMEMLIMIT below the heap,
+// both) and checks its ground truth as TestAccuracy does, the sampled heap
+// against the runtime's exact figure (±3%), that the exact figure is known,
+// and that an upper-bound peak is said to be one.
+func TestGCSettings(t *testing.T) {
+	truth := map[string]int64{"main.loadRecords": 160 * mib, "main.buildIndex": 192 * mib, "main.tagRecords": 32 * mib}
+	for _, env := range [][]string{{"GOGC=off"}, {"GOMEMLIMIT=250MiB"}, {"GOGC=off", "GOMEMLIMIT=300MiB"}} {
+		t.Run(strings.Join(env, ","), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			r := gofilEnv(t, testdata(t, "example"), env, "run", "-o", out, ".")
+			if r.code != 0 || r.summary == nil || r.summary.Peak == nil {
+				t.Fatalf("exit code %d, no peak\n%s", r.code, r.stderr)
+			}
+			s := r.summary
+			for fn, want := range truth {
+				got := inclusive(s, fn)
+				t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, 100*float64(got-want)/float64(want))
+				if !within(got, want, 0.05) {
+					t.Errorf("%s holds %d bytes at the peak, want %d ±5%%", fn, got, want)
+				}
+			}
+			p := s.Peak
+			if p.HeapBytesExact == 0 || strings.Contains(r.stderr, "runtime: 0 B") {
+				t.Errorf("the runtime's exact heap at the peak is not known:\n%s", r.stderr)
+			}
+			exact := int64(p.HeapBytesExact)
+			if p.MarkHeapBytesExact != nil {
+				exact = int64(*p.MarkHeapBytesExact)
+			}
+			if !within(p.SampledBytes, exact, 0.03) {
+				t.Errorf("sampled %d bytes, runtime's exact figure %d: want ±3%%", p.SampledBytes, exact)
+			}
+			if p.Approximate && !strings.Contains(strings.Join(s.Notes, "\n"), "upper bound") {
+				t.Errorf("an approximate peak without a note saying so: %q", s.Notes)
+			}
+		})
+	}
+	t.Run("SetGCPercent(-1)", func(t *testing.T) {
+		tmp := t.TempDir()
+		out := filepath.Join(tmp, "report")
+		r := gofilEnv(t, testdata(t, "gcoff"), []string{"TRUTH_OUT=" + filepath.Join(tmp, "truth.json")}, "run", "-o", out, ".")
+		if r.code != 0 || r.summary == nil || r.summary.Peak == nil {
+			t.Fatalf("exit code %d, no peak\n%s", r.code, r.stderr)
+		}
+		truth := readTruth(t, filepath.Join(tmp, "truth.json"))
+		for fn, want := range truth.Functions {
+			got := inclusive(r.summary, fn)
+			t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, 100*float64(got-want)/float64(want))
+			if !within(got, want, 0.05) {
+				t.Errorf("%s holds %d bytes at the peak, want %d ±5%%", fn, got, want)
+			}
+		}
+		p := r.summary.Peak
+		if p.MarkHeapBytesExact == nil || !within(p.SampledBytes, int64(*p.MarkHeapBytesExact), 0.03) {
+			t.Errorf("sampled %d bytes, runtime's exact figure at the mark %v: want ±3%%", p.SampledBytes, p.MarkHeapBytesExact)
+		}
+	})
+}
