@@ -348,6 +348,11 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		var details []string
 		if p.HeapBytesExact > 0 {
 			details = append(details, "runtime's exact figure "+Bytes(int64(p.HeapBytesExact)))
+		} else {
+			details = append(details, "runtime's exact figure not known")
+		}
+		for _, c := range p.Corrections {
+			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
 		if p.LiveBytes > 0 {
 			details = append(details, "still reachable "+Bytes(p.LiveBytes))
@@ -375,6 +380,8 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		switch p.Moment {
 		case "gc":
 			details = append(details, fmt.Sprintf("at GC cycle %d", p.GCCycle))
+		case "outside":
+			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when memory outside the heap grew", p.GCCycle))
 		default:
 			details = append(details, "at the final accounting ("+p.Moment+")")
 		}
