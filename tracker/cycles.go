@@ -1,0 +1,202 @@
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"time"
+
+	"github.com/gofil/gofil/peak"
+)
+
+// fastInterval is how often the tracker polls while GC cycles follow each
+// other within a few intervals, for fastFor after the last such pair.
+const (
+	fastInterval = time.Millisecond
+	fastFor      = 200 * time.Millisecond
+)
+
+// observe samples memory, extends the timeline and, when a GC cycle has
+// completed since the last call, takes and accounts a heap snapshot.
+func (t *Tracker) observe() {
+	t.read(&t.cur)
+	t.timelineAdd(t.cur)
+	if t.cur.cycles == t.lastCycle {
+		t.note(t.cur)
+		if t.recheck > 0 {
+			t.recheckForced()
+		}
+		if t.outsideGrew(t.cur) {
+			t.accountNow("outside")
+			return
+		}
+		if t.peakDirty && time.Since(t.peakWritten) >= peakWriteEvery {
+			t.flushPeak()
+		}
+		return
+	}
+	t.account(t.cur.at)
+}
+
+// outsideGrew reports whether memory outside the Go heap (mmap, cgo) has
+// made the process larger than at the peak found so far, by more than a
+// tenth or 16 MiB, with no GC to account the heap at that moment: the heap's
+// own growth starts GCs, memory outside it does not. The tracker then
+// accounts the heap itself, at most every outsideEvery.
+func (t *Tracker) outsideGrew(r reading) bool {
+	if t.accounting || time.Since(t.lastOutside) < outsideEvery {
+		return false
+	}
+	var best, bestOutside uint64
+	if p, ok := t.acc.Peak(); ok {
+		best, bestOutside = p.Memory(), p.Moment().Outside()
+	}
+	outside := r.memory().Outside()
+	now := r.heap + outside
+	margin := best / 10
+	if margin < 16<<20 {
+		margin = 16 << 20
+	}
+	if now <= best+margin || outside < bestOutside+(now-best)/2 {
+		return false
+	}
+	t.lastOutside = time.Now()
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: memory outside the heap grew to %d (heap %d, peak's memory %d): accounting now\n", outside, r.heap, best)
+	}
+	return true
+}
+
+// outsideEvery bounds how often growth outside the heap makes the tracker
+// account the heap (two GC cycles).
+const outsideEvery = 200 * time.Millisecond
+
+// note keeps r as the cycle's last reading, and as its largest if it is.
+func (t *Tracker) note(r reading) {
+	if r.cycles != t.lastCycle {
+		return
+	}
+	t.end = r
+	if r.heap >= t.before.Heap {
+		t.before = r.memory()
+	}
+}
+
+// account takes a snapshot for the cycle just seen and feeds it to the
+// accountant, with the readings of the cycle before: the one with the
+// largest heap and the last.
+func (t *Tracker) account(seen time.Duration) {
+	snap, ok := t.snapshot()
+	if !ok {
+		return
+	}
+	if snap.Cycle == t.lastCycle+1 {
+		snap.Before = t.before
+		snap.End = t.end.memory()
+	}
+	if snap.Cycle != t.cur.cycles {
+		seen = time.Since(t.start) // another GC ran between reading and snapshot
+	}
+	snap.Seen = seen
+	// A reading right after the snapshot, of the same cycle, is its Now.
+	var now reading
+	t.read(&now)
+	if now.cycles == snap.Cycle {
+		snap.Now = now.memory()
+	}
+	if gap := seen - t.lastSeen; gap < 4*t.interval {
+		t.fastUntil = time.Now().Add(fastFor)
+	}
+	t.lastSeen = seen
+	snap.Forced = t.cur.forced != t.lastForced
+	t.lastForced = t.cur.forced
+	t.lastCycle = snap.Cycle
+	t.lastEndFrees = snap.End.Frees
+	t.before = peak.Memory{}
+	t.end = reading{}
+	t.note(t.cur)
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d end.live=%d end.frees=%d records=%d\n", snap.Cycle, snap.Forced, seen, snap.Before.Heap, snap.End.Live, snap.End.Frees, len(snap.Records))
+	}
+	// The program may set runtime.MemProfileRate itself: unbias at the
+	// rate in force.
+	if r := runtime.MemProfileRate; r != t.rate && r > 0 {
+		t.rate = r
+		t.acc.Rate = r
+	}
+	t.history.add(snap, t.rate)
+	t.recheck = 0
+	if snap.Forced {
+		t.recheck = recheckTicks
+		t.recheckSums = sumRecords(snap.Records)
+	}
+	if t.acc.Add(snap) {
+		t.writePeak()
+	}
+}
+
+// recheckTicks is for how many ticks after a forced GC the tracker looks
+// for the GC's early publication of its sweep, which lands when the sweep
+// is over.
+const recheckTicks = 4
+
+// recheckForced snapshots a forced GC's cycle again and, once the profile
+// has changed (the early publication has landed), gives it to the
+// accountant, which then has the heap at the forced mark exactly.
+func (t *Tracker) recheckForced() {
+	t.recheck--
+	snap, ok := t.snapshot()
+	if !ok || snap.Cycle != t.lastCycle {
+		t.recheck = 0 // a new cycle: observe takes it next time
+		return
+	}
+	sum := sumRecords(snap.Records)
+	if sum == t.recheckSums {
+		return
+	}
+	t.recheck = 0
+	snap.Forced = true
+	snap.Seen = t.cur.at
+	snap.Now = t.cur.memory()
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
+	}
+	if t.acc.Add(snap) {
+		t.writePeak()
+	}
+}
+
+// sumRecords is a cheap fingerprint of a profile: it changes when anything
+// is published.
+func sumRecords(rs []runtime.MemProfileRecord) [2]int64 {
+	var s [2]int64
+	for i := range rs {
+		s[0] += rs[i].AllocBytes
+		s[1] += rs[i].FreeBytes
+	}
+	return s
+}
+
+// snapshot copies runtime.MemProfile consistently: the GC count must be the
+// same before and after the copy, or the copy mixes two cycles.
+func (t *Tracker) snapshot() (peak.Snapshot, bool) {
+	var c [1]metrics.Sample
+	c[0].Name = "/gc/cycles/total:gc-cycles"
+	for try := 0; try < 10; try++ {
+		metrics.Read(c[:])
+		before := value(c[0])
+		n, ok := runtime.MemProfile(t.records, true)
+		if !ok {
+			t.records = make([]runtime.MemProfileRecord, n+n/4+64)
+			continue
+		}
+		metrics.Read(c[:])
+		if value(c[0]) != before {
+			continue
+		}
+		t.snapshots++
+		return peak.Snapshot{Cycle: uint32(before), Records: t.records[:n]}, true
+	}
+	return peak.Snapshot{}, false
+}

@@ -1,0 +1,278 @@
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofil/gofil/internal/procfs"
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/oomguard"
+	"github.com/gofil/gofil/peak"
+)
+
+// final accounts the last cycles and writes the exit record. It runs on the
+// loop goroutine.
+func (t *Tracker) final(how string) {
+	t.mu.Lock()
+	if t.finished {
+		t.mu.Unlock()
+		return
+	}
+	t.finished = true
+	t.finishedHow = how
+	t.mu.Unlock()
+	signalled := strings.HasPrefix(how, "signal")
+	if t.guard != nil && !signalled { // after a signal the program may go on
+		// Stop waits for a dump under way, which waits for this goroutine:
+		// let it finish on its own.
+		go t.guard.Stop()
+	}
+
+	begin := time.Now()
+	reason := how
+	if signalled {
+		reason = "signal"
+	}
+	if t.endCannotPeak() {
+		t.observe()
+		t.flushPeak()
+	} else {
+		t.accountNow(reason)
+	}
+	t.flushWindow(t.cur)
+	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+	}
+	t.busy += time.Since(begin)
+	hwm, _ := procfs.HighWater("/proc/self/status")
+	var children uint64
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil && ru.Maxrss > 0 {
+		children = uint64(ru.Maxrss) * 1024
+	}
+	err := raw.WriteJSON(t.dir, raw.ExitFile, &raw.Exit{
+		Version:             raw.Version,
+		How:                 how,
+		AtNS:                int64(time.Since(t.start)),
+		Cycles:              t.cur.cycles,
+		Paired:              t.acc.Paired,
+		Gaps:                t.acc.Gaps,
+		Snapshots:           t.snapshots,
+		TrackerNS:           int64(t.busy),
+		MaxRSSBytes:         hwm,
+		ChildrenMaxRSSBytes: children,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+	}
+	t.timeline.Sync()
+}
+
+// endCannotPeak reports whether, by the runtime's exact figures, the end of
+// the run cannot be its peak: neither the heap at the program's last GC (at
+// most everything allocated by now less what was freed before that GC's
+// mark) nor the heap since, with the memory outside the heap now, comes
+// within 10% of the peak found so far. The final accounting's two GC
+// cycles, two marks of the live heap, are then saved.
+func (t *Tracker) endCannotPeak() bool {
+	p, ok := t.acc.Peak()
+	if !ok || p.Approximate || p.Exact() == 0 || t.lastEndFrees == 0 {
+		return false
+	}
+	var now reading
+	t.read(&now)
+	if now.cycles != t.lastCycle || now.allocs < t.lastEndFrees {
+		return false
+	}
+	limit := p.Memory() / 10 * 9
+	outside := now.memory().Outside()
+	atLastGC := now.allocs - t.lastEndFrees
+	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.heap+outside < limit
+}
+
+// accountNow publishes the heap as it is at this moment and accounts it:
+// two GC cycles are started (not with runtime.GC, whose early publication of
+// sweep frees would break the pairing) and the snapshots around them paired.
+// The first pair is the heap at the program's last own GC, the second the
+// heap now.
+func (t *Tracker) accountNow(reason string) {
+	t.accounting = true
+	defer func() { t.accounting = false }()
+	t.observe()
+	// The heap at the mark of the first GC started here is the heap now.
+	t.labels[t.lastCycle+1] = reason
+	for i := 0; i < 2; i++ {
+		// The last reading before the mark must follow the end of the
+		// sweep before it, for the exact heap at the mark.
+		t.waitSwept()
+		from := t.lastCycle
+		seen, ok := t.startGC(from)
+		if !ok {
+			// Fall back to a blocking GC: its snapshot can still close the
+			// pair begun before it, but cannot start one.
+			runtime.GC()
+			t.read(&t.cur)
+			t.account(time.Since(t.start))
+			t.acc.Reset()
+			break
+		}
+		t.read(&t.cur)
+		t.account(seen)
+	}
+	t.flushPeak()
+}
+
+// waitSwept reads memory until the cumulative frees stop moving (the sweep
+// of the last GC is over), for at most sweepWait, and keeps the readings.
+func (t *Tracker) waitSwept() {
+	deadline := time.Now().Add(sweepWait)
+	var r reading
+	t.read(&r)
+	t.note(r)
+	for time.Now().Before(deadline) {
+		time.Sleep(200 * time.Microsecond)
+		last := r.frees
+		t.read(&r)
+		t.note(r)
+		if r.cycles != t.lastCycle || r.frees == last {
+			return
+		}
+	}
+}
+
+// sweepWait bounds how long the final accounting waits for a sweep to end.
+const sweepWait = 50 * time.Millisecond
+
+// startGC starts one GC cycle the way an allocation does, by lowering the GC
+// target for a moment, and waits until its mark has terminated. It returns
+// when the cycle was seen and false if none started.
+func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
+	c := t.gcSamples
+	old := debug.SetGCPercent(1)
+	defer debug.SetGCPercent(old)
+	metrics.Read(c)
+	pauses := histCount(c[1])
+	var quiet time.Time // no kicks until then
+	kicks := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		metrics.Read(c)
+		if uint32(value(c[0])) != from {
+			return time.Since(t.start), true
+		}
+		if n := histCount(c[1]); n > pauses {
+			// A stop of the world for the GC is over: most likely it has
+			// started, and allocating more would only add garbage to its
+			// heap. If no cycle ends soon, it was another pause: kick again.
+			pauses = n
+			quiet = time.Now().Add(20 * time.Millisecond)
+		}
+		limit := 4096
+		if pauses < 0 {
+			limit = 64 // without the metric, as many kicks as any start needs
+		}
+		if kicks < limit && time.Now().After(quiet) {
+			// Large allocations always check the GC trigger; this one is
+			// larger than the 64 KiB the compiler may place on the stack,
+			// so it is made on the heap.
+			b := make([]byte, 72<<10)
+			runtime.KeepAlive(b)
+			kicks++
+		} else {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	return 0, false
+}
+
+// onOOM runs on the guard's goroutine when memory use crosses a level: it
+// has the loop account the heap as it is now and waits until the emergency
+// data is on disk.
+func (t *Tracker) onOOM(ev oomguard.Event) {
+	req := request{how: "oom", oom: &ev, done: make(chan struct{})}
+	select {
+	case t.requests <- req:
+		<-req.done
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// emergency writes, with the limit, what is known of the heap at once: the
+// last GC cycle accounted and the runtime's exact figures now, synced to
+// the OOM file within milliseconds. Then it accounts the heap as it is now,
+// which takes two GC cycles, and writes the file again, refined. The
+// program carries on.
+func (t *Tracker) emergency(ev oomguard.Event) {
+	t.mu.Lock()
+	finished := t.finished
+	t.mu.Unlock()
+	if finished {
+		return
+	}
+	begin := time.Now()
+	t.dumps++
+	var now reading
+	t.read(&now)
+	first := int64(0)
+	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, false, 0) {
+		first = int64(time.Since(ev.At))
+		t.noteDump(ev.Level, first, 0)
+	}
+	t.accountNow("oom")
+	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, true, first) {
+		t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
+	}
+	t.busy += time.Since(begin)
+	t.timeline.Sync()
+}
+
+// writeOOM writes p as the emergency dump: refined when p is the heap at
+// the moment of the trigger, else the last cycle accounted before it. now
+// is the reading at the trigger; firstNS, when the first dump of this
+// trigger was on disk.
+func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) bool {
+	prof := t.profile("oom", p)
+	prof.LimitBytes = ev.Limit
+	prof.LimitSource = t.limit.Source
+	prof.UsageBytes = ev.Usage
+	prof.Level = t.dumps
+	prof.CrossedUnixNS = ev.At.UnixNano()
+	prof.Refined = refined
+	prof.TriggerHeapBytes = now.heap
+	prof.TriggerRSSBytes = now.rss
+	prof.FirstDumpNS = firstNS
+	prof.AccountedNS = int64(time.Since(ev.At))
+	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: write emergency dump: %v\n", err)
+		return false
+	}
+	return true
+}
+
+// noteDump appends to the dump log how long after the crossing a dump of
+// the trigger at level was on disk (synced); refinedNS is 0 for the first.
+// The log itself is not synced: it survives the death of the process.
+func (t *Tracker) noteDump(level int, firstNS, refinedNS int64) {
+	if t.dumpLog == nil {
+		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return
+		}
+		f.WriteString(raw.DumpLogHead)
+		t.dumpLog = f
+	}
+	line := strconv.AppendInt(nil, int64(level), 10)
+	line = append(line, '\t')
+	line = strconv.AppendInt(line, firstNS, 10)
+	line = append(line, '\t')
+	line = strconv.AppendInt(line, refinedNS, 10)
+	line = append(line, '\n')
+	t.dumpLog.Write(line)
+}

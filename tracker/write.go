@@ -1,0 +1,149 @@
+package tracker
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
+)
+
+// peakWriteEvery bounds how often the peak is rewritten while it keeps
+// growing: a program killed meanwhile loses at most this much of it. The
+// final and emergency accountings always write it.
+const peakWriteEvery = 100 * time.Millisecond
+
+// writePeak writes the peak found so far as the run's peak, now or, if it
+// was written less than peakWriteEvery ago, on a later tick. Errors are
+// reported on stderr: the program goes on regardless.
+func (t *Tracker) writePeak() {
+	t.peakDirty = true
+	if time.Since(t.peakWritten) >= peakWriteEvery {
+		t.flushPeak()
+	}
+}
+
+// flushPeak writes the peak if it changed since it was last written.
+func (t *Tracker) flushPeak() {
+	if !t.peakDirty {
+		return
+	}
+	p, ok := t.acc.Peak()
+	if !ok {
+		return
+	}
+	reason := "gc"
+	if r, ok := t.labels[p.Cycle]; ok {
+		reason = r
+	}
+	t.peakDirty = false
+	t.peakWritten = time.Now()
+	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
+		fmt.Fprintf(os.Stderr, "gofil: write peak: %v\n", err)
+	}
+}
+
+// profile turns p into the raw file form, with the memory figures of the
+// sample nearest to it.
+func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
+	m := p.Moment()
+	prof := &raw.Profile{
+		Version:         raw.Version,
+		Reason:          reason,
+		Cycle:           p.Cycle,
+		AtNS:            int64(peakTime(p)),
+		Bytes:           p.Bytes,
+		Objects:         p.Objects,
+		SampledBytes:    p.Sampled,
+		UnsweptBytes:    p.Unswept,
+		LiveBytes:       p.LiveBytes,
+		ExactBytes:      p.Exact(),
+		MarkExactBytes:  p.MarkExact,
+		MarkLiveBytes:   p.MarkLive,
+		Approximate:     p.Approximate,
+		RSSBytes:        m.RSS,
+		RSSAnonBytes:    m.RSSAnon,
+		GoMappedBytes:   m.GoMapped,
+		GoReleasedBytes: m.GoReleased,
+		Rate:            t.rate,
+		Frames:          []raw.Frame{},
+		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
+	}
+	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory() {
+		prof.BoundBytes = b.Exact()
+		prof.BoundAtNS = int64(peakTime(b))
+	}
+	table := frameTable{t: t, index: make(map[raw.Frame]int)}
+	for _, s := range p.Stacks {
+		prof.Stacks = append(prof.Stacks, raw.Stack{
+			Frames:      table.stack(s.PCs),
+			Objects:     s.Objects,
+			Bytes:       s.Bytes,
+			LiveObjects: s.LiveObjects,
+			LiveBytes:   s.LiveBytes,
+			Truncated:   s.Truncated(),
+		})
+	}
+	prof.Frames = append(prof.Frames, table.frames...)
+	return prof
+}
+
+// peakTime is the moment of p: its reading (the GC count is polled, so the
+// mark itself is seen up to one interval late), else when the mark was seen.
+func peakTime(p peak.Peak) time.Duration {
+	if m := p.Moment(); m.At > 0 {
+		return m.At
+	}
+	return p.At
+}
+
+// frameTable symbolizes stacks into one table of distinct frames, as the
+// raw files store them.
+type frameTable struct {
+	t      *Tracker
+	index  map[raw.Frame]int
+	frames []raw.Frame
+}
+
+// stack returns the table indexes of the frames of pcs, leaf first,
+// inlined calls included.
+func (ft *frameTable) stack(pcs []uintptr) []int {
+	out := []int{}
+	for _, pc := range pcs {
+		for _, f := range ft.t.frames(pc) {
+			i, ok := ft.index[f]
+			if !ok {
+				i = len(ft.frames)
+				ft.index[f] = i
+				ft.frames = append(ft.frames, f)
+			}
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// frames symbolizes one return address, inlined calls included, leaf first.
+func (t *Tracker) frames(pc uintptr) []raw.Frame {
+	if fs, ok := t.frameCache[pc]; ok {
+		return fs
+	}
+	var fs []raw.Frame
+	it := runtime.CallersFrames([]uintptr{pc})
+	for {
+		f, more := it.Next()
+		name := f.Function
+		if name == "" {
+			name = "0x" + strconv.FormatUint(uint64(pc), 16)
+		}
+		fs = append(fs, raw.Frame{Func: name, File: f.File, Line: f.Line})
+		if !more {
+			break
+		}
+	}
+	t.frameCache[pc] = fs
+	return fs
+}
