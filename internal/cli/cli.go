@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -17,49 +18,154 @@ Usage:
   gofil report [--open] [-o DIR] DIR | PROFILE
   gofil watch [flags] URL
   gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz
+  gofil version
   gofil help [COMMAND]
 
 Run 'gofil help run' for the flags of a command.
 `
 
+// command is one of gofil's commands: its usage text (printed by
+// 'gofil help NAME', NAME -h and NAME --help) and what runs it, which
+// returns the exit code.
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+// commands is gofil's command table.
+var commands = []command{
+	{"run", runUsage, runCommand},
+	{"report", reportUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return reportCommand(ctx, args, stdout, stderr)
+	}},
+	{"watch", watchUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return watchCommand(ctx, args, stdout, stderr)
+	}},
+	{"diff", diffUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return diffCommand(ctx, args, stdout, stderr)
+	}},
+	{"version", versionUsage, func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return versionCommand(args, stdout, stderr)
+	}},
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
 // Run runs gofil with args (without the program name) and returns the exit
-// code.
+// code: the program's under `gofil run`, 0 for success and help, 1 when a
+// command failed, 2 for a command line gofil cannot take.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	switch args[0] {
-	case "run":
-		return runCommand(ctx, args[1:], stdin, stdout, stderr)
-	case "report":
-		return reportCommand(ctx, args[1:], stdout, stderr)
-	case "watch":
-		return watchCommand(ctx, args[1:], stdout, stderr)
-	case "diff":
-		return diffCommand(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
+	name := args[0]
+	if name == "help" || isHelp(name) {
 		if len(args) > 1 {
-			switch args[1] {
-			case "run":
-				fmt.Fprint(stdout, runUsage)
-				return 0
-			case "report":
-				fmt.Fprint(stdout, reportUsage)
-				return 0
-			case "watch":
-				fmt.Fprint(stdout, watchUsage)
-				return 0
-			case "diff":
-				fmt.Fprint(stdout, diffUsage)
+			if c, ok := lookup(args[1]); ok {
+				fmt.Fprint(stdout, c.usage)
 				return 0
 			}
+			fmt.Fprintf(stderr, "gofil help: unknown command %q\n", args[1])
+			return 2
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "gofil: unknown command %q (try 'gofil help')\n", args[0])
-	return 2
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "gofil: unknown command %q (try 'gofil help')\n", name)
+		return 2
+	}
+	if helpAsked(c.name, args[1:]) {
+		fmt.Fprint(stdout, c.usage)
+		return 0
+	}
+	return c.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// helpAsked reports whether args ask for the command's help: -h, -help or
+// --help among its own arguments (for run, before the program's, which
+// follow "--").
+func helpAsked(name string, args []string) bool {
+	for _, a := range args {
+		if a == "--" && name == "run" {
+			return false
+		}
+		if isHelp(a) {
+			return true
+		}
+	}
+	return false
+}
+
+const versionUsage = `Usage: gofil version
+
+Prints gofil's module version, the VCS revision it was built from and the
+Go version that built it.
+`
+
+// versionCommand prints what the build info says of gofil itself.
+func versionCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "gofil version: takes no arguments\n")
+		return 2
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		fmt.Fprintln(stdout, "gofil (no build information)")
+		return 0
+	}
+	fmt.Fprintln(stdout, versionLine(bi))
+	return 0
+}
+
+// versionLine is "gofil VERSION (REVISION[, modified], TIME) GO".
+func versionLine(bi *debug.BuildInfo) string {
+	version := bi.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	var rev, when string
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	var parts []string
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if modified {
+			rev += ", modified"
+		}
+		parts = append(parts, rev)
+	}
+	if when != "" {
+		parts = append(parts, when)
+	}
+	line := "gofil " + version
+	if len(parts) > 0 {
+		line += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return line + " " + bi.GoVersion
 }
 
 // parseInterleaved parses args with fs, letting positional arguments stand
@@ -98,7 +204,7 @@ func parseSize(s string) (uint64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v < 0 {
+	if err != nil || !(v >= 0) || v*float64(mult) > 1<<62 { // NaN fails v >= 0
 		return 0, fmt.Errorf("%q is not a size (examples: 65536, 64K, 300M, 2G)", s)
 	}
 	return uint64(v * float64(mult)), nil

@@ -101,7 +101,7 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	}
 	if f.oomThreshold != "off" {
 		v, err := strconv.ParseFloat(f.oomThreshold, 64)
-		if err != nil || v <= 0 || v >= 1 {
+		if err != nil || !(v > 0 && v < 1) { // NaN fails both
 			return f, nil, nil, fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
 		}
 	}

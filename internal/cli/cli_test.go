@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// TestHelpEverywhere: every command's -h, -help and --help, and 'gofil help
+// NAME', print the command's usage on stdout and exit 0; after run's "--"
+// they are the program's.
+func TestHelpEverywhere(t *testing.T) {
+	for _, c := range commands {
+		for _, args := range [][]string{{c.name, "-h"}, {c.name, "--help"}, {c.name, "-help"}, {"help", c.name}, {c.name, "x", "-h"}} {
+			var stdout, stderr bytes.Buffer
+			code := Run(context.Background(), args, nil, &stdout, &stderr)
+			if code != 0 || !strings.HasPrefix(stdout.String(), "Usage: gofil "+c.name) || stderr.Len() != 0 {
+				t.Errorf("gofil %s: exit %d, stdout %q, stderr %q; want its usage and 0", strings.Join(args, " "), code, firstLine(stdout.String()), stderr.String())
+			}
+		}
+	}
+	if !helpAsked("run", []string{"."}) && helpAsked("run", []string{".", "--", "-h"}) {
+		t.Error("gofil run . -- -h takes -h for gofil's; it is the program's")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"help", "nosuch"}, nil, &stdout, &stderr); code != 2 {
+		t.Errorf("gofil help nosuch: exit %d, want 2", code)
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/gofil/gofil", Version: "v0.3.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionLine(bi), "gofil v0.3.0 (0123456789ab, modified, 2026-12-01T10:00:00Z) go1.26.8"; got != want {
+		t.Errorf("versionLine = %q, want %q", got, want)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"version"}, nil, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "gofil ") {
+		t.Errorf("gofil version: exit %d, %q", code, stdout.String())
+	}
+}
+
+func TestParseSizeRejects(t *testing.T) {
+	for _, s := range []string{"Inf", "NaN", "1e30", "-1", "x", "+Inf"} {
+		if v, err := parseSize(s); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", s, v)
+		}
+	}
+	if v, err := parseSize("300M"); err != nil || v != 300<<20 {
+		t.Errorf("parseSize(300M) = %d, %v", v, err)
+	}
+}
