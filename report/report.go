@@ -287,14 +287,33 @@ func isRuntime(f Frame) bool {
 }
 
 // site is the index in s.Frames of the allocation site: the innermost frame
-// that is not the runtime's, or the innermost frame when all are.
+// that is not the runtime's; when all are (the runtime's own memory), the
+// innermost that is not one of the allocator's entry points, which say what
+// was made but not who made it.
 func (s Stack) site() int {
 	for i := len(s.Frames) - 1; i >= 0; i-- {
 		if !isRuntime(s.Frames[i]) {
 			return i
 		}
 	}
+	for i := len(s.Frames) - 1; i >= 0; i-- {
+		if !allocator(s.Frames[i].Func) {
+			return i
+		}
+	}
 	return len(s.Frames) - 1
+}
+
+// allocator reports the runtime functions through which all of a program's
+// allocations go.
+func allocator(fn string) bool {
+	switch fn {
+	case "runtime.newobject", "runtime.makeslice", "runtime.growslice", "runtime.newarray",
+		"runtime.makemap", "runtime.makemap_small", "runtime.makechan", "runtime.makeslicecopy",
+		"runtime.rawstring", "runtime.rawbyteslice", "runtime.rawruneslice", "runtime.malg":
+		return true
+	}
+	return strings.HasPrefix(fn, "runtime.mallocgc") || strings.HasPrefix(fn, "runtime.convT")
 }
 
 // Sites groups h by allocation site, largest first.
