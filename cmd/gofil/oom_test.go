@@ -57,6 +57,10 @@ func TestOOMKill(t *testing.T) {
 	t.Logf("dump: sampled %d bytes, exact at its mark %v, refined %v, first on disk after %.1f ms", s.OOM.SampledBytes, s.OOM.MarkHeapBytesExact, s.OOM.Refined, 1000*s.OOM.FirstDumpSeconds)
 	if s.OOM.MarkHeapBytesExact == nil || !within(s.OOM.SampledBytes, int64(*s.OOM.MarkHeapBytesExact), 0.03) {
 		t.Errorf("the dump's sampled heap %d is not within 3%% of the runtime's exact figure at its mark %v", s.OOM.SampledBytes, s.OOM.MarkHeapBytesExact)
+	} else if exact := int64(*s.OOM.MarkHeapBytesExact); !within(grow, exact, 0.05) {
+		// main.growCache holds all the program holds: its truth is the
+		// heap at the mark, less the runtime's own few hundred KiB.
+		t.Errorf("main.growCache holds %d bytes in the dump, want the heap at its mark, %d, ±5%%", grow, exact)
 	}
 	var dump raw.Profile
 	if err := report.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
