@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"time"
 
 	"github.com/gofil/gofil/peak"
@@ -121,7 +120,7 @@ func (t *Tracker) account(seen time.Duration) {
 	}
 	// The program may set runtime.MemProfileRate itself: unbias at the
 	// rate in force.
-	if r := runtime.MemProfileRate; r != t.rate && r > 0 {
+	if r := t.src.rate(); r != t.rate && r > 0 {
 		t.rate = r
 		t.acc.Rate = r
 	}
@@ -176,27 +175,4 @@ func sumRecords(rs []runtime.MemProfileRecord) [2]int64 {
 		s[1] += rs[i].FreeBytes
 	}
 	return s
-}
-
-// snapshot copies runtime.MemProfile consistently: the GC count must be the
-// same before and after the copy, or the copy mixes two cycles.
-func (t *Tracker) snapshot() (peak.Snapshot, bool) {
-	var c [1]metrics.Sample
-	c[0].Name = "/gc/cycles/total:gc-cycles"
-	for try := 0; try < 10; try++ {
-		metrics.Read(c[:])
-		before := value(c[0])
-		n, ok := runtime.MemProfile(t.records, true)
-		if !ok {
-			t.records = make([]runtime.MemProfileRecord, n+n/4+64)
-			continue
-		}
-		metrics.Read(c[:])
-		if value(c[0]) != before {
-			continue
-		}
-		t.snapshots++
-		return peak.Snapshot{Cycle: uint32(before), Records: t.records[:n]}, true
-	}
-	return peak.Snapshot{}, false
 }

@@ -113,7 +113,8 @@ func (t *Tracker) accountNow(reason string) {
 		// sweep before it, for the exact heap at the mark.
 		t.waitSwept()
 		from := t.lastCycle
-		seen, ok := t.startGC(from)
+		ok := t.src.startGC(from)
+		seen := time.Since(t.start)
 		if !ok {
 			// Fall back to a blocking GC: its snapshot can still close the
 			// pair begun before it, but cannot start one.
@@ -151,10 +152,10 @@ func (t *Tracker) waitSwept() {
 const sweepWait = 50 * time.Millisecond
 
 // startGC starts one GC cycle the way an allocation does, by lowering the GC
-// target for a moment, and waits until its mark has terminated. It returns
-// when the cycle was seen and false if none started.
-func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
-	c := t.gcSamples
+// target for a moment, and waits until its mark has terminated; false if
+// none started.
+func (s *runtimeSource) startGC(from uint32) bool {
+	c := s.gcSamples
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
 	metrics.Read(c)
@@ -165,7 +166,7 @@ func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
 	for time.Now().Before(deadline) {
 		metrics.Read(c)
 		if uint32(value(c[0])) != from {
-			return time.Since(t.start), true
+			return true
 		}
 		if n := histCount(c[1]); n > pauses {
 			// A stop of the world for the GC is over: most likely it has
@@ -189,7 +190,7 @@ func (t *Tracker) startGC(from uint32) (time.Duration, bool) {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	return 0, false
+	return false
 }
 
 // onOOM runs on the guard's goroutine when memory use crosses a level: it

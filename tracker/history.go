@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"runtime"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -94,7 +93,7 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 func (h *history) file(t *Tracker) *raw.History {
 	f := &raw.History{
 		Version: raw.Version,
-		Rate:    runtime.MemProfileRate,
+		Rate:    t.rate,
 		Frames:  []raw.Frame{},
 		Stacks:  make([][]int, len(h.pcs)),
 		Points:  make([]raw.HistoryPoint, 0, len(h.points)),

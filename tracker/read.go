@@ -1,6 +1,8 @@
 package tracker
 
 import (
+	"os"
+	"runtime"
 	"runtime/metrics"
 	"time"
 
@@ -34,20 +36,102 @@ const (
 	nMetrics
 )
 
+// source is what the tracker reads of the runtime and the process, and the
+// one thing it asks of the runtime: a GC cycle. runtimeSource is the real
+// one; the tests give a simulation of the runtime's publication rules.
+type source interface {
+	// read fills r's figures, all but r.at.
+	read(r *reading)
+	// snapshot copies the heap profile consistently: the GC count must be
+	// the same before and after the copy, or the copy mixes two cycles.
+	snapshot() (peak.Snapshot, bool)
+	// startGC starts one GC cycle the way an allocation does and waits
+	// until its mark has terminated; false if none started.
+	startGC(from uint32) bool
+	// rate is the sampling rate in force (runtime.MemProfileRate), which
+	// the program may change.
+	rate() int
+}
+
 // read fills r with the current memory figures.
 func (t *Tracker) read(r *reading) {
-	metrics.Read(t.samples)
+	t.src.read(r)
 	r.at = time.Since(t.start)
-	r.cycles = uint32(value(t.samples[mCycles]))
-	r.forced = uint32(value(t.samples[mForced]))
-	r.heap = value(t.samples[mHeap])
-	r.mapped = value(t.samples[mMapped])
-	r.released = value(t.samples[mReleased])
-	r.allocs = value(t.samples[mAllocs])
-	r.frees = value(t.samples[mFrees])
-	r.live = value(t.samples[mLive])
-	r.rss, r.rssAnon = t.readRSS()
 }
+
+// snapshot copies the heap profile, see source.
+func (t *Tracker) snapshot() (peak.Snapshot, bool) {
+	snap, ok := t.src.snapshot()
+	if ok {
+		t.snapshots++
+	}
+	return snap, ok
+}
+
+// runtimeSource reads runtime/metrics, runtime.MemProfile and
+// /proc/self/statm.
+type runtimeSource struct {
+	samples   []metrics.Sample
+	gcSamples []metrics.Sample
+	cycles    [1]metrics.Sample
+	statm     *os.File
+	statmBuf  []byte
+	pagesize  uint64
+	records   []runtime.MemProfileRecord
+}
+
+func newRuntimeSource() *runtimeSource {
+	s := &runtimeSource{pagesize: uint64(os.Getpagesize()), statmBuf: make([]byte, 256)}
+	s.samples = make([]metrics.Sample, nMetrics)
+	s.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
+	s.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
+	s.samples[mHeap].Name = "/memory/classes/heap/objects:bytes"
+	s.samples[mMapped].Name = "/memory/classes/total:bytes"
+	s.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
+	s.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
+	s.samples[mFrees].Name = "/gc/heap/frees:bytes"
+	s.samples[mLive].Name = "/gc/heap/live:bytes"
+	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
+	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
+	if f, err := os.Open("/proc/self/statm"); err == nil {
+		s.statm = f
+	}
+	return s
+}
+
+func (s *runtimeSource) read(r *reading) {
+	metrics.Read(s.samples)
+	r.cycles = uint32(value(s.samples[mCycles]))
+	r.forced = uint32(value(s.samples[mForced]))
+	r.heap = value(s.samples[mHeap])
+	r.mapped = value(s.samples[mMapped])
+	r.released = value(s.samples[mReleased])
+	r.allocs = value(s.samples[mAllocs])
+	r.frees = value(s.samples[mFrees])
+	r.live = value(s.samples[mLive])
+	r.rss, r.rssAnon = s.readRSS()
+}
+
+func (s *runtimeSource) snapshot() (peak.Snapshot, bool) {
+	c := s.cycles[:]
+	for try := 0; try < 10; try++ {
+		metrics.Read(c)
+		before := value(c[0])
+		n, ok := runtime.MemProfile(s.records, true)
+		if !ok {
+			s.records = make([]runtime.MemProfileRecord, n+n/4+64)
+			continue
+		}
+		metrics.Read(c)
+		if value(c[0]) != before {
+			continue
+		}
+		return peak.Snapshot{Cycle: uint32(before), Records: s.records[:n]}, true
+	}
+	return peak.Snapshot{}, false
+}
+
+func (s *runtimeSource) rate() int { return runtime.MemProfileRate }
 
 func value(s metrics.Sample) uint64 {
 	if s.Value.Kind() == metrics.KindUint64 {
@@ -58,17 +142,17 @@ func value(s metrics.Sample) uint64 {
 
 // readRSS returns the resident set size and its anonymous part (resident
 // minus file-backed and shared pages) from /proc/self/statm, in bytes.
-func (t *Tracker) readRSS() (rss, anon uint64) {
-	if t.statm == nil {
+func (s *runtimeSource) readRSS() (rss, anon uint64) {
+	if s.statm == nil {
 		return 0, 0
 	}
-	n, err := t.statm.ReadAt(t.statmBuf, 0)
+	n, err := s.statm.ReadAt(s.statmBuf, 0)
 	if n == 0 && err != nil {
 		return 0, 0
 	}
 	// Fields: size resident shared text lib data dt, in pages.
 	var fields [3]uint64
-	b := t.statmBuf[:n]
+	b := s.statmBuf[:n]
 	for i, j := 0, 0; i < len(fields) && j < len(b); i++ {
 		for j < len(b) && b[j] == ' ' {
 			j++
@@ -78,9 +162,9 @@ func (t *Tracker) readRSS() (rss, anon uint64) {
 			j++
 		}
 	}
-	rss = fields[1] * t.pagesize
+	rss = fields[1] * s.pagesize
 	if fields[1] > fields[2] {
-		anon = (fields[1] - fields[2]) * t.pagesize
+		anon = (fields[1] - fields[2]) * s.pagesize
 	}
 	return rss, anon
 }

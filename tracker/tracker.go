@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,11 +130,7 @@ type Tracker struct {
 
 	// Owned by the loop goroutine.
 	acc        peak.Accountant
-	samples    []metrics.Sample
-	statm      *os.File
-	statmBuf   []byte
-	pagesize   uint64
-	records    []runtime.MemProfileRecord
+	src        source
 	lastCycle  uint32
 	lastForced uint32
 	before     peak.Memory // the reading with the largest heap while the GC count was lastCycle
@@ -167,8 +162,6 @@ type Tracker struct {
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration
 	fastUntil time.Time
-	// gcSamples are what startGC reads: the GC count and its pauses.
-	gcSamples []metrics.Sample
 	// accounting says accountNow is under way; lastOutside is when growth
 	// outside the heap last made the tracker account it.
 	accounting  bool
@@ -189,50 +182,10 @@ type request struct {
 // closer to it. A program has at most one tracker: `gofil run` starts it
 // through GOFIL_DIR.
 func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("run directory: %w", err)
-	}
-	t := &Tracker{
-		dir:        dir,
-		interval:   interval,
-		start:      time.Now(),
-		rate:       runtime.MemProfileRate,
-		requests:   make(chan request),
-		sigc:       make(chan os.Signal, 1),
-		pagesize:   uint64(os.Getpagesize()),
-		statmBuf:   make([]byte, 256),
-		frameCache: make(map[uintptr][]raw.Frame),
-		labels:     make(map[uint32]string),
-		debug:      os.Getenv("GOFIL_DEBUG") != "",
-	}
-	t.acc.Rate = t.rate
-	if t.debug {
-		t.acc.Trace = func(p peak.Peak) {
-			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
-		}
-	}
-	t.samples = make([]metrics.Sample, nMetrics)
-	t.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
-	t.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
-	t.samples[mHeap].Name = "/memory/classes/heap/objects:bytes"
-	t.samples[mMapped].Name = "/memory/classes/total:bytes"
-	t.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
-	t.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
-	t.samples[mFrees].Name = "/gc/heap/frees:bytes"
-	t.samples[mLive].Name = "/gc/heap/live:bytes"
-	t.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
-	if f, err := os.Open("/proc/self/statm"); err == nil {
-		t.statm = f
-	}
-	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	t, err := newTracker(dir, interval, newRuntimeSource())
 	if err != nil {
-		return nil, fmt.Errorf("timeline: %w", err)
+		return nil, err
 	}
-	if _, err := tl.WriteString(raw.TimelineHead); err != nil {
-		tl.Close()
-		return nil, fmt.Errorf("timeline: %w", err)
-	}
-	t.timeline = tl
 	st := raw.Start{
 		Version:    raw.Version,
 		PID:        os.Getpid(),
@@ -255,12 +208,51 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 		}
 	}
 	if err := raw.WriteJSON(dir, raw.StartFile, &st); err != nil {
-		tl.Close()
+		t.timeline.Close()
 		if t.guard != nil {
 			t.guard.Stop()
 		}
 		return nil, err
 	}
+	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
+	go t.loop()
+	return t, nil
+}
+
+// newTracker makes a tracker that reads src and writes into dir, with its
+// timeline open and a first snapshot accounted, but no goroutine, guard or
+// signal handler yet.
+func newTracker(dir string, interval time.Duration, src source) (*Tracker, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	t := &Tracker{
+		dir:        dir,
+		interval:   interval,
+		start:      time.Now(),
+		rate:       src.rate(),
+		requests:   make(chan request),
+		sigc:       make(chan os.Signal, 1),
+		src:        src,
+		frameCache: make(map[uintptr][]raw.Frame),
+		labels:     make(map[uint32]string),
+		debug:      os.Getenv("GOFIL_DEBUG") != "",
+	}
+	t.acc.Rate = t.rate
+	if t.debug {
+		t.acc.Trace = func(p peak.Peak) {
+			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
+		}
+	}
+	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	if _, err := tl.WriteString(raw.TimelineHead); err != nil {
+		tl.Close()
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	t.timeline = tl
 	t.read(&t.cur)
 	t.lastCycle = t.cur.cycles
 	t.lastForced = t.cur.forced
@@ -273,8 +265,6 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 	}
 	t.window = t.cur
 	t.windowEnd = t.cur.at + timelineWindow
-	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
-	go t.loop()
 	return t, nil
 }
 

@@ -1,0 +1,212 @@
+package tracker
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/gofil/gofil/peak"
+)
+
+// simObject is one allocation in a simulated program: made after mark
+// alloc−1 and before mark alloc, found unreachable at mark dies (and freed
+// by its sweep), or never if dies is 0.
+type simObject struct {
+	stack uintptr
+	size  int64
+	alloc uint32
+	dies  uint32
+}
+
+// simRuntime is a source that follows the runtime's publication rules
+// (src/runtime/mprof.go) for a scripted program: the tracker's cycle logic
+// runs against it as against the runtime. The program is always just
+// before its next mark: everything it will have made by mark cycle+1 is
+// made, and every sweep so far is over.
+type simRuntime struct {
+	objs   []simObject
+	cycle  uint32 // GC cycles completed
+	forced uint32 // of which forced by the program
+	// early says the profile holds the early publication of a forced
+	// GC: the allocations before mark cycle and the frees of its sweep.
+	early bool
+	gcs   int // cycles the tracker started
+}
+
+func (s *simRuntime) read(r *reading) {
+	var allocs, frees, live uint64
+	for _, o := range s.objs {
+		if o.alloc <= s.cycle+1 {
+			allocs += uint64(o.size)
+		}
+		if o.dies != 0 && o.dies <= s.cycle {
+			frees += uint64(o.size)
+		}
+		if o.alloc <= s.cycle && (o.dies == 0 || o.dies > s.cycle) {
+			live += uint64(o.size)
+		}
+	}
+	*r = reading{cycles: s.cycle, forced: s.forced, heap: allocs - frees + 1, live: live, allocs: allocs, frees: frees, rss: allocs - frees + 1}
+}
+
+func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
+	limit := s.cycle - 1
+	if s.cycle == 0 {
+		return peak.Snapshot{Cycle: 0}, true
+	}
+	if s.early {
+		limit = s.cycle
+	}
+	type key struct {
+		stack uintptr
+		size  int64
+	}
+	recs := map[key]*runtime.MemProfileRecord{}
+	var order []key
+	for _, o := range s.objs {
+		if o.alloc > limit {
+			continue
+		}
+		k := key{o.stack, o.size}
+		r := recs[k]
+		if r == nil {
+			r = &runtime.MemProfileRecord{}
+			r.Stack0[0] = o.stack
+			recs[k] = r
+			order = append(order, k)
+		}
+		r.AllocObjects++
+		r.AllocBytes += o.size
+		if o.dies != 0 && o.dies <= limit {
+			r.FreeObjects++
+			r.FreeBytes += o.size
+		}
+	}
+	snap := peak.Snapshot{Cycle: s.cycle}
+	for _, k := range order {
+		snap.Records = append(snap.Records, *recs[k])
+	}
+	return snap, true
+}
+
+func (s *simRuntime) rate() int { return 1 }
+
+func (s *simRuntime) startGC(from uint32) bool {
+	s.cycle++
+	s.early = false
+	s.gcs++
+	return true
+}
+
+// heapAt is the truth: bytes allocated before mark n and not freed by a
+// sweep before it.
+func (s *simRuntime) heapAt(n uint32) int64 {
+	var h int64
+	for _, o := range s.objs {
+		if o.alloc <= n && (o.dies == 0 || o.dies >= n) {
+			h += o.size
+		}
+	}
+	return h
+}
+
+func newSimTracker(t *testing.T, sim *simRuntime) *Tracker {
+	t.Helper()
+	tr, err := newTracker(t.TempDir(), DefaultInterval, sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.timeline.Close() })
+	return tr
+}
+
+// job is a program that grows stack 1 with many sizes up to mark 5, churns
+// stack 2, and drops stack 1's data at mark 5, a GC it forces itself
+// (runtime.GC right after letting the data go).
+func job() []simObject {
+	var objs []simObject
+	for c := uint32(1); c <= 5; c++ {
+		for i := int64(1); i <= 20; i++ {
+			objs = append(objs, simObject{stack: 1, size: 1024 * i, alloc: c, dies: 5})
+		}
+		objs = append(objs, simObject{stack: 2, size: 4096, alloc: c, dies: c + 1})
+	}
+	for c := uint32(6); c <= 9; c++ {
+		objs = append(objs, simObject{stack: 2, size: 4096, alloc: c, dies: c + 1})
+	}
+	return objs
+}
+
+// TestForcedGCRechecked: the tracker's snapshot after the program's
+// runtime.GC comes before the early publication, its next tick's after:
+// the peak is the heap at the forced mark, exactly.
+func TestForcedGCRechecked(t *testing.T) {
+	sim := &simRuntime{objs: job()}
+	tr := newSimTracker(t, sim)
+	for c := uint32(1); c <= 4; c++ {
+		sim.cycle = c
+		tr.observe()
+	}
+	sim.cycle, sim.forced = 5, 1
+	tr.observe() // the snapshot before the publication
+	sim.early = true
+	tr.observe() // the recheck sees it
+	p, ok := tr.acc.Peak()
+	if !ok || p.Cycle != 5 || p.Bytes != sim.heapAt(5) {
+		t.Fatalf("peak at mark %d with %d bytes, want mark 5 with %d", p.Cycle, p.Bytes, sim.heapAt(5))
+	}
+	if p.MarkExact != uint64(sim.heapAt(5)) {
+		t.Errorf("exact heap at the forced mark %d, want %d", p.MarkExact, sim.heapAt(5))
+	}
+	// The program goes on; the next regular cycles do not replace it.
+	for c := uint32(6); c <= 8; c++ {
+		sim.cycle, sim.early = c, false
+		tr.observe()
+	}
+	if q, _ := tr.acc.Peak(); q.Cycle != 5 {
+		t.Errorf("peak moved to mark %d", q.Cycle)
+	}
+}
+
+// TestFinalAccounting: at exit the tracker starts two GC cycles; the first
+// pair is the heap at the program's last GC, the second the heap at exit,
+// which here is the peak.
+func TestFinalAccounting(t *testing.T) {
+	var objs []simObject
+	for c := uint32(1); c <= 4; c++ {
+		objs = append(objs, simObject{stack: 1, size: 8192 * int64(c), alloc: c})
+	}
+	objs = append(objs, simObject{stack: 3, size: 1 << 20, alloc: 4}) // made after the last GC
+	sim := &simRuntime{objs: objs}
+	tr := newSimTracker(t, sim)
+	for c := uint32(1); c <= 3; c++ {
+		sim.cycle = c
+		tr.observe()
+	}
+	tr.final("return")
+	if sim.gcs != 2 {
+		t.Errorf("the final accounting started %d GC cycles, want 2", sim.gcs)
+	}
+	p, ok := tr.acc.Peak()
+	if !ok || p.Cycle != 4 || p.Bytes != sim.heapAt(4) {
+		t.Errorf("peak at mark %d with %d bytes, want the exit's mark 4 with %d", p.Cycle, p.Bytes, sim.heapAt(4))
+	}
+}
+
+// TestGapSeen: the tracker misses a cycle in which nothing was freed: the
+// pair across it is exact, and the peak.
+func TestGapSeen(t *testing.T) {
+	var objs []simObject
+	for c := uint32(1); c <= 6; c++ {
+		objs = append(objs, simObject{stack: 1, size: 65536, alloc: c})
+	}
+	sim := &simRuntime{objs: objs}
+	tr := newSimTracker(t, sim)
+	for _, c := range []uint32{1, 2, 4, 5} {
+		sim.cycle = c
+		tr.observe()
+	}
+	p, _ := tr.acc.Peak()
+	if p.Approximate || p.Cycle != 4 || p.Bytes != sim.heapAt(4) {
+		t.Errorf("peak at mark %d, %d bytes, approximate %v; want the exact mark 4, %d", p.Cycle, p.Bytes, p.Approximate, sim.heapAt(4))
+	}
+}
