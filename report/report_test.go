@@ -76,4 +76,7 @@ func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
 	if own, _ := ownPeakRSS(Meta{MaxRSS: 26 << 20}, &Run{}); own != 26<<20 {
 		t.Errorf("with nothing else known, own = %d, want wait4's", own)
 	}
+	if own, _ := ownPeakRSS(Meta{MaxRSS: 90 << 20, HighWater: 40 << 20}, &Run{}); own != 90<<20 {
+		t.Errorf("without the tracker's reading at exit, own = %d, want wait4's bound", own)
+	}
 }

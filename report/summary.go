@@ -309,9 +309,10 @@ func Build(meta Meta, run *Run) *Summary {
 }
 
 // ownPeakRSS is the program's own peak RSS: its VmHWM, read by the tracker
-// at exit and by gofil while it ran, the larger. wait4's maxrss is only the
-// last resort, as it counts what the child inherited from gofil at exec
-// (os/exec forks with CLONE_VM) and its largest child. children is the
+// at exit and by gofil while it ran, the larger. wait4's maxrss counts what
+// the child inherited from gofil at exec (os/exec forks with CLONE_VM) and
+// its largest child, so it is used only when the tracker could not read the
+// high-water mark at exit and it is larger than gofil's last reading. children is the
 // largest child process's peak RSS, 0 if none.
 func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
 	own = meta.HighWater
@@ -326,7 +327,9 @@ func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
 			own = p.RSS
 		}
 	}
-	if own == 0 {
+	if run.Exit == nil && meta.MaxRSS > own {
+		// No reading at exit (a prebuilt binary, a kill): the last poll
+		// may have come before the high-water mark; wait4 bounds it.
 		own = meta.MaxRSS
 	}
 	return own, children

@@ -23,7 +23,7 @@ func (t *Tracker) observe() {
 	t.timelineAdd(t.cur)
 	if t.cur.cycles == t.lastCycle {
 		t.note(t.cur)
-		if t.recheck > 0 {
+		if t.rechecking {
 			t.recheckForced()
 		}
 		if t.outsideGrew(t.cur) {
@@ -125,9 +125,10 @@ func (t *Tracker) account(seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
-	t.recheck = 0
+	t.rechecking = false
 	if snap.Forced {
-		t.recheck = recheckTicks
+		t.rechecking = true
+		t.recheckUntil = time.Now().Add(recheckFor)
 		t.recheckSums = sumRecords(snap.Records)
 	}
 	if t.acc.Add(snap) {
@@ -135,29 +136,38 @@ func (t *Tracker) account(seen time.Duration) {
 	}
 }
 
-// recheckTicks is for how many ticks after a forced GC the tracker looks
-// for the GC's early publication of its sweep, which lands when the sweep
-// is over.
-const recheckTicks = 4
+// recheckFor is how long after a forced GC the tracker looks for the GC's
+// early publication of its sweep, which lands when the sweep is over: on a
+// heap of millions of objects, tens of milliseconds after the mark.
+const recheckFor = 250 * time.Millisecond
 
 // recheckForced snapshots a forced GC's cycle again and, once the profile
 // has changed (the early publication has landed), gives it to the
 // accountant, which then has the heap at the forced mark exactly.
 func (t *Tracker) recheckForced() {
-	t.recheck--
+	if time.Now().After(t.recheckUntil) {
+		t.rechecking = false
+		return
+	}
 	snap, ok := t.snapshot()
 	if !ok || snap.Cycle != t.lastCycle {
-		t.recheck = 0 // a new cycle: observe takes it next time
+		t.rechecking = false // a new cycle: observe takes it next time
 		return
 	}
 	sum := sumRecords(snap.Records)
 	if sum == t.recheckSums {
 		return
 	}
-	t.recheck = 0
+	t.rechecking = false
 	snap.Forced = true
 	snap.Seen = t.cur.at
-	snap.Now = t.cur.memory()
+	// The reading after the snapshot, and so after the publication, which
+	// comes once the sweep is over.
+	var now reading
+	t.read(&now)
+	if now.cycles == snap.Cycle {
+		snap.Now = now.memory()
+	}
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
 	}

@@ -40,6 +40,11 @@ func (t *Tracker) final(how string) {
 	if signalled {
 		reason = "signal"
 	}
+	if t.rechecking {
+		// The program's own last GC returned before it ended: its early
+		// publication is in by now.
+		t.recheckForced()
+	}
 	if t.endCannotPeak() {
 		t.observe()
 		t.flushPeak()
@@ -76,9 +81,9 @@ func (t *Tracker) final(how string) {
 }
 
 // endCannotPeak reports whether, by the runtime's exact figures, the end of
-// the run cannot be its peak: neither the heap at the program's last GC (at
-// most everything allocated by now less what was freed before that GC's
-// mark) nor the heap since, with the memory outside the heap now, comes
+// the run cannot be its peak: neither the heap at the program's last GC
+// (unless accounted already, at most everything allocated by now less what
+// was freed before that GC's mark) nor the heap since, with the memory outside the heap now, comes
 // within 10% of the peak found so far. The final accounting's two GC
 // cycles, two marks of the live heap, are then saved.
 func (t *Tracker) endCannotPeak() bool {
@@ -94,6 +99,14 @@ func (t *Tracker) endCannotPeak() bool {
 	limit := p.Memory() / 10 * 9
 	outside := now.memory().Outside()
 	atLastGC := now.allocs - t.lastEndFrees
+	if last, ok := t.acc.Last(); ok && last.Cycle == t.lastCycle && !last.Approximate {
+		// The last GC's mark is accounted already (a forced GC, seen
+		// published): only the heap since is left to account.
+		atLastGC = 0
+	}
+	if t.debug {
+		fmt.Fprintf(os.Stderr, "gofil-debug: end: at the last GC at most %d, since %d, now %d, outside %d; the peak's %d\n", atLastGC, t.before.Heap, now.heap, outside, p.Memory())
+	}
 	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.heap+outside < limit
 }
 

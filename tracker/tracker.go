@@ -152,12 +152,13 @@ type Tracker struct {
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time
-	// recheck counts the ticks left to look for a forced GC's early
-	// publication; recheckSums fingerprints its first snapshot.
-	recheck     int
-	recheckSums [2]int64
-	guard       *oomguard.Guard
-	dumpLog     *os.File
+	// rechecking says the tracker looks, until recheckUntil, for a forced
+	// GC's early publication; recheckSums fingerprints its first snapshot.
+	rechecking   bool
+	recheckUntil time.Time
+	recheckSums  [2]int64
+	guard        *oomguard.Guard
+	dumpLog      *os.File
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration
