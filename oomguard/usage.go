@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/gofil/gofil/internal/procfs"
 )
 
 // Usage returns the current usage counted against the limit, in bytes: the
@@ -114,25 +116,20 @@ func (u *usageFile) close() error {
 // for an error): a decimal number of bytes, or, for statm, the second field
 // (resident pages) times the page size.
 func parseUsage(b []byte, statm bool, pageSize uint64, path string) (uint64, error) {
+	if statm {
+		resident, _, ok := procfs.Statm(b)
+		if !ok {
+			return 0, fmt.Errorf("oomguard: %s: unexpected contents %q", path, b)
+		}
+		return resident * pageSize, nil
+	}
 	i := 0
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
 		i++
 	}
-	if statm {
-		// "size resident shared text lib data dt", in pages.
-		for i < len(b) && b[i] != ' ' {
-			i++
-		}
-		for i < len(b) && b[i] == ' ' {
-			i++
-		}
-	}
 	v, end, ok := parseUint(b, i)
 	if !ok || (end < len(b) && b[end] != '\n' && b[end] != ' ') {
 		return 0, fmt.Errorf("oomguard: %s: unexpected contents %q", path, b)
-	}
-	if statm {
-		v *= pageSize
 	}
 	return v, nil
 }

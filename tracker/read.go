@@ -6,6 +6,7 @@ import (
 	"runtime/metrics"
 	"time"
 
+	"github.com/gofil/gofil/internal/procfs"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -150,21 +151,13 @@ func (s *runtimeSource) readRSS() (rss, anon uint64) {
 	if n == 0 && err != nil {
 		return 0, 0
 	}
-	// Fields: size resident shared text lib data dt, in pages.
-	var fields [3]uint64
-	b := s.statmBuf[:n]
-	for i, j := 0, 0; i < len(fields) && j < len(b); i++ {
-		for j < len(b) && b[j] == ' ' {
-			j++
-		}
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			fields[i] = fields[i]*10 + uint64(b[j]-'0')
-			j++
-		}
+	resident, shared, ok := procfs.Statm(s.statmBuf[:n])
+	if !ok {
+		return 0, 0
 	}
-	rss = fields[1] * s.pagesize
-	if fields[1] > fields[2] {
-		anon = (fields[1] - fields[2]) * s.pagesize
+	rss = resident * s.pagesize
+	if resident > shared {
+		anon = (resident - shared) * s.pagesize
 	}
 	return rss, anon
 }

@@ -164,3 +164,29 @@ func HighWater(statusPath string) (uint64, error) {
 	}
 	return 0, errors.New("procfs: no VmHWM in " + statusPath)
 }
+
+// Statm parses the contents of /proc/PID/statm without allocating: the
+// resident pages and the shared (file-backed) ones, the second and third
+// of its fields ("size resident shared text lib data dt", in pages). ok is
+// false when the contents are not that.
+func Statm(b []byte) (resident, shared uint64, ok bool) {
+	var fields [3]uint64
+	i := 0
+	for f := range fields {
+		for i < len(b) && b[i] == ' ' {
+			i++
+		}
+		start := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			d := uint64(b[i] - '0')
+			if fields[f] > (1<<64-1-d)/10 {
+				return 0, 0, false
+			}
+			fields[f] = fields[f]*10 + d
+		}
+		if i == start || (i < len(b) && b[i] != ' ' && b[i] != '\n') {
+			return 0, 0, false
+		}
+	}
+	return fields[1], fields[2], true
+}

@@ -60,3 +60,18 @@ func TestHighWater(t *testing.T) {
 		t.Errorf("own high-water mark %d, %v", self, err)
 	}
 }
+
+func TestStatm(t *testing.T) {
+	for in, want := range map[string][3]uint64{
+		"1000 250 40 10 0 300 0\n": {250, 40, 1},
+		"1000 250 40":              {250, 40, 1},
+		"1000 x 40\n":              {0, 0, 0},
+		"":                         {0, 0, 0},
+		"99999999999999999999 1 1": {0, 0, 0},
+	} {
+		r, s, ok := Statm([]byte(in))
+		if r != want[0] || s != want[1] || ok != (want[2] == 1) {
+			t.Errorf("Statm(%q) = %d, %d, %v; want %d, %d, %v", in, r, s, ok, want[0], want[1], want[2] == 1)
+		}
+	}
+}
