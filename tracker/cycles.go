@@ -18,7 +18,7 @@ const (
 
 // observe samples memory, extends the timeline and, when a GC cycle has
 // completed since the last call, takes and accounts a heap snapshot.
-func (t *Tracker) observe() {
+func (t *tracker) observe() {
 	t.read(&t.cur)
 	t.timelineAdd(t.cur)
 	if t.cur.cycles == t.lastCycle {
@@ -43,7 +43,7 @@ func (t *Tracker) observe() {
 // tenth or 16 MiB, with no GC to account the heap at that moment: the heap's
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
-func (t *Tracker) outsideGrew(r reading) bool {
+func (t *tracker) outsideGrew(r reading) bool {
 	if t.accounting || time.Since(t.lastOutside) < outsideEvery {
 		return false
 	}
@@ -72,7 +72,7 @@ func (t *Tracker) outsideGrew(r reading) bool {
 const outsideEvery = 200 * time.Millisecond
 
 // note keeps r as the cycle's last reading, and as its largest if it is.
-func (t *Tracker) note(r reading) {
+func (t *tracker) note(r reading) {
 	if r.cycles != t.lastCycle {
 		return
 	}
@@ -85,7 +85,7 @@ func (t *Tracker) note(r reading) {
 // account takes a snapshot for the cycle just seen and feeds it to the
 // accountant, with the readings of the cycle before: the one with the
 // largest heap and the last.
-func (t *Tracker) account(seen time.Duration) {
+func (t *tracker) account(seen time.Duration) {
 	snap, ok := t.snapshot()
 	if !ok {
 		return
@@ -144,7 +144,7 @@ const recheckFor = 250 * time.Millisecond
 // recheckForced snapshots a forced GC's cycle again and, once the profile
 // has changed (the early publication has landed), gives it to the
 // accountant, which then has the heap at the forced mark exactly.
-func (t *Tracker) recheckForced() {
+func (t *tracker) recheckForced() {
 	if time.Now().After(t.recheckUntil) {
 		t.rechecking = false
 		return

@@ -109,9 +109,9 @@ func (s *simRuntime) heapAt(n uint32) int64 {
 	return h
 }
 
-func newSimTracker(t *testing.T, sim *simRuntime) *Tracker {
+func newSimTracker(t *testing.T, sim *simRuntime) *tracker {
 	t.Helper()
-	tr, err := newTracker(t.TempDir(), DefaultInterval, sim)
+	tr, err := newTracker(t.TempDir(), defaultInterval, sim)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 // final accounts the last cycles and writes the exit record. It runs on the
 // loop goroutine.
-func (t *Tracker) final(how string) {
+func (t *tracker) final(how string) {
 	t.mu.Lock()
 	if t.finished {
 		t.mu.Unlock()
@@ -86,7 +86,7 @@ func (t *Tracker) final(how string) {
 // was freed before that GC's mark) nor the heap since, with the memory outside the heap now, comes
 // within 10% of the peak found so far. The final accounting's two GC
 // cycles, two marks of the live heap, are then saved.
-func (t *Tracker) endCannotPeak() bool {
+func (t *tracker) endCannotPeak() bool {
 	p, ok := t.acc.Peak()
 	if !ok || p.Approximate || p.Exact() == 0 || t.lastEndFrees == 0 {
 		return false
@@ -115,7 +115,7 @@ func (t *Tracker) endCannotPeak() bool {
 // sweep frees would break the pairing) and the snapshots around them paired.
 // The first pair is the heap at the program's last own GC, the second the
 // heap now.
-func (t *Tracker) accountNow(reason string) {
+func (t *tracker) accountNow(reason string) {
 	t.accounting = true
 	defer func() { t.accounting = false }()
 	t.observe()
@@ -145,7 +145,7 @@ func (t *Tracker) accountNow(reason string) {
 
 // waitSwept reads memory until the cumulative frees stop moving (the sweep
 // of the last GC is over), for at most sweepWait, and keeps the readings.
-func (t *Tracker) waitSwept() {
+func (t *tracker) waitSwept() {
 	deadline := time.Now().Add(sweepWait)
 	var r reading
 	t.read(&r)
@@ -209,7 +209,7 @@ func (s *runtimeSource) startGC(from uint32) bool {
 // onOOM runs on the guard's goroutine when memory use crosses a level: it
 // has the loop account the heap as it is now and waits until the emergency
 // data is on disk.
-func (t *Tracker) onOOM(ev oomguard.Event) {
+func (t *tracker) onOOM(ev oomguard.Event) {
 	req := request{how: "oom", oom: &ev, done: make(chan struct{})}
 	select {
 	case t.requests <- req:
@@ -223,7 +223,7 @@ func (t *Tracker) onOOM(ev oomguard.Event) {
 // the OOM file within milliseconds. Then it accounts the heap as it is now,
 // which takes two GC cycles, and writes the file again, refined. The
 // program carries on.
-func (t *Tracker) emergency(ev oomguard.Event) {
+func (t *tracker) emergency(ev oomguard.Event) {
 	t.mu.Lock()
 	finished := t.finished
 	t.mu.Unlock()
@@ -251,7 +251,7 @@ func (t *Tracker) emergency(ev oomguard.Event) {
 // the moment of the trigger, else the last cycle accounted before it. now
 // is the reading at the trigger; firstNS, when the first dump of this
 // trigger was on disk.
-func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) bool {
+func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) bool {
 	prof := t.profile("oom", p)
 	prof.LimitBytes = ev.Limit
 	prof.LimitSource = t.limit.Source
@@ -273,7 +273,7 @@ func (t *Tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined 
 // noteDump appends to the dump log how long after the crossing a dump of
 // the trigger at level was on disk (synced); refinedNS is 0 for the first.
 // The log itself is not synced: it survives the death of the process.
-func (t *Tracker) noteDump(level int, firstNS, refinedNS int64) {
+func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 	if t.dumpLog == nil {
 		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {

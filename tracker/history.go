@@ -90,7 +90,7 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 }
 
 // file symbolizes the history for the run directory.
-func (h *history) file(t *Tracker) *raw.History {
+func (h *history) file(t *tracker) *raw.History {
 	f := &raw.History{
 		Version: raw.Version,
 		Rate:    t.rate,

@@ -55,13 +55,13 @@ type source interface {
 }
 
 // read fills r with the current memory figures.
-func (t *Tracker) read(r *reading) {
+func (t *tracker) read(r *reading) {
 	t.src.read(r)
 	r.at = time.Since(t.start)
 }
 
 // snapshot copies the heap profile, see source.
-func (t *Tracker) snapshot() (peak.Snapshot, bool) {
+func (t *tracker) snapshot() (peak.Snapshot, bool) {
 	snap, ok := t.src.snapshot()
 	if ok {
 		t.snapshots++

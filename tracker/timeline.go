@@ -11,7 +11,7 @@ const timelineWindow = 20 * time.Millisecond
 
 // timelineAdd folds r into the current timeline window and writes the
 // window out when it is over.
-func (t *Tracker) timelineAdd(r reading) {
+func (t *tracker) timelineAdd(r reading) {
 	w := &t.window
 	if r.heap > w.heap {
 		w.heap = r.heap
@@ -31,7 +31,7 @@ func (t *Tracker) timelineAdd(r reading) {
 	t.flushWindow(r)
 }
 
-func (t *Tracker) flushWindow(r reading) {
+func (t *tracker) flushWindow(r reading) {
 	w := t.window
 	line := make([]byte, 0, 96)
 	line = strconv.AppendInt(line, int64(r.at/time.Millisecond), 10)

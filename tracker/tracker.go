@@ -32,12 +32,12 @@ import (
 	"github.com/gofil/gofil/peak"
 )
 
-// DefaultInterval is how often the tracker samples memory.
-const DefaultInterval = 5 * time.Millisecond
+// defaultInterval is how often the tracker samples memory.
+const defaultInterval = 5 * time.Millisecond
 
 var (
 	activeMu sync.Mutex
-	active   *Tracker
+	active   *tracker
 )
 
 func init() {
@@ -45,7 +45,7 @@ func init() {
 	if dir == "" {
 		return
 	}
-	interval := DefaultInterval
+	interval := defaultInterval
 	if s := os.Getenv(raw.EnvInterval); s != "" {
 		if d, err := time.ParseDuration(s); err == nil && d > 0 {
 			interval = d
@@ -60,7 +60,7 @@ func init() {
 		}
 	}
 	restoreEnv()
-	t, err := Start(dir, interval, threshold)
+	t, err := start(dir, interval, threshold)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gofil: tracker not started: %v\n", err)
 		return
@@ -68,7 +68,7 @@ func init() {
 	activeMu.Lock()
 	active = t
 	activeMu.Unlock()
-	installExitHook(func() { t.Finish(t.exitHow()) })
+	installExitHook(func() { t.finish(t.exitHow()) })
 }
 
 // restoreEnv gives the program back the environment it was started with:
@@ -107,14 +107,14 @@ func RunMain(userMain func()) {
 			t.mu.Unlock()
 			return
 		}
-		t.Finish("panic")
+		t.finish("panic")
 	}()
 	userMain()
 	returned = true
 }
 
-// Tracker samples memory and accounts the heap at every GC cycle.
-type Tracker struct {
+// tracker samples memory and accounts the heap at every GC cycle.
+type tracker struct {
 	dir      string
 	interval time.Duration
 	start    time.Time
@@ -177,12 +177,12 @@ type request struct {
 	done chan struct{}
 }
 
-// Start starts a tracker writing into dir, sampling every interval. When
+// start starts a tracker writing into dir, sampling every interval. When
 // oomThreshold is above zero, an OOM guard writes an emergency accounting
 // whenever memory use crosses that fraction of the memory limit, and again
 // closer to it. A program has at most one tracker: `gofil run` starts it
 // through GOFIL_DIR.
-func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, error) {
+func start(dir string, interval time.Duration, oomThreshold float64) (*tracker, error) {
 	t, err := newTracker(dir, interval, newRuntimeSource())
 	if err != nil {
 		return nil, err
@@ -223,11 +223,11 @@ func Start(dir string, interval time.Duration, oomThreshold float64) (*Tracker, 
 // newTracker makes a tracker that reads src and writes into dir, with its
 // timeline open and a first snapshot accounted, but no goroutine, guard or
 // signal handler yet.
-func newTracker(dir string, interval time.Duration, src source) (*Tracker, error) {
+func newTracker(dir string, interval time.Duration, src source) (*tracker, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	t := &Tracker{
+	t := &tracker{
 		dir:        dir,
 		interval:   interval,
 		start:      time.Now(),
@@ -271,7 +271,7 @@ func newTracker(dir string, interval time.Duration, src source) (*Tracker, error
 
 func joinPath(dir, name string) string { return dir + string(os.PathSeparator) + name }
 
-func (t *Tracker) exitHow() string {
+func (t *tracker) exitHow() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mainReturned {
@@ -280,11 +280,11 @@ func (t *Tracker) exitHow() string {
 	return "exit"
 }
 
-// Finish accounts the heap as it is now and writes the final files, and
+// finish accounts the heap as it is now and writes the final files, and
 // returns when they are written. It is safe to call more than once and from
 // any goroutine: a call waits for an accounting under way (after a signal,
 // say) and then does nothing if the program has been finished already.
-func (t *Tracker) Finish(how string) {
+func (t *tracker) finish(how string) {
 	req := request{how: how, done: make(chan struct{})}
 	select {
 	case t.requests <- req:
@@ -294,7 +294,7 @@ func (t *Tracker) Finish(how string) {
 	}
 }
 
-func (t *Tracker) loop() {
+func (t *tracker) loop() {
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
 	every := t.interval

@@ -19,7 +19,7 @@ const peakWriteEvery = 100 * time.Millisecond
 // writePeak writes the peak found so far as the run's peak, now or, if it
 // was written less than peakWriteEvery ago, on a later tick. Errors are
 // reported on stderr: the program goes on regardless.
-func (t *Tracker) writePeak() {
+func (t *tracker) writePeak() {
 	t.peakDirty = true
 	if time.Since(t.peakWritten) >= peakWriteEvery {
 		t.flushPeak()
@@ -27,7 +27,7 @@ func (t *Tracker) writePeak() {
 }
 
 // flushPeak writes the peak if it changed since it was last written.
-func (t *Tracker) flushPeak() {
+func (t *tracker) flushPeak() {
 	if !t.peakDirty {
 		return
 	}
@@ -48,7 +48,7 @@ func (t *Tracker) flushPeak() {
 
 // profile turns p into the raw file form, with the memory figures of the
 // sample nearest to it.
-func (t *Tracker) profile(reason string, p peak.Peak) *raw.Profile {
+func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 	m := p.Moment()
 	prof := &raw.Profile{
 		Version:         raw.Version,
@@ -103,7 +103,7 @@ func peakTime(p peak.Peak) time.Duration {
 // frameTable symbolizes stacks into one table of distinct frames, as the
 // raw files store them.
 type frameTable struct {
-	t      *Tracker
+	t      *tracker
 	index  map[raw.Frame]int
 	frames []raw.Frame
 }
@@ -127,7 +127,7 @@ func (ft *frameTable) stack(pcs []uintptr) []int {
 }
 
 // frames symbolizes one return address, inlined calls included, leaf first.
-func (t *Tracker) frames(pc uintptr) []raw.Frame {
+func (t *tracker) frames(pc uintptr) []raw.Frame {
 	if fs, ok := t.frameCache[pc]; ok {
 		return fs
 	}
