@@ -158,11 +158,25 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, int) {
 	return outDir, reportOK
 }
 
-// metaFromDir rebuilds what `gofil run` knew of the program from outside
-// from the directory's summary.json, its peak.pb.gz and rss.tsv. Each may
-// be missing; what they held is then not known.
+// metaFromDir gives back what `gofil run` knew of the program from outside:
+// raw/meta.json and rss.tsv, or for a report written before meta.json, the
+// directory's summary.json, its peak.pb.gz and rss.tsv. Each may be
+// missing; what they held is then not known.
 func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
-	var meta report.Meta
+	meta, ok, err := report.ReadMeta(filepath.Join(dir, report.RawDir))
+	if err != nil {
+		return meta, err
+	}
+	if ok {
+		// What gofil run recorded, and its RSS readings.
+		if rss, err := report.ReadRSS(dir); err == nil {
+			meta.RSS = rss
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return meta, err
+		}
+		return meta, nil
+	}
+	// A report from before raw/meta.json: what summary.json says.
 	var old report.Summary
 	data, err := os.ReadFile(filepath.Join(dir, report.SummaryFile))
 	switch {

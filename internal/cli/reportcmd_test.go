@@ -265,3 +265,30 @@ func TestDefaultProfileReportDir(t *testing.T) {
 		}
 	}
 }
+
+// TestMetaFromRecordedFacts: a run's raw/meta.json gives back everything
+// gofil run knew, with no summary.json to read.
+func TestMetaFromRecordedFacts(t *testing.T) {
+	dir := t.TempDir()
+	rawDir := filepath.Join(dir, report.RawDir)
+	if err := os.Mkdir(rawDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	want := report.Meta{Command: []string{"./job", "-x"}, Target: "./job", Binary: "job", ExitCode: 137, Signal: "SIGKILL",
+		OOMKilled: true, NoSource: true, MemoryLimit: 300 << 20, MaxRSS: 310 << 20, HighWater: 305 << 20,
+		Duration: 2 * time.Second, Started: time.Unix(1700000000, 0).UTC(), Notes: []string{"a note of gofil run's own"}}
+	if err := report.WriteMeta(rawDir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := metaFromDir(dir, &report.Run{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Command, want.Command) || got.Target != want.Target || got.Binary != want.Binary ||
+		got.ExitCode != want.ExitCode || got.Signal != want.Signal || got.OOMKilled != want.OOMKilled ||
+		got.NoSource != want.NoSource || got.MemoryLimit != want.MemoryLimit || got.MaxRSS != want.MaxRSS ||
+		got.HighWater != want.HighWater || got.Duration != want.Duration || !got.Started.Equal(want.Started) ||
+		!slices.Equal(got.Notes, want.Notes) || got.EndUnknown {
+		t.Errorf("meta from raw/meta.json:\n got %+v\nwant %+v", got, want)
+	}
+}

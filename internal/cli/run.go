@@ -263,6 +263,9 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	for _, p := range res.Timeline {
 		meta.RSS = append(meta.RSS, report.RSSPoint{At: p.At, RSS: p.RSS})
 	}
+	if err := report.WriteMeta(rawDir, meta); err != nil {
+		fmt.Fprintf(stderr, "gofil run: %v\n", err)
+	}
 	if code := writeReport(outDir, rawDir, meta, stderr); code != 0 {
 		return code
 	}

@@ -1,0 +1,69 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// MetaFile, in the raw directory, holds what `gofil run` knew of the
+// program from outside (Meta, but for its RSS readings, which are in
+// rss.tsv), so that `gofil report DIR` writes the report again from facts,
+// not from summary.json's sentences.
+const MetaFile = "meta.json"
+
+// metaFile is MetaFile's layout; fields are only ever added.
+type metaFile struct {
+	Version     int       `json:"version"`
+	Command     []string  `json:"command"`
+	Target      string    `json:"target"`
+	Binary      string    `json:"binary"`
+	Started     time.Time `json:"started"`
+	DurationNS  int64     `json:"duration_ns"`
+	ExitCode    int       `json:"exit_code"`
+	Signal      string    `json:"signal,omitempty"`
+	MaxRSS      uint64    `json:"wait4_maxrss_bytes"`
+	HighWater   uint64    `json:"high_water_bytes"`
+	NoSource    bool      `json:"no_source,omitempty"`
+	MemoryLimit uint64    `json:"memory_limit_bytes,omitempty"`
+	OOMKilled   bool      `json:"oom_killed,omitempty"`
+	Notes       []string  `json:"notes"`
+}
+
+// WriteMeta records m in the raw directory dir.
+func WriteMeta(dir string, m Meta) error {
+	f := metaFile{
+		Version: 1, Command: nonNil(m.Command), Target: m.Target, Binary: m.Binary, Started: m.Started,
+		DurationNS: int64(m.Duration), ExitCode: m.ExitCode, Signal: m.Signal, MaxRSS: m.MaxRSS,
+		HighWater: m.HighWater, NoSource: m.NoSource, MemoryLimit: m.MemoryLimit, OOMKilled: m.OOMKilled,
+		Notes: nonNil(m.Notes),
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", MetaFile, err)
+	}
+	return raw.WriteFile(dir, MetaFile, append(data, '\n'))
+}
+
+// ReadMeta reads what WriteMeta recorded in the raw directory dir. ok is
+// false when the directory has none (a report from before the file).
+func ReadMeta(dir string) (m Meta, ok bool, err error) {
+	var f metaFile
+	if err := ReadRaw(dir, MetaFile, &f); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Meta{}, false, nil
+		}
+		return Meta{}, false, err
+	}
+	m = Meta{
+		Command: f.Command, Target: f.Target, Binary: f.Binary, Started: f.Started,
+		Duration: time.Duration(f.DurationNS), ExitCode: f.ExitCode, Signal: f.Signal, MaxRSS: f.MaxRSS,
+		HighWater: f.HighWater, NoSource: f.NoSource, MemoryLimit: f.MemoryLimit, OOMKilled: f.OOMKilled,
+		Notes: f.Notes,
+	}
+	return m, true, nil
+}
