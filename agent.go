@@ -22,3 +22,12 @@ const AgentModule = "github.com/gofil/gofil"
 
 // AgentPackage is the package the injected main imports.
 const AgentPackage = AgentModule + "/tracker"
+
+// The names `gofil run` gives what it adds to the program, which the report
+// hides again: the program's own main function, renamed on its own line,
+// and the added file whose main calls it through the agent's RunMain.
+const (
+	UserMain     = "gofil_userMain"
+	InjectedFile = "zz_gofil_agent.go"
+	RunMain      = AgentPackage + ".RunMain"
+)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofil/gofil"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 )
@@ -206,13 +207,10 @@ func ParseTimeline(r io.Reader) ([]TimelinePoint, error) {
 }
 
 // agentPrefix is the import path prefix of gofil's in-process packages.
-const agentPrefix = "github.com/gofil/gofil/"
-
-// runMain is the one agent frame that calls user code.
-const runMain = agentPrefix + "tracker.RunMain"
+const agentPrefix = gofil.AgentModule + "/"
 
 // userMainName is what `gofil run` renames the program's main to.
-const userMainName = "main.gofil_userMain"
+const userMainName = "main." + gofil.UserMain
 
 // NewHeap removes the tracker's own allocations from p and rewrites the
 // frames gofil's injection added, so stacks read as the program's own. A
@@ -232,13 +230,13 @@ func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
 			}
 			f := p.Frames[idx]
 			switch {
-			case f.Func == runMain:
+			case f.Func == gofil.RunMain:
 				continue
 			case strings.HasPrefix(f.Func, agentPrefix):
 				own = true
 			case pkgs != nil && agentOnly(FuncPackage(f.Func), pkgs):
 				own = true
-			case f.Func == "main.main" && strings.HasSuffix(f.File, "zz_gofil_agent.go"):
+			case f.Func == "main.main" && strings.HasSuffix(f.File, gofil.InjectedFile):
 				continue
 			case strings.HasPrefix(f.Func, userMainName):
 				// main.gofil_userMain, main.gofil_userMain.func1, ...

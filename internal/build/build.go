@@ -26,13 +26,6 @@ import (
 	"github.com/gofil/gofil"
 )
 
-// UserMain is the name the program's own main function is given in the
-// overlay; reports show it as main.main again.
-const UserMain = "gofil_userMain"
-
-// injectedFile is the file added to the main package's directory.
-const injectedFile = "zz_gofil_agent.go"
-
 // Target is what the user asked to run.
 type Target struct {
 	// Binary is set when the target is a prebuilt executable: it is run as
@@ -251,8 +244,8 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	if err := writeOverlayFile(work, "main.go", renamed, overlay, mainFile); err != nil {
 		return err
 	}
-	inject := filepath.Join(pkg.Dir, injectedFile)
-	src := fmt.Sprintf("package main\n\nimport gofiltracker %q\n\nfunc main() { gofiltracker.RunMain(%s) }\n", gofil.AgentPackage, UserMain)
+	inject := filepath.Join(pkg.Dir, gofil.InjectedFile)
+	src := fmt.Sprintf("package main\n\nimport gofiltracker %q\n\nfunc main() { gofiltracker.RunMain(%s) }\n", gofil.AgentPackage, gofil.UserMain)
 	if err := writeOverlayFile(work, "inject.go", []byte(src), overlay, inject); err != nil {
 		return err
 	}
@@ -273,7 +266,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	}
 	args = append(args, pkgArgs...)
 	if len(t.Files) > 0 {
-		args = append(args, injectedFile)
+		args = append(args, gofil.InjectedFile)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = t.Dir
@@ -337,7 +330,7 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 }
 
 // renameMain returns the file that declares func main and its content with
-// main renamed to UserMain. The name has the same line, so every position
+// main renamed to gofil.UserMain. The name has the same line, so every position
 // the program reports is unchanged.
 func renameMain(pkg *listed) (string, []byte, error) {
 	files := append(append([]string{}, pkg.GoFiles...), pkg.CgoFiles...)
@@ -358,9 +351,9 @@ func renameMain(pkg *listed) (string, []byte, error) {
 				continue
 			}
 			off := fset.Position(fn.Name.Pos()).Offset
-			out := make([]byte, 0, len(src)+len(UserMain))
+			out := make([]byte, 0, len(src)+len(gofil.UserMain))
 			out = append(out, src[:off]...)
-			out = append(out, UserMain...)
+			out = append(out, gofil.UserMain...)
 			out = append(out, src[off+len("main"):]...)
 			return path, out, nil
 		}
