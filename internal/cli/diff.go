@@ -131,7 +131,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // readHeapProfile reads a pprof heap profile from a file.
 func readHeapProfile(path string) (leak.Snapshot, error) {
-	p, err := readProfile(path)
+	p, err := report.ReadProfile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return leak.Snapshot{}, err
 	}

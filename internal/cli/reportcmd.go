@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +20,6 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
-	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
 
@@ -81,12 +78,6 @@ func parseReportFlags(args []string) (reportFlags, error) {
 
 // reportCommand implements `gofil report [--open] [-o DIR] DIR | PROFILE`.
 func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprint(stdout, reportUsage)
-			return reportOK
-		}
-	}
 	f, err := parseReportFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s (see 'gofil help report')\n", oneLine(err))
@@ -217,7 +208,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	if run.Start != nil {
 		meta.Started = time.Unix(0, run.Start.StartUnix)
 	}
-	if p, err := readProfile(filepath.Join(dir, report.PeakProfile)); err == nil {
+	if p, err := report.ReadProfile(filepath.Join(dir, report.PeakProfile)); err == nil {
 		if len(p.Mapping) > 0 {
 			meta.Binary = p.Mapping[0].File
 		}
@@ -241,100 +232,15 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	return meta, nil
 }
 
-// readProfile reads a pprof profile: the protocol buffer, gzipped or not,
-// or one of the legacy text formats, such as runtime/pprof's heap profile
-// with debug=1, whose function names it takes from the comment lines.
-func readProfile(path string) (*profile.Profile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	p, err := profile.ParseData(data)
-	if err != nil {
-		return nil, err
-	}
-	if bytes.HasPrefix(data, []byte("heap profile:")) {
-		symbolizeLegacy(p, data)
-	}
-	return p, nil
-}
-
-// symbolizeLegacy names the locations of a legacy text heap profile, whose
-// parser keeps only their addresses, from the comment lines runtime/pprof
-// writes under each sample, innermost inlined call first:
-//
-//	#	0x4d96c5	main.hold+0x45		/src/h.go:4
-func symbolizeLegacy(p *profile.Profile, data []byte) {
-	lines := map[uint64][]profile.Line{}
-	funcs := map[[2]string]*profile.Function{}
-	var prev uint64
-	skip := false
-	for _, text := range strings.Split(string(data), "\n") {
-		if !strings.HasPrefix(text, "#\t0x") {
-			prev = 0
-			continue
-		}
-		var fields []string
-		for _, f := range strings.Split(text, "\t")[1:] {
-			if f != "" {
-				fields = append(fields, f)
-			}
-		}
-		if len(fields) != 3 {
-			continue
-		}
-		addr, err := strconv.ParseUint(strings.TrimPrefix(fields[0], "0x"), 16, 64)
-		if err != nil {
-			continue
-		}
-		if addr != prev { // a new address; seen before under another sample?
-			prev = addr
-			_, skip = lines[addr]
-		}
-		if skip {
-			continue
-		}
-		name := fields[1]
-		if i := strings.LastIndex(name, "+0x"); i > 0 {
-			name = name[:i]
-		}
-		file, line := fields[2], 0
-		if i := strings.LastIndexByte(file, ':'); i > 0 {
-			if n, err := strconv.Atoi(file[i+1:]); err == nil {
-				file, line = file[:i], n
-			}
-		}
-		fn := funcs[[2]string{name, file}]
-		if fn == nil {
-			fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: name, SystemName: name, Filename: file}
-			funcs[[2]string{name, file}] = fn
-			p.Function = append(p.Function, fn)
-		}
-		lines[addr] = append(lines[addr], profile.Line{Function: fn, Line: int64(line)})
-	}
-	for _, loc := range p.Location {
-		if len(loc.Line) > 0 {
-			continue
-		}
-		// The parser has already moved each address back by one onto
-		// its call; older parsers did not.
-		if ls, ok := lines[loc.Address]; ok {
-			loc.Line = ls
-		} else if ls, ok := lines[loc.Address-1]; ok {
-			loc.Line = ls
-		}
-	}
-}
-
 // reportFromProfile writes a report of a heap profile written by
 // runtime/pprof or net/http/pprof.
 func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
-	p, err := readProfile(f.arg)
+	p, err := report.ReadProfile(f.arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s is neither a report directory nor a pprof profile: %s\n", f.arg, oneLine(err))
 		return "", reportBadInput
 	}
-	h, err := heapFromProfile(p)
+	h, err := report.FromProfile(p)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s: %s\n", f.arg, oneLine(err))
 		return "", reportBadInput
@@ -351,7 +257,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
-	s := profileSummary(f.arg, p, h)
+	s := report.ProfileSummary(f.arg, p, h)
 	run := &report.Run{Peak: h}
 	if err := writeProfileReport(outDir, p, s, h); err != nil {
 		fmt.Fprintf(stderr, "gofil report: writing the report: %s\n", oneLine(err))
@@ -395,101 +301,6 @@ func writeProfileReport(dir string, p *profile.Profile, s *report.Summary, h *re
 	s.Files["folded"] = report.PeakFolded
 	s.Files["summary"] = report.SummaryFile
 	return writeSummary(dir, s)
-}
-
-// heapFromProfile builds the heap a heap profile holds: its inuse_space
-// and inuse_objects samples, each stack root first with inlined calls as
-// frames of their own.
-func heapFromProfile(p *profile.Profile) (*report.Heap, error) {
-	space, objects := -1, -1
-	var types []string
-	for i, st := range p.SampleType {
-		types = append(types, st.Type+"/"+st.Unit)
-		switch st.Type {
-		case "inuse_space":
-			space = i
-		case "inuse_objects":
-			objects = i
-		}
-	}
-	if space < 0 && p.PeriodType != nil && p.PeriodType.Type == "space" {
-		// A legacy text heap profile whose in-use and allocated totals
-		// agree is parsed with the types objects and space only.
-		for i, st := range p.SampleType {
-			switch {
-			case st.Type == "space" && st.Unit == "bytes":
-				space = i
-			case st.Type == "objects" && st.Unit == "count":
-				objects = i
-			}
-		}
-	}
-	if space < 0 {
-		return nil, fmt.Errorf("not a heap profile: it has no inuse_space samples (it has %s)", strings.Join(types, ", "))
-	}
-	h := &report.Heap{Raw: raw.Profile{Version: raw.Version, Reason: "pprof", Rate: int(p.Period)}}
-	for _, smp := range p.Sample {
-		if len(smp.Value) != len(p.SampleType) {
-			return nil, fmt.Errorf("a sample has %d values for %d sample types", len(smp.Value), len(p.SampleType))
-		}
-		b := smp.Value[space]
-		var n int64
-		if objects >= 0 {
-			n = smp.Value[objects]
-		}
-		if b < 0 || n < 0 {
-			return nil, errors.New("negative inuse_space or inuse_objects: is it the difference of two profiles?")
-		}
-		if b == 0 {
-			continue
-		}
-		var frames []report.Frame
-		for _, fr := range leak.SampleFrames(smp) {
-			if !report.HiddenFrame(fr.Func) {
-				frames = append(frames, report.Frame{Func: fr.Func, File: fr.File, Line: fr.Line})
-			}
-		}
-		h.Stacks = append(h.Stacks, report.Stack{
-			Frames: frames, Bytes: b, Objects: n,
-			Truncated: len(smp.Label["truncated"]) > 0,
-		})
-		h.Bytes += b
-		h.Objects += n
-	}
-	h.Raw.Bytes, h.Raw.Objects = h.Bytes, h.Objects
-	return h, nil
-}
-
-// profileSummary is summary.json for a heap profile: the heap in use when
-// it was written, with no timeline, resident memory or exit status.
-func profileSummary(path string, p *profile.Profile, h *report.Heap) *report.Summary {
-	s := &report.Summary{
-		Schema:          report.SchemaVersion,
-		Command:         []string{},
-		Target:          path,
-		DurationSeconds: time.Duration(p.DurationNanos).Seconds(),
-		SamplingRate:    int(p.Period),
-		Peak: &report.PeakInfo{
-			HeapBytes:   h.Bytes,
-			HeapObjects: h.Objects,
-			Moment:      "pprof",
-		},
-		Top:       []report.Site{},
-		Functions: []report.Function{},
-		Files:     map[string]string{},
-	}
-	note := "this report comes from a heap profile written by runtime/pprof or net/http/pprof, not from 'gofil run': it shows the heap in use as of the last GC before the profile was written, not the peak, and there is no timeline, resident memory or exit status"
-	if p.TimeNanos != 0 {
-		note += fmt.Sprintf(" (profile written %s)", time.Unix(0, p.TimeNanos).UTC().Format("2006-01-02 15:04:05 UTC"))
-	}
-	s.Notes = []string{note}
-	if sites := h.Sites(); len(sites) > 0 {
-		s.Top = sites[:min(len(sites), 50)]
-	}
-	if fns := h.Functions(); len(fns) > 0 {
-		s.Functions = fns[:min(len(fns), 100)]
-	}
-	return s
 }
 
 // defaultProfileReportDir is PROFILE's name without its extension and with

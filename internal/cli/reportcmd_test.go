@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,77 +17,15 @@ import (
 	"github.com/gofil/gofil/report"
 )
 
-// inlinedProfile is a heap profile with one inlined call: main.main calls
-// main.load, into which main.alloc was inlined.
+// inlinedProfile is report/testdata/inlined.pb.gz: a heap profile with
+// one inlined call, main.main calls main.load, into which main.alloc was
+// inlined (see report's ingest tests).
 func inlinedProfile() *profile.Profile {
-	fnMain := &profile.Function{ID: 1, Name: "main.main", Filename: "/src/app/main.go"}
-	fnLoad := &profile.Function{ID: 2, Name: "main.load", Filename: "/src/app/load.go"}
-	fnAlloc := &profile.Function{ID: 3, Name: "main.alloc", Filename: "/src/app/alloc.go"}
-	fnMalloc := &profile.Function{ID: 4, Name: "runtime.mallocgc", Filename: "/go/src/runtime/malloc.go"}
-	m := &profile.Mapping{ID: 1, File: "app", HasFunctions: true}
-	locMalloc := &profile.Location{ID: 1, Mapping: m, Address: 0x10, Line: []profile.Line{{Function: fnMalloc, Line: 1}}}
-	locLoad := &profile.Location{ID: 2, Mapping: m, Address: 0x20, Line: []profile.Line{
-		{Function: fnAlloc, Line: 7}, // inlined into main.load: innermost first
-		{Function: fnLoad, Line: 12},
-	}}
-	locMain := &profile.Location{ID: 3, Mapping: m, Address: 0x30, Line: []profile.Line{{Function: fnMain, Line: 5}}}
-	locRaw := &profile.Location{ID: 4, Mapping: m, Address: 0x40}
-	return &profile.Profile{
-		SampleType: []*profile.ValueType{
-			{Type: "alloc_objects", Unit: "count"}, {Type: "alloc_space", Unit: "bytes"},
-			{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"},
-		},
-		PeriodType: &profile.ValueType{Type: "space", Unit: "bytes"},
-		Period:     512 * 1024,
-		Sample: []*profile.Sample{
-			{Location: []*profile.Location{locMalloc, locLoad, locMain}, Value: []int64{10, 1000, 4, 400}},
-			{Location: []*profile.Location{locRaw, locMain}, Value: []int64{1, 100, 1, 100}},
-			{Location: []*profile.Location{locMain}, Value: []int64{5, 500, 0, 0}}, // freed
-			{Location: []*profile.Location{locLoad, locRaw, locMain}, Value: []int64{1, 50, 1, 50}},
-		},
-		Location: []*profile.Location{locMalloc, locLoad, locMain, locRaw},
-		Function: []*profile.Function{fnMain, fnLoad, fnAlloc, fnMalloc},
-		Mapping:  []*profile.Mapping{m},
-	}
-}
-
-func TestHeapFromProfile(t *testing.T) {
-	h, err := heapFromProfile(inlinedProfile())
+	p, err := report.ReadProfile(filepath.Join("..", "..", "report", "testdata", "inlined.pb.gz"))
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	if h.Bytes != 550 || h.Objects != 6 || len(h.Stacks) != 3 {
-		t.Fatalf("heap: %d bytes, %d objects, %d stacks; want 550, 6, 3", h.Bytes, h.Objects, len(h.Stacks))
-	}
-	var names []string
-	for _, f := range h.Stacks[0].Frames {
-		names = append(names, f.Func)
-	}
-	if got, want := strings.Join(names, " > "), "main.main > main.load > main.alloc"; got != want {
-		t.Errorf("stack %q, want %q (root first, inlined call after its caller, mallocgc hidden)", got, want)
-	}
-	if f := h.Stacks[0].Frames[2]; f.File != "/src/app/alloc.go" || f.Line != 7 {
-		t.Errorf("inlined frame %+v", f)
-	}
-	if fr := h.Stacks[1].Frames; len(fr) != 1 || fr[0].Func != "main.main" {
-		t.Errorf("stack with an unnamed leaf: %+v, want the leaf dropped", fr)
-	}
-	if f := h.Stacks[2].Frames[1]; f.Func != "0x40" {
-		t.Errorf("unnamed frame between named ones: %+v, want its address", f)
-	}
-}
-
-func TestHeapFromProfileRejects(t *testing.T) {
-	p := inlinedProfile()
-	p.SampleType = []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}, {Type: "x", Unit: "y"}, {Type: "z", Unit: "w"}}
-	if _, err := heapFromProfile(p); err == nil || !strings.Contains(err.Error(), "not a heap profile") {
-		t.Errorf("CPU profile: err = %v", err)
-	}
-	p = inlinedProfile()
-	p.Sample[0].Value[3] = -5
-	if _, err := heapFromProfile(p); err == nil {
-		t.Error("negative inuse_space accepted")
-	}
+	return p
 }
 
 func TestReportCommandProfile(t *testing.T) {
@@ -181,35 +118,6 @@ func TestReportCommandBadInput(t *testing.T) {
 		if code == 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
 			t.Errorf("gofil report %q: exit code %d, stderr %q; want non-zero and one line saying %q", c.args, code, msg, c.want)
 		}
-	}
-}
-
-func TestSymbolizeLegacy(t *testing.T) {
-	text := "heap profile: 3: 3145728 [3: 3145728] @ heap/1048576\n" +
-		"3: 3145728 [3: 3145728] @ 0x47c333 0x4d96c6 0x4d9693 0x44cd15\n" +
-		"#\t0x4d96c5\tmain.inner+0x45\t\t/tmp/h.go:4\n" +
-		"#\t0x4d96c5\tmain.hold+0x45\t\t/tmp/h.go:9\n" +
-		"#\t0x4d9692\tmain.main+0x12\t\t/tmp/h.go:15\n" +
-		"#\t0x44cd14\truntime.main+0x2d4\t/usr/local/go/src/runtime/proc.go:290\n\n"
-	p, err := profile.ParseData([]byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	symbolizeLegacy(p, []byte(text))
-	h, err := heapFromProfile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(h.Stacks) != 1 {
-		t.Fatalf("%d stacks", len(h.Stacks))
-	}
-	var got []string
-	for _, f := range h.Stacks[0].Frames {
-		got = append(got, fmt.Sprintf("%s %s:%d", f.Func, filepath.Base(f.File), f.Line))
-	}
-	want := []string{"runtime.main proc.go:290", "main.main h.go:15", "main.hold h.go:9", "main.inner h.go:4"}
-	if !slices.Equal(got, want) {
-		t.Errorf("frames %q, want %q (the unnamed allocator frame dropped, the inlined call innermost)", got, want)
 	}
 }
 

@@ -1,0 +1,196 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/leak"
+)
+
+// ReadProfile reads a pprof profile: the protocol buffer, gzipped or not,
+// or one of the legacy text formats, such as runtime/pprof's heap profile
+// with debug=1, whose function names it takes from the comment lines.
+func ReadProfile(path string) (*profile.Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := profile.ParseData(data)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte("heap profile:")) {
+		symbolizeLegacy(p, data)
+	}
+	return p, nil
+}
+
+// symbolizeLegacy names the locations of a legacy text heap profile, whose
+// parser keeps only their addresses, from the comment lines runtime/pprof
+// writes under each sample, innermost inlined call first:
+//
+//	#	0x4d96c5	main.hold+0x45		/src/h.go:4
+func symbolizeLegacy(p *profile.Profile, data []byte) {
+	lines := map[uint64][]profile.Line{}
+	funcs := map[[2]string]*profile.Function{}
+	var prev uint64
+	skip := false
+	for _, text := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(text, "#\t0x") {
+			prev = 0
+			continue
+		}
+		var fields []string
+		for _, f := range strings.Split(text, "\t")[1:] {
+			if f != "" {
+				fields = append(fields, f)
+			}
+		}
+		if len(fields) != 3 {
+			continue
+		}
+		addr, err := strconv.ParseUint(strings.TrimPrefix(fields[0], "0x"), 16, 64)
+		if err != nil {
+			continue
+		}
+		if addr != prev { // a new address; seen before under another sample?
+			prev = addr
+			_, skip = lines[addr]
+		}
+		if skip {
+			continue
+		}
+		name := fields[1]
+		if i := strings.LastIndex(name, "+0x"); i > 0 {
+			name = name[:i]
+		}
+		file, line := fields[2], 0
+		if i := strings.LastIndexByte(file, ':'); i > 0 {
+			if n, err := strconv.Atoi(file[i+1:]); err == nil {
+				file, line = file[:i], n
+			}
+		}
+		fn := funcs[[2]string{name, file}]
+		if fn == nil {
+			fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: name, SystemName: name, Filename: file}
+			funcs[[2]string{name, file}] = fn
+			p.Function = append(p.Function, fn)
+		}
+		lines[addr] = append(lines[addr], profile.Line{Function: fn, Line: int64(line)})
+	}
+	for _, loc := range p.Location {
+		if len(loc.Line) > 0 {
+			continue
+		}
+		// The parser has already moved each address back by one onto
+		// its call; older parsers did not.
+		if ls, ok := lines[loc.Address]; ok {
+			loc.Line = ls
+		} else if ls, ok := lines[loc.Address-1]; ok {
+			loc.Line = ls
+		}
+	}
+}
+
+// FromProfile builds the heap a heap profile holds: its inuse_space
+// and inuse_objects samples, each stack root first with inlined calls as
+// frames of their own.
+func FromProfile(p *profile.Profile) (*Heap, error) {
+	space, objects := -1, -1
+	var types []string
+	for i, st := range p.SampleType {
+		types = append(types, st.Type+"/"+st.Unit)
+		switch st.Type {
+		case "inuse_space":
+			space = i
+		case "inuse_objects":
+			objects = i
+		}
+	}
+	if space < 0 && p.PeriodType != nil && p.PeriodType.Type == "space" {
+		// A legacy text heap profile whose in-use and allocated totals
+		// agree is parsed with the types objects and space only.
+		for i, st := range p.SampleType {
+			switch {
+			case st.Type == "space" && st.Unit == "bytes":
+				space = i
+			case st.Type == "objects" && st.Unit == "count":
+				objects = i
+			}
+		}
+	}
+	if space < 0 {
+		return nil, fmt.Errorf("not a heap profile: it has no inuse_space samples (it has %s)", strings.Join(types, ", "))
+	}
+	h := &Heap{Raw: raw.Profile{Version: raw.Version, Reason: "pprof", Rate: int(p.Period)}}
+	for _, smp := range p.Sample {
+		if len(smp.Value) != len(p.SampleType) {
+			return nil, fmt.Errorf("a sample has %d values for %d sample types", len(smp.Value), len(p.SampleType))
+		}
+		b := smp.Value[space]
+		var n int64
+		if objects >= 0 {
+			n = smp.Value[objects]
+		}
+		if b < 0 || n < 0 {
+			return nil, errors.New("negative inuse_space or inuse_objects: is it the difference of two profiles?")
+		}
+		if b == 0 {
+			continue
+		}
+		var frames []Frame
+		for _, fr := range leak.SampleFrames(smp) {
+			if !HiddenFrame(fr.Func) {
+				frames = append(frames, Frame{Func: fr.Func, File: fr.File, Line: fr.Line})
+			}
+		}
+		h.Stacks = append(h.Stacks, Stack{
+			Frames: frames, Bytes: b, Objects: n,
+			Truncated: len(smp.Label["truncated"]) > 0,
+		})
+		h.Bytes += b
+		h.Objects += n
+	}
+	h.Raw.Bytes, h.Raw.Objects = h.Bytes, h.Objects
+	return h, nil
+}
+
+// ProfileSummary is summary.json for a heap profile: the heap in use when
+// it was written, with no timeline, resident memory or exit status.
+func ProfileSummary(path string, p *profile.Profile, h *Heap) *Summary {
+	s := &Summary{
+		Schema:          SchemaVersion,
+		Command:         []string{},
+		Target:          path,
+		DurationSeconds: time.Duration(p.DurationNanos).Seconds(),
+		SamplingRate:    int(p.Period),
+		Peak: &PeakInfo{
+			HeapBytes:   h.Bytes,
+			HeapObjects: h.Objects,
+			Moment:      "pprof",
+		},
+		Top:       []Site{},
+		Functions: []Function{},
+		Files:     map[string]string{},
+	}
+	note := "this report comes from a heap profile written by runtime/pprof or net/http/pprof, not from 'gofil run': it shows the heap in use as of the last GC before the profile was written, not the peak, and there is no timeline, resident memory or exit status"
+	if p.TimeNanos != 0 {
+		note += fmt.Sprintf(" (profile written %s)", time.Unix(0, p.TimeNanos).UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	s.Notes = []string{note}
+	if sites := h.Sites(); len(sites) > 0 {
+		s.Top = sites[:min(len(sites), 50)]
+	}
+	if fns := h.Functions(); len(fns) > 0 {
+		s.Functions = fns[:min(len(fns), 100)]
+	}
+	return s
+}
