@@ -28,11 +28,12 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
+
+	"example.com/gofiltest/truth"
 )
 
 const (
@@ -65,17 +66,17 @@ type features struct {
 }
 
 func main() {
-	var t truth
+	var t truth.Truth
 
-	before := liveHeap()
+	before := truth.LiveHeap()
 	fleet := recordSeries(newFeed(7))
-	before = t.add("main.recordSeries", before)
+	before = t.Add("main.recordSeries", before)
 	encoded := encodeSeries(fleet)
-	before = t.add("main.encodeSeries", before)
+	before = t.Add("main.encodeSeries", before)
 	feats := deriveFeatures(fleet)
-	t.Total = int64(t.add("main.deriveFeatures", before))
+	t.Total = int64(t.Add("main.deriveFeatures", before))
 
-	if err := t.write(); err != nil {
+	if err := t.Write(); err != nil {
 		fmt.Fprintln(os.Stderr, "appendgrow:", err)
 		os.Exit(1)
 	}
@@ -191,43 +192,4 @@ func deriveFeatures(fleet []*sensor) []features {
 		out[i] = f
 	}
 	return out
-}
-
-// truth is the program's own account of the bytes each measured function
-// left live, in the JSON form gofil's tests read.
-type truth struct {
-	Functions map[string]int64 `json:"functions"`
-	Total     int64            `json:"total"`
-}
-
-// add records under fn the growth of the live heap since before, and
-// returns the live heap now.
-func (t *truth) add(fn string, before uint64) uint64 {
-	if t.Functions == nil {
-		t.Functions = map[string]int64{}
-	}
-	now := liveHeap()
-	t.Functions[fn] += int64(now) - int64(before)
-	return now
-}
-
-// write writes t to the file named by TRUTH_OUT, if it is set.
-func (t *truth) write() error {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// liveHeap collects garbage and returns the bytes in live heap objects.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

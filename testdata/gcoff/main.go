@@ -10,34 +10,43 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"example.com/gofiltest/truth"
 )
 
 func main() {
 	debug.SetGCPercent(-1)
-	truth := map[string]uint64{}
-	index := measure(truth, "main.buildIndex", func() interface{} { return buildIndex(1_500_000) })
-	log := measure(truth, "main.appendLog", func() interface{} { return appendLog(3_000_000) })
+	var t truth.Truth
+	index := measure(&t, "main.buildIndex", func() interface{} { return buildIndex(1_500_000) })
+	log := measure(&t, "main.appendLog", func() interface{} { return appendLog(3_000_000) })
 	fmt.Println("gcoff:", len(index.(map[string][]string)), len(log.([]byte)))
 	index, log = nil, nil
 	runtime.GC()
-	writeTruth(truth)
+	if err := t.Write(); err != nil {
+		fmt.Fprintln(os.Stderr, "gcoff:", err)
+		os.Exit(1)
+	}
 }
 
 // measure runs f and records the heap it grew by, exact with the collector
 // off; the caller keeps what f returns.
-func measure(truth map[string]uint64, name string, f func() interface{}) interface{} {
+func measure(t *truth.Truth, name string, f func() interface{}) interface{} {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	v := f()
 	runtime.ReadMemStats(&after)
-	truth[name] = after.HeapAlloc - before.HeapAlloc
+	if t.Functions == nil {
+		t.Functions = map[string]int64{}
+	}
+	grew := int64(after.HeapAlloc - before.HeapAlloc)
+	t.Functions[name] = grew
+	t.Total += grew
 	return v
 }
 
@@ -68,23 +77,4 @@ func appendLog(n int) []byte {
 		buf = append(buf, " record of the job\n"...)
 	}
 	return buf
-}
-
-func writeTruth(truth map[string]uint64) {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return
-	}
-	var total uint64
-	for _, v := range truth {
-		total += v
-	}
-	data, err := json.Marshal(map[string]interface{}{"functions": truth, "total": total})
-	if err == nil {
-		err = os.WriteFile(path, data, 0o600)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gcoff:", err)
-		os.Exit(1)
-	}
 }

@@ -39,6 +39,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"example.com/gofiltest/truth"
 )
 
 const (
@@ -76,7 +78,7 @@ type replica struct {
 }
 
 func main() {
-	var t truth
+	var t truth.Truth
 	path, err := writeFeed()
 	if err != nil {
 		fail(err)
@@ -89,25 +91,25 @@ func main() {
 	defer f.Close()
 	r := &replica{feed: json.NewDecoder(f)}
 
-	before := liveHeap()
+	before := truth.LiveHeap()
 	if err := r.loadProducts(); err != nil {
 		fail(err)
 	}
-	before = t.add("main.(*replica).loadProducts", before)
+	before = t.Add("main.(*replica).loadProducts", before)
 	if err := r.loadTemplates(); err != nil {
 		fail(err)
 	}
-	before = t.add("main.(*replica).loadTemplates", before)
+	before = t.Add("main.(*replica).loadTemplates", before)
 	if err := r.loadPages(); err != nil {
 		fail(err)
 	}
-	t.add("main.(*replica).loadPages", before)
+	t.Add("main.(*replica).loadPages", before)
 	if err := r.follow(); err != nil {
 		fail(err)
 	}
 
-	t.Total = int64(liveHeap())
-	if err := t.write(); err != nil {
+	t.Total = int64(truth.LiveHeap())
+	if err := t.Write(); err != nil {
 		fail(err)
 	}
 	fmt.Printf("jsonload: %d products, %d templates, %d pages, %d updates, checksum %d\n",
@@ -342,45 +344,6 @@ func (g *generator) text(n int, tag string) {
 			n -= len(tag) + 3
 		}
 	}
-}
-
-// truth is the program's own account of the bytes each measured function
-// left live, in the JSON form gofil's tests read.
-type truth struct {
-	Functions map[string]int64 `json:"functions"`
-	Total     int64            `json:"total"`
-}
-
-// add records under fn the growth of the live heap since before, and
-// returns the live heap now.
-func (t *truth) add(fn string, before uint64) uint64 {
-	if t.Functions == nil {
-		t.Functions = map[string]int64{}
-	}
-	now := liveHeap()
-	t.Functions[fn] += int64(now) - int64(before)
-	return now
-}
-
-// write writes t to the file named by TRUTH_OUT, if it is set.
-func (t *truth) write() error {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// liveHeap collects garbage and returns the bytes in live heap objects.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 func fail(err error) {

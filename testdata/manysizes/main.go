@@ -22,12 +22,13 @@ package main
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"runtime"
+
+	"example.com/gofiltest/truth"
 )
 
 // A pack is a stream of entries, each a 4-byte little-endian length and
@@ -48,24 +49,24 @@ type store struct {
 }
 
 func main() {
-	var t truth
+	var t truth.Truth
 	s := &store{}
 
-	before := liveHeap()
+	before := truth.LiveHeap()
 	if err := s.loadObjects(newPack(1, 20000, 1<<10, 32<<10)); err != nil {
 		fail(err)
 	}
-	before = t.add("main.(*store).loadObjects", before)
+	before = t.Add("main.(*store).loadObjects", before)
 	if err := s.loadSegments(newPack(2, 96, 100_000, 4_000_000)); err != nil {
 		fail(err)
 	}
-	before = t.add("main.(*store).loadSegments", before)
+	before = t.Add("main.(*store).loadSegments", before)
 	if err := s.loadBlobs(newPack(3, 1200, 20<<10, 200<<10)); err != nil {
 		fail(err)
 	}
-	t.Total = int64(t.add("main.(*store).loadBlobs", before))
+	t.Total = int64(t.Add("main.(*store).loadBlobs", before))
 
-	if err := t.write(); err != nil {
+	if err := t.Write(); err != nil {
 		fail(err)
 	}
 	fmt.Printf("manysizes: %d objects, %d segments, %d blobs, crc32c %08x\n",
@@ -198,45 +199,6 @@ func (p *pack) fill(b []byte) {
 	for i := range b {
 		b[i] = byte(p.next())
 	}
-}
-
-// truth is the program's own account of the bytes each measured function
-// left live, in the JSON form gofil's tests read.
-type truth struct {
-	Functions map[string]int64 `json:"functions"`
-	Total     int64            `json:"total"`
-}
-
-// add records under fn the growth of the live heap since before, and
-// returns the live heap now.
-func (t *truth) add(fn string, before uint64) uint64 {
-	if t.Functions == nil {
-		t.Functions = map[string]int64{}
-	}
-	now := liveHeap()
-	t.Functions[fn] += int64(now) - int64(before)
-	return now
-}
-
-// write writes t to the file named by TRUTH_OUT, if it is set.
-func (t *truth) write() error {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// liveHeap collects garbage and returns the bytes in live heap objects.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 func fail(err error) {

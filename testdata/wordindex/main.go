@@ -35,7 +35,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -45,6 +44,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"example.com/gofiltest/truth"
 )
 
 const (
@@ -74,7 +75,7 @@ type page struct {
 }
 
 func main() {
-	var t truth
+	var t truth.Truth
 	path, err := writeCorpus()
 	if err != nil {
 		fail(err)
@@ -85,18 +86,18 @@ func main() {
 		fail(err)
 	}
 
-	before := liveHeap()
+	before := truth.LiveHeap()
 	idx, err := buildIndex(f)
 	if err != nil {
 		fail(err)
 	}
 	f.Close()
-	before = t.add("main.buildIndex", before)
+	before = t.Add("main.buildIndex", before)
 
 	pages, byInitial := renderPages(idx)
-	t.Total = int64(t.add("main.renderPages", before))
+	t.Total = int64(t.Add("main.renderPages", before))
 
-	if err := t.write(); err != nil {
+	if err := t.Write(); err != nil {
 		fail(err)
 	}
 	var size int
@@ -301,45 +302,6 @@ func makeVocabulary() []string {
 		words[i] = b.String()
 	}
 	return words
-}
-
-// truth is the program's own account of the bytes each measured function
-// left live, in the JSON form gofil's tests read.
-type truth struct {
-	Functions map[string]int64 `json:"functions"`
-	Total     int64            `json:"total"`
-}
-
-// add records under fn the growth of the live heap since before, and
-// returns the live heap now.
-func (t *truth) add(fn string, before uint64) uint64 {
-	if t.Functions == nil {
-		t.Functions = map[string]int64{}
-	}
-	now := liveHeap()
-	t.Functions[fn] += int64(now) - int64(before)
-	return now
-}
-
-// write writes t to the file named by TRUTH_OUT, if it is set.
-func (t *truth) write() error {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// liveHeap collects garbage and returns the bytes in live heap objects.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 func fail(err error) {

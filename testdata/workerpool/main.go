@@ -25,12 +25,13 @@ package main
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"sync"
+
+	"example.com/gofiltest/truth"
 )
 
 const (
@@ -56,13 +57,13 @@ type fingerprint struct {
 }
 
 func main() {
-	var t truth
+	var t truth.Truth
 	sizes := planSizes(documents)
 
 	docs := make([]*document, len(sizes))
 	ids := make(chan int, workers)
 	var wg sync.WaitGroup
-	before := liveHeap()
+	before := truth.LiveHeap()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go fetch(ids, sizes, docs, &wg)
@@ -72,12 +73,12 @@ func main() {
 	}
 	close(ids)
 	wg.Wait()
-	before = t.add("main.fetch", before)
+	before = t.Add("main.fetch", before)
 
 	digests := make(map[string]*fingerprint)
 	var mu sync.Mutex
 	queue := make(chan *document, workers)
-	before = liveHeap()
+	before = truth.LiveHeap()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go digest(queue, &mu, digests, &wg)
@@ -87,9 +88,9 @@ func main() {
 	}
 	close(queue)
 	wg.Wait()
-	t.Total = int64(t.add("main.digest", before))
+	t.Total = int64(t.Add("main.digest", before))
 
-	if err := t.write(); err != nil {
+	if err := t.Write(); err != nil {
 		fmt.Fprintln(os.Stderr, "workerpool:", err)
 		os.Exit(1)
 	}
@@ -174,43 +175,4 @@ func xorshift(x uint64) uint64 {
 	x ^= x << 25
 	x ^= x >> 27
 	return x * 2685821657736338717
-}
-
-// truth is the program's own account of the bytes each measured function
-// left live, in the JSON form gofil's tests read.
-type truth struct {
-	Functions map[string]int64 `json:"functions"`
-	Total     int64            `json:"total"`
-}
-
-// add records under fn the growth of the live heap since before, and
-// returns the live heap now.
-func (t *truth) add(fn string, before uint64) uint64 {
-	if t.Functions == nil {
-		t.Functions = map[string]int64{}
-	}
-	now := liveHeap()
-	t.Functions[fn] += int64(now) - int64(before)
-	return now
-}
-
-// write writes t to the file named by TRUTH_OUT, if it is set.
-func (t *truth) write() error {
-	path := os.Getenv("TRUTH_OUT")
-	if path == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(t, "", "  ")
-	if err != nil {
-		return fmt.Errorf("truth: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-// liveHeap collects garbage and returns the bytes in live heap objects.
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
