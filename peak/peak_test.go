@@ -2,60 +2,18 @@ package peak
 
 import (
 	"math"
-	"runtime"
 	"testing"
+
+	"github.com/gofil/gofil/internal/mprofsim"
 )
 
-// object is one allocation in a simulated program: made before mark
-// alloc (after mark alloc−1), found unreachable at mark dies (so freed by
-// sweep dies), or never if dies is 0.
-type object struct {
-	stack uintptr
-	size  int64
-	alloc uint32
-	dies  uint32
-}
+// object is one allocation of a simulated program (mprofsim.Object).
+type object = mprofsim.Object
 
-// published simulates runtime.MemProfile as the runtime publishes it
-// (src/runtime/mprof.go): after GC n the profile holds the allocations made
-// before mark n−1 and the frees of the sweeps up to n−1; after a
-// runtime.GC's early publication (post), those before mark n and the
-// frees up to sweep n.
+// published is the snapshot after GC n, as the runtime publishes it (see
+// mprofsim.Published), with the runtime's exact reading before mark n.
 func published(objs []object, n uint32, post bool) Snapshot {
-	limit := n - 1
-	if post {
-		limit = n
-	}
-	// One record per (stack, size), as the runtime keeps them.
-	type rkey struct {
-		stack uintptr
-		size  int64
-	}
-	recs := map[rkey]*runtime.MemProfileRecord{}
-	var order []rkey
-	for _, o := range objs {
-		if o.alloc > limit {
-			continue
-		}
-		k := rkey{o.stack, o.size}
-		r := recs[k]
-		if r == nil {
-			r = &runtime.MemProfileRecord{}
-			r.Stack0[0] = o.stack
-			recs[k] = r
-			order = append(order, k)
-		}
-		r.AllocObjects++
-		r.AllocBytes += o.size
-		if o.dies != 0 && o.dies <= limit {
-			r.FreeObjects++
-			r.FreeBytes += o.size
-		}
-	}
-	s := Snapshot{Cycle: n, End: endReading(objs, n)}
-	for _, k := range order {
-		s.Records = append(s.Records, *recs[k])
-	}
+	s := Snapshot{Cycle: n, End: endReading(objs, n), Records: mprofsim.Published(objs, n, post)}
 	if post {
 		// After a runtime.GC the reading with the snapshot holds the live
 		// heap of mark n and the frees of its sweep.
@@ -67,29 +25,12 @@ func published(objs []object, n uint32, post bool) Snapshot {
 // endReading is the runtime's exact reading just before mark n: the live
 // heap mark n−1 found and the frees of the sweeps up to n−1.
 func endReading(objs []object, n uint32) Memory {
-	m := Memory{Heap: 1}
-	for _, o := range objs {
-		if o.alloc <= n-1 && (o.dies == 0 || o.dies > n-1) {
-			m.Live += uint64(o.size)
-		}
-		if o.dies != 0 && o.dies <= n-1 {
-			m.Frees += uint64(o.size)
-		}
-	}
-	return m
+	live, frees, _ := mprofsim.Exact(objs, n)
+	return Memory{Heap: 1, Live: live, Frees: frees}
 }
 
-// heapAt is the truth: bytes per stack allocated before mark n and not
-// freed by a sweep before it.
-func heapAt(objs []object, n uint32) map[uintptr]int64 {
-	h := map[uintptr]int64{}
-	for _, o := range objs {
-		if o.alloc <= n && (o.dies == 0 || o.dies >= n) {
-			h[o.stack] += o.size
-		}
-	}
-	return h
-}
+// heapAt is the truth: bytes per stack at mark n.
+func heapAt(objs []object, n uint32) map[uintptr]int64 { return mprofsim.HeapAt(objs, n) }
 
 func perStack(p Peak) map[uintptr]int64 {
 	h := map[uintptr]int64{}
@@ -119,15 +60,15 @@ func program() []object {
 	var objs []object
 	for c := uint32(1); c <= 4; c++ {
 		for i := 0; i < 10; i++ {
-			objs = append(objs, object{stack: 1, size: 1000, alloc: c, dies: 5})
+			objs = append(objs, object{Stack: 1, Size: 1000, Alloc: c, Dies: 5})
 		}
-		objs = append(objs, object{stack: 2, size: 300, alloc: c, dies: c + 1})
+		objs = append(objs, object{Stack: 2, Size: 300, Alloc: c, Dies: c + 1})
 	}
 	for c := uint32(5); c <= 8; c++ {
-		objs = append(objs, object{stack: 2, size: 300, alloc: c, dies: c + 1})
+		objs = append(objs, object{Stack: 2, Size: 300, Alloc: c, Dies: c + 1})
 	}
 	// Made between marks 4 and 5: in the heap at mark 5, not at mark 4.
-	objs = append(objs, object{stack: 3, size: 5000, alloc: 5, dies: 7})
+	objs = append(objs, object{Stack: 3, Size: 5000, Alloc: 5, Dies: 7})
 	return objs
 }
 
@@ -257,16 +198,16 @@ func TestUnsweptGarbage(t *testing.T) {
 	var objs []object
 	for c := uint32(1); c <= 6; c++ {
 		objs = append(objs,
-			object{stack: 1, size: 1000, alloc: c, dies: c + 1}, // garbage a cycle later
-			object{stack: 2, size: 3000, alloc: c, dies: c + 1},
-			object{stack: 3, size: 500, alloc: c}) // kept
+			object{Stack: 1, Size: 1000, Alloc: c, Dies: c + 1}, // garbage a cycle later
+			object{Stack: 2, Size: 3000, Alloc: c, Dies: c + 1},
+			object{Stack: 3, Size: 500, Alloc: c}) // kept
 	}
 	mark := uint32(4)
 	atMark := heapAt(objs, mark)
 	swept := map[uintptr]int64{} // what the sweep after mark 3 freed
 	for _, o := range objs {
-		if o.dies == mark-1 {
-			swept[o.stack] += o.size
+		if o.Dies == mark-1 {
+			swept[o.Stack] += o.Size
 		}
 	}
 	var total, garbage int64

@@ -14,11 +14,11 @@ func manySizes() []object {
 	for c := uint32(1); c <= 4; c++ {
 		for i, sz := range sizes {
 			for j := 0; j <= i; j++ {
-				objs = append(objs, object{stack: 1, size: sz, alloc: c})
+				objs = append(objs, object{Stack: 1, Size: sz, Alloc: c})
 			}
 		}
 		for i := int64(1); i <= 5; i++ {
-			objs = append(objs, object{stack: 2, size: 512 * i, alloc: c, dies: c + 1})
+			objs = append(objs, object{Stack: 2, Size: 512 * i, Alloc: c, Dies: c + 1})
 		}
 	}
 	return objs
@@ -138,9 +138,9 @@ func TestUnsweptFromExactFigures(t *testing.T) {
 	var objs []object
 	for c := uint32(1); c <= 6; c++ {
 		objs = append(objs,
-			object{stack: 1, size: 1000, alloc: c, dies: c + 1},
-			object{stack: 2, size: 3000, alloc: c, dies: c + 1},
-			object{stack: 3, size: 500, alloc: c})
+			object{Stack: 1, Size: 1000, Alloc: c, Dies: c + 1},
+			object{Stack: 2, Size: 3000, Alloc: c, Dies: c + 1},
+			object{Stack: 3, Size: 500, Alloc: c})
 	}
 	const mark = 4
 	var a Accountant
@@ -216,7 +216,7 @@ func TestTightGap(t *testing.T) {
 	var objs []object
 	for c := uint32(1); c <= 6; c++ {
 		for i := 0; i < 100; i++ {
-			objs = append(objs, object{stack: 1, size: 4096, alloc: c})
+			objs = append(objs, object{Stack: 1, Size: 4096, Alloc: c})
 		}
 	}
 	var a Accountant

@@ -1,29 +1,19 @@
 package tracker
 
 import (
-	"runtime"
 	"testing"
 
+	"github.com/gofil/gofil/internal/mprofsim"
 	"github.com/gofil/gofil/peak"
 )
 
-// simObject is one allocation in a simulated program: made after mark
-// alloc−1 and before mark alloc, found unreachable at mark dies (and freed
-// by its sweep), or never if dies is 0.
-type simObject struct {
-	stack uintptr
-	size  int64
-	alloc uint32
-	dies  uint32
-}
-
 // simRuntime is a source that follows the runtime's publication rules
-// (src/runtime/mprof.go) for a scripted program: the tracker's cycle logic
-// runs against it as against the runtime. The program is always just
-// before its next mark: everything it will have made by mark cycle+1 is
-// made, and every sweep so far is over.
+// (mprofsim, the simulation peak's tests use too) for a scripted program:
+// the tracker's cycle logic runs against it as against the runtime. The
+// program is always just before its next mark: everything it will have
+// made by mark cycle+1 is made, and every sweep so far is over.
 type simRuntime struct {
-	objs   []simObject
+	objs   []mprofsim.Object
 	cycle  uint32 // GC cycles completed
 	forced uint32 // of which forced by the program
 	// early says the profile holds the early publication of a forced
@@ -33,59 +23,12 @@ type simRuntime struct {
 }
 
 func (s *simRuntime) read(r *reading) {
-	var allocs, frees, live uint64
-	for _, o := range s.objs {
-		if o.alloc <= s.cycle+1 {
-			allocs += uint64(o.size)
-		}
-		if o.dies != 0 && o.dies <= s.cycle {
-			frees += uint64(o.size)
-		}
-		if o.alloc <= s.cycle && (o.dies == 0 || o.dies > s.cycle) {
-			live += uint64(o.size)
-		}
-	}
+	live, frees, allocs := mprofsim.Exact(s.objs, s.cycle+1)
 	*r = reading{cycles: s.cycle, forced: s.forced, heap: allocs - frees + 1, live: live, allocs: allocs, frees: frees, rss: allocs - frees + 1}
 }
 
 func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
-	limit := s.cycle - 1
-	if s.cycle == 0 {
-		return peak.Snapshot{Cycle: 0}, true
-	}
-	if s.early {
-		limit = s.cycle
-	}
-	type key struct {
-		stack uintptr
-		size  int64
-	}
-	recs := map[key]*runtime.MemProfileRecord{}
-	var order []key
-	for _, o := range s.objs {
-		if o.alloc > limit {
-			continue
-		}
-		k := key{o.stack, o.size}
-		r := recs[k]
-		if r == nil {
-			r = &runtime.MemProfileRecord{}
-			r.Stack0[0] = o.stack
-			recs[k] = r
-			order = append(order, k)
-		}
-		r.AllocObjects++
-		r.AllocBytes += o.size
-		if o.dies != 0 && o.dies <= limit {
-			r.FreeObjects++
-			r.FreeBytes += o.size
-		}
-	}
-	snap := peak.Snapshot{Cycle: s.cycle}
-	for _, k := range order {
-		snap.Records = append(snap.Records, *recs[k])
-	}
-	return snap, true
+	return peak.Snapshot{Cycle: s.cycle, Records: mprofsim.Published(s.objs, s.cycle, s.early)}, true
 }
 
 func (s *simRuntime) rate() int { return 1 }
@@ -97,17 +40,8 @@ func (s *simRuntime) startGC(from uint32) bool {
 	return true
 }
 
-// heapAt is the truth: bytes allocated before mark n and not freed by a
-// sweep before it.
-func (s *simRuntime) heapAt(n uint32) int64 {
-	var h int64
-	for _, o := range s.objs {
-		if o.alloc <= n && (o.dies == 0 || o.dies >= n) {
-			h += o.size
-		}
-	}
-	return h
-}
+// heapAt is the truth at mark n.
+func (s *simRuntime) heapAt(n uint32) int64 { return mprofsim.Total(mprofsim.HeapAt(s.objs, n)) }
 
 func newSimTracker(t *testing.T, sim *simRuntime) *tracker {
 	t.Helper()
@@ -122,16 +56,16 @@ func newSimTracker(t *testing.T, sim *simRuntime) *tracker {
 // job is a program that grows stack 1 with many sizes up to mark 5, churns
 // stack 2, and drops stack 1's data at mark 5, a GC it forces itself
 // (runtime.GC right after letting the data go).
-func job() []simObject {
-	var objs []simObject
+func job() []mprofsim.Object {
+	var objs []mprofsim.Object
 	for c := uint32(1); c <= 5; c++ {
 		for i := int64(1); i <= 20; i++ {
-			objs = append(objs, simObject{stack: 1, size: 1024 * i, alloc: c, dies: 5})
+			objs = append(objs, mprofsim.Object{Stack: 1, Size: 1024 * i, Alloc: c, Dies: 5})
 		}
-		objs = append(objs, simObject{stack: 2, size: 4096, alloc: c, dies: c + 1})
+		objs = append(objs, mprofsim.Object{Stack: 2, Size: 4096, Alloc: c, Dies: c + 1})
 	}
 	for c := uint32(6); c <= 9; c++ {
-		objs = append(objs, simObject{stack: 2, size: 4096, alloc: c, dies: c + 1})
+		objs = append(objs, mprofsim.Object{Stack: 2, Size: 4096, Alloc: c, Dies: c + 1})
 	}
 	return objs
 }
@@ -171,11 +105,11 @@ func TestForcedGCRechecked(t *testing.T) {
 // pair is the heap at the program's last GC, the second the heap at exit,
 // which here is the peak.
 func TestFinalAccounting(t *testing.T) {
-	var objs []simObject
+	var objs []mprofsim.Object
 	for c := uint32(1); c <= 4; c++ {
-		objs = append(objs, simObject{stack: 1, size: 8192 * int64(c), alloc: c})
+		objs = append(objs, mprofsim.Object{Stack: 1, Size: 8192 * int64(c), Alloc: c})
 	}
-	objs = append(objs, simObject{stack: 3, size: 1 << 20, alloc: 4}) // made after the last GC
+	objs = append(objs, mprofsim.Object{Stack: 3, Size: 1 << 20, Alloc: 4}) // made after the last GC
 	sim := &simRuntime{objs: objs}
 	tr := newSimTracker(t, sim)
 	for c := uint32(1); c <= 3; c++ {
@@ -195,9 +129,9 @@ func TestFinalAccounting(t *testing.T) {
 // TestGapSeen: the tracker misses a cycle in which nothing was freed: the
 // pair across it is exact, and the peak.
 func TestGapSeen(t *testing.T) {
-	var objs []simObject
+	var objs []mprofsim.Object
 	for c := uint32(1); c <= 6; c++ {
-		objs = append(objs, simObject{stack: 1, size: 65536, alloc: c})
+		objs = append(objs, mprofsim.Object{Stack: 1, Size: 65536, Alloc: c})
 	}
 	sim := &simRuntime{objs: objs}
 	tr := newSimTracker(t, sim)
