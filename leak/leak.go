@@ -79,6 +79,7 @@
 package leak
 
 import (
+	"github.com/gofil/gofil/internal/raw"
 	"strconv"
 	"strings"
 	"time"
@@ -103,12 +104,8 @@ const (
 	minMonotonicity = 0.5
 )
 
-// Frame is one stack frame.
-type Frame struct {
-	Func string
-	File string
-	Line int
-}
+// Frame is one stack frame: gofil's one frame type, the agent's.
+type Frame = raw.Frame
 
 // Stack is one allocation stack in one heap profile.
 type Stack struct {

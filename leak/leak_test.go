@@ -308,7 +308,7 @@ func TestLeakFromProfile(t *testing.T) {
 		t.Fatalf("snapshot %+v", snap)
 	}
 	st := snap.Stacks[0]
-	want := []Frame{{"main.main", "/app/main.go", 5}, {"main.handle", "/app/main.go", 12}, {"main.remember", "/app/leak.go", 30}}
+	want := []Frame{{Func: "main.main", File: "/app/main.go", Line: 5}, {Func: "main.handle", File: "/app/main.go", Line: 12}, {Func: "main.remember", File: "/app/leak.go", Line: 30}}
 	if len(st.Frames) != 3 || st.Frames[0] != want[0] || st.Frames[1] != want[1] || st.Frames[2] != want[2] {
 		t.Errorf("frames %v, want %v (root first, inlined frames expanded)", st.Frames, want)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/internal/heapprof"
 )
 
 // FromProfile reads a pprof heap profile: one with the sample type
@@ -55,7 +57,7 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 		if inuse >= len(s.Value) {
 			continue
 		}
-		frames := SampleFrames(s)
+		frames := heapprof.Frames(s)
 		snap.Stacks = append(snap.Stacks, Stack{
 			Frames:       frames,
 			InuseBytes:   s.Value[inuse],
@@ -65,42 +67,6 @@ func FromProfile(p *profile.Profile) (Snapshot, error) {
 		})
 	}
 	return snap, nil
-}
-
-// SampleFrames returns the frames of a pprof sample, root first, inlined
-// calls included. A location without line information shows as its
-// address, except at the leaf of a stack that has named frames: the text
-// heap format names no runtime frame, so those are the allocator's own, not
-// where the program allocated.
-func SampleFrames(s *profile.Sample) []Frame {
-	named := false
-	for _, loc := range s.Location {
-		if len(loc.Line) > 0 {
-			named = true
-			break
-		}
-	}
-	var frames []Frame // leaf first, reversed below
-	for _, loc := range s.Location {
-		if len(loc.Line) == 0 {
-			if len(frames) > 0 || !named {
-				frames = append(frames, Frame{Func: fmt.Sprintf("0x%x", loc.Address)})
-			}
-			continue
-		}
-		// Line[0] is the innermost of the functions inlined at loc.
-		for _, ln := range loc.Line {
-			f := Frame{Line: int(ln.Line)}
-			if ln.Function != nil {
-				f.Func, f.File = ln.Function.Name, ln.Function.Filename
-			}
-			frames = append(frames, f)
-		}
-	}
-	for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
-		frames[i], frames[j] = frames[j], frames[i]
-	}
-	return frames
 }
 
 // GrowthProfile is a pprof heap profile of the in-use growth from the first
@@ -125,31 +91,11 @@ func (r *Result) GrowthProfile() *profile.Profile {
 		p.TimeNanos = r.Times[0].UnixNano()
 		p.DurationNanos = r.Times[n-1].Sub(r.Times[0]).Nanoseconds()
 	}
-	funcs := map[Frame]*profile.Function{}
-	locs := map[Frame]*profile.Location{}
+	b := heapprof.NewBuilder(p, nil)
 	for _, st := range r.Stacks {
-		if st.GrowthBytes <= 0 {
-			continue
+		if st.GrowthBytes > 0 {
+			b.Add(st.Frames, []int64{max(st.GrowthObjects, 0), st.GrowthBytes}, nil)
 		}
-		s := &profile.Sample{Value: []int64{max(st.GrowthObjects, 0), st.GrowthBytes}}
-		for i := len(st.Frames) - 1; i >= 0; i-- { // pprof wants the leaf first
-			f := st.Frames[i]
-			loc := locs[f]
-			if loc == nil {
-				fk := Frame{Func: f.Func, File: f.File}
-				fn := funcs[fk]
-				if fn == nil {
-					fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
-					funcs[fk] = fn
-					p.Function = append(p.Function, fn)
-				}
-				loc = &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
-				locs[f] = loc
-				p.Location = append(p.Location, loc)
-			}
-			s.Location = append(s.Location, loc)
-		}
-		p.Sample = append(p.Sample, s)
 	}
 	return p
 }

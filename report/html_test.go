@@ -35,11 +35,11 @@ func heapOf(stacks []Stack) *Heap {
 func evilRun() (Meta, *Run) {
 	evilFile := `/src/` + evil + `&"quoted".go`
 	stacks := []Stack{
-		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 10}, {"main." + evil, evilFile, 3}},
+		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 10}, {Func: "main." + evil, File: evilFile, Line: 3}},
 			Bytes: 300 << 20, Objects: 300},
-		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 11}, {`example.com/a&b."quoted"&amp;`, `/src/a&b/"x".go`, 5}},
+		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 11}, {Func: `example.com/a&b."quoted"&amp;`, File: `/src/a&b/"x".go`, Line: 5}},
 			Bytes: 100 << 20, Objects: 100},
-		{Frames: []Frame{{"runtime.main", "/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 12}, {`example.com/x.back\slash\n"`, `C:\src\x.go`, 5}},
+		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 12}, {Func: `example.com/x.back\slash\n"`, File: `C:\src\x.go`, Line: 5}},
 			Bytes: 10 << 20, Objects: 10},
 	}
 	run := &Run{Peak: heapOf(stacks)}
@@ -234,8 +234,8 @@ func syntheticHeap(n int, seed uint64) *Heap {
 	for i := 0; i < n; i++ {
 		depth := 2 + rng.IntN(13)
 		frames := []Frame{
-			{"runtime.main", "/usr/local/go/src/runtime/proc.go", 283},
-			{"main.main", "/src/app/main.go", 1 + i/1000},
+			{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283},
+			{Func: "main.main", File: "/src/app/main.go", Line: 1 + i/1000},
 		}
 		for d := 0; d < depth; d++ {
 			pkg := rng.IntN(40)
@@ -249,7 +249,7 @@ func syntheticHeap(n int, seed uint64) *Heap {
 				Line: 10 + fn,
 			})
 		}
-		frames = append(frames, Frame{"runtime.makeslice", "/usr/local/go/src/runtime/slice.go", 1 + i%1000})
+		frames = append(frames, Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i%1000})
 		size := int64(16 * math.Exp(rng.ExpFloat64()*2.2))
 		stacks = append(stacks, Stack{Frames: frames, Bytes: size, Objects: 1 + size/4096})
 	}
@@ -263,11 +263,11 @@ func deepHeap(n int) *Heap {
 	stacks := make([]Stack, 0, n)
 	for i := 0; i < n; i++ {
 		c := i % 2000
-		frames := []Frame{{"runtime.main", "/usr/local/go/src/runtime/proc.go", 283}, {"main.main", "/src/app/main.go", 1}}
+		frames := []Frame{{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 1}}
 		for d := 0; d < 28; d++ {
-			frames = append(frames, Frame{fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), "/src/app/x.go", 10 + d})
+			frames = append(frames, Frame{Func: fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), File: "/src/app/x.go", Line: 10 + d})
 		}
-		frames = append(frames, Frame{"runtime.makeslice", "/usr/local/go/src/runtime/slice.go", 1 + i/2000})
+		frames = append(frames, Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i/2000})
 		stacks = append(stacks, Stack{Frames: frames, Bytes: 1000 + int64(i%7), Objects: 1})
 	}
 	return heapOf(stacks)

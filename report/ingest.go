@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
-	"github.com/gofil/gofil/leak"
 )
 
 // ReadProfile reads a pprof profile: the protocol buffer, gzipped or not,
@@ -147,9 +147,9 @@ func FromProfile(p *profile.Profile) (*Heap, error) {
 			continue
 		}
 		var frames []Frame
-		for _, fr := range leak.SampleFrames(smp) {
+		for _, fr := range heapprof.Frames(smp) {
 			if !HiddenFrame(fr.Func) {
-				frames = append(frames, Frame{Func: fr.Func, File: fr.File, Line: fr.Line})
+				frames = append(frames, fr)
 			}
 		}
 		h.Stacks = append(h.Stacks, Stack{

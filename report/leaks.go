@@ -34,11 +34,7 @@ func (r *Run) Leaks(start time.Time) *leak.Result {
 		heap := NewHeap(p, r.Packages)
 		snap := leak.Snapshot{Time: start.Add(time.Duration(pt.AtNS))}
 		for _, st := range heap.Stacks {
-			frames := make([]leak.Frame, len(st.Frames))
-			for i, f := range st.Frames {
-				frames[i] = leak.Frame{Func: f.Func, File: f.File, Line: f.Line}
-			}
-			snap.Stacks = append(snap.Stacks, leak.Stack{Frames: frames, InuseBytes: st.Bytes, InuseObjects: st.Objects})
+			snap.Stacks = append(snap.Stacks, leak.Stack{Frames: st.Frames, InuseBytes: st.Bytes, InuseObjects: st.Objects})
 		}
 		snaps = append(snaps, snap)
 	}

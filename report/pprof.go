@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/internal/heapprof"
 )
 
 // Profile converts h to a pprof heap profile with the sample types
@@ -26,33 +28,13 @@ func Profile(h *Heap, start time.Time, binary string) *profile.Profile {
 	if !start.IsZero() {
 		p.TimeNanos = start.Add(time.Duration(h.Raw.AtNS)).UnixNano()
 	}
-	m := &profile.Mapping{ID: 1, File: binary, HasFunctions: true, HasFilenames: true, HasLineNumbers: true}
-	p.Mapping = []*profile.Mapping{m}
-	type fnKey struct{ name, file string }
-	funcs := map[fnKey]*profile.Function{}
-	locs := map[Frame]*profile.Location{}
-	for _, s := range h.Stacks {
-		sample := &profile.Sample{Value: []int64{s.Objects, s.Bytes}}
-		for i := len(s.Frames) - 1; i >= 0; i-- { // pprof wants the leaf first
-			f := s.Frames[i]
-			loc := locs[f]
-			if loc == nil {
-				fn := funcs[fnKey{f.Func, f.File}]
-				if fn == nil {
-					fn = &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
-					funcs[fnKey{f.Func, f.File}] = fn
-					p.Function = append(p.Function, fn)
-				}
-				loc = &profile.Location{ID: uint64(len(p.Location) + 1), Mapping: m, Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
-				locs[f] = loc
-				p.Location = append(p.Location, loc)
-			}
-			sample.Location = append(sample.Location, loc)
+	b := heapprof.NewBuilder(p, &profile.Mapping{ID: 1, File: binary, HasFunctions: true, HasFilenames: true, HasLineNumbers: true})
+	for _, st := range h.Stacks {
+		var labels map[string][]string
+		if st.Truncated {
+			labels = map[string][]string{"truncated": {"true"}}
 		}
-		if s.Truncated {
-			sample.Label = map[string][]string{"truncated": {"true"}}
-		}
-		p.Sample = append(p.Sample, sample)
+		b.Add(st.Frames, []int64{st.Objects, st.Bytes}, labels)
 	}
 	return p
 }

@@ -33,12 +33,9 @@ const (
 	RawDir      = "raw"
 )
 
-// Frame is one frame of a user-visible allocation stack.
-type Frame struct {
-	Func string
-	File string
-	Line int
-}
+// Frame is one frame of an allocation stack: gofil's one frame type, the
+// agent's.
+type Frame = raw.Frame
 
 // Stack is an allocation stack and what it held, root first.
 type Stack struct {
@@ -244,7 +241,7 @@ func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
 			case HiddenFrame(f.Func):
 				continue
 			}
-			frames = append(frames, Frame{Func: f.Func, File: f.File, Line: f.Line})
+			frames = append(frames, f)
 		}
 		if own {
 			h.TrackerBytes += s.Bytes

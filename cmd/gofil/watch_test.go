@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/leak"
 )
 
@@ -318,7 +319,7 @@ func leakSizes(t *testing.T, p *profile.Profile, line int) int {
 	sizes := map[int64]bool{}
 	for _, s := range p.Sample {
 		var frames []string
-		for _, f := range leak.SampleFrames(s) {
+		for _, f := range heapprof.Frames(s) {
 			if !strings.HasPrefix(f.Func, "runtime.") {
 				frames = append(frames, fmt.Sprintf("%s:%d", f.Func, f.Line))
 			}
