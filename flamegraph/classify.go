@@ -1,6 +1,10 @@
 package flamegraph
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gofil/gofil/internal/heapprof"
+)
 
 // codeClass picks the palette a frame is drawn with.
 type codeClass uint8
@@ -25,7 +29,7 @@ const (
 //		return strings.HasPrefix(f.Func, "myapp/") || flamegraph.DefaultIsUserCode(f)
 //	}
 func DefaultIsUserCode(f Frame) bool {
-	if isRuntime(f.Func) {
+	if heapprof.IsRuntime(f.Func) {
 		return false
 	}
 	pkg := PackagePath(f.Func)
@@ -34,10 +38,6 @@ func DefaultIsUserCode(f Frame) bool {
 	}
 	first, _, _ := strings.Cut(pkg, "/")
 	return strings.Contains(first, ".")
-}
-
-func isRuntime(fn string) bool {
-	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/")
 }
 
 // PackagePath returns the import path part of a qualified Go function name:
@@ -58,7 +58,7 @@ func classify(f Frame, isUser func(Frame) bool) codeClass {
 	switch {
 	case isUser(f):
 		return classUser
-	case isRuntime(f.Func):
+	case heapprof.IsRuntime(f.Func):
 		return classRuntime
 	default:
 		return classLibrary

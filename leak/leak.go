@@ -79,6 +79,7 @@
 package leak
 
 import (
+	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
 	"strconv"
 	"strings"
@@ -326,20 +327,13 @@ func stackKey(frames []Frame) string {
 	return b.String()
 }
 
-// siteOf is the allocation site of a stack: its innermost frame outside the
-// runtime's allocation machinery, or its innermost frame if all are the
-// runtime's.
+// siteOf is the allocation site of a stack (heapprof.Site).
 func siteOf(frames []Frame) siteKey {
-	if len(frames) == 0 {
+	i := heapprof.Site(frames)
+	if i < 0 {
 		return siteKey{fn: "(unknown)"}
 	}
-	f := frames[len(frames)-1]
-	for i := len(frames) - 1; i >= 0; i-- {
-		if !isRuntime(frames[i].Func) {
-			f = frames[i]
-			break
-		}
-	}
+	f := frames[i]
 	return siteKey{f.Func, f.File, f.Line}
 }
 
@@ -351,8 +345,4 @@ func profilers(frames []Frame) bool {
 		}
 	}
 	return false
-}
-
-func isRuntime(fn string) bool {
-	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/")
 }

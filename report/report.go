@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gofil/gofil"
+	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 )
@@ -231,7 +233,7 @@ func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
 				continue
 			case strings.HasPrefix(f.Func, agentPrefix):
 				own = true
-			case pkgs != nil && agentOnly(FuncPackage(f.Func), pkgs):
+			case pkgs != nil && agentOnly(flamegraph.PackagePath(f.Func), pkgs):
 				own = true
 			case f.Func == "main.main" && strings.HasSuffix(f.File, gofil.InjectedFile):
 				continue
@@ -257,12 +259,9 @@ func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
 	return h
 }
 
-// HiddenFrame reports frames that say nothing about who allocated: the
-// allocator's own internals and the goroutine entry trampoline. Frames such
-// as runtime.makeslice or runtime.growslice stay: they say what was made.
-func HiddenFrame(fn string) bool {
-	return fn == "runtime.goexit" || strings.HasPrefix(fn, "runtime.mallocgc")
-}
+// HiddenFrame reports frames that say nothing about who allocated
+// (heapprof.Hidden).
+func HiddenFrame(fn string) bool { return heapprof.Hidden(fn) }
 
 // Site is an allocation site: the innermost frame of a stack that is not
 // the runtime's own.
@@ -275,41 +274,8 @@ type Site struct {
 	Percent  float64 `json:"percent"`
 }
 
-// isRuntime reports whether f is the runtime's allocation machinery rather
-// than the code that asked for memory.
-func isRuntime(f Frame) bool {
-	return strings.HasPrefix(f.Func, "runtime.") || strings.HasPrefix(f.Func, "internal/")
-}
-
-// site is the index in s.Frames of the allocation site: the innermost frame
-// that is not the runtime's; when all are (the runtime's own memory), the
-// innermost that is not one of the allocator's entry points, which say what
-// was made but not who made it.
-func (s Stack) site() int {
-	for i := len(s.Frames) - 1; i >= 0; i-- {
-		if !isRuntime(s.Frames[i]) {
-			return i
-		}
-	}
-	for i := len(s.Frames) - 1; i >= 0; i-- {
-		if !allocator(s.Frames[i].Func) {
-			return i
-		}
-	}
-	return len(s.Frames) - 1
-}
-
-// allocator reports the runtime functions through which all of a program's
-// allocations go.
-func allocator(fn string) bool {
-	switch fn {
-	case "runtime.newobject", "runtime.makeslice", "runtime.growslice", "runtime.newarray",
-		"runtime.makemap", "runtime.makemap_small", "runtime.makechan", "runtime.makeslicecopy",
-		"runtime.rawstring", "runtime.rawbyteslice", "runtime.rawruneslice", "runtime.malg":
-		return true
-	}
-	return strings.HasPrefix(fn, "runtime.mallocgc") || strings.HasPrefix(fn, "runtime.convT")
-}
+// site is the index in s.Frames of the allocation site (heapprof.Site).
+func (s Stack) site() int { return heapprof.Site(s.Frames) }
 
 // Sites groups h by allocation site, largest first.
 func (h *Heap) Sites() []Site {
@@ -562,21 +528,6 @@ func readPackages(path string) (map[string]bool, error) {
 		return nil, fmt.Errorf("%s: %w", PackagesFile, err)
 	}
 	return pkgs, nil
-}
-
-// FuncPackage is the import path of a function's package, from its
-// symbol name: "encoding/json.(*Decoder).refill" → "encoding/json",
-// "main.main.func1" → "main", "github.com/a/b.v2/c.F" → "github.com/a/b.v2/c".
-func FuncPackage(fn string) string {
-	if i := strings.IndexByte(fn, '['); i >= 0 {
-		fn = fn[:i] // type arguments may hold any path
-	}
-	slash := strings.LastIndexByte(fn, '/')
-	dot := strings.IndexByte(fn[slash+1:], '.')
-	if dot < 0 {
-		return fn
-	}
-	return fn[:slash+1+dot]
 }
 
 // agentOnly reports whether pkg is a standard-library package (the agent

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
 )
 
@@ -16,8 +17,8 @@ func TestFuncPackage(t *testing.T) {
 		"main.Map[go.shape.struct { F example.com/x.T }]": "main",
 		"runtime.mallocgc":                                "runtime",
 	} {
-		if got := FuncPackage(fn); got != want {
-			t.Errorf("FuncPackage(%q) = %q, want %q", fn, got, want)
+		if got := flamegraph.PackagePath(fn); got != want {
+			t.Errorf("PackagePath(%q) = %q, want %q", fn, got, want)
 		}
 	}
 }

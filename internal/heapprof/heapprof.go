@@ -6,6 +6,7 @@ package heapprof
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/pprof/profile"
 
@@ -95,3 +96,46 @@ func (b *Builder) Add(frames []raw.Frame, values []int64, labels map[string][]st
 
 // Profile returns the profile built.
 func (b *Builder) Profile() *profile.Profile { return b.p }
+
+// IsRuntime reports whether fn is the runtime's (or the standard library's
+// internal packages'), rather than the code that asked for memory.
+func IsRuntime(fn string) bool {
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "internal/")
+}
+
+// Hidden reports frames that say nothing about who allocated: the
+// allocator's own internals and the goroutine entry trampoline. Frames such
+// as runtime.makeslice or runtime.growslice stay: they say what was made.
+func Hidden(fn string) bool {
+	return fn == "runtime.goexit" || strings.HasPrefix(fn, "runtime.mallocgc")
+}
+
+// Site is the index in frames (root first) of the allocation site: the
+// innermost frame that is not the runtime's; when all are (the runtime's
+// own memory), the innermost that is not one of the allocator's entry
+// points, which say what was made but not who made it. −1 for no frames.
+func Site(frames []raw.Frame) int {
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !IsRuntime(frames[i].Func) {
+			return i
+		}
+	}
+	for i := len(frames) - 1; i >= 0; i-- {
+		if !allocator(frames[i].Func) {
+			return i
+		}
+	}
+	return len(frames) - 1
+}
+
+// allocator reports the runtime functions through which all of a program's
+// allocations go.
+func allocator(fn string) bool {
+	switch fn {
+	case "runtime.newobject", "runtime.makeslice", "runtime.growslice", "runtime.newarray",
+		"runtime.makemap", "runtime.makemap_small", "runtime.makechan", "runtime.makeslicecopy",
+		"runtime.rawstring", "runtime.rawbyteslice", "runtime.rawruneslice", "runtime.malg":
+		return true
+	}
+	return strings.HasPrefix(fn, "runtime.mallocgc") || strings.HasPrefix(fn, "runtime.convT")
+}
