@@ -43,16 +43,8 @@ var (
 // self-contained page (no network, all styles and scripts inline) with the
 // headline figures of s, flame and icicle graphs of the heap at the peak
 // (run.Peak), the memory timeline, the largest allocation sites, a call
-// graph of the peak and links to the report's other files. Call it after
-// [Write], with the summary Write returned:
-//
-//	s, err := report.Write(dir, meta, run)
-//	if err != nil {
-//		return err
-//	}
-//	if err := report.WriteHTML(dir, meta, s, run); err != nil {
-//		return err
-//	}
+// graph of the peak and links to the report's other files, those listed in
+// s.Files. WriteDir calls it, before it writes summary.json.
 //
 // Every name from the profile is escaped. The page stays under 10 MB for
 // any profile: flamegraph frames narrower than half a pixel are merged

@@ -66,11 +66,7 @@ func evilRun() (Meta, *Run) {
 func TestWriteHTMLEscapes(t *testing.T) {
 	dir := t.TempDir()
 	meta, run := evilRun()
-	s, err := Write(dir, meta, run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(dir, meta, s, run); err != nil {
+	if _, err := WriteDir(dir, meta, run, nil); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, HTMLFile))
@@ -124,11 +120,7 @@ func TestWriteHTMLWithoutPeak(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			run := &Run{}
-			s, err := Write(dir, c.meta, run)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := WriteHTML(dir, c.meta, s, run); err != nil {
+			if _, err := WriteDir(dir, c.meta, run, nil); err != nil {
 				t.Fatal(err)
 			}
 			page, err := os.ReadFile(filepath.Join(dir, HTMLFile))

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -419,34 +418,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// Write writes the report files for run into dir and returns the summary.
-func Write(dir string, meta Meta, run *Run) (*Summary, error) {
-	s := Build(meta, run)
-	if run.Peak != nil {
-		if err := writeHeapFiles(dir, PeakProfile, PeakFolded, run.Peak, meta); err != nil {
-			return nil, err
-		}
-		s.Files["profile"] = PeakProfile
-		s.Files["folded"] = PeakFolded
-	}
-	if run.OOM != nil {
-		if err := writeHeapFiles(dir, OOMProfile, OOMFolded, run.OOM, meta); err != nil {
-			return nil, err
-		}
-		s.Files["oom_profile"] = OOMProfile
-		s.Files["oom_folded"] = OOMFolded
-	}
-	s.Files["summary"] = SummaryFile
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("summary: %w", err)
-	}
-	if err := raw.WriteFile(dir, SummaryFile, append(data, '\n')); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // writeHeapFiles writes h as a pprof profile and as collapsed stacks.

@@ -16,9 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/pprof/profile"
 
-	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
@@ -136,12 +134,8 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
-	s, err := report.Write(outDir, meta, run)
+	s, err := report.WriteDir(outDir, meta, run, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: writing the report: %s\n", oneLine(err))
-		return "", reportFailed
-	}
-	if err := writeHTMLReport(outDir, meta, s, run); err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
@@ -257,13 +251,8 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
-	s := report.ProfileSummary(f.arg, p, h)
-	run := &report.Run{Peak: h}
-	if err := writeProfileReport(outDir, p, s, h); err != nil {
-		fmt.Fprintf(stderr, "gofil report: writing the report: %s\n", oneLine(err))
-		return "", reportFailed
-	}
-	if err := writeHTMLReport(outDir, report.Meta{}, s, run); err != nil {
+	s, err := report.WriteProfileDir(outDir, f.arg, p, h)
+	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
 		return "", reportFailed
 	}
@@ -277,30 +266,6 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 	}
 	fmt.Fprintf(stderr, "gofil: report: %s\n", outDir)
 	return outDir, reportOK
-}
-
-// writeProfileReport writes the files of a profile's report beside
-// index.html: the profile itself (gzipped, as peak.pb.gz, so that the
-// page's pprof command works), the collapsed stacks and summary.json.
-func writeProfileReport(dir string, p *profile.Profile, s *report.Summary, h *report.Heap) error {
-	var pb strings.Builder
-	if err := p.Write(&pb); err != nil {
-		return fmt.Errorf("%s: %w", report.PeakProfile, err)
-	}
-	if err := raw.WriteFile(dir, report.PeakProfile, []byte(pb.String())); err != nil {
-		return err
-	}
-	s.Files["profile"] = report.PeakProfile
-	var folded strings.Builder
-	if err := report.WriteFolded(&folded, h); err != nil {
-		return fmt.Errorf("%s: %w", report.PeakFolded, err)
-	}
-	if err := raw.WriteFile(dir, report.PeakFolded, []byte(folded.String())); err != nil {
-		return err
-	}
-	s.Files["folded"] = report.PeakFolded
-	s.Files["summary"] = report.SummaryFile
-	return writeSummary(dir, s)
 }
 
 // defaultProfileReportDir is PROFILE's name without its extension and with
@@ -359,32 +324,6 @@ func sameDir(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-// writeHTMLReport completes a report directory that report.Write (or a
-// profile's report) has written: it saves gofil's own RSS readings as
-// rss.tsv, so that `gofil report DIR` can draw them again, writes
-// index.html, and lists both in summary.json.
-func writeHTMLReport(outDir string, meta report.Meta, s *report.Summary, run *report.Run) error {
-	if len(meta.RSS) > 0 {
-		if err := report.WriteRSS(outDir, meta.RSS); err != nil {
-			return fmt.Errorf("writing %s: %w", report.RSSFile, err)
-		}
-		s.Files["rss"] = report.RSSFile
-	}
-	if err := report.WriteHTML(outDir, meta, s, run); err != nil {
-		return fmt.Errorf("writing the report page: %w", err)
-	}
-	s.Files["html"] = report.HTMLFile
-	return writeSummary(outDir, s)
-}
-
-func writeSummary(dir string, s *report.Summary) error {
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
-	}
-	return raw.WriteFile(dir, report.SummaryFile, append(data, '\n'))
 }
 
 // openPage opens page in the user's browser, or says where it is.

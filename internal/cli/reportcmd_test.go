@@ -140,11 +140,8 @@ func TestMetaFromDir(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			run := &report.Run{Start: &raw.Start{Rate: 4096}, Peak: heap}
-			before, err := report.Write(dir, c.meta, run)
+			before, err := report.WriteDir(dir, c.meta, run, nil)
 			if err != nil {
-				t.Fatal(err)
-			}
-			if err := writeHTMLReport(dir, c.meta, before, run); err != nil {
 				t.Fatal(err)
 			}
 			meta, err := metaFromDir(dir, run)

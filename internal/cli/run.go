@@ -278,26 +278,17 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "gofil: reading the tracker's data: %v\n", err)
 		return 3
 	}
-	s, err := report.Write(outDir, meta, run)
+	res := run.Leaks(meta.Started)
+	s, err := report.WriteDir(outDir, meta, run, res)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
 		return 3
 	}
-	if err := writeHTMLReport(outDir, meta, s, run); err != nil {
-		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
-		return 3
-	}
 	report.Text(stderr, s, outDir)
-	if res := run.Leaks(meta.Started); res != nil {
-		if err := report.WriteLeaks(outDir, res, s.Ended); err != nil {
-			fmt.Fprintf(stderr, "gofil: writing the leak report: %v\n", err)
-			return 3
-		}
-		// A long-running program stopped by a signal is most likely a
-		// server: say what kept growing, or that nothing did.
-		if len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal") {
-			report.LeaksText(stderr, res, 5)
-		}
+	// A long-running program stopped by a signal is most likely a server:
+	// say what kept growing, or that nothing did.
+	if res != nil && (len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal")) {
+		report.LeaksText(stderr, res, 5)
 	}
 	return 0
 }

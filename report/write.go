@@ -1,0 +1,92 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/leak"
+)
+
+// WriteDir writes the report of a run into dir: the heap at the peak and
+// at the last emergency dump (pprof and collapsed stacks), gofil's own RSS
+// readings (rss.tsv), leaks.json when leaks is not nil, the page, and last
+// summary.json, which lists them all. It returns the summary.
+//
+//	run, err := report.Load(filepath.Join(dir, report.RawDir))
+//	...
+//	s, err := report.WriteDir(dir, meta, run, run.Leaks(meta.Started))
+func WriteDir(dir string, meta Meta, run *Run, leaks *leak.Result) (*Summary, error) {
+	s := Build(meta, run)
+	if run.Peak != nil {
+		if err := writeHeapFiles(dir, PeakProfile, PeakFolded, run.Peak, meta); err != nil {
+			return nil, err
+		}
+		s.Files["profile"] = PeakProfile
+		s.Files["folded"] = PeakFolded
+	}
+	if run.OOM != nil {
+		if err := writeHeapFiles(dir, OOMProfile, OOMFolded, run.OOM, meta); err != nil {
+			return nil, err
+		}
+		s.Files["oom_profile"] = OOMProfile
+		s.Files["oom_folded"] = OOMFolded
+	}
+	if leaks != nil {
+		if err := WriteLeaks(dir, leaks, s.Ended); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", LeaksFile, err)
+		}
+		s.Files["leaks"] = LeaksFile
+	}
+	return s, finish(dir, meta, s, run)
+}
+
+// WriteProfileDir writes the report of a heap profile p, read from path,
+// whose heap is h: the profile itself (as peak.pb.gz, so that the page's
+// pprof command works), the collapsed stacks, the page, and last
+// summary.json. It returns the summary.
+func WriteProfileDir(dir, path string, p *profile.Profile, h *Heap) (*Summary, error) {
+	s := ProfileSummary(path, p, h)
+	var pb strings.Builder
+	if err := p.Write(&pb); err != nil {
+		return nil, fmt.Errorf("%s: %w", PeakProfile, err)
+	}
+	if err := raw.WriteFile(dir, PeakProfile, []byte(pb.String())); err != nil {
+		return nil, err
+	}
+	s.Files["profile"] = PeakProfile
+	var folded strings.Builder
+	if err := WriteFolded(&folded, h); err != nil {
+		return nil, fmt.Errorf("%s: %w", PeakFolded, err)
+	}
+	if err := raw.WriteFile(dir, PeakFolded, []byte(folded.String())); err != nil {
+		return nil, err
+	}
+	s.Files["folded"] = PeakFolded
+	return s, finish(dir, Meta{}, s, &Run{Peak: h})
+}
+
+// finish writes what every report has: rss.tsv (when gofil read the
+// program's RSS), the page, and summary.json, the last file written, so
+// that a directory with it holds a whole report.
+func finish(dir string, meta Meta, s *Summary, run *Run) error {
+	if len(meta.RSS) > 0 {
+		if err := WriteRSS(dir, meta.RSS); err != nil {
+			return fmt.Errorf("writing %s: %w", RSSFile, err)
+		}
+		s.Files["rss"] = RSSFile
+	}
+	s.Files["summary"] = SummaryFile
+	s.Files["html"] = HTMLFile
+	if err := WriteHTML(dir, meta, s, run); err != nil {
+		return fmt.Errorf("writing the report page: %w", err)
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return raw.WriteFile(dir, SummaryFile, append(data, '\n'))
+}
