@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
