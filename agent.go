@@ -20,6 +20,16 @@ var AgentSource embed.FS
 // AgentModule is the module path of the agent's packages.
 const AgentModule = "github.com/gofil/gofil"
 
+// AgentPackages are the packages compiled into the profiled program, as
+// AgentSource holds them: memory they allocate is the tracker's.
+var AgentPackages = []string{
+	AgentModule + "/tracker",
+	AgentModule + "/peak",
+	AgentModule + "/oomguard",
+	AgentModule + "/internal/raw",
+	AgentModule + "/internal/procfs",
+}
+
 // AgentPackage is the package the injected main imports.
 const AgentPackage = AgentModule + "/tracker"
 

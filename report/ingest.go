@@ -104,7 +104,7 @@ func symbolizeLegacy(p *profile.Profile, data []byte) {
 // and inuse_objects samples, each stack root first with inlined calls as
 // frames of their own.
 func FromProfile(p *profile.Profile) (*Heap, error) {
-	space, objects := -1, -1
+	space, objects, liveSpace, liveObjects := -1, -1, -1, -1
 	var types []string
 	for i, st := range p.SampleType {
 		types = append(types, st.Type+"/"+st.Unit)
@@ -113,6 +113,10 @@ func FromProfile(p *profile.Profile) (*Heap, error) {
 			space = i
 		case "inuse_objects":
 			objects = i
+		case "live_space":
+			liveSpace = i
+		case "live_objects":
+			liveObjects = i
 		}
 	}
 	if space < 0 && p.PeriodType != nil && p.PeriodType.Type == "space" {
@@ -152,10 +156,14 @@ func FromProfile(p *profile.Profile) (*Heap, error) {
 				frames = append(frames, fr)
 			}
 		}
-		h.Stacks = append(h.Stacks, Stack{
-			Frames: frames, Bytes: b, Objects: n,
-			Truncated: len(smp.Label["truncated"]) > 0,
-		})
+		st := Stack{Frames: frames, Bytes: b, Objects: n, Truncated: len(smp.Label["truncated"]) > 0}
+		if liveSpace >= 0 {
+			st.LiveBytes = smp.Value[liveSpace]
+		}
+		if liveObjects >= 0 {
+			st.LiveObjects = smp.Value[liveObjects]
+		}
+		h.Stacks = append(h.Stacks, st)
 		h.Bytes += b
 		h.Objects += n
 	}

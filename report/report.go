@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/gofil/gofil"
-	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
@@ -205,57 +204,23 @@ func ParseTimeline(r io.Reader) ([]TimelinePoint, error) {
 	return out, sc.Err()
 }
 
-// agentPrefix is the import path prefix of gofil's in-process packages.
-const agentPrefix = gofil.AgentModule + "/"
-
 // userMainName is what `gofil run` renames the program's main to.
 const userMainName = "main." + gofil.UserMain
 
-// NewHeap removes the tracker's own allocations from p and rewrites the
-// frames gofil's injection added, so stacks read as the program's own. A
-// stack is the tracker's when a frame is the agent's, or, when the
-// program's packages are known (pkgs, nil if not), when a frame belongs to a
-// package only the agent links: the package initialisation of
-// runtime/metrics, say, or the goroutine os/signal starts.
+// NewHeap is the heap the tracker wrote, through the one path every heap
+// takes (FromRaw, Clean, FromProfile): the tracker's own allocations
+// removed and counted in TrackerBytes, the frames gofil's build added
+// hidden, so stacks read as the program's own. pkgs are the packages the
+// program links without the agent, nil if not known.
 func NewHeap(p raw.Profile, pkgs map[string]bool) *Heap {
-	h := &Heap{Raw: p}
-	for _, s := range p.Stacks {
-		own := false
-		var frames []Frame
-		for i := len(s.Frames) - 1; i >= 0; i-- { // root first
-			idx := s.Frames[i]
-			if idx < 0 || idx >= len(p.Frames) {
-				continue
-			}
-			f := p.Frames[idx]
-			switch {
-			case f.Func == gofil.RunMain:
-				continue
-			case strings.HasPrefix(f.Func, agentPrefix):
-				own = true
-			case pkgs != nil && agentOnly(flamegraph.PackagePath(f.Func), pkgs):
-				own = true
-			case f.Func == "main.main" && strings.HasSuffix(f.File, gofil.InjectedFile):
-				continue
-			case strings.HasPrefix(f.Func, userMainName):
-				// main.gofil_userMain, main.gofil_userMain.func1, ...
-				f.Func = "main.main" + f.Func[len(userMainName):]
-			case HiddenFrame(f.Func):
-				continue
-			}
-			frames = append(frames, f)
-		}
-		if own {
-			h.TrackerBytes += s.Bytes
-			continue
-		}
-		h.Stacks = append(h.Stacks, Stack{
-			Frames: frames, Bytes: s.Bytes, Objects: s.Objects,
-			LiveBytes: s.LiveBytes, LiveObjects: s.LiveObjects, Truncated: s.Truncated,
-		})
-		h.Bytes += s.Bytes
-		h.Objects += s.Objects
+	q, own := Clean(FromRaw(p), pkgs)
+	h, err := FromProfile(q)
+	if err != nil {
+		// FromRaw makes a heap profile with consistent samples.
+		panic("report: the tracker's heap is not a heap profile: " + err.Error())
 	}
+	h.Raw = p
+	h.TrackerBytes = own[1]
 	return h
 }
 

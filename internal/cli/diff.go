@@ -138,6 +138,7 @@ func readHeapProfile(path string) (leak.Snapshot, error) {
 	if err != nil {
 		return leak.Snapshot{}, fmt.Errorf("%s is not a pprof profile: %w", path, err)
 	}
+	p, _ = report.Clean(p, nil)
 	s, err := leak.FromProfile(p)
 	if err != nil {
 		return leak.Snapshot{}, fmt.Errorf("%s: %w", path, err)

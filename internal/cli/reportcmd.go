@@ -233,6 +233,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "gofil report: %s is neither a report directory nor a pprof profile: %s\n", f.arg, oneLine(err))
 		return "", reportBadInput
 	}
+	p, _ = report.Clean(p, nil)
 	h, err := report.FromProfile(p)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s: %s\n", f.arg, oneLine(err))

@@ -327,6 +327,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p, _ = report.Clean(p, nil)
 	snap, err := leak.FromProfile(p)
 	if err != nil {
 		return fmt.Errorf("%s is not a pprof heap endpoint: %w", w.url, err)
