@@ -24,6 +24,15 @@ Usage:
 Run 'gofil help run' for the flags of a command.
 `
 
+// Exit codes, the same for every command; `gofil run` exits with the
+// program's own once the program has run.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // the work failed on the way: a server stopped answering
+	exitBadInput = 2 // a command line, file or URL gofil cannot take
+	exitReport   = 3 // gofil could not read its data or write its report
+)
+
 // command is one of gofil's commands: its usage text (printed by
 // 'gofil help NAME', NAME -h and NAME --help) and what runs it, which
 // returns the exit code.
@@ -60,34 +69,34 @@ func lookup(name string) (command, bool) {
 }
 
 // Run runs gofil with args (without the program name) and returns the exit
-// code: the program's under `gofil run`, 0 for success and help, 1 when a
-// command failed, 2 for a command line gofil cannot take.
+// code: the program's under `gofil run`, else one of exitOK, exitFailed,
+// exitBadInput and exitReport.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return 2
+		return exitBadInput
 	}
 	name := args[0]
 	if name == "help" || isHelp(name) {
 		if len(args) > 1 {
 			if c, ok := lookup(args[1]); ok {
 				fmt.Fprint(stdout, c.usage)
-				return 0
+				return exitOK
 			}
 			fmt.Fprintf(stderr, "gofil help: unknown command %q\n", args[1])
-			return 2
+			return exitBadInput
 		}
 		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
 	}
 	c, ok := lookup(name)
 	if !ok {
 		fmt.Fprintf(stderr, "gofil: unknown command %q (try 'gofil help')\n", name)
-		return 2
+		return exitBadInput
 	}
 	if helpAsked(c.name, args[1:]) {
 		fmt.Fprint(stdout, c.usage)
-		return 0
+		return exitOK
 	}
 	return c.run(ctx, args[1:], stdin, stdout, stderr)
 }
@@ -119,15 +128,15 @@ Go version that built it.
 func versionCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "gofil version: takes no arguments\n")
-		return 2
+		return exitBadInput
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		fmt.Fprintln(stdout, "gofil (no build information)")
-		return 0
+		return exitOK
 	}
 	fmt.Fprintln(stdout, versionLine(bi))
-	return 0
+	return exitOK
 }
 
 // versionLine is "gofil VERSION (REVISION[, modified], TIME) GO".
@@ -205,7 +214,7 @@ func parseSize(s string) (uint64, error) {
 	}
 	v, err := strconv.ParseFloat(t, 64)
 	if err != nil || !(v >= 0) || v*float64(mult) > 1<<62 { // NaN fails v >= 0
-		return 0, fmt.Errorf("%q is not a size (examples: 65536, 64K, 300M, 2G)", s)
+		return exitOK, fmt.Errorf("%q is not a size (examples: 65536, 64K, 300M, 2G)", s)
 	}
 	return uint64(v * float64(mult)), nil
 }

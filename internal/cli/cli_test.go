@@ -59,3 +59,21 @@ func TestParseSizeRejects(t *testing.T) {
 		t.Errorf("parseSize(300M) = %d, %v", v, err)
 	}
 }
+
+// TestRunFlagsAnyOrder: gofil run's flags may come before or after the
+// target; what follows "--" is the program's, flags included.
+func TestRunFlagsAnyOrder(t *testing.T) {
+	for _, args := range [][]string{
+		{"-o", "out", "--rate", "16K", "./job", "--", "-o", "x"},
+		{"./job", "-o", "out", "--rate", "16K", "--", "-o", "x"},
+		{"--rate", "16K", "./job", "-o", "out", "--", "-o", "x"},
+	} {
+		f, target, prog, err := parseRunFlags(args)
+		if err != nil || f.out != "out" || f.rate != 16<<10 || len(target) != 1 || target[0] != "./job" || len(prog) != 2 || prog[0] != "-o" {
+			t.Errorf("%q: out %q, rate %d, target %q, program's %q, err %v", args, f.out, f.rate, target, prog, err)
+		}
+	}
+	if _, target, _, err := parseRunFlags([]string{"main.go", "util.go"}); err != nil || len(target) != 2 {
+		t.Errorf("a file list: target %q, err %v", target, err)
+	}
+}

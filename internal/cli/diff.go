@@ -67,17 +67,17 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	f, err := parseDiffFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil diff: %v (see 'gofil help diff')\n", err)
-		return 2
+		return exitBadInput
 	}
 	base, err := readHeapProfile(f.base)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-		return 1
+		return exitBadInput
 	}
 	next, err := readHeapProfile(f.next)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-		return 1
+		return exitBadInput
 	}
 	res := leak.Analyze([]leak.Snapshot{base, next})
 	baseName, nextName := filepath.Base(f.base), filepath.Base(f.next)
@@ -93,11 +93,11 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		var buf bytes.Buffer
 		if err := flamegraph.Render(&buf, res.GrowthSamples(g.shrunk), g.opts); err != nil {
 			fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-			return 1
+			return exitReport
 		}
 		if err := os.WriteFile(g.path, buf.Bytes(), 0o644); err != nil {
 			fmt.Fprintf(stderr, "gofil diff: -o: %v\n", err)
-			return 1
+			return exitReport
 		}
 	}
 
@@ -126,7 +126,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "gofil diff: no allocation site grew\n")
 	}
 	fmt.Fprintf(stdout, "gofil diff: growth: %s; shrinkage: %s\n", graphs[0].path, graphs[1].path)
-	return 0
+	return exitOK
 }
 
 // readHeapProfile reads a pprof heap profile from a file.

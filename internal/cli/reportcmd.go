@@ -38,13 +38,6 @@ Flags:
   --open   open index.html in the default browser (xdg-open, or open on macOS)
 `
 
-// Exit codes of gofil report.
-const (
-	reportOK       = 0
-	reportBadInput = 2
-	reportFailed   = 3
-)
-
 type reportFlags struct {
 	out  string
 	open bool
@@ -78,12 +71,12 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f, err := parseReportFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s (see 'gofil help report')\n", oneLine(err))
-		return reportBadInput
+		return exitBadInput
 	}
 	st, err := os.Stat(f.arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return reportBadInput
+		return exitBadInput
 	}
 	var outDir string
 	var code int
@@ -92,7 +85,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		outDir, code = reportFromProfile(f, stderr)
 	}
-	if code != reportOK {
+	if code != exitOK {
 		return code
 	}
 	page := filepath.Join(outDir, report.HTMLFile)
@@ -100,7 +93,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		openPage(ctx, page, stderr)
 	}
 	fmt.Fprintln(stdout, page)
-	return reportOK
+	return exitOK
 }
 
 // reportFromDir renders a gofil run directory again.
@@ -109,37 +102,37 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, int) {
 	rawDir := filepath.Join(dir, report.RawDir)
 	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
 		fmt.Fprintf(stderr, "gofil report: %s is not a gofil report directory: it has no %s/ (give the directory 'gofil run' wrote, or a heap profile)\n", dir, report.RawDir)
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	outDir := dir
 	if f.out != "" && !sameDir(f.out, dir) {
 		outDir = f.out
 		if err := prepareReportDir(outDir); err != nil {
 			fmt.Fprintf(stderr, "gofil report: -o %s: %s\n", outDir, oneLine(err))
-			return "", reportBadInput
+			return "", exitBadInput
 		}
 	}
 	run, err := report.Load(rawDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: reading %s: %s\n", rawDir, oneLine(err))
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	meta, err := metaFromDir(dir, run)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", reportFailed
+		return "", exitReport
 	}
 	s, err := report.WriteDir(outDir, meta, run, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", reportFailed
+		return "", exitReport
 	}
 	report.Text(stderr, s, outDir)
-	return outDir, reportOK
+	return outDir, exitOK
 }
 
 // metaFromDir gives back what `gofil run` knew of the program from outside:
@@ -231,13 +224,13 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 	p, err := report.ReadProfile(f.arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s is neither a report directory nor a pprof profile: %s\n", f.arg, oneLine(err))
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	p, _ = report.Clean(p, nil)
 	h, err := report.FromProfile(p)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s: %s\n", f.arg, oneLine(err))
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	outDir := f.out
 	if outDir == "" {
@@ -245,16 +238,16 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 	}
 	if err := prepareReportDir(outDir); err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s: %s\n", outDir, oneLine(err))
-		return "", reportBadInput
+		return "", exitBadInput
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", reportFailed
+		return "", exitReport
 	}
 	s, err := report.WriteProfileDir(outDir, f.arg, p, h)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", reportFailed
+		return "", exitReport
 	}
 	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, report.Bytes(h.Bytes), units.Grouped(h.Objects))
 	n := min(len(s.Top), 10)
@@ -265,7 +258,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", report.Bytes(site.Bytes), site.Percent, site.Function, site.File, site.Line)
 	}
 	fmt.Fprintf(stderr, "gofil: report: %s\n", outDir)
-	return outDir, reportOK
+	return outDir, exitOK
 }
 
 // defaultProfileReportDir is PROFILE's name without its extension and with

@@ -74,7 +74,17 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	fs.Var(&bf, "build-flag", "")
 	limit := fs.String("memory-limit", "", "")
 	fs.StringVar(&f.oomThreshold, "oom-threshold", "0.9", "")
-	if err := fs.Parse(args); err != nil {
+	// gofil's own flags and the target may come in any order before "--";
+	// what follows it is the program's.
+	own, progArgs := args, []string(nil)
+	for i, a := range args {
+		if a == "--" {
+			own, progArgs = args[:i], args[i+1:]
+			break
+		}
+	}
+	target, err := parseInterleaved(fs, own)
+	if err != nil {
 		return f, nil, nil, err
 	}
 	f.buildFlags = bf
@@ -105,17 +115,6 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 			return f, nil, nil, fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
 		}
 	}
-	rest := fs.Args()
-	var target, progArgs []string
-	for i, a := range rest {
-		if a == "--" {
-			target, progArgs = rest[:i], rest[i+1:]
-			break
-		}
-	}
-	if target == nil && progArgs == nil {
-		target = rest
-	}
 	return f, target, progArgs, nil
 }
 
@@ -123,16 +122,16 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	f, targetArgs, progArgs, err := parseRunFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v (see 'gofil help run')\n", err)
-		return 2
+		return exitBadInput
 	}
 	if len(targetArgs) == 0 {
 		fmt.Fprintf(stderr, "gofil run: nothing to run: give a package, .go files or a binary (see 'gofil help run')\n")
-		return 2
+		return exitBadInput
 	}
 	target, err := build.Resolve(targetArgs)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return 2
+		return exitBadInput
 	}
 	outDir := f.out
 	if outDir == "" {
@@ -140,19 +139,19 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if err := checkWritable(outDir); err != nil {
 		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
-		return 2
+		return exitBadInput
 	}
 	if f.memoryLimit > 0 {
 		if err := cgroup.Available(); err != nil {
 			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
-			return 2
+			return exitBadInput
 		}
 	}
 
 	tmp, err := os.MkdirTemp("", "gofil-")
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return 2
+		return exitBadInput
 	}
 	defer os.RemoveAll(tmp)
 
@@ -162,7 +161,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		cache, err := cacheDir()
 		if err != nil {
 			fmt.Fprintf(stderr, "gofil run: %v\n", err)
-			return 2
+			return exitBadInput
 		}
 		binary = filepath.Join(tmp, programName(targetArgs[0]))
 		flags := append([]string{}, f.buildFlags...)
@@ -176,11 +175,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 				fmt.Fprint(stderr, strings.TrimRight(be.Output, "\n")+"\n")
 			}
 			fmt.Fprintf(stderr, "gofil run: %s\n", be.Msg)
-			return 2
+			return exitBadInput
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "gofil run: %v\n", err)
-			return 2
+			return exitBadInput
 		}
 	}
 
@@ -189,7 +188,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		group, err = cgroup.New(strconv.Itoa(os.Getpid()), f.memoryLimit)
 		if err != nil {
 			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
-			return 2
+			return exitBadInput
 		}
 		defer group.Remove()
 	}
@@ -199,19 +198,19 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rawDir := filepath.Join(outDir, report.RawDir)
 	if err := os.MkdirAll(rawDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
-		return 2
+		return exitBadInput
 	}
 	if packages != nil {
 		if err := report.WritePackages(rawDir, packages); err != nil {
 			fmt.Fprintf(stderr, "gofil run: %v\n", err)
 			os.RemoveAll(outDir)
-			return 2
+			return exitBadInput
 		}
 	}
 	absRaw, err := filepath.Abs(rawDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return 2
+		return exitBadInput
 	}
 	env := []string{
 		raw.EnvDir + "=" + absRaw,
@@ -236,7 +235,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 		os.RemoveAll(outDir)
-		return 2
+		return exitBadInput
 	}
 	meta := report.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
@@ -276,13 +275,13 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 	run, err := report.Load(rawDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil: reading the tracker's data: %v\n", err)
-		return 3
+		return exitReport
 	}
 	res := run.Leaks(meta.Started)
 	s, err := report.WriteDir(outDir, meta, run, res)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
-		return 3
+		return exitReport
 	}
 	report.Text(stderr, s, outDir)
 	// A long-running program stopped by a signal is most likely a server:
@@ -290,7 +289,7 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 	if res != nil && (len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal")) {
 		report.LeaksText(stderr, res, 5)
 	}
-	return 0
+	return exitOK
 }
 
 // oomCounter returns a function that reads the out-of-memory kill count of

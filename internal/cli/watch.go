@@ -158,7 +158,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f, err := parseWatchFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "gofil watch: %v (see 'gofil help watch')\n", err)
-		return 2
+		return exitBadInput
 	}
 	out := f.out
 	if out == "" {
@@ -166,7 +166,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if err := checkWritable(out); err != nil {
 		fmt.Fprintf(stderr, "gofil watch: -o %s: %v\n", out, err)
-		return 2
+		return exitBadInput
 	}
 	w := &watcher{
 		url:    f.url,
@@ -182,7 +182,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "gofil watch: --pid %d: %v\n", f.pid, err)
-			return 2
+			return exitBadInput
 		}
 		w.proc = p
 	}
@@ -198,7 +198,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	n := w.series.Len()
 	if n == 0 {
 		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, ""))
-		return 1
+		return exitFailed
 	}
 	res := w.series.Analyze()
 	s := res.Summary(redactURL(f.url))
@@ -215,7 +215,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if err := writeWatchReport(out, s, res); err != nil {
 		fmt.Fprintf(stderr, "gofil watch: writing the report: %v; the snapshots are in %s\n", err, filepath.Join(out, snapshotsDir))
-		return 3
+		return exitReport
 	}
 	watchText(stderr, s)
 	if !w.rssGone.IsZero() {
@@ -223,10 +223,10 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if watchErr != nil {
 		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, out))
-		return 1
+		return exitFailed
 	}
 	fmt.Fprintf(stderr, "gofil watch: report: %s\n", out)
-	return 0
+	return exitOK
 }
 
 // describe is the one line that says why a watch failed, err (nil: it was
