@@ -4,7 +4,7 @@ GO ?= go
 LDFLAGS := -ldflags=-checklinkname=0
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests are worth the race detector's time.
-RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./internal/build/...
+RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./cmd/gofil/internal/build/...
 
 .PHONY: build test lint bench example clean
 

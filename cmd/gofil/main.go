@@ -6,7 +6,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/gofil/gofil/internal/cli"
+	"github.com/gofil/gofil/cmd/gofil/internal/cli"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofil/gofil/internal/cgroup"
+	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report"
 )

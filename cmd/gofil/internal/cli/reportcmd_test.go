@@ -21,7 +21,7 @@ import (
 // one inlined call, main.main calls main.load, into which main.alloc was
 // inlined (see report's ingest tests).
 func inlinedProfile() *profile.Profile {
-	p, err := report.ReadProfile(filepath.Join("..", "..", "report", "testdata", "inlined.pb.gz"))
+	p, err := report.ReadProfile(filepath.Join("..", "..", "..", "..", "report", "testdata", "inlined.pb.gz"))
 	if err != nil {
 		panic(err)
 	}
