@@ -16,8 +16,8 @@ import (
 
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
-	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
 )
