@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,28 +36,68 @@ const (
 
 // command is one of gofil's commands: its usage text (printed by
 // 'gofil help NAME', NAME -h and NAME --help) and what runs it, which
-// returns the exit code.
+// returns an error that exitCode turns into the exit code.
 type command struct {
 	name  string
 	usage string
-	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 // commands is gofil's command table.
 var commands = []command{
 	{"run", runUsage, runCommand},
-	{"report", reportUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	{"report", reportUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return reportCommand(ctx, args, stdout, stderr)
 	}},
-	{"watch", watchUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	{"watch", watchUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return watchCommand(ctx, args, stdout, stderr)
 	}},
-	{"diff", diffUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	{"diff", diffUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return diffCommand(ctx, args, stdout, stderr)
 	}},
-	{"version", versionUsage, func(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-		return versionCommand(args, stdout, stderr)
+	{"version", versionUsage, func(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+		return versionCommand(args, stdout)
 	}},
+}
+
+// exitError is how a command fails: the exit code, and what to say on
+// stderr after "gofil NAME: " (nothing when msg is empty).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// fail is a command's failure with an exit code and a one-line message.
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// exitWith ends a command with code and nothing more to say: nil for 0.
+// `gofil run` passes the program's exit code on so.
+func exitWith(code int) error {
+	if code == exitOK {
+		return nil
+	}
+	return &exitError{code: code}
+}
+
+// exitCode is the one mapping from a command's error to gofil's exit code;
+// it says the error on stderr first.
+func exitCode(name string, err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var e *exitError
+	if errors.As(err, &e) {
+		if e.msg != "" {
+			fmt.Fprintf(stderr, "gofil %s: %s\n", name, e.msg)
+		}
+		return e.code
+	}
+	fmt.Fprintf(stderr, "gofil %s: %v\n", name, err)
+	return exitFailed
 }
 
 func lookup(name string) (command, bool) {
@@ -98,7 +139,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, c.usage)
 		return exitOK
 	}
-	return c.run(ctx, args[1:], stdin, stdout, stderr)
+	return exitCode(c.name, c.run(ctx, args[1:], stdin, stdout, stderr), stderr)
 }
 
 func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
@@ -125,18 +166,17 @@ Go version that built it.
 `
 
 // versionCommand prints what the build info says of gofil itself.
-func versionCommand(args []string, stdout, stderr io.Writer) int {
+func versionCommand(args []string, stdout io.Writer) error {
 	if len(args) > 0 {
-		fmt.Fprintf(stderr, "gofil version: takes no arguments\n")
-		return exitBadInput
+		return fail(exitBadInput, "takes no arguments")
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		fmt.Fprintln(stdout, "gofil (no build information)")
-		return exitOK
+		return nil
 	}
 	fmt.Fprintln(stdout, versionLine(bi))
-	return exitOK
+	return nil
 }
 
 // versionLine is "gofil VERSION (REVISION[, modified], TIME) GO".
@@ -214,7 +254,7 @@ func parseSize(s string) (uint64, error) {
 	}
 	v, err := strconv.ParseFloat(t, 64)
 	if err != nil || !(v >= 0) || v*float64(mult) > 1<<62 { // NaN fails v >= 0
-		return exitOK, fmt.Errorf("%q is not a size (examples: 65536, 64K, 300M, 2G)", s)
+		return 0, fmt.Errorf("%q is not a size (examples: 65536, 64K, 300M, 2G)", s)
 	}
 	return uint64(v * float64(mult)), nil
 }

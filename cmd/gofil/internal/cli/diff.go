@@ -63,21 +63,18 @@ func shrinkPath(out string) string {
 	return strings.TrimSuffix(out, ".svg") + "-shrink.svg"
 }
 
-func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseDiffFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil diff: %v (see 'gofil help diff')\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v (see 'gofil help diff')", err)
 	}
 	base, err := readHeapProfile(f.base)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	next, err := readHeapProfile(f.next)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	res := leak.Analyze([]leak.Snapshot{base, next})
 	baseName, nextName := filepath.Base(f.base), filepath.Base(f.next)
@@ -92,12 +89,10 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	for _, g := range graphs {
 		var buf bytes.Buffer
 		if err := flamegraph.Render(&buf, res.GrowthSamples(g.shrunk), g.opts); err != nil {
-			fmt.Fprintf(stderr, "gofil diff: %v\n", err)
-			return exitReport
+			return fail(exitReport, "%v", err)
 		}
 		if err := os.WriteFile(g.path, buf.Bytes(), 0o644); err != nil {
-			fmt.Fprintf(stderr, "gofil diff: -o: %v\n", err)
-			return exitReport
+			return fail(exitReport, "-o: %v", err)
 		}
 	}
 
@@ -126,7 +121,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "gofil diff: no allocation site grew\n")
 	}
 	fmt.Fprintf(stdout, "gofil diff: growth: %s; shrinkage: %s\n", graphs[0].path, graphs[1].path)
-	return exitOK
+	return nil
 }
 
 // readHeapProfile reads a pprof heap profile from a file.

@@ -67,72 +67,63 @@ func parseReportFlags(args []string) (reportFlags, error) {
 }
 
 // reportCommand implements `gofil report [--open] [-o DIR] DIR | PROFILE`.
-func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseReportFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s (see 'gofil help report')\n", oneLine(err))
-		return exitBadInput
+		return fail(exitBadInput, "%s (see 'gofil help report')", oneLine(err))
 	}
 	st, err := os.Stat(f.arg)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return exitBadInput
+		return fail(exitBadInput, "%s", oneLine(err))
 	}
 	var outDir string
-	var code int
 	if st.IsDir() {
-		outDir, code = reportFromDir(f, stderr)
+		outDir, err = reportFromDir(f, stderr)
 	} else {
-		outDir, code = reportFromProfile(f, stderr)
+		outDir, err = reportFromProfile(f, stderr)
 	}
-	if code != exitOK {
-		return code
+	if err != nil {
+		return err
 	}
 	page := filepath.Join(outDir, report.HTMLFile)
 	if f.open {
 		openPage(ctx, page, stderr)
 	}
 	fmt.Fprintln(stdout, page)
-	return exitOK
+	return nil
 }
 
 // reportFromDir renders a gofil run directory again.
-func reportFromDir(f reportFlags, stderr io.Writer) (string, int) {
+func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 	dir := f.arg
 	rawDir := filepath.Join(dir, report.RawDir)
 	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
-		fmt.Fprintf(stderr, "gofil report: %s is not a gofil report directory: it has no %s/ (give the directory 'gofil run' wrote, or a heap profile)\n", dir, report.RawDir)
-		return "", exitBadInput
+		return "", fail(exitBadInput, "%s is not a gofil report directory: it has no %s/ (give the directory 'gofil run' wrote, or a heap profile)", dir, report.RawDir)
 	}
 	outDir := dir
 	if f.out != "" && !sameDir(f.out, dir) {
 		outDir = f.out
 		if err := prepareReportDir(outDir); err != nil {
-			fmt.Fprintf(stderr, "gofil report: -o %s: %s\n", outDir, oneLine(err))
-			return "", exitBadInput
+			return "", fail(exitBadInput, "-o %s: %s", outDir, oneLine(err))
 		}
 	}
 	run, err := report.Load(rawDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: reading %s: %s\n", rawDir, oneLine(err))
-		return "", exitBadInput
+		return "", fail(exitBadInput, "reading %s: %s", rawDir, oneLine(err))
 	}
 	meta, err := metaFromDir(dir, run)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", exitBadInput
+		return "", fail(exitBadInput, "%s", oneLine(err))
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", exitReport
+		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	s, err := report.WriteDir(outDir, meta, run, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", exitReport
+		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	report.Text(stderr, s, outDir)
-	return outDir, exitOK
+	return outDir, nil
 }
 
 // metaFromDir gives back what `gofil run` knew of the program from outside:
@@ -220,34 +211,29 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 
 // reportFromProfile writes a report of a heap profile written by
 // runtime/pprof or net/http/pprof.
-func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
+func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
 	p, err := report.ReadProfile(f.arg)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s is neither a report directory nor a pprof profile: %s\n", f.arg, oneLine(err))
-		return "", exitBadInput
+		return "", fail(exitBadInput, "%s is neither a report directory nor a pprof profile: %s", f.arg, oneLine(err))
 	}
 	p, _ = report.Clean(p, nil)
 	h, err := report.FromProfile(p)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s: %s\n", f.arg, oneLine(err))
-		return "", exitBadInput
+		return "", fail(exitBadInput, "%s: %s", f.arg, oneLine(err))
 	}
 	outDir := f.out
 	if outDir == "" {
 		outDir = defaultProfileReportDir(f.arg)
 	}
 	if err := prepareReportDir(outDir); err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s: %s\n", outDir, oneLine(err))
-		return "", exitBadInput
+		return "", fail(exitBadInput, "%s: %s", outDir, oneLine(err))
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", exitReport
+		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	s, err := report.WriteProfileDir(outDir, f.arg, p, h)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s\n", oneLine(err))
-		return "", exitReport
+		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, report.Bytes(h.Bytes), units.Grouped(h.Objects))
 	n := min(len(s.Top), 10)
@@ -258,7 +244,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, int) {
 		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", report.Bytes(site.Bytes), site.Percent, site.Function, site.File, site.Line)
 	}
 	fmt.Fprintf(stderr, "gofil: report: %s\n", outDir)
-	return outDir, exitOK
+	return outDir, nil
 }
 
 // defaultProfileReportDir is PROFILE's name without its extension and with

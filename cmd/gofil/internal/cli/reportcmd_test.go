@@ -42,7 +42,7 @@ func TestReportCommandProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	if code := reportCommand(context.Background(), []string{path}, &stdout, &stderr); code != 0 {
+	if code := exitCode("report", reportCommand(context.Background(), []string{path}, &stdout, &stderr), &stderr); code != 0 {
 		t.Fatalf("exit code %d\n%s", code, stderr.String())
 	}
 	out := filepath.Join(dir, "heap-report")
@@ -71,7 +71,7 @@ func TestReportCommandProfile(t *testing.T) {
 	// Again, flags after the profile: the directory holds a report and is
 	// written over.
 	stderr.Reset()
-	if code := reportCommand(context.Background(), []string{path, "-o", out}, &stdout, &stderr); code != 0 {
+	if code := exitCode("report", reportCommand(context.Background(), []string{path, "-o", out}, &stdout, &stderr), &stderr); code != 0 {
 		t.Fatalf("second run: exit code %d\n%s", code, stderr.String())
 	}
 }
@@ -113,7 +113,7 @@ func TestReportCommandBadInput(t *testing.T) {
 		{[]string{"--bogus", prof}, "flag provided but not defined"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := reportCommand(context.Background(), c.args, &stdout, &stderr)
+		code := exitCode("report", reportCommand(context.Background(), c.args, &stdout, &stderr), &stderr)
 		msg := stderr.String()
 		if code == 0 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
 			t.Errorf("gofil report %q: exit code %d, stderr %q; want non-zero and one line saying %q", c.args, code, msg, c.want)

@@ -118,40 +118,34 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	return f, target, progArgs, nil
 }
 
-func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	f, targetArgs, progArgs, err := parseRunFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil run: %v (see 'gofil help run')\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v (see 'gofil help run')", err)
 	}
 	if len(targetArgs) == 0 {
-		fmt.Fprintf(stderr, "gofil run: nothing to run: give a package, .go files or a binary (see 'gofil help run')\n")
-		return exitBadInput
+		return fail(exitBadInput, "nothing to run: give a package, .go files or a binary (see 'gofil help run')")
 	}
 	target, err := build.Resolve(targetArgs)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	outDir := f.out
 	if outDir == "" {
 		outDir = defaultOutDir(targetArgs[0], time.Now())
 	}
 	if err := checkWritable(outDir); err != nil {
-		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
-		return exitBadInput
+		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
 	if f.memoryLimit > 0 {
 		if err := cgroup.Available(); err != nil {
-			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
-			return exitBadInput
+			return fail(exitBadInput, "--memory-limit: %v", err)
 		}
 	}
 
 	tmp, err := os.MkdirTemp("", "gofil-")
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	defer os.RemoveAll(tmp)
 
@@ -160,8 +154,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if binary == "" {
 		cache, err := cacheDir()
 		if err != nil {
-			fmt.Fprintf(stderr, "gofil run: %v\n", err)
-			return exitBadInput
+			return fail(exitBadInput, "%v", err)
 		}
 		binary = filepath.Join(tmp, programName(targetArgs[0]))
 		flags := append([]string{}, f.buildFlags...)
@@ -174,12 +167,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			if be.Output != "" {
 				fmt.Fprint(stderr, strings.TrimRight(be.Output, "\n")+"\n")
 			}
-			fmt.Fprintf(stderr, "gofil run: %s\n", be.Msg)
-			return exitBadInput
+			return fail(exitBadInput, "%s", be.Msg)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gofil run: %v\n", err)
-			return exitBadInput
+			return fail(exitBadInput, "%v", err)
 		}
 	}
 
@@ -187,8 +178,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if f.memoryLimit > 0 {
 		group, err = cgroup.New(strconv.Itoa(os.Getpid()), f.memoryLimit)
 		if err != nil {
-			fmt.Fprintf(stderr, "gofil run: --memory-limit: %v\n", err)
-			return exitBadInput
+			return fail(exitBadInput, "--memory-limit: %v", err)
 		}
 		defer group.Remove()
 	}
@@ -197,20 +187,17 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 	rawDir := filepath.Join(outDir, report.RawDir)
 	if err := os.MkdirAll(rawDir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "gofil run: -o %s: %v\n", outDir, err)
-		return exitBadInput
+		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
 	if packages != nil {
 		if err := report.WritePackages(rawDir, packages); err != nil {
-			fmt.Fprintf(stderr, "gofil run: %v\n", err)
 			os.RemoveAll(outDir)
-			return exitBadInput
+			return fail(exitBadInput, "%v", err)
 		}
 	}
 	absRaw, err := filepath.Abs(rawDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil run: %v\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	env := []string{
 		raw.EnvDir + "=" + absRaw,
@@ -233,9 +220,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	res, err := runner.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 		os.RemoveAll(outDir)
-		return exitBadInput
+		return fail(exitBadInput, "%v", err)
 	}
 	meta := report.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
@@ -265,23 +251,21 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := report.WriteMeta(rawDir, meta); err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 	}
-	if code := writeReport(outDir, rawDir, meta, stderr); code != 0 {
-		return code
+	if err := writeReport(outDir, rawDir, meta, stderr); err != nil {
+		return err
 	}
-	return res.ExitCode
+	return exitWith(res.ExitCode)
 }
 
-func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int {
+func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) error {
 	run, err := report.Load(rawDir)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil: reading the tracker's data: %v\n", err)
-		return exitReport
+		return fail(exitReport, "reading the tracker's data: %v", err)
 	}
 	res := run.Leaks(meta.Started)
 	s, err := report.WriteDir(outDir, meta, run, res)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil: writing the report: %v\n", err)
-		return exitReport
+		return fail(exitReport, "writing the report: %v", err)
 	}
 	report.Text(stderr, s, outDir)
 	// A long-running program stopped by a signal is most likely a server:
@@ -289,7 +273,7 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) int 
 	if res != nil && (len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal")) {
 		report.LeaksText(stderr, res, 5)
 	}
-	return exitOK
+	return nil
 }
 
 // oomCounter returns a function that reads the out-of-memory kill count of

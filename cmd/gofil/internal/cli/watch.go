@@ -154,19 +154,17 @@ func heapURL(s string) (string, error) {
 	return u.String(), nil
 }
 
-func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseWatchFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "gofil watch: %v (see 'gofil help watch')\n", err)
-		return exitBadInput
+		return fail(exitBadInput, "%v (see 'gofil help watch')", err)
 	}
 	out := f.out
 	if out == "" {
 		out = defaultOutDir("watch", time.Now())
 	}
 	if err := checkWritable(out); err != nil {
-		fmt.Fprintf(stderr, "gofil watch: -o %s: %v\n", out, err)
-		return exitBadInput
+		return fail(exitBadInput, "-o %s: %v", out, err)
 	}
 	w := &watcher{
 		url:    f.url,
@@ -181,8 +179,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			_, err = p.MemoryInfo()
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gofil watch: --pid %d: %v\n", f.pid, err)
-			return exitBadInput
+			return fail(exitBadInput, "--pid %d: %v", f.pid, err)
 		}
 		w.proc = p
 	}
@@ -197,8 +194,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	n := w.series.Len()
 	if n == 0 {
-		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, ""))
-		return exitFailed
+		return fail(exitFailed, "%s", describe(watchErr, n, ""))
 	}
 	res := w.series.Analyze()
 	s := res.Summary(redactURL(f.url))
@@ -214,19 +210,17 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		s.RSS = append(s.RSS, leak.RSSPoint{AtSeconds: at, RSSBytes: p.rss})
 	}
 	if err := writeWatchReport(out, s, res); err != nil {
-		fmt.Fprintf(stderr, "gofil watch: writing the report: %v; the snapshots are in %s\n", err, filepath.Join(out, snapshotsDir))
-		return exitReport
+		return fail(exitReport, "writing the report: %v; the snapshots are in %s", err, filepath.Join(out, snapshotsDir))
 	}
 	watchText(stderr, s)
 	if !w.rssGone.IsZero() {
 		fmt.Fprintf(stderr, "gofil watch: --pid %d ended %.1fs into the watch: its RSS is recorded up to then\n", f.pid, w.rssGone.Sub(res.Times[0]).Seconds())
 	}
 	if watchErr != nil {
-		fmt.Fprintf(stderr, "gofil watch: %s\n", describe(watchErr, n, out))
-		return exitFailed
+		return fail(exitFailed, "%s", describe(watchErr, n, out))
 	}
 	fmt.Fprintf(stderr, "gofil watch: report: %s\n", out)
-	return exitOK
+	return nil
 }
 
 // describe is the one line that says why a watch failed, err (nil: it was
