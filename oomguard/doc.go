@@ -24,7 +24,9 @@
 // the guard's goroutine:
 //
 //	g, err := oomguard.Start(oomguard.WithOnTrigger(func(ev oomguard.Event) {
-//		// runtime.GC(), account the heap, write the emergency data, fsync.
+//		// write what is known at once (the last GC cycle accounted and
+//		// the exact figures now), fsync; then account the heap now, which
+//		// starts GC cycles, and write it again.
 //	}))
 //	if err != nil {
 //		return err

@@ -104,8 +104,7 @@ func WithMinGap(d time.Duration) Option {
 // it runs; it must not call Stop.
 //
 //	g, err := oomguard.Start(oomguard.WithOnTrigger(func(ev oomguard.Event) {
-//		runtime.GC()
-//		// write what matters, fsync it
+//		// write what matters first, fsync it: the kill may come any moment
 //	}))
 func WithOnTrigger(f func(ev Event)) Option {
 	return func(c *config) { c.onTrigger = f }

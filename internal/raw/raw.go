@@ -2,9 +2,12 @@
 // directory and gofil reads back after the program has gone.
 //
 // It is compiled into the profiled program, so it imports only the standard
-// library and keeps to the Go 1.19 language. Every file is written whole to
-// a temporary name, synced and renamed, so a reader never sees half a file
-// even when the program is killed mid-write. The files are JSON, encoded
+// library and keeps to the Go 1.19 language. Every JSON file is written
+// whole to a temporary name and renamed, so a reader never sees half a file
+// even when the program is killed mid-write; WriteJSON syncs it first, so
+// that it also survives a crash of the machine, ReplaceJSON (for files
+// rewritten often) does not. timeline.tsv and oom-times.tsv are appended
+// to, a line at a time. The files are JSON, encoded
 // without encoding/json (see encode.go); gofil reads them with it.
 package raw
 
