@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/cli"
+	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 )
 
 func main() {
+	privtmp.Restore()
 	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
