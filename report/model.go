@@ -55,8 +55,8 @@ func FromRaw(p raw.Profile) *profile.Profile {
 // tracker (a frame of the agent's, or, when the program's packages are
 // known, of a standard-library package only the agent links) and with the
 // frames gofil's build added hidden (the injected main, RunMain) or renamed
-// back (the program's own main), and the allocator's internals hidden. The
-// second result is what the tracker's samples held, per sample type.
+// back (the program's own main), and the runtime's frames at the leaf
+// hidden, as runtime/pprof hides them. The second result is what the tracker's samples held, per sample type.
 func Clean(p *profile.Profile, pkgs map[string]bool) (*profile.Profile, []int64) {
 	q := &profile.Profile{
 		SampleType:        p.SampleType,
@@ -111,6 +111,16 @@ func cleanFrames(frames []raw.Frame, pkgs map[string]bool) ([]raw.Frame, bool) {
 			continue
 		}
 		out = append(out, f)
+	}
+	// The runtime's frames at the leaf, the allocator's (runtime.makeslice,
+	// runtime.newobject, ...), go as runtime/pprof hides them, unless the
+	// whole stack is the runtime's.
+	leaf := len(out)
+	for leaf > 0 && heapprof.IsRuntime(out[leaf-1].Func) {
+		leaf--
+	}
+	if leaf > 0 {
+		out = out[:leaf]
 	}
 	return out, false
 }

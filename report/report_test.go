@@ -81,3 +81,28 @@ func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
 		t.Errorf("without the tracker's reading at exit, own = %d, want wait4's bound", own)
 	}
 }
+
+// TestCleanHidesRuntimeLeaf: the allocator's frames at the leaf go, as
+// runtime/pprof hides them; a stack that is all the runtime's keeps them.
+func TestCleanHidesRuntimeLeaf(t *testing.T) {
+	p := raw.Profile{
+		Frames: []raw.Frame{{Func: "runtime.mallocgc"}, {Func: "runtime.makeslice"}, {Func: "main.load"}, {Func: "main.main"}, {Func: "runtime.main"}, {Func: "runtime.procresize"}, {Func: "runtime.schedinit"}},
+		Stacks: []raw.Stack{
+			{Frames: []int{0, 1, 2, 3, 4}, Bytes: 100, Objects: 1},
+			{Frames: []int{5, 6}, Bytes: 10, Objects: 1},
+		},
+	}
+	h := NewHeap(p, nil)
+	var got []string
+	for _, st := range h.Stacks {
+		var names []string
+		for _, f := range st.Frames {
+			names = append(names, f.Func)
+		}
+		got = append(got, strings.Join(names, ">"))
+	}
+	want := []string{"runtime.main>main.main>main.load", "runtime.schedinit>runtime.procresize"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("stacks %q, want %q", got, want)
+	}
+}
