@@ -333,6 +333,9 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 	if p.RSSBytes > 0 {
 		rss.Value = Bytes(int64(p.RSSBytes))
 	}
+	if host, source := hostMemory(meta, s, run); host > 0 {
+		rss.Detail += fmt.Sprintf("; no memory limit was set (the host had %s, %s)", Bytes(int64(host)), source)
+	}
 	out = append(out, rss)
 	heap := figure{Label: "Go heap at the peak", Value: notKnown}
 	if p.HeapBytes > 0 || p.Moment != "" {
@@ -347,7 +350,7 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
 		if p.LiveBytes > 0 {
-			details = append(details, "still reachable "+Bytes(p.LiveBytes))
+			details = append(details, "of which "+Bytes(p.LiveBytes)+" still in use by the program at that GC; the rest was garbage awaiting collection")
 		}
 		if s.SamplingRate > 0 {
 			details = append(details, "sampled every "+Bytes(int64(s.SamplingRate))+" on average")

@@ -106,3 +106,32 @@ func TestCleanHidesRuntimeLeaf(t *testing.T) {
 		t.Errorf("stacks %q, want %q", got, want)
 	}
 }
+
+// TestLimitCardOnlyForRealLimits: a cgroup limit gets its card; the host's
+// memory, which no one set as a limit, is context in the RSS card.
+func TestLimitCardOnlyForRealLimits(t *testing.T) {
+	for _, c := range []struct {
+		source string
+		card   bool
+	}{{"cgroup v2 /sys/fs/cgroup/job/memory.max", true}, {"host MemAvailable", false}} {
+		run := &Run{Start: &raw.Start{LimitBytes: 1 << 30, LimitSource: c.source}}
+		meta := Meta{MaxRSS: 100 << 20}
+		s := Build(meta, run)
+		var limitCard bool
+		var rssDetail string
+		for _, f := range figures(meta, s, run) {
+			if f.Label == "Memory limit" {
+				limitCard = true
+			}
+			if f.Label == "Peak RSS" {
+				rssDetail = f.Detail
+			}
+		}
+		if limitCard != c.card {
+			t.Errorf("%s: a memory limit card %v, want %v", c.source, limitCard, c.card)
+		}
+		if !c.card && !strings.Contains(rssDetail, "no memory limit was set") {
+			t.Errorf("%s: the RSS card says %q, want the host's memory as context", c.source, rssDetail)
+		}
+	}
+}

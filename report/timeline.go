@@ -66,6 +66,27 @@ type timelineMark struct {
 // memoryLimit returns the memory limit the program ran under and where it
 // came from, if known.
 func memoryLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
+	limit, source := anyLimit(meta, s, run)
+	if strings.HasPrefix(source, "host") {
+		// The host's memory is no limit anyone set: context, not a card.
+		return 0, ""
+	}
+	return limit, source
+}
+
+// hostMemory is the host's memory the OOM guard watched when no cgroup
+// limit applied, 0 if another limit did.
+func hostMemory(meta Meta, s *Summary, run *Run) (uint64, string) {
+	limit, source := anyLimit(meta, s, run)
+	if !strings.HasPrefix(source, "host") {
+		return 0, ""
+	}
+	return limit, source
+}
+
+// anyLimit is the memory limit the OOM guard watched, or that gofil ran
+// the program under, and where it comes from.
+func anyLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
 	if s != nil && s.OOM != nil && s.OOM.LimitBytes > 0 {
 		return s.OOM.LimitBytes, s.OOM.LimitSource
 	}
