@@ -147,6 +147,15 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 			return stats, err
 		}
 		d.Flame, d.Icicle = template.HTML(flame), template.HTML(icicle)
+		// The same graphs as files of their own, interactive when opened
+		// alone (hover, zoom, search), as Fil writes them.
+		if err := raw.WriteFile(dir, FlameSVG, []byte(flame)); err != nil {
+			return stats, err
+		}
+		if err := raw.WriteFile(dir, IcicleSVG, []byte(icicle)); err != nil {
+			return stats, err
+		}
+		s.Files["flamegraph"], s.Files["flamegraph_reversed"] = FlameSVG, IcicleSVG
 		if minWidth > flamegraph.DefaultMinWidth {
 			d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
 		}
@@ -444,6 +453,8 @@ func siteRows(top []Site, user *userCode) []siteRow {
 // reportFiles lists the files beside the page that it links to.
 func reportFiles(dir string) []fileLink {
 	files := []fileLink{
+		{FlameSVG, "the flame graph of the peak alone, interactive in a browser"},
+		{IcicleSVG, "the same heap reversed, callers on top"},
 		{PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects)"},
 		{PeakFolded, "the same stacks in Brendan Gregg's collapsed format, for flamegraph.pl or speedscope"},
 		{SummaryFile, "the figures on this page, machine-readable"},
@@ -453,7 +464,8 @@ func reportFiles(dir string) []fileLink {
 	}
 	out := make([]fileLink, 0, len(files))
 	for _, f := range files {
-		if st, err := os.Stat(filepath.Join(dir, f.Name)); err == nil && st.Mode().IsRegular() {
+		// summary.json is written last, after the page.
+		if st, err := os.Stat(filepath.Join(dir, f.Name)); f.Name == SummaryFile || err == nil && st.Mode().IsRegular() {
 			out = append(out, f)
 		}
 	}

@@ -31,6 +31,8 @@ const (
 	OOMProfile  = "oom.pb.gz"
 	OOMFolded   = "oom.folded"
 	SummaryFile = "summary.json"
+	FlameSVG    = "peak.svg"
+	IcicleSVG   = "peak-reversed.svg"
 	RawDir      = "raw"
 )
 
