@@ -65,6 +65,7 @@
 package peak
 
 import (
+	"math"
 	"runtime"
 	"time"
 )
@@ -447,8 +448,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // found live (s.Now.Live), else what the GC before it found (s.End.Live).
 // Without those figures it is taken as published early, the usual case.
 func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
-	// End.Live is 0 before the first GC: nothing was marked.
-	if !s.Now.Known() || !s.End.Known() || s.Now.Live == 0 {
+	if !s.Now.Known() || s.Now.Live == 0 {
 		return true
 	}
 	var inuse int64
@@ -463,7 +463,16 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 		}
 		return d
 	}
-	return dist(s.Now.Live) <= dist(s.End.Live)
+	// End.Live is 0 before the first GC: nothing was marked.
+	if s.End.Known() {
+		return dist(s.Now.Live) <= dist(s.End.Live)
+	}
+	// Without the reading before the mark (a cycle went unseen), the
+	// in-use bytes must match the forced GC's live heap to within what
+	// sampling explains.
+	size := math.Max(float64(inuse), float64(s.Now.Live))
+	rate := math.Max(float64(a.Rate), 1)
+	return dist(s.Now.Live) <= 3*math.Sqrt(rate*size)+0.01*size+64<<10
 }
 
 // tightSlack is how much a pair across unseen cycles may count too much and

@@ -195,6 +195,9 @@ func TestAccuracy(t *testing.T) {
 					t.Errorf("peak.outside_heap_bytes = %d, want %d ±10%%", s.Peak.OutsideHeapBytes, c.outside)
 				}
 			}
+			if t.Failed() {
+				t.Logf("gofil's stderr:\n%s", r.stderr)
+			}
 			checkFiles(t, out, s)
 		})
 	}
