@@ -40,6 +40,41 @@ func DefaultIsUserCode(f Frame) bool {
 	return strings.Contains(first, ".")
 }
 
+// ShortName is the shortest name that still says which function fn is:
+// the package's own name and the function, without the import path before
+// it. "github.com/owner/repo/v6/pkg/stages.LoadRecords" gives
+// "stages.LoadRecords", "encoding/json.(*Decoder).Decode" gives
+// "json.(*Decoder).Decode"; a major-version element names no package
+// ("example.com/m/v2.F" gives "m.F").
+func ShortName(fn string) string {
+	pkg := PackagePath(fn)
+	slash := strings.LastIndexByte(pkg, '/')
+	if slash < 0 {
+		return fn
+	}
+	name := pkg[slash+1:]
+	if isMajorVersion(name) {
+		if prev := strings.LastIndexByte(pkg[:slash], '/'); prev >= 0 {
+			name = pkg[prev+1 : slash]
+		} else {
+			name = pkg[:slash]
+		}
+	}
+	return name + fn[len(pkg):]
+}
+
+func isMajorVersion(s string) bool {
+	if len(s) < 2 || s[0] != 'v' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // PackagePath returns the import path part of a qualified Go function name:
 // "encoding/json" for "encoding/json.(*decodeState).object" and
 // "example.com/m/v2" for "example.com/m/v2.F[go.shape.int]".

@@ -79,3 +79,18 @@ func hexByte(s string) int {
 	}
 	return v
 }
+
+func TestShortName(t *testing.T) {
+	for fn, want := range map[string]string{
+		"github.com/johnkerl/miller/v6/pkg/stages.LoadRecords": "stages.LoadRecords",
+		"encoding/json.(*Decoder).Decode":                      "json.(*Decoder).Decode",
+		"main.main":                                            "main.main",
+		"example.com/m/v2.F[go.shape.int]":                     "m.F[go.shape.int]",
+		"example.com/cache.(*LRU[go.shape.string]).Add":        "cache.(*LRU[go.shape.string]).Add",
+		"runtime.mallocgc":                                     "runtime.mallocgc",
+	} {
+		if got := ShortName(fn); got != want {
+			t.Errorf("ShortName(%q) = %q, want %q", fn, got, want)
+		}
+	}
+}

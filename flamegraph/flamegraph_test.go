@@ -402,6 +402,8 @@ func TestLabels(t *testing.T) {
 	truncated := 0
 	for _, f := range frames {
 		name, _, _ := strings.Cut(f.title, "\n")
+		// Labels show the short name; the title keeps the full one.
+		name = ShortName(name)
 		switch {
 		case f.label == "" || f.label == name:
 		case strings.HasSuffix(f.label, "..") && strings.HasPrefix(name, strings.TrimSuffix(f.label, "..")):

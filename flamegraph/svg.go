@@ -181,6 +181,12 @@ func (l *layout) writeNode(s *svgWriter, n *node, start int64, d int) {
 	s.num("data-s", start)
 	s.num("data-v", n.total)
 	s.num("data-d", int64(d))
+	if short := n.shortLabel(); short != n.label() {
+		// The label drawn; the title and the search keep the full name.
+		s.str(` data-l="`)
+		s.esc(short)
+		s.str(`"`)
+	}
 	s.str("><title>")
 	l.writeTitle(s, n)
 	s.str(`</title><rect x="`)
@@ -192,7 +198,7 @@ func (l *layout) writeNode(s *svgWriter, n *node, start int64, d int) {
 	s.str(`" height="` + strconv.Itoa(rectHeight) + `" fill="`)
 	s.buf = l.appendFill(s.buf, n)
 	s.str(`"/>`)
-	if label := fitLabel(n.label(), w); label != "" {
+	if label := fitLabel(n.shortLabel(), w); label != "" {
 		s.str(`<text x="`)
 		s.coord(x + textPad)
 		s.str(`"`)
@@ -219,6 +225,15 @@ func (n *node) label() string {
 		return unknownFunc
 	}
 	return n.frame.Func
+}
+
+// shortLabel is the name a frame is drawn with: its function without the
+// package's import path before the package's own name (ShortName).
+func (n *node) shortLabel() string {
+	if n.kind != kindFrame || n.frame.Func == "" {
+		return n.label()
+	}
+	return ShortName(n.frame.Func)
 }
 
 // writeTitle writes the tooltip of n: one fact per line, the name first.

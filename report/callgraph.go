@@ -186,12 +186,9 @@ func (g *callGraph) dot() []byte {
 	for i, n := range g.nodes {
 		frac := fraction(n.inclusive, g.total)
 		selfFrac := fraction(n.self, g.total)
-		pkg, name := splitFunc(n.fn)
-		label := dotEscape(pkg)
-		if pkg != "" {
-			label += `\n`
-		}
-		label += dotEscape(name) + `\n` + dotEscape(fmt.Sprintf("%s (%.1f%%)", Bytes(n.inclusive), 100*frac))
+		// The shortest name that says which function; the tooltip has
+		// the full one.
+		label := dotEscape(flamegraph.ShortName(n.fn)) + `\n` + dotEscape(fmt.Sprintf("%s (%.1f%%)", Bytes(n.inclusive), 100*frac))
 		if n.self > 0 {
 			label += `\n` + dotEscape(fmt.Sprintf("self %s (%.1f%%)", Bytes(n.self), 100*selfFrac))
 		}
@@ -218,16 +215,6 @@ func fraction(part, whole int64) float64 {
 		return 0
 	}
 	return float64(part) / float64(whole)
-}
-
-// splitFunc splits a qualified function name into its package path and
-// the rest: "encoding/json" and "(*decodeState).object".
-func splitFunc(fn string) (pkg, name string) {
-	p := flamegraph.PackagePath(fn)
-	if p == fn || len(p)+1 > len(fn) {
-		return "", fn
-	}
-	return p, fn[len(p)+1:]
 }
 
 // dotEscape escapes s for a double-quoted DOT string used as a label:

@@ -110,12 +110,13 @@ type figure struct {
 }
 
 type siteRow struct {
-	Function, Location, File string
-	Bytes, Objects           int64
-	BytesText, ObjectsText   string
-	Percent                  string
-	PercentValue             float64
-	User                     bool
+	// Function is the full name, Short the one shown (flamegraph.ShortName).
+	Function, Short, Location, File string
+	Bytes, Objects                  int64
+	BytesText, ObjectsText          string
+	Percent                         string
+	PercentValue                    float64
+	User                            bool
 }
 
 type fileLink struct {
@@ -437,7 +438,7 @@ func siteRows(top []Site, user *userCode) []siteRow {
 			loc += fmt.Sprintf(":%d", site.Line)
 		}
 		r := siteRow{
-			Function: site.Function, Location: loc, File: site.File,
+			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: loc, File: site.File,
 			Bytes: site.Bytes, Objects: site.Objects,
 			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,

@@ -44,6 +44,7 @@
       rect: g.querySelector("rect"),
       text: g.querySelector("text"),
       name: lines[0],
+      label: g.getAttribute("data-l") || lines[0],
       info: lines.map(function (l) { return l.trim(); })
         .filter(function (l) { return l !== ""; }).join("  |  "),
       s: num(g, "s"),
@@ -90,7 +91,7 @@
   function place(f, x, w) {
     f.rect.setAttribute("x", x.toFixed(2));
     f.rect.setAttribute("width", w.toFixed(2));
-    var label = fit(f.name, w);
+    var label = fit(f.label, w);
     if (!f.text) {
       if (label === "") {
         return;
