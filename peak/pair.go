@@ -29,8 +29,9 @@ func index(rs []runtime.MemProfileRecord) records {
 		}
 		k := key{stack: r.Stack0, size: size}
 		if old, dup := m[k]; dup {
-			// Not seen from the runtime; summing keeps every byte if a
-			// future runtime splits records further.
+			// The runtime keys its buckets by the whole stack (up to
+			// GODEBUG=profstackdepth frames), MemProfile keeps 32:
+			// deeper stacks that differ only beyond them share a key.
 			r2 := *r
 			r2.AllocObjects += old.AllocObjects
 			r2.AllocBytes += old.AllocBytes

@@ -71,6 +71,17 @@ func (t *tracker) outsideGrew(r reading) bool {
 // account the heap (two GC cycles).
 const outsideEvery = 200 * time.Millisecond
 
+// readAfter is a reading taken right after a snapshot of cycle, its Now,
+// or zero if another GC has ended since.
+func (t *tracker) readAfter(cycle uint32) peak.Memory {
+	var now reading
+	t.read(&now)
+	if now.cycles != cycle {
+		return peak.Memory{}
+	}
+	return now.memory()
+}
+
 // note keeps r as the cycle's last reading, and as its largest if it is.
 func (t *tracker) note(r reading) {
 	if r.cycles != t.lastCycle {
@@ -98,12 +109,7 @@ func (t *tracker) account(seen time.Duration) {
 		seen = time.Since(t.start) // another GC ran between reading and snapshot
 	}
 	snap.Seen = seen
-	// A reading right after the snapshot, of the same cycle, is its Now.
-	var now reading
-	t.read(&now)
-	if now.cycles == snap.Cycle {
-		snap.Now = now.memory()
-	}
+	snap.Now = t.readAfter(snap.Cycle)
 	if gap := seen - t.lastSeen; gap < 4*t.interval {
 		t.fastUntil = time.Now().Add(fastFor)
 	}
@@ -161,13 +167,9 @@ func (t *tracker) recheckForced() {
 	t.rechecking = false
 	snap.Forced = true
 	snap.Seen = t.cur.at
-	// The reading after the snapshot, and so after the publication, which
-	// comes once the sweep is over.
-	var now reading
-	t.read(&now)
-	if now.cycles == snap.Cycle {
-		snap.Now = now.memory()
-	}
+	// After the snapshot, and so after the publication, which comes
+	// once the sweep is over.
+	snap.Now = t.readAfter(snap.Cycle)
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
 	}

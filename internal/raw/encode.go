@@ -65,18 +65,22 @@ func (e *encoder) uintOmit(k string, v uint64) {
 
 func (e *encoder) ints(k string, v []int) {
 	e.key(k)
+	e.b = appendInts(e.b, v)
+}
+
+// appendInts appends v as a JSON array of numbers, null for a nil slice.
+func appendInts[T int | int64](b []byte, v []T) []byte {
 	if v == nil {
-		e.b = append(e.b, "null"...)
-		return
+		return append(b, "null"...)
 	}
-	e.b = append(e.b, '[')
+	b = append(b, '[')
 	for i, x := range v {
 		if i > 0 {
-			e.b = append(e.b, ',')
+			b = append(b, ',')
 		}
-		e.b = strconv.AppendInt(e.b, int64(x), 10)
+		b = strconv.AppendInt(b, int64(x), 10)
 	}
-	e.b = append(e.b, ']')
+	return append(b, ']')
 }
 
 // list writes a JSON array of n elements, each by elem; null for a nil
@@ -209,35 +213,13 @@ func (h *History) encode(e *encoder) {
 	e.int("version", int64(h.Version))
 	e.int("rate", int64(h.Rate))
 	encodeFrames(e, h.Frames)
-	e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) {
-		if h.Stacks[i] == nil {
-			e.b = append(e.b, "null"...)
-			return
-		}
-		e.b = append(e.b, '[')
-		for j, x := range h.Stacks[i] {
-			if j > 0 {
-				e.b = append(e.b, ',')
-			}
-			e.b = strconv.AppendInt(e.b, int64(x), 10)
-		}
-		e.b = append(e.b, ']')
-	})
+	e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) { e.b = appendInts(e.b, h.Stacks[i]) })
 	e.list("points", len(h.Points), h.Points == nil, func(i int) {
 		pt := h.Points[i]
 		e.open()
 		e.int("at_ns", pt.AtNS)
 		e.uint("cycle", uint64(pt.Cycle))
-		e.list("values", len(pt.Values), pt.Values == nil, func(j int) {
-			v := pt.Values[j]
-			e.b = append(e.b, '[')
-			e.b = strconv.AppendInt(e.b, v[0], 10)
-			e.b = append(e.b, ',')
-			e.b = strconv.AppendInt(e.b, v[1], 10)
-			e.b = append(e.b, ',')
-			e.b = strconv.AppendInt(e.b, v[2], 10)
-			e.b = append(e.b, ']')
-		})
+		e.list("values", len(pt.Values), pt.Values == nil, func(j int) { e.b = appendInts(e.b, pt.Values[j][:]) })
 		e.close()
 	})
 	e.close()
