@@ -4,6 +4,7 @@
 package procfs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -145,24 +146,43 @@ func HighWater(statusPath string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if !strings.HasPrefix(line, "VmHWM:") {
+	hwm, ok := StatusHighWater(data)
+	if !ok {
+		return 0, errors.New("procfs: no VmHWM line in kB in " + statusPath)
+	}
+	return hwm, nil
+}
+
+// StatusHighWater finds the VmHWM line in the contents of /proc/PID/status
+// without allocating and returns it in bytes; ok is false when there is no
+// such line in kB.
+func StatusHighWater(b []byte) (hwm uint64, ok bool) {
+	const key = "VmHWM:"
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if !bytes.HasPrefix(line, []byte(key)) {
 			continue
 		}
-		f := strings.Fields(line[len("VmHWM:"):])
-		if len(f) != 2 || f[1] != "kB" {
-			break
-		}
+		line = bytes.TrimLeft(line[len(key):], " \t")
 		var kb uint64
-		for _, c := range f[0] {
-			if c < '0' || c > '9' || kb > 1<<50 {
-				return 0, errors.New("procfs: bad VmHWM line: " + line)
+		i := 0
+		for ; i < len(line) && line[i] >= '0' && line[i] <= '9'; i++ {
+			if kb > 1<<50 {
+				return 0, false
 			}
-			kb = kb*10 + uint64(c-'0')
+			kb = kb*10 + uint64(line[i]-'0')
 		}
-		return kb * 1024, nil
+		if i == 0 || string(bytes.TrimSpace(line[i:])) != "kB" {
+			return 0, false
+		}
+		return kb * 1024, true
 	}
-	return 0, errors.New("procfs: no VmHWM in " + statusPath)
+	return 0, false
 }
 
 // Statm parses the contents of /proc/PID/statm without allocating: the

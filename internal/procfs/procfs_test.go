@@ -61,6 +61,27 @@ func TestHighWater(t *testing.T) {
 	}
 }
 
+func TestStatusHighWater(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"Name:\tx\nVmHWM:\t    1724 kB\nVmRSS:\t 1 kB\n": 1724 * 1024,
+		"VmHWM:\t1 kB":                      1024,
+		"VmHWM:\t1 MB\n":                    0,
+		"VmHWM:\t kB\n":                     0,
+		"VmHWM:\t99999999999999999999 kB\n": 0,
+		"VmRSS:\t1 kB\n":                    0,
+		"":                                  0,
+	} {
+		got, ok := StatusHighWater([]byte(in))
+		if got != want || ok != (want != 0) {
+			t.Errorf("StatusHighWater(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	b := []byte("Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1724 kB\n")
+	if n := testing.AllocsPerRun(100, func() { StatusHighWater(b) }); n != 0 {
+		t.Errorf("StatusHighWater allocates %v times a call, want 0", n)
+	}
+}
+
 func TestStatm(t *testing.T) {
 	for in, want := range map[string][3]uint64{
 		"1000 250 40 10 0 300 0\n": {250, 40, 1},

@@ -15,9 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shirou/gopsutil/v4/process"
-
-	"github.com/gofil/gofil/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,6 +93,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return res, fmt.Errorf("start %s: %w", c.Path, err)
 	}
 	res.PID = cmd.Process.Pid
+	unshield := shieldFromOOMKiller()
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -129,6 +127,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 
 	err := cmd.Wait()
 	res.Duration = time.Since(res.Started)
+	unshield()
 	close(done)
 	wg.Wait()
 	res.Timeline = timeline
@@ -153,26 +152,18 @@ func Run(ctx context.Context, c Config) (Result, error) {
 // sampleRSS reads the child's RSS and high-water mark every interval until
 // done is closed.
 func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan struct{}) ([]Point, uint64) {
-	p, err := process.NewProcess(int32(pid))
+	sm, err := newSampler(pid, maxPoints)
 	if err != nil {
 		return nil, 0
 	}
-	status := fmt.Sprintf("/proc/%d/status", pid)
-	var hwm uint64
-	var points []Point
+	defer sm.close()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		// An exiting process reads as 0: that is no measurement.
-		if mi, err := p.MemoryInfo(); err == nil && mi.RSS > 0 {
-			points = append(points, Point{At: time.Since(start), RSS: mi.RSS})
-		}
-		if h, err := procfs.HighWater(status); err == nil && h > hwm {
-			hwm = h
-		}
+		sm.sample(time.Since(start))
 		select {
 		case <-done:
-			return points, hwm
+			return sm.series.finish(), sm.hwm
 		case <-tick.C:
 		}
 	}
