@@ -17,8 +17,8 @@ func TestAppendHuman(t *testing.T) {
 		{1024, "bytes", "1.0 KiB"},
 		{1536, "bytes", "1.5 KiB"},
 		{3 << 20, "bytes", "3.0 MiB"},
-		{5 << 30, "bytes", "5.0 GiB"},
-		{1 << 62, "bytes", "4.0 EiB"},
+		{5 << 30, "bytes", "5.00 GiB"},
+		{1 << 62, "bytes", "4.00 EiB"},
 		{1234567, "objects", "1,234,567 objects"},
 		{12, "<a&b>", "12 &lt;a&amp;b&gt;"},
 	} {

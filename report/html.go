@@ -276,7 +276,7 @@ func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode)
 		var fg, ic cappedBuffer
 		fg.limit, ic.limit = flameBudget, flameBudget
 		err = flamegraph.Render(&fg, samples, flamegraph.Options{
-			ID: flameID, Title: "Go heap at the peak: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
+			ID: flameID, Title: "Go heap at the peak, as sampled: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
 		})
 		if err == nil {
 			err = flamegraph.Render(&ic, samples, flamegraph.Options{
@@ -349,12 +349,12 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 	out = append(out, rss)
 	heap := figure{Label: "Go heap at the peak", Value: notKnown}
 	if p.HeapBytes > 0 || p.Moment != "" {
-		heap.Value = Bytes(p.HeapBytes)
+		heap.Value = Bytes(PeakHeap(p))
 		var details []string
 		if p.HeapBytesExact > 0 {
-			details = append(details, "runtime's exact figure "+Bytes(int64(p.HeapBytesExact)))
+			details = append(details, "the runtime's exact figure; the samples below add up to "+Bytes(p.HeapBytes))
 		} else {
-			details = append(details, "runtime's exact figure not known")
+			details = append(details, "from the samples; the runtime's exact figure is not known")
 		}
 		for _, c := range p.Corrections {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
@@ -363,7 +363,7 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, "of which "+Bytes(p.LiveBytes)+" still in use by the program at that GC; the rest was garbage awaiting collection")
 		}
 		if s.SamplingRate > 0 {
-			details = append(details, "sampled every "+Bytes(int64(s.SamplingRate))+" on average")
+			details = append(details, "one sample every "+Bytes(int64(s.SamplingRate))+" allocated, on average")
 		}
 		heap.Detail = strings.Join(details, "; ")
 	}

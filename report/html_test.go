@@ -88,7 +88,7 @@ func TestWriteHTMLEscapes(t *testing.T) {
 		`id="timeline"`, `class="graph"`, // the timeline and graphviz's call graph
 		`id="sites-table"`, `href="peak.pb.gz"`, `href="peak.folded"`,
 		"go tool pprof -http=: peak.pb.gz",
-		"memory limit 1.0 GiB",
+		"memory limit 1.00 GiB",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("index.html lacks %q", want)

@@ -495,3 +495,12 @@ func RelPath(p string) string {
 	}
 	return p
 }
+
+// PeakHeap is the Go heap at the peak as the page and the timeline show it:
+// the runtime's exact figure when known, else the sampled one.
+func PeakHeap(p *PeakInfo) int64 {
+	if p.HeapBytesExact > 0 {
+		return int64(p.HeapBytesExact)
+	}
+	return p.HeapBytes
+}

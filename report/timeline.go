@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +122,7 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	for i, p := range tl {
 		t[i], rss[i], heap[i], outside[i] = ms(p.At), p.RSS, p.Heap, p.Outside()
 	}
+	t, rss, heap, outside = withPeak(s, t, rss, heap, outside)
 	d.T, d.RSS, d.Heap, d.Outside = downsample(t, rss, heap, outside)
 	et := make([]float64, len(meta.RSS))
 	erss := make([]uint64, len(meta.RSS))
@@ -141,7 +144,7 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	out := &timeline{}
 	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
-			Label: "heap peak, " + Bytes(s.Peak.HeapBytes)})
+			Label: "peak, Go heap " + Bytes(PeakHeap(s.Peak))})
 	}
 	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
@@ -401,4 +404,20 @@ func coord(v float64) string {
 		v = 0 // no "-0"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// withPeak adds the peak's own figures to the readings, in time order, so
+// that the lines pass through the peak's values at its moment: readings are
+// taken every 20 ms, the peak's heap is that of the instant of a GC's mark.
+func withPeak(s *Summary, t []float64, rss, heap, outside []uint64) ([]float64, []uint64, []uint64, []uint64) {
+	if s == nil || s.Peak == nil || s.Peak.HeapBytesExact == 0 || s.Peak.RSSAtPeakBytes == 0 || len(t) == 0 {
+		return t, rss, heap, outside
+	}
+	at := s.Peak.AtSeconds * 1000
+	i := sort.SearchFloat64s(t, at)
+	t = slices.Insert(t, i, at)
+	rss = slices.Insert(rss, i, s.Peak.RSSAtPeakBytes)
+	heap = slices.Insert(heap, i, s.Peak.HeapBytesExact)
+	outside = slices.Insert(outside, i, s.Peak.OutsideHeapBytes)
+	return t, rss, heap, outside
 }

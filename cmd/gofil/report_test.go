@@ -310,6 +310,40 @@ func TestReportInBrowser(t *testing.T) {
 		}
 	}
 
+	// One figure, one value: what the page shows is what summary.json
+	// says, in the cards, the flame graph's title, the timeline's peak
+	// mark (where the heap line passes through the peak's exact heap) and
+	// the sites table.
+	var shown struct {
+		Figures map[string]string
+		Title   string
+		Mark    struct {
+			Ms    float64
+			Label string
+		}
+		HeapAtMark int64
+		Legend     []string
+		TopBytes   int64
+	}
+	err = c.eval(ctx, `(() => {
+		const figures = {};
+		document.querySelectorAll("#summary .figure").forEach(f =>
+			figures[f.querySelector(".label").textContent.trim()] = f.querySelector(".value").textContent.trim());
+		const data = JSON.parse(document.getElementById("timeline-data").textContent);
+		const mark = data.marks.find(m => m.class === "tl-peak") || {ms: -1, label: ""};
+		const i = data.t.indexOf(mark.ms);
+		const table = document.getElementById("sites-table");
+		const col = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim().startsWith("Bytes"));
+		return {figures, title: document.querySelector("#peak .fg-title").textContent,
+			mark: {ms: mark.ms, label: mark.label}, heapAtMark: i < 0 ? -1 : data.heap[i],
+			legend: Array.from(document.querySelectorAll(".legend .key")).map(k => k.textContent.trim()),
+			topBytes: Number(table.tBodies[0].rows[0].cells[col].getAttribute("data-v"))};
+	})()`, &shown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPageFigures(t, r.summary, shown.Figures, shown.Title, shown.Mark.Ms, shown.Mark.Label, shown.HeapAtMark, shown.Legend, shown.TopBytes)
+
 	// The peak function's frames, in both orientations.
 	var frames map[string]int
 	err = c.eval(ctx, `(() => {
@@ -523,4 +557,39 @@ func startChromium(t *testing.T, ctx context.Context, chromium string) string {
 		t.Fatalf("chromium's DevTools server did not start: %v", ctx.Err())
 	}
 	return ""
+}
+
+// checkPageFigures holds what the page shows against summary.json.
+func checkPageFigures(t *testing.T, s *report.Summary, figures map[string]string, title string, markMs float64, markLabel string, heapAtMark int64, legend []string, topBytes int64) {
+	t.Helper()
+	if s == nil || s.Peak == nil || s.Peak.HeapBytesExact == 0 || len(s.Top) == 0 {
+		t.Fatalf("summary.json has no peak with an exact heap and sites: %+v", s)
+	}
+	p := s.Peak
+	heap := report.Bytes(report.PeakHeap(p))
+	for label, want := range map[string]string{
+		"Peak RSS":            report.Bytes(int64(p.RSSBytes)),
+		"Go heap at the peak": report.Bytes(int64(p.HeapBytesExact)),
+		"Outside the Go heap": report.Bytes(int64(p.OutsideHeapBytes)),
+		"When":                fmt.Sprintf("%.2f s into the run", p.AtSeconds),
+	} {
+		if figures[label] != want {
+			t.Errorf("the card %q shows %q; summary.json says %q", label, figures[label], want)
+		}
+	}
+	if want := "Go heap at the peak, as sampled: " + report.Bytes(p.HeapBytes); title != want {
+		t.Errorf("the flame graph's title is %q, want %q", title, want)
+	}
+	if math.Abs(markMs-1000*p.AtSeconds) > 1e-6 || markLabel != "peak, Go heap "+heap {
+		t.Errorf("the timeline's peak mark is %q at %.3f ms; summary.json has the peak at %.3f ms, %s", markLabel, markMs, 1000*p.AtSeconds, heap)
+	}
+	if heapAtMark != int64(p.HeapBytesExact) {
+		t.Errorf("the timeline's heap line is at %d bytes at the peak mark, want the exact heap %d", heapAtMark, p.HeapBytesExact)
+	}
+	if !slices.Contains(legend, "peak, Go heap "+heap) {
+		t.Errorf("the timeline's legend %q does not name the peak as %s", legend, heap)
+	}
+	if topBytes != s.Top[0].Bytes {
+		t.Errorf("the sites table's first row holds %d bytes, summary.json's top site %d", topBytes, s.Top[0].Bytes)
+	}
 }

@@ -6,7 +6,9 @@ import "strconv"
 
 var binary = []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
 
-// Bytes formats n in binary units: "512 B", "1.5 KiB", "-3.2 GiB".
+// Bytes formats n in binary units: "512 B", "1.5 KiB", "-3.25 GiB". From a
+// GiB on, sizes have two decimals: one would round 1.449 GiB and 1.451 GiB,
+// a few MiB apart, to 1.4 and 1.5.
 func Bytes(n int64) string {
 	return string(AppendBytes(nil, n))
 }
@@ -27,7 +29,11 @@ func AppendBytes(dst []byte, n int64) []byte {
 		v /= 1024
 		i++
 	}
-	dst = strconv.AppendFloat(dst, v, 'f', 1, 64)
+	decimals := 1
+	if i >= 2 {
+		decimals = 2
+	}
+	dst = strconv.AppendFloat(dst, v, 'f', decimals, 64)
 	dst = append(dst, ' ')
 	return append(dst, binary[i]...)
 }

@@ -5,7 +5,7 @@ import "testing"
 func TestBytes(t *testing.T) {
 	for n, want := range map[int64]string{
 		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB",
-		3 << 30: "3.0 GiB", -2048: "-2.0 KiB",
+		3 << 30: "3.00 GiB", -2048: "-2.0 KiB", 1557602304: "1.45 GiB", 1552719872: "1.45 GiB",
 	} {
 		if got := Bytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
