@@ -242,14 +242,19 @@ func TestReportInBrowser(t *testing.T) {
 			t.Skipf("%s is missing: install Debian's chromium package to run the browser test", chromiumPath)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
 	out := filepath.Join(t.TempDir(), "report")
 	r := gofil(t, testdata(t, "example"), "run", "-o", out, ".")
 	if r.code != 0 {
 		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
 	}
+	// A second report, of a program whose frames have long package paths
+	// (encoding/json) and whose call graph is taller than it is wide.
+	jsonOut := filepath.Join(t.TempDir(), "jsonload")
+	if r := gofil(t, testdata(t, "jsonload"), "run", "-o", jsonOut, "."); r.code != 0 {
+		t.Fatalf("gofil run testdata/jsonload: exit code %d\n%s", r.code, r.stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
 	if _, err := os.Stat(filepath.Join(out, report.HTMLFile)); err != nil {
 		// gofil run does not write the page yet: gofil report does.
 		t.Logf("gofil run wrote no %s; rendering it with gofil report", report.HTMLFile)
@@ -486,12 +491,15 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("timeline viewBox after zooming to 100-150 ms: %q", timeline.ViewBox)
 	}
 
+	pages := []string{pageURL}
+	pages = append(pages, checkLongNames(t, ctx, c, jsonOut)...)
+
 	for _, p := range c.problems() {
 		t.Errorf("the page logged: %s", p)
 	}
 	for _, u := range c.requests() {
-		if u != pageURL && !strings.HasPrefix(u, "data:") {
-			t.Errorf("the page asked for %s: it must need nothing beyond itself", u)
+		if !slices.Contains(pages, u) && !strings.HasPrefix(u, "data:") {
+			t.Errorf("a page asked for %s: it must need nothing beyond itself", u)
 		}
 	}
 	if err := c.call(ctx, "Browser.close", nil, nil); err != nil {
@@ -592,4 +600,137 @@ func checkPageFigures(t *testing.T, s *report.Summary, figures map[string]string
 	if topBytes != s.Top[0].Bytes {
 		t.Errorf("the sites table's first row holds %d bytes, summary.json's top site %d", topBytes, s.Top[0].Bytes)
 	}
+}
+
+// navigate loads url in the page and waits for its load event.
+func navigate(t *testing.T, ctx context.Context, c *cdpClient, url string) {
+	t.Helper()
+	loaded := c.expect("Page.loadEventFired")
+	var nav struct {
+		ErrorText string `json:"errorText"`
+	}
+	if err := c.call(ctx, "Page.navigate", map[string]any{"url": url}, &nav); err != nil {
+		t.Fatal(err)
+	}
+	if nav.ErrorText != "" {
+		t.Fatalf("navigating to %s: %s", url, nav.ErrorText)
+	}
+	if err := waitFor(ctx, loaded, "the page to load"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLongNames reads the report in dir, of testdata/jsonload, as a user
+// would: the call graph's first view shows every node inside its box, no
+// edge covers its own label, the standalone flame graph's boxes are
+// labelled with short names and its search, through the prompt a click
+// on "Search" opens, highlights the matching frames. It returns the URLs
+// it loaded.
+func checkLongNames(t *testing.T, ctx context.Context, c *cdpClient, dir string) []string {
+	t.Helper()
+	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, report.HTMLFile)}).String()
+	navigate(t, ctx, c, pageURL)
+	var cg struct {
+		Nodes, Outside int
+		Crossed        []string
+		Box            string
+	}
+	err := c.eval(ctx, `(() => {
+		const box = document.getElementById("callgraph-box");
+		box.scrollIntoView({block: "start"});
+		const b = box.getBoundingClientRect();
+		const nodes = Array.from(box.querySelectorAll("g.node"));
+		const outside = nodes.filter(n => {
+			const r = n.getBoundingClientRect();
+			return r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1;
+		}).length;
+		// An edge covers its label when a point of its line or of its
+		// arrowhead lies on the label's glyphs: inside its box less the
+		// line spacing above and below them, a fifth of the height each.
+		const crossed = [];
+		box.querySelectorAll("g.edge").forEach(e => {
+			const text = e.querySelector("text");
+			const path = e.querySelector("path");
+			if (!text || !path) return;
+			const bb = text.getBBox();
+			const inside = p => p.x > bb.x + 0.5 && p.x < bb.x + bb.width - 0.5 && p.y > bb.y + bb.height / 5 && p.y < bb.y + bb.height * 4 / 5;
+			const points = [];
+			const len = path.getTotalLength();
+			for (let l = 0; l <= len; l += 1) points.push(path.getPointAtLength(l));
+			const head = e.querySelector("polygon");
+			if (head) for (const p of head.points) points.push(p);
+			if (points.some(inside)) crossed.push(e.querySelector("title").textContent + ": " + text.textContent.trim());
+		});
+		return {nodes: nodes.length, outside, crossed, box: b.width.toFixed(0) + "x" + b.height.toFixed(0)};
+	})()`, &cg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("call graph: %d nodes in a %s px box", cg.Nodes, cg.Box)
+	if cg.Nodes < 5 || cg.Outside > 0 {
+		t.Errorf("the call graph's first view has %d of its %d nodes outside its %s px box", cg.Outside, cg.Nodes, cg.Box)
+	}
+	if len(cg.Crossed) > 0 {
+		t.Errorf("edges cover their own labels: %q", cg.Crossed)
+	}
+
+	svgURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, report.FlameSVG)}).String()
+	navigate(t, ctx, c, svgURL)
+	var labels struct {
+		Full, Label string
+	}
+	err = c.eval(ctx, `(() => {
+		let best = null, width = -1;
+		document.querySelectorAll("g.f").forEach(g => {
+			const name = g.querySelector("title").textContent.split("\n")[0];
+			const w = Number(g.querySelector("rect").getAttribute("width"));
+			if (name.startsWith("encoding/json.") && w > width) { width = w; best = {full: name, label: g.querySelector("text").textContent}; }
+		});
+		return best || {full: "", label: ""};
+	})()`, &labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimPrefix(labels.Full, "encoding/"); labels.Full == "" || labels.Label != want {
+		t.Errorf("the widest encoding/json frame, %q, is labelled %q, want %q", labels.Full, labels.Label, want)
+	}
+
+	// Search as a user does: click "Search", type into the prompt.
+	var ctl struct{ X, Y float64 }
+	if err := c.eval(ctx, `(() => {
+		const r = document.querySelector(".fg-search").getBoundingClientRect();
+		return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+	})()`, &ctl); err != nil {
+		t.Fatal(err)
+	}
+	dialog := c.expect("Page.javascriptDialogOpening")
+	clicked := make(chan error, 1)
+	go func() { clicked <- c.click(ctx, ctl.X, ctl.Y) }()
+	if err := waitFor(ctx, dialog, "the search prompt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, "Page.handleJavaScriptDialog", map[string]any{"accept": true, "promptText": `json\.\(\*Decoder\)`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-clicked; err != nil {
+		t.Fatal(err)
+	}
+	var found struct {
+		Matched      string
+		Highlighted  int
+		WrongMatches []string
+	}
+	err = c.eval(ctx, `(() => {
+		const hits = Array.from(document.querySelectorAll("g.f.m")).map(g => g.querySelector("title").textContent.split("\n")[0]);
+		return {matched: document.querySelector(".fg-matched") ? document.querySelector(".fg-matched").textContent : "",
+			highlighted: hits.length, wrongMatches: hits.filter(n => !n.startsWith("encoding/json.(*Decoder)"))};
+	})()`, &found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("standalone search: %q, %d frames", found.Matched, found.Highlighted)
+	if found.Highlighted == 0 || len(found.WrongMatches) > 0 || !strings.HasPrefix(found.Matched, "Matched: ") {
+		t.Errorf("searching the standalone flame graph for (*Decoder) highlighted %d frames (wrongly %q) and says %q", found.Highlighted, found.WrongMatches, found.Matched)
+	}
+	return []string{pageURL, svgURL}
 }

@@ -379,7 +379,7 @@
     }
     btn.addEventListener("click", function () {
       var fit = box.classList.toggle("fit");
-      btn.textContent = fit ? "Actual size" : "Fit to width";
+      btn.textContent = fit ? "Actual size" : "Fit to view";
     });
   }
 
