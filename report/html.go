@@ -360,7 +360,11 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
 		if p.LiveBytes > 0 {
-			details = append(details, "of which "+Bytes(p.LiveBytes)+" still in use by the program at that GC; the rest was garbage awaiting collection")
+			if p.Moment == "gc" || p.Moment == "outside" {
+				details = append(details, "of which "+Bytes(p.LiveBytes)+" was still reachable at that GC; the rest was garbage awaiting collection")
+			} else {
+				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(p.LiveBytes)+" was still reachable")
+			}
 		}
 		if s.SamplingRate > 0 {
 			details = append(details, "one sample every "+Bytes(int64(s.SamplingRate))+" allocated, on average")
