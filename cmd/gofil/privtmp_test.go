@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,5 +63,74 @@ func TestGraphvizCacheIsPrivate(t *testing.T) {
 		"run", "-o", filepath.Join(t.TempDir(), "r"), ".")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "TMPDIR="+shared {
 		t.Errorf("the program saw %q (exit %d), want TMPDIR=%s\n%s", r.stdout, r.code, shared, r.stderr)
+	}
+}
+
+// TestAgentCacheIsPrivate: without a home, gofil's cache of the agent's
+// source is a directory of the user's own in TMPDIR. One another user owns,
+// or anyone else can write, is refused with one line; code planted in the
+// user's own cache is found and replaced, never compiled into the program;
+// everything in the cache is private.
+func TestAgentCacheIsPrivate(t *testing.T) {
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := strings.Fields(string(goenv))
+	tmp := t.TempDir()
+	env := []string{"TMPDIR=" + tmp, "HOME=", "XDG_CACHE_HOME=", "GOCACHE=" + dirs[0], "GOMODCACHE=" + dirs[1], "GOPATH=" + dirs[2]}
+	cache := filepath.Join(tmp, fmt.Sprintf("gofil-%d", os.Getuid()))
+	run := func() result {
+		t.Helper()
+		return gofilEnv(t, testdata(t, "example"), env, "run", "-o", filepath.Join(t.TempDir(), "report"), ".")
+	}
+
+	// Planted by someone else: writable by all, or another user's.
+	if err := os.Mkdir(cache, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(cache, 0o777)
+	if r := run(); r.code != 2 || !strings.Contains(r.stderr, "cache directory") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("with a cache anyone can write: exit code %d, stderr %q; want 2 and one line about the cache directory", r.code, r.stderr)
+	}
+	if os.Getuid() == 0 {
+		os.Chmod(cache, 0o700)
+		if err := os.Chown(cache, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if r := run(); r.code != 2 || !strings.Contains(r.stderr, "owned by uid 65534") {
+			t.Errorf("with a cache another user owns: exit code %d, stderr %q; want 2, naming the owner", r.code, r.stderr)
+		}
+	}
+	os.RemoveAll(cache)
+
+	if r := run(); r.code != 0 {
+		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
+	}
+	agents, _ := filepath.Glob(filepath.Join(cache, "agent-*"))
+	if len(agents) != 1 {
+		t.Fatalf("agent directories %q, want one", agents)
+	}
+	filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: everything in the cache must be the user's alone", p, info.Mode().Perm())
+		}
+		return nil
+	})
+	// Code planted in the agent's source, and a changed file.
+	planted := filepath.Join(agents[0], "tracker", "planted.go")
+	if err := os.WriteFile(planted, []byte("package tracker\n\nfunc init() { panic(\"planted code ran\") }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run()
+	if r.code != 0 || strings.Contains(r.stderr, "planted") {
+		t.Errorf("after code was planted in the agent cache: exit code %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(planted); err == nil {
+		t.Errorf("the planted file is still in the agent cache")
 	}
 }

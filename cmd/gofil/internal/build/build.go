@@ -208,7 +208,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 			return err
 		}
 		p := filepath.Join(work, "go.work")
-		if err := os.WriteFile(p, workCopy, 0o644); err != nil {
+		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
 			return fmt.Errorf("workspace: %w", err)
 		}
 		buildEnv = append(buildEnv, "GOWORK="+p)
@@ -254,7 +254,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		return fmt.Errorf("overlay: %w", err)
 	}
 	overlayPath := filepath.Join(work, "overlay.json")
-	if err := os.WriteFile(overlayPath, overlayJSON, 0o644); err != nil {
+	if err := os.WriteFile(overlayPath, overlayJSON, 0o600); err != nil {
 		return fmt.Errorf("overlay: %w", err)
 	}
 
@@ -457,9 +457,17 @@ func writeAgent(cache, goLine string) (string, error) {
 		h.Write([]byte(p))
 		h.Write(data)
 	}
+	mod := "module " + gofil.AgentModule + "\n\ngo " + goLine + "\n"
+	contents["go.mod"] = []byte(mod)
+	files = append(files, "go.mod")
 	dir := filepath.Join(cache, "agent-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+	if sameFiles(dir, files, contents) {
 		return dir, nil
+	}
+	// Missing, partly written or changed since: made again, then put in
+	// place of what was there.
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("agent cache: %w", err)
 	}
 	tmp, err := os.MkdirTemp(cache, ".agent-")
 	if err != nil {
@@ -467,20 +475,16 @@ func writeAgent(cache, goLine string) (string, error) {
 	}
 	for _, p := range files {
 		dst := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return "", fmt.Errorf("agent cache: %w", err)
 		}
-		if err := os.WriteFile(dst, contents[p], 0o644); err != nil {
+		if err := os.WriteFile(dst, contents[p], 0o600); err != nil {
 			return "", fmt.Errorf("agent cache: %w", err)
 		}
-	}
-	mod := "module " + gofil.AgentModule + "\n\ngo " + goLine + "\n"
-	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(mod), 0o644); err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
-		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+		if sameFiles(dir, files, contents) {
 			return dir, nil // another gofil wrote it first
 		}
 		return "", fmt.Errorf("agent cache: %w", err)
@@ -488,9 +492,39 @@ func writeAgent(cache, goLine string) (string, error) {
 	return dir, nil
 }
 
+// sameFiles reports whether dir holds exactly files, each with its
+// contents, as regular files: the agent's source is checked on every use,
+// never trusted for its name.
+func sameFiles(dir string, files []string, contents map[string][]byte) bool {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		want, ok := contents[filepath.ToSlash(rel)]
+		if !ok || !d.Type().IsRegular() {
+			return errors.New("not the agent's")
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, want) {
+			return errors.New("not the agent's")
+		}
+		n++
+		return nil
+	})
+	return err == nil && n == len(files)
+}
+
 func writeOverlayFile(work, name string, data []byte, overlay map[string]string, target string) error {
 	p := filepath.Join(work, name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	if err := os.WriteFile(p, data, 0o600); err != nil {
 		return fmt.Errorf("overlay: %w", err)
 	}
 	overlay[target] = p

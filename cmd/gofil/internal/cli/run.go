@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
+	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
@@ -366,13 +367,19 @@ func checkWritable(dir string) error {
 	}
 }
 
+// cacheDir is gofil's own cache: the agent's source and each build's
+// files. It is the user's (~/.cache/gofil), or, without a home, a directory
+// of the user's own in the temporary directory; either is checked to be
+// private, since the go command compiles what it finds there into the
+// program.
 func cacheDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
+	var dir string
+	if base, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(base, "gofil")
+	} else {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("gofil-%d", os.Getuid()))
 	}
-	dir := filepath.Join(base, "gofil")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := privtmp.MakePrivate(dir); err != nil {
 		return "", fmt.Errorf("cache directory: %w", err)
 	}
 	return dir, nil

@@ -58,13 +58,20 @@ func private() (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(cache, "gofil", "tmp")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	if err := Check(dir); err != nil {
+	if err := MakePrivate(dir); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+// MakePrivate creates dir, 0700, with any parents missing, and checks it as
+// Check does: an existing directory another user owns or can write, or a
+// symbolic link, is an error, never used.
+func MakePrivate(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return Check(dir)
 }
 
 // Check reports an error unless dir is a directory (not a symbolic link)
