@@ -192,7 +192,7 @@ func Start(opts ...Option) (*Guard, error) {
 		return nil, errors.New("oomguard: the limit is 0 bytes")
 	}
 	if cfg.onTrigger == nil {
-		if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+		if err := os.MkdirAll(cfg.dir, 0o700); err != nil {
 			return nil, fmt.Errorf("oomguard: %w", err)
 		}
 	}

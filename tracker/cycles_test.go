@@ -1,9 +1,12 @@
 package tracker
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gofil/gofil/internal/mprofsim"
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -142,5 +145,42 @@ func TestGapSeen(t *testing.T) {
 	p, _ := tr.acc.Peak()
 	if p.Approximate || p.Cycle != 4 || p.Bytes != sim.heapAt(4) {
 		t.Errorf("peak at mark %d, %d bytes, approximate %v; want the exact mark 4, %d", p.Cycle, p.Bytes, p.Approximate, sim.heapAt(4))
+	}
+}
+
+// TestTimelineNotThroughLink: a link planted where the tracker's timeline
+// goes is not written through: the tracker does not start, and the file the
+// link points at is unchanged.
+func TestTimelineNotThroughLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, raw.TimelineFile)); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := newTracker(dir, defaultInterval, &simRuntime{}); err == nil {
+		tr.timeline.Close()
+		t.Error("the tracker started with a link in place of its timeline")
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
+		t.Errorf("the file behind the link now holds %q", data)
+	}
+	// Its own files are the user's alone.
+	fresh := filepath.Join(t.TempDir(), "run")
+	tr, err := newTracker(fresh, defaultInterval, &simRuntime{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.timeline.Close()
+	for _, p := range []string{fresh, filepath.Join(fresh, raw.TimelineFile)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v; want it the user's alone", p, st.Mode().Perm())
+		}
 	}
 }

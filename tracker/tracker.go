@@ -224,7 +224,7 @@ func start(dir string, interval time.Duration, oomThreshold float64) (*tracker, 
 // timeline open and a first snapshot accounted, but no goroutine, guard or
 // signal handler yet.
 func newTracker(dir string, interval time.Duration, src source) (*tracker, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	t := &tracker{
@@ -245,7 +245,9 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
 		}
 	}
-	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// A file of its own, never one found there: a link would redirect
+	// the writes.
+	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}

@@ -134,3 +134,59 @@ func TestAgentCacheIsPrivate(t *testing.T) {
 		t.Errorf("the planted file is still in the agent cache")
 	}
 }
+
+// TestReportDirIsPrivate: gofil run makes its report directory itself,
+// before the build, and everything in it is the user's alone. An existing
+// directory is taken only when it is empty, the user's, and no one else can
+// write it; a link in its place is refused.
+func TestReportDirIsPrivate(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o1777)
+	out := filepath.Join(shared, "report")
+	if r := gofil(t, testdata(t, "example"), "run", "-o", out, "."); r.code != 0 {
+		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
+	}
+	n := 0
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n++
+		if info, err := d.Info(); err == nil && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v: a report is the user's alone", p, info.Mode().Perm())
+		}
+		return nil
+	})
+	if n < 5 {
+		t.Errorf("only %d entries in the report", n)
+	}
+
+	victim := filepath.Join(t.TempDir(), "elsewhere")
+	os.Mkdir(victim, 0o700)
+	open := filepath.Join(shared, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	for name, dir := range map[string]string{"a link": filepath.Join(shared, "link"), "a directory anyone can write": open} {
+		if name == "a link" {
+			os.Symlink(victim, dir)
+		}
+		r := gofil(t, testdata(t, "example"), "run", "-o", dir, ".")
+		if r.code != 2 || !strings.Contains(r.stderr, "-o "+dir) {
+			t.Errorf("-o %s: exit code %d, stderr %q; want 2 and a line naming it", name, r.code, r.stderr)
+		}
+		if entries, _ := os.ReadDir(victim); len(entries) > 0 {
+			t.Errorf("-o %s: gofil wrote into %s", name, victim)
+		}
+	}
+	if os.Getuid() == 0 {
+		theirs := filepath.Join(shared, "theirs")
+		os.Mkdir(theirs, 0o755)
+		os.Chown(theirs, 65534, 65534)
+		if r := gofil(t, testdata(t, "example"), "run", "-o", theirs, "."); r.code != 2 || !strings.Contains(r.stderr, "owned by uid 65534") {
+			t.Errorf("-o a directory another user owns: exit code %d, stderr %q", r.code, r.stderr)
+		}
+	}
+}

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
@@ -91,7 +91,9 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := flamegraph.Render(&buf, res.GrowthSamples(g.shrunk), g.opts); err != nil {
 			return fail(exitReport, "%v", err)
 		}
-		if err := os.WriteFile(g.path, buf.Bytes(), 0o644); err != nil {
+		// Through a file of its own renamed into place: a link planted at
+		// the path is replaced, never followed.
+		if err := raw.WriteFile(filepath.Dir(g.path), filepath.Base(g.path), buf.Bytes()); err != nil {
 			return fail(exitReport, "-o: %v", err)
 		}
 	}

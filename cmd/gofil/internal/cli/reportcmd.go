@@ -115,7 +115,7 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 	if err != nil {
 		return "", fail(exitBadInput, "%s", oneLine(err))
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	s, err := report.WriteDir(outDir, meta, run, nil)
@@ -228,7 +228,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
 	if err := prepareReportDir(outDir); err != nil {
 		return "", fail(exitBadInput, "%s: %s", outDir, oneLine(err))
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return "", fail(exitReport, "%s", oneLine(err))
 	}
 	s, err := report.WriteProfileDir(outDir, f.arg, p, h)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -135,9 +136,17 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if outDir == "" {
 		outDir = defaultOutDir(targetArgs[0], time.Now())
 	}
-	if err := checkWritable(outDir); err != nil {
+	discard, err := makeOutDir(outDir)
+	if err != nil {
 		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
+	// Until the program starts, a failure leaves nothing behind.
+	started := false
+	defer func() {
+		if !started {
+			discard()
+		}
+	}()
 	if f.memoryLimit > 0 {
 		if err := cgroup.Available(); err != nil {
 			return fail(exitBadInput, "--memory-limit: %v", err)
@@ -187,12 +196,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	killsBefore, _ := oomKills()
 
 	rawDir := filepath.Join(outDir, report.RawDir)
-	if err := os.MkdirAll(rawDir, 0o755); err != nil {
+	if err := os.Mkdir(rawDir, 0o700); err != nil {
 		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
 	if packages != nil {
 		if err := report.WritePackages(rawDir, packages); err != nil {
-			os.RemoveAll(outDir)
 			return fail(exitBadInput, "%v", err)
 		}
 	}
@@ -221,9 +229,9 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	res, err := runner.Run(ctx, cfg)
 	if err != nil {
-		os.RemoveAll(outDir)
 		return fail(exitBadInput, "%v", err)
 	}
+	started = true
 	meta := report.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
 		Target:      strings.Join(targetArgs, " "),
@@ -325,6 +333,55 @@ func defaultOutDir(arg string, now time.Time) string {
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
+}
+
+// makeOutDir makes the report directory dir, 0700, before anything else is
+// done, so that nothing can be put in its place meanwhile. An existing dir
+// is taken only if it is an empty directory, not a link, of the user's own,
+// that no one else can write. discard removes what makeOutDir made: dir,
+// or what is in the existing one.
+func makeOutDir(dir string) (discard func(), err error) {
+	st, err := os.Lstat(dir)
+	switch {
+	case err == nil:
+		if !st.IsDir() {
+			return nil, errors.New("exists and is not a directory")
+		}
+		if err := privtmp.Check(dir); err != nil {
+			return nil, err
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) > 0 {
+			return nil, errors.New("exists and is not empty; name a new directory")
+		}
+		if unix.Access(dir, unix.W_OK) != nil {
+			return nil, errors.New("not writable")
+		}
+		return func() {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	if err := checkWritable(dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, errors.New("appeared while gofil was starting; name a new directory")
+		}
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, nil
 }
 
 // checkWritable makes sure dir can be created or, if it exists, is an empty

@@ -416,7 +416,7 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 // as fetched if it is gzipped and re-encoded otherwise.
 func (w *watcher) keep(i int, body []byte, p *profile.Profile) error {
 	dir := filepath.Join(w.out, snapshotsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keeping snapshot %d: %w", i, err)
 	}
 	if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
