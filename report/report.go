@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,42 @@ const (
 	FlameSVG    = "peak.svg"
 	IcicleSVG   = "peak-reversed.svg"
 	RawDir      = "raw"
+	// ManifestFile names the files gofil writes at the top of a report
+	// directory, one per line: the only ones it replaces there later.
+	ManifestFile = ".gofil-report"
 )
+
+// topFiles are the files a report directory may hold at its top.
+var topFiles = []string{HTMLFile, SummaryFile, PeakProfile, PeakFolded, OOMProfile, OOMFolded,
+	RSSFile, LeaksFile, FlameSVG, IcicleSVG}
+
+// writeManifest records, before anything else is written into dir, the
+// files a report may put there.
+func writeManifest(dir string) error {
+	return raw.WriteFile(dir, ManifestFile, []byte(strings.Join(topFiles, "\n")+"\n"))
+}
+
+// OwnFiles returns the files of dir's manifest that a report may hold: the
+// ones gofil wrote there and may replace. ok is false when dir has no
+// manifest, or one that is not gofil's.
+func OwnFiles(dir string) (files []string, ok bool) {
+	f, err := os.Open(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return nil, false
+	}
+	for _, name := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if !slices.Contains(topFiles, name) {
+			return nil, false
+		}
+		files = append(files, name)
+	}
+	return files, len(files) > 0
+}
 
 // Frame is one frame of an allocation stack: gofil's one frame type, the
 // agent's.

@@ -20,6 +20,9 @@ import (
 //	...
 //	s, err := report.WriteDir(dir, meta, run, run.Leaks(meta.Started))
 func WriteDir(dir string, meta Meta, run *Run, leaks *leak.Result) (*Summary, error) {
+	if err := writeManifest(dir); err != nil {
+		return nil, err
+	}
 	s := Build(meta, run)
 	if run.Peak != nil {
 		if err := writeHeapFiles(dir, PeakProfile, PeakFolded, run.Peak, meta); err != nil {
@@ -49,6 +52,9 @@ func WriteDir(dir string, meta Meta, run *Run, leaks *leak.Result) (*Summary, er
 // pprof command works), the collapsed stacks, the page, and last
 // summary.json. It returns the summary.
 func WriteProfileDir(dir, path string, p *profile.Profile, h *Heap) (*Summary, error) {
+	if err := writeManifest(dir); err != nil {
+		return nil, err
+	}
 	s := ProfileSummary(path, p, h)
 	var pb strings.Builder
 	if err := p.Write(&pb); err != nil {

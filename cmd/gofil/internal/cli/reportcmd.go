@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 	"io"
 	"io/fs"
 	"os"
@@ -263,11 +264,13 @@ func defaultProfileReportDir(path string) string {
 }
 
 // prepareReportDir accepts a directory that does not exist yet, an empty
-// one, or one holding an earlier report made from a profile, whose files it
-// removes so that none of them is left beside the new report. A directory
-// holding a run's data (raw/) is another run's report and is refused.
+// one, or one holding an earlier report made from a profile, of the user's
+// own: it removes the files of that report its manifest names, and only
+// those, so that none is left beside the new report. A directory holding a
+// run's data (raw/) is another run's report, and one without gofil's
+// manifest is not gofil's: both are refused.
 func prepareReportDir(dir string) error {
-	st, err := os.Stat(dir)
+	st, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -276,6 +279,9 @@ func prepareReportDir(dir string) error {
 	}
 	if !st.IsDir() {
 		return errors.New("exists and is not a directory")
+	}
+	if err := privtmp.Check(dir); err != nil {
+		return err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -287,11 +293,11 @@ func prepareReportDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, report.RawDir)); err == nil {
 		return errors.New("holds another run's report; name a new directory")
 	}
-	if _, err := os.Stat(filepath.Join(dir, report.SummaryFile)); err != nil {
-		return errors.New("exists, is not empty and holds no report; name a new directory")
+	own, ok := report.OwnFiles(dir)
+	if !ok {
+		return fmt.Errorf("is not empty and gofil did not write it (it has no %s); name a new directory", report.ManifestFile)
 	}
-	for _, name := range []string{report.HTMLFile, report.SummaryFile, report.PeakProfile, report.PeakFolded,
-		report.OOMProfile, report.OOMFolded, report.RSSFile, report.LeaksFile} {
+	for _, name := range own {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

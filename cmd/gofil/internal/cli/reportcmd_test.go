@@ -109,7 +109,7 @@ func TestReportCommandBadInput(t *testing.T) {
 		{[]string{text}, "neither a report directory nor a pprof profile"},
 		{[]string{dir}, "not a gofil report directory"},
 		{[]string{prof, text}, "one report directory or profile at a time"},
-		{[]string{"-o", notEmpty, prof}, "holds no report"},
+		{[]string{"-o", notEmpty, prof}, "gofil did not write it"},
 		{[]string{"--bogus", prof}, "flag provided but not defined"},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -195,5 +195,59 @@ func TestMetaFromRecordedFacts(t *testing.T) {
 		got.HighWater != want.HighWater || got.Duration != want.Duration || !got.Started.Equal(want.Started) ||
 		!slices.Equal(got.Notes, want.Notes) || got.EndUnknown {
 		t.Errorf("meta from raw/meta.json:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestReportOutTouchesOnlyItsOwn: gofil report -o writes into a directory
+// again only when gofil wrote it (its manifest says so), and replaces only
+// the files it wrote: a user's own index.html and summary.json in another
+// directory are never taken for a report, and a user's file beside a
+// report stays.
+func TestReportOutTouchesOnlyItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "heap.pb.gz")
+	f, err := os.Create(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inlinedProfile().Write(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	report := func(out string) (int, string) {
+		var stdout, stderr bytes.Buffer
+		code := exitCode("report", reportCommand(context.Background(), []string{"-o", out, prof}, &stdout, &stderr), &stderr)
+		return code, stderr.String()
+	}
+
+	theirs := filepath.Join(dir, "site")
+	os.Mkdir(theirs, 0o700)
+	mine := map[string]string{"index.html": "<p>my page</p>\n", "summary.json": "{\"mine\": true}\n", "rss.tsv": "1\t2\n", "leaks.json": "[]\n"}
+	for name, data := range mine {
+		os.WriteFile(filepath.Join(theirs, name), []byte(data), 0o600)
+	}
+	if code, msg := report(theirs); code != 2 || !strings.Contains(msg, "gofil did not write it") {
+		t.Errorf("-o a directory of the user's own files: exit code %d, %q; want 2, refused", code, msg)
+	}
+	for name, data := range mine {
+		if got, _ := os.ReadFile(filepath.Join(theirs, name)); string(got) != data {
+			t.Errorf("the user's %s now holds %q", name, got)
+		}
+	}
+
+	out := filepath.Join(dir, "out")
+	if code, msg := report(out); code != 0 {
+		t.Fatalf("first report: exit code %d, %q", code, msg)
+	}
+	notes := filepath.Join(out, "notes.txt")
+	os.WriteFile(notes, []byte("mine\n"), 0o600)
+	if code, msg := report(out); code != 0 {
+		t.Fatalf("the same report again: exit code %d, %q", code, msg)
+	}
+	if got, _ := os.ReadFile(notes); string(got) != "mine\n" {
+		t.Errorf("the user's notes.txt beside the report now holds %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(out, "index.html")); err != nil {
+		t.Errorf("the report again has no page: %v", err)
 	}
 }
