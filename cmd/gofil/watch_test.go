@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -694,5 +695,49 @@ func TestDiff(t *testing.T) {
 	r = gofil(t, dir, "diff", notProfile, next)
 	if lines := stderrLines(r.stderr); r.code == 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "gofil diff: "+notProfile+" is not a pprof profile") {
 		t.Errorf("diff of a text file: exit code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestWatchKeepsPasswordSecret: a watch of a URL with a password, on a
+// server that answers one snapshot and then fails, keeps the password out of stderr, leaks.json
+// and leaks.html.
+func TestWatchKeepsPasswordSecret(t *testing.T) {
+	const secret = "s3cr3t-Pa55"
+	var served atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "me" || pass != secret {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		if served.Add(1) == 1 {
+			pprof.Handler("heap").ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer hs.Close()
+	u := strings.Replace(hs.URL, "http://", "http://me:"+secret+"@", 1) + "/debug/pprof/heap"
+	out := filepath.Join(t.TempDir(), "watch")
+	r := gofil(t, t.TempDir(), "watch", u, "--interval", "300ms", "--duration", "2s", "-o", out)
+	if r.code == 0 {
+		t.Fatalf("the watch of a server that failed exited 0\n%s", r.stderr)
+	}
+	if served.Load() < 2 {
+		t.Fatalf("the server answered %d times, want a snapshot and a failure\n%s", served.Load(), r.stderr)
+	}
+	if strings.Contains(r.stderr, secret) {
+		t.Errorf("stderr shows the password:\n%s", r.stderr)
+	}
+	for _, f := range []string{"leaks.json", "leaks.html"} {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("%s holds the password", f)
+		}
+	}
+	if s := readLeaks(t, out); s.Error == "" {
+		t.Errorf("leaks.json records no error")
 	}
 }

@@ -189,6 +189,11 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ended, watchErr := w.run(ctx, f.interval, f.duration)
+	if watchErr != nil {
+		// No message it keeps or prints holds the URL's password, whatever
+		// the error it came from quoted.
+		watchErr = errors.New(scrubSecret(watchErr.Error(), f.url))
+	}
 	stop()
 	w.live.done()
 
@@ -252,6 +257,23 @@ func snapshotCount(n int) string {
 		return "1 snapshot"
 	}
 	return fmt.Sprintf("%d snapshots", n)
+}
+
+// scrubSecret replaces the password of rawURL, as typed and as escaped,
+// wherever it appears in msg.
+func scrubSecret(msg, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, rawURL, u.Redacted())
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+		if esc := url.UserPassword("", p).String(); len(esc) > 1 {
+			msg = strings.ReplaceAll(msg, esc[1:], "xxxxx")
+		}
+	}
+	return msg
 }
 
 // redactURL hides a password in a URL, which the report files should not
@@ -324,7 +346,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	p, _ = report.Clean(p, nil)
 	snap, err := leak.FromProfile(p)
 	if err != nil {
-		return fmt.Errorf("%s is not a pprof heap endpoint: %w", w.url, err)
+		return fmt.Errorf("%s is not a pprof heap endpoint: %w", redactURL(w.url), err)
 	}
 	received := time.Now()
 	if snap.Time.IsZero() {
@@ -392,22 +414,22 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 			err = fmt.Errorf("no answer within %v", fetchTimeout)
 		}
 		if n == 0 {
-			return nil, nil, fmt.Errorf("cannot reach %s: %w", w.url, err)
+			return nil, nil, fmt.Errorf("cannot reach %s: %w", redactURL(w.url), err)
 		}
 		return nil, nil, fmt.Errorf("the server stopped answering after %d snapshots: %w", n, err)
 	}
 	if resp.StatusCode != http.StatusOK && n > 0 {
-		return nil, nil, fmt.Errorf("snapshot %d: %s answered %s", n+1, w.url, resp.Status)
+		return nil, nil, fmt.Errorf("snapshot %d: %s answered %s", n+1, redactURL(w.url), resp.Status)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it answered %s (is net/http/pprof served there?)", w.url, resp.Status)
+		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it answered %s (is net/http/pprof served there?)", redactURL(w.url), resp.Status)
 	}
 	p, err := profile.ParseData(body)
 	if err != nil {
 		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '<' {
-			return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it returned an HTML page, not a profile (is net/http/pprof served there?)", w.url)
+			return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it returned an HTML page, not a profile (is net/http/pprof served there?)", redactURL(w.url))
 		}
-		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: its answer is not a pprof profile: %w", w.url, err)
+		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: its answer is not a pprof profile: %w", redactURL(w.url), err)
 	}
 	return body, p, nil
 }
