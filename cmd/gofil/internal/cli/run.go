@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -366,7 +367,7 @@ func makeOutDir(dir string) (discard func(), err error) {
 				os.RemoveAll(filepath.Join(dir, e.Name()))
 			}
 		}, nil
-	case !errors.Is(err, fs.ErrNotExist):
+	case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 		return nil, err
 	}
 	if err := checkWritable(dir); err != nil {
