@@ -113,6 +113,7 @@ func lookup(name string) (command, bool) {
 // code: the program's under `gofil run`, else one of exitOK, exitFailed,
 // exitBadInput and exitReport.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stderr = termWriter{stderr}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitBadInput

@@ -223,7 +223,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
-		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		Stdin: stdin, Stdout: stdout, Stderr: unescaped(stderr),
 	}
 	if group != nil {
 		cfg.StartHook = group.StartInside
