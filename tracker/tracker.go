@@ -215,7 +215,13 @@ func start(dir string, interval time.Duration, oomThreshold float64) (*tracker, 
 		}
 		return nil, err
 	}
-	signal.Notify(t.sigc, syscall.SIGINT, syscall.SIGTERM)
+	// Signals the program was started ignoring stay ignored, as without
+	// gofil.
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		if !signal.Ignored(sig) {
+			signal.Notify(t.sigc, sig)
+		}
+	}
 	go t.loop()
 	return t, nil
 }

@@ -558,3 +558,41 @@ func main() {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
 }
+
+// TestIgnoredSignalsStayIgnored: started with SIGHUP and SIGINT ignored, as
+// nohup and a shell's background job start a command, gofil and the
+// program it runs both survive those signals sent to their process group,
+// as the program does without gofil.
+func TestIgnoredSignalsStayIgnored(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command("/bin/sh", "-c", `trap '' HUP INT; exec "$0" "$@"`, gofilBin, "run", "-o", out, ".", "--", "survive")
+	cmd.Dir = testdata(t, "exits")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	defer timer.Stop()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "ready" {
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	if err != nil || !strings.Contains(rest.String(), "survived") {
+		t.Errorf("gofil: %v, program printed %q after the signals; want exit 0 and \"survived\"\n%s", err, rest.String(), stderr.String())
+	}
+}

@@ -3,7 +3,9 @@
 // seen it: return, exit (os.Exit(3)), fatal (log.Fatal), panic,
 // goexit-panic (a panic in another goroutine), wait (prints "ready" and
 // waits to be killed by a signal), handled (handles SIGTERM itself, then
-// returns 0), killed (runs one GC, waits 200ms, prints "ready" and waits for SIGKILL).
+// returns 0), killed (runs one GC, waits 200ms, prints "ready" and waits for SIGKILL),
+// survive (prints "ready", sleeps 1.5s, prints "survived" and returns: a
+// signal it was started ignoring must not end it).
 package main
 
 import (
@@ -58,6 +60,11 @@ func main() {
 		fmt.Println("ready")
 		<-handled
 		fmt.Println("exits: shutting down")
+		return
+	case "survive":
+		fmt.Println("ready")
+		time.Sleep(1500 * time.Millisecond)
+		fmt.Println("survived")
 		return
 	case "killed":
 		runtime.GC()

@@ -75,8 +75,16 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		interval = 10 * time.Millisecond
 	}
 
+	// A signal gofil was started ignoring (nohup's SIGHUP, a background
+	// job's SIGINT) stays ignored, so that the child inherits it ignored,
+	// as it would without gofil: catching it would give the child the
+	// default action.
 	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigc, sig)
+		}
+	}
 	defer signal.Stop(sigc)
 
 	var res Result
