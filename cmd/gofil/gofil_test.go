@@ -596,3 +596,128 @@ func TestIgnoredSignalsStayIgnored(t *testing.T) {
 		t.Errorf("gofil: %v, program printed %q after the signals; want exit 0 and \"survived\"\n%s", err, rest.String(), stderr.String())
 	}
 }
+
+// goEnvFor returns an environment with HOME and TMPDIR of the test's own,
+// and the go command's caches where they were: what gofil leaves behind in
+// its cache and TMPDIR can then be listed.
+func goEnvFor(t *testing.T) (env []string, home, tmp string) {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := strings.Fields(string(out))
+	home, tmp = t.TempDir(), t.TempDir()
+	return []string{"HOME=" + home, "XDG_CACHE_HOME=", "TMPDIR=" + tmp, "GOCACHE=" + dirs[0], "GOMODCACHE=" + dirs[1], "GOPATH=" + dirs[2]}, home, tmp
+}
+
+// TestKilledGofilLeavesNothing: when gofil is killed with SIGKILL, the
+// program dies with it, and the next run removes the temporary directory
+// the killed one left.
+func TestKilledGofilLeavesNothing(t *testing.T) {
+	env, _, tmp := goEnvFor(t)
+	cmd := exec.Command(gofilBin, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "survive")
+	cmd.Dir = testdata(t, "exits")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "ready" {
+	}
+	children := childPIDs(t, cmd.Process.Pid)
+	if len(children) != 1 {
+		t.Fatalf("gofil has children %v, want the program alone", children)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for syscall.Kill(children[0], 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := syscall.Kill(children[0], 0); err == nil {
+		syscall.Kill(children[0], syscall.SIGKILL)
+		t.Errorf("the program, pid %d, ran on after gofil was killed", children[0])
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "gofil-run-*"))
+	if len(left) != 1 {
+		t.Fatalf("the killed gofil left %q in TMPDIR, want its one temporary directory", left)
+	}
+	r := gofilEnv(t, testdata(t, "exits"), env, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "return")
+	if r.code != 0 {
+		t.Fatalf("the next run: exit code %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(left[0]); err == nil {
+		t.Errorf("the next run left %s in place", left[0])
+	}
+}
+
+// TestSignalDuringBuild: SIGTERM while the program is being built stops the
+// build, compilers included, removes the build's files and the report
+// directory, and ends gofil as killed by SIGTERM (exit code 143) at once.
+func TestSignalDuringBuild(t *testing.T) {
+	env, home, _ := goEnvFor(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "building")
+	script := filepath.Join(dir, "slowexec")
+	// The build's first tool waits a minute: the signal comes meanwhile.
+	os.WriteFile(script, []byte("#!/bin/sh\necho $$ > "+marker+"\nsleep 60\nexec \"$@\"\n"), 0o700)
+	out := filepath.Join(t.TempDir(), "report")
+	cmd := exec.Command(gofilBin, "run", "--build-flag=-toolexec="+script, "-o", out, ".")
+	cmd.Dir = testdata(t, "example")
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	var tool int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(marker); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			tool, _ = strconv.Atoi(string(bytes.TrimSpace(b)))
+			break
+		}
+	}
+	if tool == 0 {
+		t.Fatalf("the build never reached its first tool\n%s", stderr.String())
+	}
+	begin := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	took := time.Since(begin)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 || took > 10*time.Second {
+		t.Errorf("after SIGTERM: %v in %v, want exit code 143 within seconds\n%s", err, took, stderr.String())
+	}
+	if syscall.Kill(tool, 0) == nil {
+		syscall.Kill(tool, syscall.SIGKILL)
+		t.Errorf("the build's tool, pid %d, runs on", tool)
+	}
+	if left, _ := filepath.Glob(filepath.Join(home, ".cache", "gofil", "build-*")); len(left) > 0 {
+		t.Errorf("the build left %q", left)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the report directory %s is left", out)
+	}
+}
+
+// childPIDs lists the children of pid, from every thread's list.
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var pids []int
+	for _, l := range lists {
+		data, _ := os.ReadFile(l)
+		for _, f := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
+}

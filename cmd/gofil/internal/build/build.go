@@ -20,10 +20,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/mod/modfile"
 
 	"github.com/gofil/gofil"
+	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 )
 
 // Target is what the user asked to run.
@@ -162,7 +165,8 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	if pkg.Name != "main" {
 		return fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
 	}
-	work, err := os.MkdirTemp(opts.CacheDir, "build-")
+	privtmp.Sweep(opts.CacheDir, buildPrefix)
+	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
 	if err != nil {
 		return fmt.Errorf("build directory: %w", err)
 	}
@@ -271,6 +275,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = t.Dir
 	cmd.Env = buildEnv
+	killGroupOnCancel(cmd)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -300,6 +305,7 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, pkgArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
+	killGroupOnCancel(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -603,4 +609,19 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// buildPrefix begins the name of a build's directory in the cache.
+const buildPrefix = "build-"
+
+// killGroupOnCancel runs cmd in a process group of its own and, when its
+// context ends, kills the whole group: the go command and the compilers and
+// linker it started, which killing the go command alone would leave
+// running.
+func killGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = 5 * time.Second
 }

@@ -237,6 +237,7 @@ func create(t target, base string, limitBytes uint64) (*Group, error) {
 			return nil, fmt.Errorf("%senabling the memory controller in %s: %w", errPrefix, ctl, err)
 		}
 	}
+	sweep(t.parent)
 	dir := filepath.Join(t.parent, base)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if !errors.Is(err, os.ErrExist) {
@@ -480,4 +481,23 @@ func OOMKillsIn(dir string) (uint64, error) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("cgroup: %s has no out-of-memory kill count", dir)
+}
+
+// sweep removes the cgroups that runs of gofil killed before they could
+// remove their own left in parent: gofil-PID, for a process that no longer
+// exists. rmdir removes only a cgroup no process uses.
+func sweep(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "gofil-"))
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "gofil-") || err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+			syscall.Rmdir(filepath.Join(parent, e.Name()))
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -154,7 +155,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
-	tmp, err := os.MkdirTemp("", "gofil-")
+	privtmp.Sweep(os.TempDir(), tmpPrefix)
+	tmp, err := os.MkdirTemp("", privtmp.Pattern(tmpPrefix))
 	if err != nil {
 		return fail(exitBadInput, "%v", err)
 	}
@@ -172,7 +174,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if f.tags != "" {
 			flags = append(flags, "-tags="+f.tags)
 		}
-		packages, err = build.Build(ctx, target, build.Options{Output: binary, CacheDir: cache, Flags: flags})
+		bctx, endBuild := interruptible(ctx)
+		packages, err = build.Build(bctx, target, build.Options{Output: binary, CacheDir: cache, Flags: flags})
+		if sig := endBuild(); sig != 0 {
+			return fail(128+int(sig), "%s during the build: the build was stopped and what it wrote removed", unix.SignalName(sig))
+		}
 		var be *build.Error
 		if errors.As(err, &be) {
 			if be.Output != "" {
@@ -336,6 +342,9 @@ func defaultOutDir(arg string, now time.Time) string {
 	}
 }
 
+// tmpPrefix begins the name of a run's temporary directory.
+const tmpPrefix = "gofil-run-"
+
 // makeOutDir makes the report directory dir, 0700, before anything else is
 // done, so that nothing can be put in its place meanwhile. An existing dir
 // is taken only if it is an empty directory, not a link, of the user's own,
@@ -441,4 +450,37 @@ func cacheDir() (string, error) {
 		return "", fmt.Errorf("cache directory: %w", err)
 	}
 	return dir, nil
+}
+
+// interruptible returns a context that SIGINT, SIGTERM or SIGHUP (those not
+// ignored) cancel, for the build, and the function that ends it and says
+// which signal came, 0 if none. gofil then stops the build and removes what
+// it wrote before it exits, as killed by that signal.
+func interruptible(ctx context.Context) (context.Context, func() syscall.Signal) {
+	ctx, cancel := context.WithCancel(ctx)
+	sigc := make(chan os.Signal, 1)
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigc, sig)
+		}
+	}
+	done := make(chan struct{})
+	var got syscall.Signal
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case s := <-sigc:
+			got, _ = s.(syscall.Signal)
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() syscall.Signal {
+		signal.Stop(sigc)
+		close(done)
+		<-finished
+		cancel()
+		return got
+	}
 }

@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -104,4 +106,49 @@ func Restore() {
 	} else {
 		os.Unsetenv("TMPDIR")
 	}
+}
+
+// Pattern is the os.MkdirTemp pattern of a directory made by this process
+// under prefix: prefix, the process id and a dash, so that Sweep can tell
+// when its maker is gone.
+func Pattern(prefix string) string {
+	return prefix + strconv.Itoa(os.Getpid()) + "-"
+}
+
+// Sweep removes what gofil processes that ended without cleaning up (killed
+// with SIGKILL, say) left in dir: entries named by Pattern(prefix) whose
+// process no longer exists, owned by this user. An entry of a live process,
+// or another user's, is left alone.
+func Sweep(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || Alive(pid) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if st, err := os.Lstat(p); err != nil || !owned(st) {
+			continue
+		}
+		os.RemoveAll(p)
+	}
+}
+
+// Alive reports whether a process with this id exists.
+func Alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
+func owned(st os.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == os.Getuid()
 }

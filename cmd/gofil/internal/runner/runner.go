@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -69,6 +70,12 @@ func (r Result) Describe() string {
 func Run(ctx context.Context, c Config) (Result, error) {
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Env = append(os.Environ(), c.Env...)
+	// The child dies with gofil, even by SIGKILL. The kernel sends the
+	// signal when the thread that started the child ends, so this
+	// goroutine keeps its thread until the child is waited for.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	interval := c.Interval
 	if interval <= 0 {
