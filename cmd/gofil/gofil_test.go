@@ -636,10 +636,10 @@ func TestKilledGofilLeavesNothing(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 	deadline := time.Now().Add(2 * time.Second)
-	for syscall.Kill(children[0], 0) == nil && time.Now().Before(deadline) {
+	for running(children[0]) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := syscall.Kill(children[0], 0); err == nil {
+	if running(children[0]) {
 		syscall.Kill(children[0], syscall.SIGKILL)
 		t.Errorf("the program, pid %d, ran on after gofil was killed", children[0])
 	}
@@ -694,7 +694,11 @@ func TestSignalDuringBuild(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 || took > 10*time.Second {
 		t.Errorf("after SIGTERM: %v in %v, want exit code 143 within seconds\n%s", err, took, stderr.String())
 	}
-	if syscall.Kill(tool, 0) == nil {
+	// Killed, it may stay a zombie for a moment until init reaps it.
+	for deadline := time.Now().Add(3 * time.Second); running(tool) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if running(tool) {
 		syscall.Kill(tool, syscall.SIGKILL)
 		t.Errorf("the build's tool, pid %d, runs on", tool)
 	}
@@ -720,4 +724,14 @@ func childPIDs(t *testing.T, pid int) []int {
 		}
 	}
 	return pids
+}
+
+// running reports whether process pid exists and is not a zombie.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
