@@ -531,3 +531,26 @@ func TestCallGraphTooltipBackslashes(t *testing.T) {
 		t.Errorf("the tooltip does not hold the name as written:\n%s", svg)
 	}
 }
+
+// TestIncompleteReportSaysSo: when the page cannot be written, summary.json
+// is still written, and its first field says the report is not complete
+// and why; WriteDir returns the error.
+func TestIncompleteReportSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	// A directory where the page goes: renaming the page into place fails.
+	if err := os.MkdirAll(filepath.Join(dir, HTMLFile, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := WriteDir(dir, Meta{Target: "./job"}, &Run{}, nil)
+	if err == nil {
+		t.Fatal("WriteDir reported no error")
+	}
+	data, rerr := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if rerr != nil {
+		t.Fatalf("no summary.json: %v", rerr)
+	}
+	first := strings.SplitN(string(data), "\n", 3)
+	if len(first) < 2 || !strings.HasPrefix(strings.TrimSpace(first[1]), `"incomplete": "writing the report page`) {
+		t.Errorf("summary.json begins %q, want the incomplete field first", first[:min(2, len(first))])
+	}
+}

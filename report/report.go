@@ -42,7 +42,7 @@ const (
 
 // topFiles are the files a report directory may hold at its top.
 var topFiles = []string{HTMLFile, SummaryFile, PeakProfile, PeakFolded, OOMProfile, OOMFolded,
-	RSSFile, LeaksFile, FlameSVG, IcicleSVG}
+	RSSFile, LeaksFile, FlameSVG, IcicleSVG, IncompleteFile}
 
 // writeManifest records, before anything else is written into dir, the
 // files a report may put there.

@@ -52,6 +52,9 @@ type RSSPoint struct {
 
 // Summary is summary.json. Sizes are bytes, times seconds.
 type Summary struct {
+	// Incomplete, first in the file, says why the report could not be
+	// finished: a file of it could not be written.
+	Incomplete      string            `json:"incomplete,omitempty"`
 	Schema          int               `json:"schema"`
 	Command         []string          `json:"command"`
 	Target          string            `json:"target"`

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -87,12 +88,29 @@ func finish(dir string, meta Meta, s *Summary, run *Run) error {
 	}
 	s.Files["summary"] = SummaryFile
 	s.Files["html"] = HTMLFile
-	if err := WriteHTML(dir, meta, s, run); err != nil {
-		return fmt.Errorf("writing the report page: %w", err)
+	pageErr := WriteHTML(dir, meta, s, run)
+	if pageErr != nil {
+		// The figures are still worth having, saying what is missing.
+		pageErr = fmt.Errorf("writing the report page: %w", pageErr)
+		s.Incomplete = pageErr.Error()
+		delete(s.Files, "html")
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	return raw.WriteFile(dir, SummaryFile, append(data, '\n'))
+	if err := raw.WriteFile(dir, SummaryFile, append(data, '\n')); err != nil {
+		return errors.Join(pageErr, err)
+	}
+	return pageErr
+}
+
+// IncompleteFile is written into a report directory when the report could
+// not be finished, saying why in its first line.
+const IncompleteFile = "INCOMPLETE"
+
+// MarkIncomplete says in dir that its report is not complete, and why, as
+// far as the disk still lets it.
+func MarkIncomplete(dir string, why error) {
+	raw.WriteFile(dir, IncompleteFile, []byte("This report is not complete: "+why.Error()+"\n"))
 }

@@ -53,7 +53,7 @@ func (t *tracker) final(how string) {
 	}
 	t.flushWindow(t.cur)
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
-		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+		warn("%v", err)
 	}
 	t.busy += time.Since(begin)
 	hwm, _ := procfs.HighWater("/proc/self/status")
@@ -75,7 +75,7 @@ func (t *tracker) final(how string) {
 		ChildrenMaxRSSBytes: children,
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gofil: %v\n", err)
+		warn("%v", err)
 	}
 	t.timeline.Sync()
 }
@@ -264,7 +264,7 @@ func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined 
 	prof.FirstDumpNS = firstNS
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
-		fmt.Fprintf(os.Stderr, "gofil: write emergency dump: %v\n", err)
+		warn("write emergency dump: %v", err)
 		return false
 	}
 	return true

@@ -60,9 +60,10 @@ func init() {
 		}
 	}
 	restoreEnv()
+	openReports()
 	t, err := start(dir, interval, threshold)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gofil: tracker not started: %v\n", err)
+		warn("tracker not started: %v", err)
 		return
 	}
 	activeMu.Lock()
@@ -298,7 +299,7 @@ func (t *tracker) finish(how string) {
 	case t.requests <- req:
 		<-req.done
 	case <-time.After(30 * time.Second):
-		fmt.Fprintln(os.Stderr, "gofil: tracker did not answer at exit; the last cycle is not accounted")
+		warn("tracker did not answer at exit; the last cycle is not accounted")
 	}
 }
 

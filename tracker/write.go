@@ -1,8 +1,6 @@
 package tracker
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"time"
@@ -42,7 +40,7 @@ func (t *tracker) flushPeak() {
 	t.peakDirty = false
 	t.peakWritten = time.Now()
 	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
-		fmt.Fprintf(os.Stderr, "gofil: write peak: %v\n", err)
+		warn("write peak: %v", err)
 	}
 }
 

@@ -735,3 +735,63 @@ func running(pid int) bool {
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
+
+// TestFullDisk: a program that fills the disk its report is on ends with
+// its own exit code, and what could not be written is said on gofil's
+// stderr, the tracker's failures among them, not in the program's.
+func TestFullDisk(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small file system takes root")
+	}
+	disk := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", disk).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", "-l", disk).Run()
+	out := filepath.Join(disk, "report")
+	r := gofil(t, testdata(t, "exits"), "run", "-o", out, ".", "--", "fill", disk)
+	if r.code != 42 {
+		t.Errorf("exit code %d, want the program's 42\n%s", r.code, r.stderr)
+	}
+	lines := stderrLines(r.stderr)
+	var tracker, incomplete bool
+	for _, l := range lines {
+		tracker = tracker || strings.HasPrefix(l, "gofil run: the tracker: ") && strings.Contains(l, "no space left on device")
+		incomplete = incomplete || strings.HasPrefix(l, "gofil run: the report is not complete: ")
+		if strings.HasPrefix(l, "gofil: write") {
+			t.Errorf("the tracker wrote into the program's stderr: %q", l)
+		}
+	}
+	if !tracker || !incomplete {
+		t.Errorf("stderr does not say the tracker's writes failed (%v) and the report is not complete (%v):\n%s", tracker, incomplete, r.stderr)
+	}
+}
+
+// TestClosedPipe: gofil run ... | true, with gofil's stdout and stderr a
+// pipe nobody reads: gofil passes the program's exit code on (128+SIGPIPE,
+// as the program dies of it writing) instead of dying of SIGPIPE itself,
+// and leaves no temporary directory.
+func TestClosedPipe(t *testing.T) {
+	env, _, tmp := goEnvFor(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cmd := exec.Command(gofilBin, "run", "-o", filepath.Join(t.TempDir(), "report"), ".")
+	cmd.Dir = testdata(t, "example")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Run()
+	w.Close()
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatalf("gofil: %v, want the program's exit code", err)
+	}
+	if ws := ee.Sys().(syscall.WaitStatus); ws.Signaled() || ee.ExitCode() != 128+int(syscall.SIGPIPE) {
+		t.Errorf("gofil ended %v (signalled %v), want exit code %d, the program's", ee, ws.Signaled(), 128+int(syscall.SIGPIPE))
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "gofil-*")); len(left) > 0 {
+		t.Errorf("gofil left %q", left)
+	}
+}

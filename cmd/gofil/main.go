@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/cli"
 	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
@@ -12,5 +14,12 @@ import (
 
 func main() {
 	privtmp.Restore()
+	// A write to a closed pipe (gofil run ... | head) fails with EPIPE
+	// rather than killing gofil before it has cleaned up and passed the
+	// program's exit code on. Caught, not ignored: the program starts with
+	// SIGPIPE as gofil was started, and as without gofil.
+	if !signal.Ignored(syscall.SIGPIPE) {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	}
 	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -30,6 +30,10 @@ const (
 	// with memprofilerate: "set:VALUE", or "unset". The tracker puts it back
 	// once the runtime has read the rate.
 	EnvUserGODEBUG = "GOFIL_USER_GODEBUG"
+	// EnvReportFD is the file descriptor on which the tracker reports
+	// what went wrong (a file it could not write), one line each, for
+	// gofil to say on its own stderr.
+	EnvReportFD = "GOFIL_REPORT_FD"
 )
 
 // Names of the files in a run directory.

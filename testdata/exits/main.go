@@ -4,7 +4,8 @@
 // goexit-panic (a panic in another goroutine), wait (prints "ready" and
 // waits to be killed by a signal), handled (handles SIGTERM itself, then
 // returns 0), killed (runs one GC, waits 200ms, prints "ready" and waits for SIGKILL),
-// survive (prints "ready", sleeps 1.5s, prints "survived" and returns: a
+// fill DIR (fills the disk DIR is on, then exits 42: the tracker and gofil
+// then find no room for their files), survive (prints "ready", sleeps 1.5s, prints "survived" and returns: a
 // signal it was started ignoring must not end it).
 package main
 
@@ -61,6 +62,20 @@ func main() {
 		<-handled
 		fmt.Println("exits: shutting down")
 		return
+	case "fill":
+		f, err := os.Create(os.Args[2] + "/filler")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "exits:", err)
+			os.Exit(64)
+		}
+		block := make([]byte, 64<<10)
+		for {
+			if _, err := f.Write(block); err != nil {
+				break
+			}
+		}
+		f.Close()
+		os.Exit(42)
 	case "survive":
 		fmt.Println("ready")
 		time.Sleep(1500 * time.Millisecond)

@@ -230,6 +230,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
 		Stdin: stdin, Stdout: stdout, Stderr: unescaped(stderr),
+		Reports: target.Binary == "",
 	}
 	if group != nil {
 		cfg.StartHook = group.StartInside
@@ -267,8 +268,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := report.WriteMeta(rawDir, meta); err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 	}
+	for _, line := range res.Reports {
+		fmt.Fprintf(stderr, "gofil run: the tracker: %s\n", line)
+	}
 	if err := writeReport(outDir, rawDir, meta, stderr); err != nil {
-		return err
+		// The program's exit code wins: what went wrong is said, and
+		// written into the report when it can be.
+		fmt.Fprintf(stderr, "gofil run: the report is not complete: %v\n", err)
+		report.MarkIncomplete(outDir, err)
 	}
 	return exitWith(res.ExitCode)
 }

@@ -32,6 +32,9 @@ type Config struct {
 	// StartHook, if set, is given the function that starts the child and
 	// calls it (from inside a cgroup, for example).
 	StartHook func(start func() error) error
+	// Reports gives the child a pipe on which the tracker reports what
+	// went wrong, named in the environment: Result.Reports.
+	Reports bool
 }
 
 // Point is one RSS reading.
@@ -55,6 +58,8 @@ type Result struct {
 	// last read while it ran; 0 if never read.
 	HighWater uint64
 	Timeline  []Point
+	// Reports are the tracker's lines, at most maxReports.
+	Reports []string
 }
 
 // Describe says in words how the child ended.
@@ -95,6 +100,13 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer signal.Stop(sigc)
 
 	var res Result
+	var reports *reportPipe
+	if c.Reports {
+		var err error
+		if reports, err = newReportPipe(cmd); err != nil {
+			return res, err
+		}
+	}
 	res.Started = time.Now()
 	start := cmd.Start
 	if c.StartHook != nil {
@@ -105,7 +117,14 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
+		if reports != nil {
+			reports.started()
+			reports.lines()
+		}
 		return res, fmt.Errorf("start %s: %w", c.Path, err)
+	}
+	if reports != nil {
+		reports.started()
 	}
 	res.PID = cmd.Process.Pid
 	unshield := shieldFromOOMKiller()
@@ -143,6 +162,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	err := cmd.Wait()
 	res.Duration = time.Since(res.Started)
 	unshield()
+	if reports != nil {
+		res.Reports = reports.lines()
+	}
 	close(done)
 	wg.Wait()
 	res.Timeline = timeline
