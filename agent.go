@@ -33,9 +33,13 @@ var AgentPackages = []string{
 // AgentPackage is the package the injected main imports.
 const AgentPackage = AgentModule + "/tracker"
 
-// The names `gofil run` gives what it adds to the program, which the report
-// hides again: the program's own main function, renamed on its own line,
-// and the added file whose main calls it through the agent's RunMain.
+// AgentName is the name the program's main file imports the tracker as.
+const AgentName = "gofiltracker"
+
+// The names an earlier `gofil run` gave what it added to the program, which
+// the report hides in the data it wrote: the program's own main function,
+// renamed on its own line, and the added file whose main called it through
+// the agent's RunMain.
 const (
 	UserMain     = "gofil_userMain"
 	InjectedFile = "zz_gofil_agent.go"

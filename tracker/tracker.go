@@ -88,30 +88,51 @@ func restoreEnv() {
 	}
 }
 
-// RunMain runs the program's own main function. `gofil run` renames the
-// program's main to pass it here, so that a panic in main still leaves a
-// final accounting behind (deferred functions run before the program dies).
+// MainDone is deferred first thing in the program's main, on the line of
+// its opening brace, which `gofil run` adds: when main returns, the exit
+// hook accounts the end; when main panics, the panic's trace is printed
+// only after deferred functions ran, so the final accounting happens here;
+// when main calls runtime.Goexit, the program goes on with its other
+// goroutines, as without gofil.
 //
-//	func main() { tracker.RunMain(userMain) }
-func RunMain(userMain func()) {
-	returned := false
-	defer func() {
-		activeMu.Lock()
-		t := active
-		activeMu.Unlock()
-		if t == nil {
-			return
-		}
-		if returned {
-			t.mu.Lock()
-			t.mainReturned = true
-			t.mu.Unlock()
-			return
-		}
+//	func main() { defer tracker.MainDone(); ...
+func MainDone() {
+	activeMu.Lock()
+	t := active
+	activeMu.Unlock()
+	if t == nil {
+		return
+	}
+	switch unwinding() {
+	case "runtime.gopanic":
 		t.finish("panic")
-	}()
-	userMain()
-	returned = true
+	case "runtime.Goexit":
+		t.mu.Lock()
+		t.mainGoexit = true
+		t.mu.Unlock()
+	default:
+		t.mu.Lock()
+		t.mainReturned = true
+		t.mu.Unlock()
+	}
+}
+
+// unwinding names what runs the deferred call that called it: the runtime's
+// panic or Goexit, found among the callers without recover, which would
+// stop a panic; "" for a return.
+func unwinding() string {
+	var pcs [16]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" || f.Function == "runtime.Goexit" {
+			return f.Function
+		}
+		if f.Function == "main.main" || !more {
+			return ""
+		}
+	}
 }
 
 // tracker samples memory and accounts the heap at every GC cycle.
@@ -126,6 +147,7 @@ type tracker struct {
 
 	mu           sync.Mutex
 	mainReturned bool
+	mainGoexit   bool // main called runtime.Goexit
 	finished     bool
 	finishedHow  string
 
@@ -283,8 +305,11 @@ func joinPath(dir, name string) string { return dir + string(os.PathSeparator) +
 func (t *tracker) exitHow() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.mainReturned {
+	switch {
+	case t.mainReturned:
 		return "return"
+	case t.mainGoexit:
+		return "exit after main's runtime.Goexit"
 	}
 	return "exit"
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -793,5 +794,27 @@ func TestClosedPipe(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "gofil-*")); len(left) > 0 {
 		t.Errorf("gofil left %q", left)
+	}
+}
+
+// TestPanicTraceIsTheProgramsOwn: a panic in main prints the trace the
+// program prints without gofil: main.main at the program's own line, no
+// frame or file of gofil's.
+func TestPanicTraceIsTheProgramsOwn(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "exits"), "run", "-o", out, ".", "--", "panic")
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^main\.main\(\)\n\t.*/exits/main\.go:\d+ `).MatchString(r.stderr) {
+		t.Errorf("the trace has no main.main() at testdata/exits/main.go:\n%s", r.stderr)
+	}
+	for _, s := range []string{"gofil_userMain", "RunMain", "zz_gofil_agent", "gofiltracker", "MainDone"} {
+		if strings.Contains(r.stderr, s) {
+			t.Errorf("the panic's trace shows %q:\n%s", s, r.stderr)
+		}
+	}
+	if s := readSummary(t, out); s == nil || s.ExitPath != "panic" {
+		t.Errorf("summary.json: %+v, want exit_path panic", s)
 	}
 }

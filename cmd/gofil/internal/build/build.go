@@ -241,16 +241,11 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		}
 	}
 
-	mainFile, renamed, err := renameMain(pkg)
+	mainFile, withAgent, err := addMainDone(pkg)
 	if err != nil {
 		return err
 	}
-	if err := writeOverlayFile(work, "main.go", renamed, overlay, mainFile); err != nil {
-		return err
-	}
-	inject := filepath.Join(pkg.Dir, gofil.InjectedFile)
-	src := fmt.Sprintf("package main\n\nimport gofiltracker %q\n\nfunc main() { gofiltracker.RunMain(%s) }\n", gofil.AgentPackage, gofil.UserMain)
-	if err := writeOverlayFile(work, "inject.go", []byte(src), overlay, inject); err != nil {
+	if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
 		return err
 	}
 	overlayJSON, err := json.Marshal(struct{ Replace map[string]string }{overlay})
@@ -269,9 +264,6 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		args = append(args, "-mod=mod")
 	}
 	args = append(args, pkgArgs...)
-	if len(t.Files) > 0 {
-		args = append(args, gofil.InjectedFile)
-	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = t.Dir
 	cmd.Env = buildEnv
@@ -335,10 +327,13 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 	return p, nil
 }
 
-// renameMain returns the file that declares func main and its content with
-// main renamed to gofil.UserMain. The name has the same line, so every position
-// the program reports is unchanged.
-func renameMain(pkg *listed) (string, []byte, error) {
+// addMainDone returns the file that declares func main and its content
+// with the agent added on lines that are already there: an import of the
+// tracker after the package clause, and a deferred call of its MainDone
+// after main's opening brace. Every position the program reports, in a
+// panic's trace say, is unchanged, and no frame of gofil's comes between
+// runtime.main and the program's main.
+func addMainDone(pkg *listed) (string, []byte, error) {
 	files := append(append([]string{}, pkg.GoFiles...), pkg.CgoFiles...)
 	fset := token.NewFileSet()
 	for _, name := range files {
@@ -353,14 +348,19 @@ func renameMain(pkg *listed) (string, []byte, error) {
 		}
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Recv != nil || fn.Name.Name != "main" {
+			if !ok || fn.Recv != nil || fn.Name.Name != "main" || fn.Body == nil {
 				continue
 			}
-			off := fset.Position(fn.Name.Pos()).Offset
-			out := make([]byte, 0, len(src)+len(gofil.UserMain))
-			out = append(out, src[:off]...)
-			out = append(out, gofil.UserMain...)
-			out = append(out, src[off+len("main"):]...)
+			pkgEnd := fset.Position(f.Name.End()).Offset
+			brace := fset.Position(fn.Body.Lbrace).Offset + 1
+			imp := fmt.Sprintf("; import %s %q", gofil.AgentName, gofil.AgentPackage)
+			call := " defer " + gofil.AgentName + ".MainDone();"
+			out := make([]byte, 0, len(src)+len(imp)+len(call))
+			out = append(out, src[:pkgEnd]...)
+			out = append(out, imp...)
+			out = append(out, src[pkgEnd:brace]...)
+			out = append(out, call...)
+			out = append(out, src[brace:]...)
 			return path, out, nil
 		}
 	}
