@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +116,29 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestDirWithoutGoMod: gofil run DIR for a directory of Go files with no
+// go.mod anywhere above it builds and profiles it, as go run would with
+// the files named; the heap is attributed to its own function.
+func TestDirWithoutGoMod(t *testing.T) {
+	dir := t.TempDir() // under TMPDIR: no go.mod above it
+	src := "package main\n\nimport \"fmt\"\n\nvar keep [][]byte\n\nfunc load() {\n\tfor i := 0; i < 40; i++ {\n\t\tkeep = append(keep, make([]byte, 1<<20))\n\t}\n}\n\nfunc main() {\n\tload()\n\tfmt.Println(\"loaded\", len(keep))\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for p := dir; p != filepath.Dir(p); p = filepath.Dir(p) {
+		if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+			t.Skipf("%s has a go.mod above it", dir)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, dir, "run", "-o", out, dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "loaded 40") {
+		t.Fatalf("exit code %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := inclusive(r.summary, "main.load"); !within(got, 40<<20, 0.05) {
+		t.Errorf("main.load holds %d bytes, want 40 MiB ±5%%", got)
 	}
 }

@@ -741,3 +741,34 @@ func TestWatchKeepsPasswordSecret(t *testing.T) {
 		t.Errorf("leaks.json records no error")
 	}
 }
+
+// TestWatchDurationBoundsFetch: a server that stops answering mid-watch
+// (the connection open, no answer) does not hold the watch past
+// --duration for the minute a fetch may take: the watch ends on time with
+// the snapshots it has.
+func TestWatchDurationBoundsFetch(t *testing.T) {
+	var served atomic.Int32
+	release := make(chan struct{})
+	defer close(release)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) <= 2 {
+			pprof.Handler("heap").ServeHTTP(w, r)
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	out := filepath.Join(t.TempDir(), "watch")
+	begin := time.Now()
+	r := gofil(t, t.TempDir(), "watch", hs.URL, "--interval", "300ms", "--duration", "1s", "-o", out)
+	took := time.Since(begin)
+	if r.code != 0 || took > 5*time.Second {
+		t.Errorf("exit code %d after %v, want 0 within seconds of --duration 1s\n%s", r.code, took, r.stderr)
+	}
+	if s := readLeaks(t, out); s.Snapshots != 2 || s.Ended != "duration" {
+		t.Errorf("leaks.json: %d snapshots, ended %q; want 2, duration", s.Snapshots, s.Ended)
+	}
+}

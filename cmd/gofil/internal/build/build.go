@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
+	gobuild "go/build"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -80,6 +81,9 @@ func Resolve(args []string) (Target, error) {
 		abs, err := filepath.Abs(arg)
 		if err != nil {
 			return Target{}, err
+		}
+		if !inModule(abs) {
+			return filesOf(arg, abs)
 		}
 		return Target{Package: ".", Dir: abs}, nil
 	case err == nil && st.Mode().IsRegular():
@@ -624,4 +628,34 @@ func killGroupOnCancel(cmd *exec.Cmd) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = 5 * time.Second
+}
+
+// inModule reports whether dir or a directory above it has a go.mod.
+func inModule(dir string) bool {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return true
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return false
+		}
+		dir = up
+	}
+}
+
+// filesOf is the target for a directory outside any module, which the go
+// command cannot build as a package: its .go files, less tests and those
+// its build constraints exclude, as `go run *.go` would take them.
+func filesOf(arg, dir string) (Target, error) {
+	p, err := gobuild.Default.ImportDir(dir, 0)
+	if err != nil {
+		return Target{}, fmt.Errorf("%s: %v", arg, err)
+	}
+	files := append(append([]string{}, p.GoFiles...), p.CgoFiles...)
+	if len(files) == 0 {
+		return Target{}, fmt.Errorf("%s: no Go files to build", arg)
+	}
+	sort.Strings(files)
+	return Target{Dir: dir, Files: files}, nil
 }

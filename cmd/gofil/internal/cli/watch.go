@@ -163,7 +163,8 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if out == "" {
 		out = defaultOutDir("watch", time.Now())
 	}
-	if err := checkWritable(out); err != nil {
+	discard, err := makeOutDir(out)
+	if err != nil {
 		return fail(exitBadInput, "-o %s: %v", out, err)
 	}
 	w := &watcher{
@@ -199,6 +200,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 	n := w.series.Len()
 	if n == 0 {
+		discard()
 		return fail(exitFailed, "%s", describe(watchErr, n, ""))
 	}
 	res := w.series.Analyze()
@@ -311,10 +313,23 @@ type rssReading struct {
 func (w *watcher) run(ctx context.Context, interval, duration time.Duration) (string, error) {
 	start := time.Now()
 	next := start
+	// A fetch still waiting for its answer when the watch's time is up is
+	// given up: --duration bounds the watch, the fetch timeout each fetch.
+	// The last snapshot, due at the end, has a moment for its answer.
+	fctx := ctx
+	if duration > 0 {
+		grace := min(max(interval, time.Second), 5*time.Second)
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(ctx, start.Add(duration+grace))
+		defer cancel()
+	}
 	for {
-		err := w.snapshot(ctx)
+		err := w.snapshot(fctx)
 		if ctx.Err() != nil {
 			return "interrupted", nil
+		}
+		if fctx.Err() != nil {
+			return "duration", nil
 		}
 		if err != nil {
 			return "error", err
