@@ -2,12 +2,15 @@ package report
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/pprof/profile"
 
@@ -15,13 +18,42 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 )
 
+// Limits on what gofil reads, so that its own memory is bounded whatever
+// the input: a file or an answer as stored, a profile once decompressed,
+// and a function or file name, which is cut to this many bytes.
+const (
+	MaxInputBytes   = 256 << 20
+	MaxProfileBytes = 128 << 20
+	MaxNameBytes    = 1024
+)
+
 // ReadProfile reads a pprof profile: the protocol buffer, gzipped or not,
 // or one of the legacy text formats, such as runtime/pprof's heap profile
 // with debug=1, whose function names it takes from the comment lines.
 func ReadProfile(path string) (*profile.Profile, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
+	}
+	return ParseProfile(data)
+}
+
+// ParseProfile parses a profile as ReadProfile reads it, decompressing at
+// most MaxProfileBytes and cutting names to MaxNameBytes.
+func ParseProfile(data []byte) (*profile.Profile, error) {
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		plain, err := io.ReadAll(io.LimitReader(zr, MaxProfileBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("decompressing: %w", err)
+		}
+		if len(plain) > MaxProfileBytes {
+			return nil, fmt.Errorf("the profile is larger than %s decompressed, more than gofil reads", Bytes(MaxProfileBytes))
+		}
+		data = plain
 	}
 	p, err := profile.ParseData(data)
 	if err != nil {
@@ -30,7 +62,46 @@ func ReadProfile(path string) (*profile.Profile, error) {
 	if bytes.HasPrefix(data, []byte("heap profile:")) {
 		symbolizeLegacy(p, data)
 	}
+	for _, f := range p.Function {
+		f.Name, f.SystemName, f.Filename = cutName(f.Name), cutName(f.SystemName), cutName(f.Filename)
+	}
+	for _, m := range p.Mapping {
+		m.File = cutName(m.File)
+	}
 	return p, nil
+}
+
+// cutName cuts s to MaxNameBytes, at a character's start, marking the cut.
+func cutName(s string) string {
+	if len(s) <= MaxNameBytes {
+		return s
+	}
+	i := MaxNameBytes
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// ReadFileLimited reads the regular file at path, failing with one line
+// that names the limit when it holds more than limit bytes.
+func ReadFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %s, more than gofil reads", path, Bytes(limit))
+	}
+	return data, nil
 }
 
 // symbolizeLegacy names the locations of a legacy text heap profile, whose

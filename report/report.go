@@ -204,7 +204,7 @@ func readTimeline(path string) ([]TimelinePoint, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTimeline(f)
+	return ParseTimeline(io.LimitReader(f, MaxInputBytes))
 }
 
 // ParseTimeline reads the tracker's timeline.tsv. A last line cut short by
@@ -462,7 +462,7 @@ func (h *Heap) Disagreement() string {
 // ReadRaw reads dir/name, a file of the tracker's, into v. A missing file
 // gives an error that satisfies errors.Is(err, fs.ErrNotExist).
 func ReadRaw(dir, name string, v interface{}) error {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	data, err := ReadFileLimited(filepath.Join(dir, name), MaxInputBytes)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func ReadRSS(dir string) ([]RSSPoint, error) {
 		return nil, err
 	}
 	defer f.Close()
-	points, err := ParseRSS(f)
+	points, err := ParseRSS(io.LimitReader(f, MaxInputBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RSSFile, err)
 	}

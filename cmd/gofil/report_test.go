@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/pprof/profile"
 
 	"github.com/gofil/gofil/report"
 )
@@ -733,4 +736,66 @@ func checkLongNames(t *testing.T, ctx context.Context, c *cdpClient, dir string)
 		t.Errorf("searching the standalone flame graph for (*Decoder) highlighted %d frames (wrongly %q) and says %q", found.Highlighted, found.WrongMatches, found.Matched)
 	}
 	return []string{pageURL, svgURL}
+}
+
+// TestHostileProfiles: gofil report's memory and output are bounded for
+// any profile. A gzip bomb (a few hundred KiB that decompress to 512 MiB)
+// is refused with one line naming the limit, and a small profile whose
+// names are 200 KB each makes a page of a few MB at most, quickly.
+func TestHostileProfiles(t *testing.T) {
+	dir := t.TempDir()
+	bomb := filepath.Join(dir, "bomb.pb.gz")
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 512; i++ {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	f.Close()
+	cmd := exec.Command(gofilBin, "report", "-o", filepath.Join(dir, "bomb-report"), bomb)
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "larger than 128.0 MiB decompressed") || strings.Count(string(out), "\n") != 1 {
+		t.Errorf("gofil report of a gzip bomb: %v, %q; want exit code 2 and one line naming the limit", err, out)
+	}
+	if rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024; rss > 600<<20 {
+		t.Errorf("gofil report of a gzip bomb reached %d MiB of RSS", rss>>20)
+	}
+
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"}},
+		PeriodType: &profile.ValueType{Type: "space", Unit: "bytes"}, Period: 512 << 10,
+	}
+	for i := 0; i < 50; i++ {
+		fn := &profile.Function{ID: uint64(i + 1), Name: fmt.Sprintf("main.f%d%s", i, strings.Repeat("A", 200_000)), Filename: "/x/" + strings.Repeat("B", 200_000) + ".go"}
+		loc := &profile.Location{ID: uint64(i + 1), Line: []profile.Line{{Function: fn, Line: 1}}}
+		p.Function, p.Location = append(p.Function, fn), append(p.Location, loc)
+		stack := []*profile.Location{loc}
+		if i > 0 {
+			stack = append(stack, p.Location[i-1])
+		}
+		p.Sample = append(p.Sample, &profile.Sample{Location: stack, Value: []int64{1, int64(i+1) << 20}})
+	}
+	names := filepath.Join(dir, "names.pb.gz")
+	writePprofFile(t, names, p)
+	begin := time.Now()
+	report := filepath.Join(dir, "names-report")
+	cmd = exec.Command(gofilBin, "report", "-o", report, names)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gofil report of long names: %v\n%.2000s", err, out)
+	}
+	took := time.Since(begin)
+	st, err := os.Stat(filepath.Join(report, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	t.Logf("long names: page %d KiB, %v, %d MiB of RSS", st.Size()>>10, took.Round(time.Millisecond), rss>>20)
+	if st.Size() > 8<<20 || took > 10*time.Second || rss > 400<<20 {
+		t.Errorf("a profile of 50 names of 200 KB made a page of %d KiB in %v with %d MiB of RSS", st.Size()>>10, took, rss>>20)
+	}
 }

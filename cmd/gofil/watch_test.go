@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -770,5 +771,42 @@ func TestWatchDurationBoundsFetch(t *testing.T) {
 	}
 	if s := readLeaks(t, out); s.Snapshots != 2 || s.Ended != "duration" {
 		t.Errorf("leaks.json: %d snapshots, ended %q; want 2, duration", s.Snapshots, s.Ended)
+	}
+}
+
+// TestWatchBoundedAnswer: a server that streams without end, or answers
+// with a gzip bomb, ends the watch with one line naming the limit, and
+// gofil's memory stays bounded.
+func TestWatchBoundedAnswer(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 512; i++ {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	for name, handler := range map[string]http.HandlerFunc{
+		"endless stream": func(w http.ResponseWriter, r *http.Request) {
+			chunk := bytes.Repeat([]byte{0x1f}, 1<<20)
+			for i := 0; i < 1024 && r.Context().Err() == nil; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		},
+		"gzip bomb": func(w http.ResponseWriter, r *http.Request) { w.Write(bomb.Bytes()) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := httptest.NewServer(handler)
+			defer hs.Close()
+			cmd := exec.Command(gofilBin, "watch", hs.URL, "--interval", "1s", "--duration", "2s", "-o", filepath.Join(t.TempDir(), "watch"))
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), "more than") {
+				t.Errorf("gofil watch: %v, %q; want a failure naming the limit", err, out)
+			}
+			if rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024; rss > 500<<20 {
+				t.Errorf("gofil watch reached %d MiB of RSS", rss>>20)
+			}
+		})
 	}
 }

@@ -147,7 +147,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	}
 	// A report from before raw/meta.json: what summary.json says.
 	var old report.Summary
-	data, err := os.ReadFile(filepath.Join(dir, report.SummaryFile))
+	data, err := report.ReadFileLimited(filepath.Join(dir, report.SummaryFile), report.MaxInputBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		meta.Notes = []string{report.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}

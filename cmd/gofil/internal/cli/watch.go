@@ -66,12 +66,14 @@ exits with code 1; bad flags exit with code 2.
 
 // Files written into a watch's report directory.
 const (
-	leaksJSON      = "leaks.json"
-	growthProfile  = "growth.pb.gz"
-	leaksHTML      = "leaks.html"
-	snapshotsDir   = "snapshots"
-	heapPath       = "/debug/pprof/heap"
-	maxProfileSize = 1 << 30
+	leaksJSON     = "leaks.json"
+	growthProfile = "growth.pb.gz"
+	leaksHTML     = "leaks.html"
+	snapshotsDir  = "snapshots"
+	heapPath      = "/debug/pprof/heap"
+	// maxAnswerBytes bounds one answer: a heap profile, gzipped, is a few
+	// MiB even for a large server.
+	maxAnswerBytes = 64 << 20
 	// fetchTimeout bounds one snapshot: a GC of a large heap and the
 	// profile's transfer.
 	fetchTimeout = time.Minute
@@ -417,7 +419,10 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 	}
 	var body []byte
 	if err == nil && resp.StatusCode == http.StatusOK {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxProfileSize))
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+		if err == nil && len(body) > maxAnswerBytes {
+			return nil, nil, fmt.Errorf("%s answered more than %s, more than a heap profile and more than gofil reads", redactURL(w.url), report.Bytes(maxAnswerBytes))
+		}
 	}
 	if err != nil {
 		var ue *url.Error
@@ -439,7 +444,7 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it answered %s (is net/http/pprof served there?)", redactURL(w.url), resp.Status)
 	}
-	p, err := profile.ParseData(body)
+	p, err := report.ParseProfile(body)
 	if err != nil {
 		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '<' {
 			return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it returned an HTML page, not a profile (is net/http/pprof served there?)", redactURL(w.url))
