@@ -175,6 +175,7 @@ type Series struct {
 	period   int64 // of the latest snapshot that gave one
 	stacks   map[string]*stackState
 	sites    map[siteKey]*siteState
+	taken    int // snapshots added, thinned or not
 }
 
 type stackState struct {
@@ -213,8 +214,12 @@ func NewSeries(opts ...Option) *Series {
 // Len is the number of snapshots added.
 func (s *Series) Len() int { return len(s.times) }
 
+// Taken counts every snapshot added, those thinning dropped included.
+func (s *Series) Taken() int { return s.taken }
+
 // Add appends a snapshot. Snapshots must come in the order they were taken.
 func (s *Series) Add(snap Snapshot) {
+	s.taken++
 	i := len(s.times)
 	s.times = append(s.times, snap.Time)
 	s.hasAlloc = s.hasAlloc && snap.HasAlloc

@@ -8,6 +8,9 @@ import (
 
 // Result is the analysis of a series.
 type Result struct {
+	// Taken counts the snapshots taken; Times holds those the analysis
+	// kept (past maxPoints, every other one is dropped).
+	Taken int
 	// Times are the snapshots' times, and Offsets the same as durations
 	// since the first.
 	Times   []time.Time
@@ -119,6 +122,7 @@ type StackGrowth struct {
 func (s *Series) Analyze() *Result {
 	n := len(s.times)
 	r := &Result{
+		Taken:       max(s.taken, n),
 		Times:       append([]time.Time(nil), s.times...),
 		Offsets:     make([]time.Duration, n),
 		Heap:        append([]int64(nil), s.heap...),

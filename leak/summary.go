@@ -17,9 +17,11 @@ type Summary struct {
 	URL string `json:"url"`
 	// Started is the time of the first snapshot.
 	Started time.Time `json:"started"`
-	// Snapshots counts the heap profiles taken; DurationSeconds is the
-	// time from the first to the last.
+	// Snapshots counts the heap profiles taken; Points those the analysis
+	// kept, all of them up to 1024, every other one beyond; DurationSeconds
+	// is the time from the first to the last.
 	Snapshots       int     `json:"snapshots"`
+	Points          int     `json:"points"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Ended says why the watch stopped: "duration", "interrupted" or
 	// "error"; Error holds the error.
@@ -91,7 +93,8 @@ func (r *Result) Summary(url string) *Summary {
 	s := &Summary{
 		Schema:                SchemaVersion,
 		URL:                   url,
-		Snapshots:             len(r.Times),
+		Snapshots:             r.Taken,
+		Points:                len(r.Times),
 		DurationSeconds:       round(r.Duration().Seconds(), 3),
 		MinGrowthBytes:        r.MinGrowth,
 		Verdict:               r.Verdict(),

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -200,7 +201,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	stop()
 	w.live.done()
 
-	n := w.series.Len()
+	n := w.series.Taken()
 	if n == 0 {
 		discard()
 		return fail(exitFailed, "%s", describe(watchErr, n, ""))
@@ -355,7 +356,7 @@ func (w *watcher) run(ctx context.Context, interval, duration time.Duration) (st
 
 // snapshot fetches one heap profile, keeps it, and updates the live line.
 func (w *watcher) snapshot(ctx context.Context) error {
-	n := w.series.Len()
+	n := w.series.Taken()
 	body, p, err := w.fetch(ctx)
 	if err != nil {
 		return err
@@ -369,7 +370,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	if snap.Time.IsZero() {
 		snap.Time = received
 	}
-	if err := w.keep(n+1, body, p); err != nil {
+	if err := w.keep(w.series.Taken()+1, body, p); err != nil {
 		return err
 	}
 	w.series.Add(snap)
@@ -408,7 +409,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 // fetch gets and parses one heap profile. Its errors say what is wrong
 // with the endpoint in one line.
 func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
-	n := w.series.Len()
+	n := w.series.Taken()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
 	if err != nil {
 		return nil, nil, err
@@ -454,8 +455,13 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 	return body, p, nil
 }
 
-// keep writes snapshot number i into the report's snapshots directory,
-// as fetched if it is gzipped and re-encoded otherwise.
+// maxKept bounds the snapshot files a watch keeps on disk: the first and
+// the latest maxKept-1, named by their number in the watch.
+const maxKept = 1024
+
+// keep writes snapshot number i (from 1) into the report's snapshots
+// directory, as fetched if it is gzipped and re-encoded otherwise, and
+// removes the one that falls out of the latest maxKept-1.
 func (w *watcher) keep(i int, body []byte, p *profile.Profile) error {
 	dir := filepath.Join(w.out, snapshotsDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -468,11 +474,20 @@ func (w *watcher) keep(i int, body []byte, p *profile.Profile) error {
 		}
 		body = buf.Bytes()
 	}
-	if err := raw.WriteFile(dir, fmt.Sprintf("%04d.pb.gz", i), body); err != nil {
+	if err := raw.WriteFile(dir, snapshotName(i), body); err != nil {
 		return fmt.Errorf("keeping snapshot %d: %w", i, err)
+	}
+	if old := i - (maxKept - 1); old > 1 {
+		if err := os.Remove(filepath.Join(dir, snapshotName(old))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("dropping snapshot %d: %w", old, err)
+		}
 	}
 	return nil
 }
+
+// snapshotName is the file of snapshot number i: 0001.pb.gz, ...,
+// 123456.pb.gz, in the order taken.
+func snapshotName(i int) string { return fmt.Sprintf("%04d.pb.gz", i) }
 
 // writeWatchReport writes leaks.json, growth.pb.gz and leaks.html.
 func writeWatchReport(dir string, s *leak.Summary, res *leak.Result) error {
