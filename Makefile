@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests are worth the race detector's time.
 RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./cmd/gofil/internal/build/...
 
-.PHONY: build test lint bench example clean
+.PHONY: build test lint bench fuzz example clean
 
 build:
 	$(GO) build -o bin/gofil ./cmd/gofil
@@ -14,6 +14,19 @@ build:
 test:
 	$(GO) test $(LDFLAGS) -count=1 ./...
 	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
+
+# Every parser of outside input, fuzzed for FUZZTIME each (their seeds run
+# in make test).
+FUZZTIME ?= 60s
+FUZZ_TARGETS := ./report:FuzzParseProfile ./report:FuzzParseTimeline ./report:FuzzParseRSS ./report:FuzzLoad \
+	./flamegraph:FuzzParseFolded ./cmd/gofil/internal/cli:FuzzMetaFromSummary
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test $(LDFLAGS) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

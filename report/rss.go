@@ -34,6 +34,12 @@ func WriteRSS(dir string, points []RSSPoint) error {
 		return nil
 	}
 	var b bytes.Buffer
+	writeRSS(&b, points)
+	return raw.WriteFile(dir, RSSFile, b.Bytes())
+}
+
+// writeRSS writes the contents of rss.tsv into b.
+func writeRSS(b *bytes.Buffer, points []RSSPoint) {
 	b.WriteString(rssHead)
 	for _, p := range points {
 		b.WriteString(strconv.FormatFloat(float64(p.At)/float64(time.Millisecond), 'f', -1, 64))
@@ -41,7 +47,6 @@ func WriteRSS(dir string, points []RSSPoint) error {
 		b.WriteString(strconv.FormatUint(p.RSS, 10))
 		b.WriteByte('\n')
 	}
-	return raw.WriteFile(dir, RSSFile, b.Bytes())
 }
 
 // ReadRSS reads dir/rss.tsv. A missing file gives an error that satisfies
