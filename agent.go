@@ -3,7 +3,11 @@
 // cmd/gofil; see the README.
 package gofil
 
-import "embed"
+import (
+	"embed"
+
+	"github.com/gofil/gofil/internal/raw"
+)
 
 // AgentSource is the source of the packages compiled into the profiled
 // program: the tracker and what it imports. They use only the standard
@@ -18,17 +22,11 @@ import "embed"
 var AgentSource embed.FS
 
 // AgentModule is the module path of the agent's packages.
-const AgentModule = "github.com/gofil/gofil"
+const AgentModule = raw.AgentModule
 
 // AgentPackages are the packages compiled into the profiled program, as
 // AgentSource holds them: memory they allocate is the tracker's.
-var AgentPackages = []string{
-	AgentModule + "/tracker",
-	AgentModule + "/peak",
-	AgentModule + "/oomguard",
-	AgentModule + "/internal/raw",
-	AgentModule + "/internal/procfs",
-}
+var AgentPackages = raw.AgentPackages
 
 // AgentPackage is the package the injected main imports.
 const AgentPackage = AgentModule + "/tracker"

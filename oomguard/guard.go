@@ -138,6 +138,7 @@ type Guard struct {
 
 	stop     chan struct{}
 	done     chan struct{}
+	pause    chan chan struct{} // Pause's request: the channel that resumes
 	stopOnce sync.Once
 	stopErr  error
 
@@ -213,6 +214,7 @@ func Start(opts ...Option) (*Guard, error) {
 		usage: u,
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
+		pause: make(chan chan struct{}),
 	}
 	go g.run()
 	return g, nil
@@ -222,6 +224,22 @@ func Start(opts ...Option) (*Guard, error) {
 //
 //	log.Printf("watching %d bytes (%s)", g.Limit().Bytes, g.Limit().Source)
 func (g *Guard) Limit() Limit { return g.limit }
+
+// Pause stops the guard's polling, timer included, until resume is closed:
+// while the program is idle nothing it does can grow, and a pending timer
+// would keep the runtime from seeing a deadlock. It returns at once if the
+// guard has stopped.
+//
+//	resume := make(chan struct{})
+//	g.Pause(resume)
+//	...
+//	close(resume)
+func (g *Guard) Pause(resume chan struct{}) {
+	select {
+	case g.pause <- resume:
+	case <-g.done:
+	}
+}
 
 // Stop stops polling, waits for a running action to return, and releases the
 // usage file. It returns the first error the guard met: a failed usage read,
@@ -267,6 +285,15 @@ func (g *Guard) run() {
 		select {
 		case <-g.stop:
 			return
+		case resume := <-g.pause:
+			tick.Stop()
+			select {
+			case <-g.stop:
+				return
+			case <-resume:
+			}
+			tick.Reset(g.cfg.interval)
+			continue
 		case <-tick.C:
 		}
 		used, err := g.usage.read()

@@ -360,7 +360,7 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
 		if p.LiveBytes > 0 {
-			if p.Moment == "gc" || p.Moment == "outside" {
+			if p.Moment == "gc" || p.Moment == "outside" || p.Moment == "idle" {
 				details = append(details, "of which "+Bytes(p.LiveBytes)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
 				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(p.LiveBytes)+" was still reachable")
@@ -391,6 +391,8 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, fmt.Sprintf("at GC cycle %d", p.GCCycle))
 		case "outside":
 			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when memory outside the heap grew", p.GCCycle))
+		case "idle":
+			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when every goroutine of the program had blocked", p.GCCycle))
 		default:
 			details = append(details, "at the final accounting ("+p.Moment+")")
 		}

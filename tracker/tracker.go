@@ -59,9 +59,10 @@ func init() {
 			threshold = f
 		}
 	}
+	noSignals := os.Getenv(raw.EnvNoSignals) == "1"
 	restoreEnv()
 	openReports()
-	t, err := start(dir, interval, threshold)
+	t, err := start(dir, interval, threshold, noSignals)
 	if err != nil {
 		warn("tracker not started: %v", err)
 		return
@@ -83,7 +84,7 @@ func restoreEnv() {
 			os.Unsetenv("GODEBUG")
 		}
 	}
-	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG} {
+	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals} {
 		os.Unsetenv(k)
 	}
 }
@@ -144,6 +145,9 @@ type tracker struct {
 
 	requests chan request
 	sigc     chan os.Signal
+	// noSignals: the program does not link os/signal; see quiet.go.
+	noSignals bool
+	quiet     quietState
 
 	mu           sync.Mutex
 	mainReturned bool
@@ -205,11 +209,12 @@ type request struct {
 // whenever memory use crosses that fraction of the memory limit, and again
 // closer to it. A program has at most one tracker: `gofil run` starts it
 // through GOFIL_DIR.
-func start(dir string, interval time.Duration, oomThreshold float64) (*tracker, error) {
+func start(dir string, interval time.Duration, oomThreshold float64, noSignals bool) (*tracker, error) {
 	t, err := newTracker(dir, interval, newRuntimeSource())
 	if err != nil {
 		return nil, err
 	}
+	t.noSignals = noSignals
 	st := raw.Start{
 		Version:    raw.Version,
 		PID:        os.Getpid(),
@@ -239,9 +244,11 @@ func start(dir string, interval time.Duration, oomThreshold float64) (*tracker, 
 		return nil, err
 	}
 	// Signals the program was started ignoring stay ignored, as without
-	// gofil.
+	// gofil. A program that does not link os/signal gets none caught: a
+	// caught signal keeps a thread waiting, and the runtime could never
+	// see a deadlock (quiet.go).
 	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		if !signal.Ignored(sig) {
+		if !signal.Ignored(sig) && !t.noSignals {
 			signal.Notify(t.sigc, sig)
 		}
 	}
@@ -265,6 +272,7 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 		sigc:       make(chan os.Signal, 1),
 		src:        src,
 		frameCache: make(map[uintptr][]raw.Frame),
+		quiet:      newQuietState(),
 		labels:     make(map[uint32]string),
 		debug:      os.Getenv("GOFIL_DEBUG") != "",
 	}
@@ -333,10 +341,25 @@ func (t *tracker) loop() {
 	defer tick.Stop()
 	every := t.interval
 	for {
+		var tickC <-chan time.Time
+		if !t.quiet.on {
+			tickC = tick.C
+		}
 		select {
-		case <-tick.C:
+		case <-t.quiet.wake:
+			if t.quiet.on {
+				t.leaveQuiet()
+				tick.Reset(every)
+			}
+		case <-tickC:
 			begin := time.Now()
 			t.observe()
+			if t.noSignals && t.shouldQuiet(begin) {
+				tick.Stop()
+				t.goQuiet()
+				t.busy += time.Since(begin)
+				continue
+			}
 			t.busy += time.Since(begin)
 			// GC cycles closer together than a few intervals (a heap at
 			// its memory limit, say) are polled faster, so fewer of them

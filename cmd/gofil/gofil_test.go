@@ -818,3 +818,45 @@ func TestPanicTraceIsTheProgramsOwn(t *testing.T) {
 		t.Errorf("summary.json: %+v, want exit_path panic", s)
 	}
 }
+
+// TestDeadlock: a program that deadlocks ends under gofil as it does
+// without: exit code 2 and the runtime's "all goroutines are asleep", with a
+// report that holds what it allocated and says what happened. A program
+// that only waits, on a timer's channel or a context's deadline, is not
+// taken for one.
+func TestDeadlock(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		code int
+	}{{"chan", 2}, {"wg", 2}, {"goexit", 2}, {"timer", 0}, {"ctx", 0}} {
+		t.Run(c.mode, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "report")
+			cmd, stdout, stderr := startGofil(t, testdata(t, "deadlock"), "run", "-o", out, ".", "--", c.mode)
+			io.Copy(io.Discard, stdout)
+			begin := time.Now()
+			err := cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.code || time.Since(begin) > 30*time.Second {
+				t.Fatalf("exit code %d after %v, want %d\n%s", code, time.Since(begin), c.code, stderr)
+			}
+			if c.code == 2 && !strings.Contains(stderr.String(), "fatal error: all goroutines are asleep - deadlock!") {
+				t.Errorf("stderr does not have the runtime's deadlock error:\n%s", stderr)
+			}
+			s := readSummary(t, out)
+			if s == nil {
+				t.Fatalf("no report\n%s", stderr)
+			}
+			if got := inclusive(s, "main.hold"); !within(got, 48*mib, 0.05) {
+				t.Errorf("main.hold holds %d bytes, want 48 MiB ±5%%", got)
+			}
+			if c.code == 2 && (len(s.Notes) == 0 || !strings.Contains(strings.Join(s.Notes, " "), "as the Go runtime ends a deadlock")) {
+				t.Errorf("summary.json's notes %q do not say the program deadlocked", s.Notes)
+			}
+		})
+	}
+}

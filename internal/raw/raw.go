@@ -18,6 +18,19 @@ import (
 )
 
 // Environment variables the tracker reads.
+// AgentModule is the module path of the agent's packages, and
+// AgentPackages the packages compiled into the profiled program: the
+// tracker and what it imports.
+const AgentModule = "github.com/gofil/gofil"
+
+var AgentPackages = []string{
+	AgentModule + "/tracker",
+	AgentModule + "/peak",
+	AgentModule + "/oomguard",
+	AgentModule + "/internal/raw",
+	AgentModule + "/internal/procfs",
+}
+
 const (
 	// EnvDir names the run directory; the tracker starts only when it is set.
 	EnvDir = "GOFIL_DIR"
@@ -34,6 +47,12 @@ const (
 	// what went wrong (a file it could not write), one line each, for
 	// gofil to say on its own stderr.
 	EnvReportFD = "GOFIL_REPORT_FD"
+	// EnvNoSignals, set to 1, says that the program does not link
+	// os/signal: the tracker then catches no signal (catching one would
+	// keep the runtime from ever seeing a deadlock) and, while the program
+	// is blocked, stops its own timers, so that a deadlock ends the
+	// program as it does without gofil.
+	EnvNoSignals = "GOFIL_NO_SIGNALS"
 )
 
 // Names of the files in a run directory.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -223,6 +224,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if g, ok := os.LookupEnv("GODEBUG"); ok {
 		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + g
+	}
+	if packages != nil && !slices.Contains(packages, "os/signal") {
+		// The program cannot catch a signal: the tracker catches none
+		// either, so that a deadlock ends it as without gofil.
+		env = append(env, raw.EnvNoSignals+"=1")
 	}
 	if target.Binary != "" {
 		env = env[:0]

@@ -1,0 +1,55 @@
+// Command deadlock allocates 48 MiB in main.hold and then, as its first
+// argument says, deadlocks (chan: main waits on a channel nothing sends on;
+// wg: a WaitGroup nobody marks done; goexit: main calls runtime.Goexit with
+// no other goroutine), or only waits (timer: on a timer's channel for
+// 1.5 s; ctx: on a context that times out after 1.5 s) and returns 0. It
+// does not link os/signal. Without gofil the first three end with "fatal
+// error: all goroutines are asleep - deadlock!" (or "no goroutines") and
+// exit code 2, the last two with exit code 0.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+var held [][]byte
+
+func hold() {
+	for i := 0; i < 48; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		held = append(held, b)
+	}
+}
+
+func main() {
+	hold()
+	fmt.Println("holding", len(held), "MiB")
+	switch os.Args[1] {
+	case "chan":
+		ch := make(chan int)
+		go func() { <-ch }()
+		<-ch
+	case "wg":
+		var wg sync.WaitGroup
+		wg.Add(1)
+		wg.Wait()
+	case "goexit":
+		runtime.Goexit()
+	case "timer":
+		<-time.After(1500 * time.Millisecond)
+		fmt.Println("woke", len(held))
+	case "ctx":
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		<-ctx.Done()
+		fmt.Println("woke", len(held))
+	}
+}

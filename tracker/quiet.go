@@ -1,0 +1,207 @@
+package tracker
+
+import (
+	"bytes"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// Quiet: when the program does not link os/signal (raw.EnvNoSignals), the
+// tracker catches no signal, and while every goroutine of the program is
+// blocked on another it stops its own timers and the OOM guard's, having
+// accounted the heap as it is: the runtime then sees a deadlock as it does
+// without gofil ("all goroutines are asleep"), and ends the program with
+// exit code 2. If the program was only waiting (on a timer's channel, say),
+// the tracker starts again at the next GC.
+
+// quietAfter is how many readings in a row must find the program idle
+// before its goroutines are looked at.
+const quietAfter = 3
+
+// quietBackoffMax bounds the wait between two looks at the goroutines of a
+// program idle in a way that can end (a network wait, a sleep).
+const quietBackoffMax = 30 * time.Second
+
+// forever are the wait reasons (runtime's waitReason strings) that only
+// another goroutine of the program can end: when every goroutine of the
+// program waits so, and no timer is pending, it is deadlocked.
+var forever = map[string]bool{
+	"chan receive": true, "chan send": true, "select": true, "select (no cases)": true,
+	"chan receive (nil chan)": true, "chan send (nil chan)": true,
+	"sync.Mutex.Lock": true, "sync.RWMutex.Lock": true, "sync.RWMutex.RLock": true,
+	"sync.Cond.Wait": true, "sync.WaitGroup.Wait": true, "semacquire": true,
+}
+
+// quietState is the loop's view of idleness.
+type quietState struct {
+	on        bool
+	idle      int // readings in a row with the program idle
+	nextLook  time.Time
+	backoff   time.Duration
+	resume    chan struct{} // closed to resume the guard
+	wake      chan struct{} // a GC's finalizer wakes a quiet tracker
+	sched     []metrics.Sample
+	dumpBytes []byte
+}
+
+func newQuietState() quietState {
+	return quietState{
+		wake: make(chan struct{}, 1),
+		sched: []metrics.Sample{
+			{Name: "/sched/goroutines/running:goroutines"},
+			{Name: "/sched/goroutines/runnable:goroutines"},
+			{Name: "/sched/goroutines/not-in-go:goroutines"},
+		},
+	}
+}
+
+// programIdle reports whether, by the scheduler's counts, no goroutine but
+// the tracker's runs, none is ready to and none is in a system call or C.
+// Before Go 1.26 the counts do not exist, and the program is never idle.
+func (q *quietState) programIdle() bool {
+	metrics.Read(q.sched)
+	var n [3]uint64
+	for i, s := range q.sched {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return false
+		}
+		n[i] = s.Value.Uint64()
+	}
+	return n[0] <= 1 && n[1] == 0 && n[2] == 0
+}
+
+// shouldQuiet is called after each reading of a tracker that catches no
+// signal: true when the tracker should go quiet.
+func (t *tracker) shouldQuiet(now time.Time) bool {
+	q := &t.quiet
+	if !q.programIdle() {
+		q.idle = 0
+		return false
+	}
+	q.idle++
+	if q.idle < quietAfter || now.Before(q.nextLook) {
+		return false
+	}
+	if !t.allBlocked() {
+		q.later(now)
+		return false
+	}
+	return true
+}
+
+// later puts the next look at the goroutines off, a second at first, twice
+// as long each time up to quietBackoffMax: a program idle in a way that
+// ends, or woken after the tracker went quiet, is not looked at, nor
+// accounted, at every reading.
+func (q *quietState) later(now time.Time) {
+	q.backoff = min(max(2*q.backoff, time.Second), quietBackoffMax)
+	q.nextLook = now.Add(q.backoff)
+}
+
+// allBlocked reports whether every goroutine of the program, the agent's
+// left aside, waits for another.
+func (t *tracker) allBlocked() bool {
+	q := &t.quiet
+	if len(q.dumpBytes) == 0 {
+		q.dumpBytes = make([]byte, 64<<10)
+	}
+	for {
+		n := runtime.Stack(q.dumpBytes, true)
+		if n < len(q.dumpBytes) {
+			return blockedForever(q.dumpBytes[:n])
+		}
+		if len(q.dumpBytes) >= 8<<20 {
+			return false // too many goroutines to look at: not quiet
+		}
+		q.dumpBytes = make([]byte, 2*len(q.dumpBytes))
+	}
+}
+
+// blockedForever reports whether a goroutine dump (runtime.Stack's, all
+// goroutines) shows every goroutine outside the agent waiting for reasons
+// in forever. No goroutine at all (main called runtime.Goexit) counts.
+func blockedForever(dump []byte) bool {
+	for _, g := range bytes.Split(dump, []byte("\n\n")) {
+		head, rest, _ := bytes.Cut(g, []byte("\n"))
+		if !bytes.HasPrefix(head, []byte("goroutine ")) {
+			continue
+		}
+		if agentGoroutine(rest) {
+			continue
+		}
+		open := bytes.IndexByte(head, '[')
+		end := bytes.LastIndexByte(head, ']')
+		if open < 0 || end < open {
+			return false
+		}
+		reason := string(head[open+1 : end])
+		if i := strings.Index(reason, ", "); i >= 0 {
+			reason = reason[:i] // "chan receive, 5 minutes"
+		}
+		if !forever[reason] {
+			return false
+		}
+	}
+	return true
+}
+
+// agentGoroutine reports whether a goroutine's frames are the agent's.
+func agentGoroutine(frames []byte) bool {
+	for _, line := range bytes.Split(frames, []byte("\n")) {
+		if len(line) == 0 || line[0] == '\t' {
+			continue
+		}
+		for _, p := range raw.AgentPackages {
+			if bytes.HasPrefix(line, []byte(p+".")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// goQuiet accounts the heap as it is, unless it cannot be the peak, then
+// pauses the guard and arms the wake-up for the next GC.
+func (t *tracker) goQuiet() {
+	if !t.endCannotPeak() {
+		t.accountNow("idle")
+	} else {
+		t.observe()
+		t.flushPeak()
+	}
+	q := &t.quiet
+	q.on = true
+	q.resume = make(chan struct{})
+	if t.guard != nil {
+		t.guard.Pause(q.resume)
+	}
+	armWake(q.wake)
+}
+
+// leaveQuiet resumes the guard; the loop starts its timer again.
+func (t *tracker) leaveQuiet() {
+	q := &t.quiet
+	q.on = false
+	q.idle = 0
+	q.later(time.Now())
+	close(q.resume)
+}
+
+// wakeSentinel is garbage as soon as it is made: its finalizer runs after
+// the next GC. It holds a pointer, so that it is not a tiny allocation
+// whose finalizer might never run.
+type wakeSentinel struct{ wake chan struct{} }
+
+func armWake(wake chan struct{}) {
+	s := &wakeSentinel{wake: wake}
+	runtime.SetFinalizer(s, func(s *wakeSentinel) {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	})
+}
