@@ -334,3 +334,37 @@ func TestFindTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestNewRemovesLeftovers: a cgroup that a gofil killed before it could
+// remove its own left behind (gofil-PID, for a process that is gone) is
+// removed when the next one is made; one whose process lives is not.
+func TestNewRemovesLeftovers(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skipf("no memory cgroup can be created here: %v", err)
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	left, err := New(strconv.Itoa(gone.Process.Pid), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer left.Remove()
+	live, err := New(strconv.Itoa(os.Getpid()), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Remove()
+	next, err := New(fmt.Sprintf("test-%d", os.Getpid()), 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Remove()
+	if _, err := os.Stat(left.Path()); err == nil {
+		t.Errorf("%s, left by a process that is gone, is still there", left.Path())
+	}
+	if _, err := os.Stat(live.Path()); err != nil {
+		t.Errorf("%s, of a live process, was removed: %v", live.Path(), err)
+	}
+}
