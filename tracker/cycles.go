@@ -131,6 +131,9 @@ func (t *tracker) account(seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
+	if time.Since(t.historyWritten) >= historyWriteEvery && !t.accounting {
+		t.writeHistory()
+	}
 	t.rechecking = false
 	if snap.Forced {
 		t.rechecking = true

@@ -52,9 +52,7 @@ func (t *tracker) final(how string) {
 		t.accountNow(reason)
 	}
 	t.flushWindow(t.cur)
-	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
-		warn("%v", err)
-	}
+	t.writeHistory()
 	t.busy += time.Since(begin)
 	hwm, _ := procfs.HighWater("/proc/self/status")
 	var children uint64
@@ -289,4 +287,17 @@ func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 	line = strconv.AppendInt(line, refinedNS, 10)
 	line = append(line, '\n')
 	t.dumpLog.Write(line)
+}
+
+// historyWriteEvery is how often the leak history is written while the program
+// runs: a program killed by a signal it does not catch, or by SIGKILL,
+// still leaves what its GC cycles showed up to a few seconds before.
+const historyWriteEvery = 2 * time.Second
+
+// writeHistory writes the leak history as it is.
+func (t *tracker) writeHistory() {
+	t.historyWritten = time.Now()
+	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
+		warn("%v", err)
+	}
 }

@@ -98,7 +98,14 @@ func (t *tracker) shouldQuiet(now time.Time) bool {
 // ends, or woken after the tracker went quiet, is not looked at, nor
 // accounted, at every reading.
 func (q *quietState) later(now time.Time) {
-	q.backoff = min(max(2*q.backoff, time.Second), quietBackoffMax)
+	// The agent keeps to the Go 1.19 language: no min and max.
+	q.backoff *= 2
+	if q.backoff < time.Second {
+		q.backoff = time.Second
+	}
+	if q.backoff > quietBackoffMax {
+		q.backoff = quietBackoffMax
+	}
 	q.nextLook = now.Add(q.backoff)
 }
 
@@ -173,6 +180,7 @@ func (t *tracker) goQuiet() {
 		t.observe()
 		t.flushPeak()
 	}
+	t.writeHistory()
 	q := &t.quiet
 	q.on = true
 	q.resume = make(chan struct{})

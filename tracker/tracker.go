@@ -148,6 +148,8 @@ type tracker struct {
 	// noSignals: the program does not link os/signal; see quiet.go.
 	noSignals bool
 	quiet     quietState
+	// historyWritten is when the leak history was last written.
+	historyWritten time.Time
 
 	mu           sync.Mutex
 	mainReturned bool
