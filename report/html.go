@@ -82,7 +82,10 @@ type htmlStats struct {
 type pageData struct {
 	Title   string
 	Command string
-	Figures []figure
+	// Headline says the peak in one sentence: live data and garbage, and
+	// the GC settings that let the garbage be.
+	Headline string
+	Figures  []figure
 	Notes   []string
 	HasPeak bool
 	Flame   template.HTML
@@ -112,8 +115,9 @@ type figure struct {
 type siteRow struct {
 	// Function is the full name, Short the one shown (flamegraph.ShortName).
 	Function, Short, Location, File string
-	Bytes, Objects                  int64
+	Bytes, Objects, Live, Garbage   int64
 	BytesText, ObjectsText          string
+	LiveText, GarbageText           string
 	Percent                         string
 	PercentValue                    float64
 	User                            bool
@@ -135,6 +139,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 		Script:  template.JS(pageScript),
 	}
 	d.Figures = figures(meta, s, run)
+	d.Headline = headline(s)
 	if !meta.Started.IsZero() {
 		d.Started = meta.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
@@ -445,8 +450,9 @@ func siteRows(top []Site, user *userCode) []siteRow {
 		}
 		r := siteRow{
 			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: loc, File: site.File,
-			Bytes: site.Bytes, Objects: site.Objects,
+			Bytes: site.Bytes, Objects: site.Objects, Live: site.LiveBytes, Garbage: site.GarbageBytes,
 			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
+			LiveText: Bytes(site.LiveBytes), GarbageText: Bytes(site.GarbageBytes),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
 		}
 		if user != nil {
@@ -462,7 +468,7 @@ func reportFiles(dir string) []fileLink {
 	files := []fileLink{
 		{FlameSVG, "the flame graph of the peak alone, interactive in a browser"},
 		{IcicleSVG, "the same heap reversed, callers on top"},
-		{PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects)"},
+		{PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects, live_space, garbage_space)"},
 		{PeakFolded, "the same stacks in Brendan Gregg's collapsed format, for flamegraph.pl or speedscope"},
 		{SummaryFile, "the figures on this page, machine-readable"},
 		{OOMProfile, "the heap at the last emergency dump before the memory limit, as a pprof profile"},
@@ -477,4 +483,31 @@ func reportFiles(dir string) []fileLink {
 		}
 	}
 	return out
+}
+
+// headline is the peak in one sentence: "1.34 GiB at the peak: 650.0 MiB
+// live data, 720.0 MiB garbage awaiting collection (GOGC=100 (the default);
+// no memory limit)". The runtime's exact split when known, else the
+// sampled one; "" without a peak.
+func headline(s *Summary) string {
+	p := s.Peak
+	if p == nil || p.HeapBytes == 0 {
+		return ""
+	}
+	live, garbage := p.LiveBytes, p.GarbageBytes
+	if p.LiveBytesExact != nil && p.GarbageBytesExact != nil {
+		live, garbage = int64(*p.LiveBytesExact), int64(*p.GarbageBytesExact)
+	}
+	settings := ""
+	if p.GC != nil {
+		settings = " (" + p.GC.Describe() + ")"
+	}
+	heap := Bytes(PeakHeap(p))
+	switch p.Moment {
+	case "gc", "outside", "idle":
+		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, Bytes(live), Bytes(garbage), settings)
+	case "pprof", "":
+		return ""
+	}
+	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, Bytes(live), settings)
 }

@@ -12,13 +12,16 @@ import (
 
 // Profile converts h to a pprof heap profile with the sample types
 // inuse_objects/count and inuse_space/bytes, as `go tool pprof` expects of a
-// heap profile. start is when the program started; the profile's time is
+// heap profile, then live_space and garbage_space/bytes: what the GC at the
+// mark found reachable of inuse_space, and the rest (-sample_index=live_space). start is when the program started; the profile's time is
 // the moment of the heap.
 func Profile(h *Heap, start time.Time, binary string) *profile.Profile {
 	p := &profile.Profile{
 		SampleType: []*profile.ValueType{
 			{Type: "inuse_objects", Unit: "count"},
 			{Type: "inuse_space", Unit: "bytes"},
+			{Type: "live_space", Unit: "bytes"},
+			{Type: "garbage_space", Unit: "bytes"},
 		},
 		DefaultSampleType: "inuse_space",
 		PeriodType:        &profile.ValueType{Type: "space", Unit: "bytes"},
@@ -34,7 +37,7 @@ func Profile(h *Heap, start time.Time, binary string) *profile.Profile {
 		if st.Truncated {
 			labels = map[string][]string{"truncated": {"true"}}
 		}
-		b.Add(st.Frames, []int64{st.Objects, st.Bytes}, labels)
+		b.Add(st.Frames, []int64{st.Objects, st.Bytes, st.Live(), st.Garbage()}, labels)
 	}
 	return p
 }

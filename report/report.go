@@ -275,7 +275,19 @@ type Site struct {
 	Bytes    int64   `json:"bytes"`
 	Objects  int64   `json:"objects"`
 	Percent  float64 `json:"percent"`
+	// LiveBytes is what the GC at the peak's mark found still reachable
+	// of Bytes; GarbageBytes the rest, awaiting collection.
+	LiveBytes    int64 `json:"live_bytes"`
+	GarbageBytes int64 `json:"garbage_bytes"`
 }
+
+// Live is the part of s's bytes the GC at the mark found reachable, kept
+// within them: the two come from different snapshots, each sampled.
+func (s Stack) Live() int64 { return min(max(s.LiveBytes, 0), s.Bytes) }
+
+// Garbage is the rest of s's bytes: unreachable at the mark, awaiting the
+// sweep.
+func (s Stack) Garbage() int64 { return s.Bytes - s.Live() }
 
 // site is the index in s.Frames of the allocation site (heapprof.Site).
 func (s Stack) site() int { return heapprof.Site(s.Frames) }
@@ -300,6 +312,8 @@ func (h *Heap) Sites() []Site {
 		}
 		site.Bytes += s.Bytes
 		site.Objects += s.Objects
+		site.LiveBytes += s.Live()
+		site.GarbageBytes += s.Garbage()
 	}
 	out := make([]Site, 0, len(acc))
 	for _, s := range acc {
@@ -325,6 +339,9 @@ type Function struct {
 	Bytes    int64   `json:"bytes"`
 	Objects  int64   `json:"objects"`
 	Percent  float64 `json:"percent"`
+	// LiveBytes and GarbageBytes split Bytes as Site's do.
+	LiveBytes    int64 `json:"live_bytes"`
+	GarbageBytes int64 `json:"garbage_bytes"`
 }
 
 // Functions gives every function's inclusive bytes, largest first. A
@@ -345,6 +362,8 @@ func (h *Heap) Functions() []Function {
 			}
 			fn.Bytes += s.Bytes
 			fn.Objects += s.Objects
+			fn.LiveBytes += s.Live()
+			fn.GarbageBytes += s.Garbage()
 		}
 	}
 	out := make([]Function, 0, len(acc))
@@ -361,11 +380,12 @@ func (h *Heap) Functions() []Function {
 	return out
 }
 
-// LiveBytes is what the GC at the peak found still reachable.
+// LiveBytes is what the GC at the peak found still reachable, of the
+// heap's bytes.
 func (h *Heap) LiveBytes() int64 {
 	var n int64
 	for _, s := range h.Stacks {
-		n += s.LiveBytes
+		n += s.Live()
 	}
 	return n
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,8 +94,18 @@ type PeakInfo struct {
 	// HeapBytesExact is the runtime's own figure for the peak's moment; null
 	// if unknown.
 	HeapBytesExact uint64 `json:"heap_bytes_exact"`
-	// LiveBytes is what the GC at that moment found still reachable.
-	LiveBytes int64 `json:"live_bytes"`
+	// LiveBytes is what the GC at that moment found still reachable of
+	// HeapBytes, and GarbageBytes the rest, unreachable but not yet swept:
+	// the sampled split, stack by stack. LiveBytesExact and
+	// GarbageBytesExact are the runtime's own figures for the same mark
+	// (/gc/heap/live, and the exact heap less it); null when not known.
+	LiveBytes         int64   `json:"live_bytes"`
+	GarbageBytes      int64   `json:"garbage_bytes"`
+	LiveBytesExact    *uint64 `json:"live_bytes_exact"`
+	GarbageBytesExact *uint64 `json:"garbage_bytes_exact"`
+	// GC is the GC settings in force at the peak, and who made them; nil
+	// when the tracker did not record them.
+	GC *GCSettings `json:"gc_settings,omitempty"`
 	// RSSBytes is the process's own peak resident memory over the whole
 	// run (its VmHWM), not counting child processes.
 	RSSBytes uint64 `json:"rss_bytes"`
@@ -270,6 +282,12 @@ func Build(meta Meta, run *Run) *Summary {
 		if h.Raw.MarkExactBytes > 0 {
 			v := h.Raw.MarkExactBytes
 			p.MarkHeapBytesExact = &v
+		}
+		p.GarbageBytes = p.HeapBytes - p.LiveBytes
+		p.GC = gcSettingsOf(h.Raw, run.Start)
+		if live := h.Raw.MarkLiveBytes; live > 0 && h.Raw.MarkExactBytes >= live {
+			garbage := h.Raw.MarkExactBytes - live
+			p.LiveBytesExact, p.GarbageBytesExact = &live, &garbage
 		}
 		if h.Raw.BoundBytes > 0 {
 			p.UpperBoundBytes = h.Raw.BoundBytes
@@ -509,4 +527,98 @@ func PeakHeap(p *PeakInfo) int64 {
 		return int64(p.HeapBytesExact)
 	}
 	return p.HeapBytes
+}
+
+// GCSettings are the GC settings in force at a moment of the run: GOGC
+// (-1 for off) and the memory limit (0 for none), each with who set it:
+// "default", "environment" (GOGC, GOMEMLIMIT) or "program" (debug.SetGCPercent,
+// debug.SetMemoryLimit).
+type GCSettings struct {
+	GOGC             int64  `json:"gogc"`
+	GOGCSetBy        string `json:"gogc_set_by"`
+	MemoryLimitBytes int64  `json:"memory_limit_bytes"`
+	MemoryLimitSetBy string `json:"memory_limit_set_by"`
+}
+
+// gcSettingsOf is what the heap p was read under, nil if not recorded.
+func gcSettingsOf(p raw.Profile, st *raw.Start) *GCSettings {
+	if p.GOGC == nil || p.MemoryLimit == nil {
+		return nil
+	}
+	var envGOGC, envLimit string
+	if st != nil {
+		envGOGC, envLimit = st.EnvGOGC, st.EnvGOMEMLIMIT
+	}
+	g := &GCSettings{GOGC: *p.GOGC, MemoryLimitBytes: *p.MemoryLimit}
+	g.GOGCSetBy = setBy(g.GOGC, envGOGC, parseGOGC(envGOGC))
+	g.MemoryLimitSetBy = setBy(g.MemoryLimitBytes, envLimit, parseGOMEMLIMIT(envLimit))
+	if g.MemoryLimitBytes == math.MaxInt64 {
+		g.MemoryLimitBytes = 0
+	}
+	return g
+}
+
+// setBy says who made a setting whose value is v, given the variable env
+// the program started with and the value it gives.
+func setBy(v int64, env string, fromEnv int64) string {
+	switch {
+	case v != fromEnv:
+		return "program"
+	case env == "":
+		return "default"
+	}
+	return "environment"
+}
+
+// parseGOGC is the GOGC the runtime takes from the variable s.
+func parseGOGC(s string) int64 {
+	if s == "off" {
+		return -1
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n
+	}
+	return 100
+}
+
+// parseGOMEMLIMIT is the memory limit the runtime takes from the variable
+// s ("700MiB", "1GiB", bytes), math.MaxInt64 for none.
+func parseGOMEMLIMIT(s string) int64 {
+	if s == "" || s == "off" {
+		return math.MaxInt64
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return math.MaxInt64
+	}
+	return n * mult
+}
+
+// Describe says the settings in words: "GOGC=100 (the default), no memory
+// limit", "GOGC=500, set by the program; GOMEMLIMIT=700.0 MiB, from the
+// environment".
+func (g *GCSettings) Describe() string {
+	who := map[string]string{"default": " (the default)", "environment": ", from the environment", "program": ", set by the program"}
+	gogc := "GOGC=" + strconv.FormatInt(g.GOGC, 10)
+	if g.GOGC < 0 {
+		gogc = "GOGC=off"
+	}
+	gogc += who[g.GOGCSetBy]
+	if g.MemoryLimitBytes == 0 {
+		if g.MemoryLimitSetBy == "program" {
+			return gogc + "; no memory limit (removed by the program)"
+		}
+		return gogc + "; no memory limit"
+	}
+	return gogc + "; GOMEMLIMIT=" + Bytes(g.MemoryLimitBytes) + who[g.MemoryLimitSetBy]
 }

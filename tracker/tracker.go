@@ -218,13 +218,15 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 	}
 	t.noSignals = noSignals
 	st := raw.Start{
-		Version:    raw.Version,
-		PID:        os.Getpid(),
-		StartUnix:  t.start.UnixNano(),
-		Rate:       t.rate,
-		GoVersion:  runtime.Version(),
-		IntervalNS: int64(interval),
-		ExitHooks:  exitHooksSupported,
+		EnvGOGC:       os.Getenv("GOGC"),
+		EnvGOMEMLIMIT: os.Getenv("GOMEMLIMIT"),
+		Version:       raw.Version,
+		PID:           os.Getpid(),
+		StartUnix:     t.start.UnixNano(),
+		Rate:          t.rate,
+		GoVersion:     runtime.Version(),
+		IntervalNS:    int64(interval),
+		ExitHooks:     exitHooksSupported,
 	}
 	if oomThreshold > 0 {
 		g, err := oomguard.Start(oomguard.WithThreshold(oomThreshold), oomguard.WithOnTrigger(t.onOOM))

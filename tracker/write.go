@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"time"
 
@@ -70,6 +71,7 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		Frames:          []raw.Frame{},
 		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
 	}
+	prof.GOGC, prof.MemoryLimit = gcSettings()
 	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory() {
 		prof.BoundBytes = b.Exact()
 		prof.BoundAtNS = int64(peakTime(b))
@@ -144,4 +146,20 @@ func (t *tracker) frames(pc uintptr) []raw.Frame {
 	}
 	t.frameCache[pc] = fs
 	return fs
+}
+
+// gcSettings reads the GC settings in force: GOGC (-1 for off) and the
+// memory limit (math.MaxInt64 for none); nil where the runtime does not say.
+func gcSettings() (gogc, limit *int64) {
+	samples := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		v := int64(samples[0].Value.Uint64()) // off is -1, read as a uint64
+		gogc = &v
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		v := int64(samples[1].Value.Uint64())
+		limit = &v
+	}
+	return gogc, limit
 }

@@ -217,9 +217,10 @@ func checkFiles(t *testing.T, dir string, s *report.Summary) {
 	if err != nil {
 		t.Fatalf("peak.pb.gz: %v", err)
 	}
-	if len(p.SampleType) != 2 || p.SampleType[0].Type != "inuse_objects" || p.SampleType[0].Unit != "count" ||
-		p.SampleType[1].Type != "inuse_space" || p.SampleType[1].Unit != "bytes" {
-		t.Errorf("sample types %v, want inuse_objects/count, inuse_space/bytes", p.SampleType)
+	if len(p.SampleType) != 4 || p.SampleType[0].Type != "inuse_objects" || p.SampleType[0].Unit != "count" ||
+		p.SampleType[1].Type != "inuse_space" || p.SampleType[1].Unit != "bytes" ||
+		p.SampleType[2].Type != "live_space" || p.SampleType[3].Type != "garbage_space" {
+		t.Errorf("sample types %v, want inuse_objects/count, inuse_space/bytes, live_space/bytes, garbage_space/bytes", p.SampleType)
 	}
 	var total int64
 	lines := false

@@ -289,19 +289,7 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded := c.expect("Page.loadEventFired")
-	var nav struct {
-		ErrorText string `json:"errorText"`
-	}
-	if err := c.call(ctx, "Page.navigate", map[string]any{"url": pageURL}, &nav); err != nil {
-		t.Fatal(err)
-	}
-	if nav.ErrorText != "" {
-		t.Fatalf("navigating to %s: %s", pageURL, nav.ErrorText)
-	}
-	if err := waitFor(ctx, loaded, "the page to load"); err != nil {
-		t.Fatal(err)
-	}
+	navigate(t, ctx, c, pageURL)
 
 	shot, err := c.screenshot(ctx)
 	if err != nil {

@@ -180,6 +180,12 @@ func (p *Profile) encode(e *encoder) {
 	e.int("live_bytes", p.LiveBytes)
 	e.uintOmit("mark_exact_bytes", p.MarkExactBytes)
 	e.uintOmit("mark_live_bytes", p.MarkLiveBytes)
+	if p.GOGC != nil {
+		e.int("gogc", *p.GOGC)
+	}
+	if p.MemoryLimit != nil {
+		e.int("memory_limit", *p.MemoryLimit)
+	}
 	e.uintOmit("bound_bytes", p.BoundBytes)
 	e.intOmit("bound_at_ns", p.BoundAtNS)
 	if p.Approximate {
@@ -240,6 +246,8 @@ func (s *Start) encode(e *encoder) {
 		e.float("oom_threshold", s.OOMThreshold)
 	}
 	e.strOmit("guard_error", s.GuardError)
+	e.strOmit("env_gogc", s.EnvGOGC)
+	e.strOmit("env_gomemlimit", s.EnvGOMEMLIMIT)
 	e.close()
 }
 

@@ -36,6 +36,10 @@ func fill(v reflect.Value, n *int) {
 		v.SetUint(uint64(*n) * 7_000_001)
 	case reflect.Float64:
 		v.SetFloat(0.9)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(p.Elem(), n)
+		v.Set(p)
 	default:
 		panic("fill: unhandled kind " + v.Kind().String())
 	}

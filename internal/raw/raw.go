@@ -113,6 +113,11 @@ type Profile struct {
 	// live heap at the mark the sampled pair describes; 0 if unknown.
 	MarkExactBytes uint64 `json:"mark_exact_bytes,omitempty"`
 	MarkLiveBytes  uint64 `json:"mark_live_bytes,omitempty"`
+	// GOGC and MemoryLimit are the GC settings in force when the heap was
+	// read (runtime/metrics /gc/gogc:percent, -1 for off, and
+	// /gc/gomemlimit:bytes, math.MaxInt64 for none); nil if not known.
+	GOGC        *int64 `json:"gogc,omitempty"`
+	MemoryLimit *int64 `json:"memory_limit,omitempty"`
 	// BoundBytes is set when a pair across GC cycles the tracker did not
 	// see, an upper bound, held more than this peak, at BoundAtNS: the peak
 	// may have fallen among those cycles.
@@ -187,6 +192,11 @@ type Start struct {
 	OOMThreshold float64 `json:"oom_threshold,omitempty"`
 	// GuardError says why the OOM guard is not running, if it is not.
 	GuardError string `json:"guard_error,omitempty"`
+	// EnvGOGC and EnvGOMEMLIMIT are those variables as the program was
+	// started with them, empty when unset: the settings a GC setting
+	// differing from them was made by the program.
+	EnvGOGC       string `json:"env_gogc,omitempty"`
+	EnvGOMEMLIMIT string `json:"env_gomemlimit,omitempty"`
 }
 
 // Exit is written by the tracker's last act.

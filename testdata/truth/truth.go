@@ -21,6 +21,10 @@ import (
 type Truth struct {
 	Functions map[string]int64 `json:"functions"`
 	Total     int64            `json:"total"`
+	// Garbage is, per function, what it allocated and dropped before the
+	// peak's mark, unreachable there: kept apart from Functions, the live
+	// part, by programs that measure both.
+	Garbage map[string]int64 `json:"garbage,omitempty"`
 }
 
 // Add records under fn the growth of the live heap since before, and

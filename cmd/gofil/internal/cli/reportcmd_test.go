@@ -28,9 +28,9 @@ func inlinedProfile() *profile.Profile {
 	return p
 }
 
-func TestReportCommandProfile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "heap.pb.gz")
+// writeInlined writes inlinedProfile to path.
+func writeInlined(t *testing.T, path string) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +41,12 @@ func TestReportCommandProfile(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestReportCommandProfile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "heap.pb.gz")
+	writeInlined(t, path)
 	var stdout, stderr bytes.Buffer
 	if code := exitCode("report", reportCommand(context.Background(), []string{path}, &stdout, &stderr), &stderr); code != 0 {
 		t.Fatalf("exit code %d\n%s", code, stderr.String())
@@ -90,16 +96,7 @@ func TestReportCommandBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	prof := filepath.Join(dir, "heap.pb.gz")
-	f, err := os.Create(prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inlinedProfile().Write(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeInlined(t, prof)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -206,14 +203,7 @@ func TestMetaFromRecordedFacts(t *testing.T) {
 func TestReportOutTouchesOnlyItsOwn(t *testing.T) {
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "heap.pb.gz")
-	f, err := os.Create(prof)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inlinedProfile().Write(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	writeInlined(t, prof)
 	report := func(out string) (int, string) {
 		var stdout, stderr bytes.Buffer
 		code := exitCode("report", reportCommand(context.Background(), []string{"-o", out, prof}, &stdout, &stderr), &stderr)
