@@ -86,10 +86,10 @@ type pageData struct {
 	// the GC settings that let the garbage be.
 	Headline string
 	Figures  []figure
-	Notes   []string
-	HasPeak bool
-	Flame   template.HTML
-	Icicle  template.HTML
+	Notes    []string
+	HasPeak  bool
+	Flame    template.HTML
+	Icicle   template.HTML
 	// FlameNote says when frames were merged more than usual.
 	FlameNote   string
 	Timeline    *timeline
