@@ -29,6 +29,10 @@ type Sample struct {
 	Bytes int64
 	// Objects is the number of objects behind Bytes, or 0 if unknown.
 	Objects int64
+	// Live is the part of Bytes still reachable, the rest being garbage
+	// awaiting collection; boxes then show the garbage part paler. 0 in
+	// every sample draws no split.
+	Live int64
 }
 
 // Orientation says where the root of the graph is drawn.

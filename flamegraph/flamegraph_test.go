@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -435,4 +438,43 @@ type countingWriter int
 func (w *countingWriter) Write(p []byte) (int, error) {
 	*w += countingWriter(len(p))
 	return len(p), nil
+}
+
+// TestLiveSplit: with the live part of each sample known, a box's garbage
+// part is drawn paler over its right end, in proportion, and its tooltip
+// says both parts; without it, no box is split.
+func TestLiveSplit(t *testing.T) {
+	samples := []Sample{
+		{Stack: []Frame{{Func: "main.main"}, {Func: "main.keep"}}, Bytes: 3 << 20, Live: 3 << 20},
+		{Stack: []Frame{{Func: "main.main"}, {Func: "main.scratch"}}, Bytes: 1 << 20, Live: 1 << 18},
+	}
+	var b bytes.Buffer
+	if err := Render(&b, samples, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	box := regexp.MustCompile(`(?s)<g class="f"[^>]*data-lv="(\d+)"[^>]*><title>main\.scratch\n(.*?)</title><rect x="([\d.]+)" y="\d+" width="([\d.]+)"[^>]*/><rect class="fg-g" x="([\d.]+)" y="\d+" width="([\d.]+)"`)
+	m := box.FindStringSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no split box for main.scratch in:\n%.3000s", svg)
+	}
+	f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	x, w, vx, vw := f(m[3]), f(m[4]), f(m[5]), f(m[6])
+	if m[1] != strconv.Itoa(1<<18) || math.Abs(vw-0.75*w) > 0.02 || math.Abs(vx-(x+0.25*w)) > 0.02 {
+		t.Errorf("main.scratch: live %s, box at %.2f width %.2f, garbage part at %.2f width %.2f; want a quarter live, the garbage on the right", m[1], x, w, vx, vw)
+	}
+	if !strings.Contains(m[2], "live 256.0 KiB, garbage awaiting collection 768.0 KiB") {
+		t.Errorf("the tooltip does not give both parts: %q", m[2])
+	}
+	if strings.Count(svg, `class="fg-g"`) != 3 { // all, main.main, main.scratch; main.keep is all live
+		t.Errorf("%d garbage parts drawn, want 3", strings.Count(svg, `class="fg-g"`))
+	}
+	for i := range samples {
+		samples[i].Live = 0
+	}
+	b.Reset()
+	Render(&b, samples, Options{})
+	if strings.Contains(b.String(), `class="fg-g"`) || strings.Contains(b.String(), "data-lv") {
+		t.Error("samples without live parts drew split boxes")
+	}
 }

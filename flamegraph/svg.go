@@ -73,6 +73,7 @@ func (s *svgWriter) num(name string, v int64) {
 type layout struct {
 	cfg    config
 	total  int64
+	split  bool // samples say what is live: boxes show their garbage paler
 	scale  float64 // pixels per byte
 	depth  int
 	height int
@@ -88,7 +89,7 @@ func (l *layout) rowY(d int) int {
 // writeSVG writes the whole document for t to w and returns the first
 // write error.
 func writeSVG(w io.Writer, t tree, cfg config) error {
-	l := layout{cfg: cfg, total: t.root.total, depth: t.depth}
+	l := layout{cfg: cfg, total: t.root.total, depth: t.depth, split: t.root.live > 0}
 	l.height = topPad + t.depth*rowHeight + bottomPad
 	if l.total > 0 {
 		l.scale = cfg.framesWidth() / float64(l.total)
@@ -181,6 +182,9 @@ func (l *layout) writeNode(s *svgWriter, n *node, start int64, d int) {
 	s.num("data-s", start)
 	s.num("data-v", n.total)
 	s.num("data-d", int64(d))
+	if l.split {
+		s.num("data-lv", n.live)
+	}
 	if short := n.shortLabel(); short != n.label() {
 		// The label drawn; the title and the search keep the full name.
 		s.str(` data-l="`)
@@ -198,6 +202,17 @@ func (l *layout) writeNode(s *svgWriter, n *node, start int64, d int) {
 	s.str(`" height="` + strconv.Itoa(rectHeight) + `" fill="`)
 	s.buf = l.appendFill(s.buf, n)
 	s.str(`"/>`)
+	if l.split && n.total > 0 && n.live < n.total {
+		// The garbage part, paler: a veil over the box's right end.
+		lw := w * float64(n.live) / float64(n.total)
+		s.str(`<rect class="fg-g" x="`)
+		s.coord(x + lw)
+		s.str(`"`)
+		s.num("y", int64(y))
+		s.str(` width="`)
+		s.coord(w - lw)
+		s.str(`" height="` + strconv.Itoa(rectHeight) + `"/>`)
+	}
 	if label := fitLabel(n.shortLabel(), w); label != "" {
 		s.str(`<text x="`)
 		s.coord(x + textPad)
@@ -277,6 +292,12 @@ func (l *layout) writeTitle(s *svgWriter, n *node) {
 		} else {
 			s.str(" objects")
 		}
+	}
+	if l.split {
+		s.str("\nlive ")
+		s.buf = appendHuman(s.buf, n.live, l.cfg.Unit)
+		s.str(", garbage awaiting collection ")
+		s.buf = appendHuman(s.buf, n.total-n.live, l.cfg.Unit)
 	}
 }
 

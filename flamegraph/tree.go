@@ -20,6 +20,7 @@ type node struct {
 	kind     nodeKind
 	total    int64 // bytes held by the samples passing through this node
 	objects  int64
+	live     int64 // of total, still reachable
 	merged   int // for kindOther: how many sibling frames it stands for
 	children []*node
 }
@@ -54,6 +55,7 @@ func buildTree(samples []Sample, framesWidth, minWidth float64) tree {
 		b.order[i] = i
 		root.total += s.Bytes
 		root.objects += s.Objects
+		root.live += min(max(s.Live, 0), s.Bytes)
 	}
 	if root.total > 0 {
 		b.minBytes = minWidth / framesWidth * float64(root.total)
@@ -88,6 +90,7 @@ type run struct {
 	frame          Frame
 	count          int
 	bytes, objects int64
+	live           int64
 	lo, hi         int
 	keep           bool // drawn under its own name
 }
@@ -111,6 +114,7 @@ func (b *builder) children(lo, hi, depth int) []*node {
 			other.merged++
 			other.total += r.bytes
 			other.objects += r.objects
+			other.live += r.live
 			lone = i
 		default:
 			r.keep = true
@@ -131,6 +135,7 @@ func (b *builder) children(lo, hi, depth int) []*node {
 				frame:    r.frame,
 				total:    r.bytes,
 				objects:  r.objects,
+				live:     r.live,
 				children: b.children(r.lo, r.hi, depth+1),
 			})
 		}
@@ -176,6 +181,7 @@ func (b *builder) groupRuns(lo, hi, depth int) {
 		r.count++
 		r.bytes += s.Bytes
 		r.objects += s.Objects
+		r.live += min(max(s.Live, 0), s.Bytes)
 		if f.Source != "" && (r.frame.Source == "" || f.Source < r.frame.Source) {
 			r.frame.Source = f.Source
 		}

@@ -85,11 +85,13 @@ type pageData struct {
 	// Headline says the peak in one sentence: live data and garbage, and
 	// the GC settings that let the garbage be.
 	Headline string
-	Figures  []figure
-	Notes    []string
-	HasPeak  bool
-	Flame    template.HTML
-	Icicle   template.HTML
+	// SplitShown says the flame graph's boxes show their garbage paler.
+	SplitShown bool
+	Figures    []figure
+	Notes      []string
+	HasPeak    bool
+	Flame      template.HTML
+	Icicle     template.HTML
 	// FlameNote says when frames were merged more than usual.
 	FlameNote   string
 	Timeline    *timeline
@@ -140,6 +142,9 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 	}
 	d.Figures = figures(meta, s, run)
 	d.Headline = headline(s)
+	if run != nil && run.Peak != nil {
+		d.SplitShown = whileRunning(run.Peak.Raw.Reason)
+	}
 	if !meta.Started.IsZero() {
 		d.Started = meta.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
@@ -214,8 +219,12 @@ func pageTitle(s *Summary) string {
 }
 
 // flameSamples converts h's stacks for the flamegraph package, with the
-// text of each frame's source line where the file can be read.
+// text of each frame's source line where the file can be read, and their
+// live parts when the heap is a running program's (a GC's mark, memory
+// outside the heap, the program blocked): at its end (main returned, exit)
+// nothing is reachable any more, and every box would be garbage.
 func flameSamples(h *Heap) []flamegraph.Sample {
+	split := whileRunning(h.Raw.Reason)
 	src := newSourceCache()
 	n := 0
 	for _, s := range h.Stacks {
@@ -244,7 +253,11 @@ func flameSamples(h *Heap) []flamegraph.Sample {
 			stack[i] = ff
 		}
 		prev, prevOut = s.Frames, stack
-		samples = append(samples, flamegraph.Sample{Stack: stack, Bytes: max(s.Bytes, 0), Objects: max(s.Objects, 0)})
+		smp := flamegraph.Sample{Stack: stack, Bytes: max(s.Bytes, 0), Objects: max(s.Objects, 0)}
+		if split {
+			smp.Live = s.Live()
+		}
+		samples = append(samples, smp)
 	}
 	return samples
 }
@@ -365,7 +378,7 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
 		if p.LiveBytes > 0 {
-			if p.Moment == "gc" || p.Moment == "outside" || p.Moment == "idle" {
+			if whileRunning(p.Moment) {
 				details = append(details, "of which "+Bytes(p.LiveBytes)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
 				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(p.LiveBytes)+" was still reachable")
@@ -503,11 +516,18 @@ func headline(s *Summary) string {
 		settings = " (" + p.GC.Describe() + ")"
 	}
 	heap := Bytes(PeakHeap(p))
-	switch p.Moment {
-	case "gc", "outside", "idle":
+	switch {
+	case whileRunning(p.Moment):
 		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, Bytes(live), Bytes(garbage), settings)
-	case "pprof", "":
+	case p.Moment == "pprof" || p.Moment == "":
 		return ""
 	}
 	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, Bytes(live), settings)
+}
+
+// whileRunning reports whether a peak's moment is one of the running
+// program (a GC's mark, memory outside the heap, every goroutine blocked),
+// where live and garbage mean what they say, rather than its end.
+func whileRunning(moment string) bool {
+	return moment == "gc" || moment == "outside" || moment == "idle"
 }

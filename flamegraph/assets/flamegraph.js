@@ -42,6 +42,8 @@
     var f = {
       g: g,
       rect: g.querySelector("rect"),
+      veil: g.querySelector("rect.fg-g"),
+      lv: num(g, "lv"),
       text: g.querySelector("text"),
       name: lines[0],
       label: g.getAttribute("data-l") || lines[0],
@@ -76,7 +78,7 @@
       f /= 1024;
       i++;
     }
-    return f.toFixed(1) + " " + units[i];
+    return f.toFixed(i >= 2 ? 2 : 1) + " " + units[i];
   }
 
   // Keep in step with fitLabel in format.go.
@@ -91,6 +93,12 @@
   function place(f, x, w) {
     f.rect.setAttribute("x", x.toFixed(2));
     f.rect.setAttribute("width", w.toFixed(2));
+    if (f.veil && f.v > 0) {
+      // The garbage part of the box, paler, at its right end.
+      var lw = w * f.lv / f.v;
+      f.veil.setAttribute("x", (x + lw).toFixed(2));
+      f.veil.setAttribute("width", (w - lw).toFixed(2));
+    }
     var label = fit(f.label, w);
     if (!f.text) {
       if (label === "") {

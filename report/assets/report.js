@@ -11,18 +11,18 @@
     return document.getElementById(id);
   }
 
-  // Keep in step with Bytes in report.go.
+  // Keep in step with Bytes in internal/units: two decimals from a GiB on.
   function human(n) {
     if (n < 1024) {
       return n + " B";
     }
-    var units = ["KiB", "MiB", "GiB", "TiB"];
+    var units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     var f = n / 1024, i = 0;
     while (f >= 1024 && i < units.length - 1) {
       f /= 1024;
       i++;
     }
-    return f.toFixed(1) + " " + units[i];
+    return f.toFixed(i >= 2 ? 2 : 1) + " " + units[i];
   }
 
   // --- Search ---------------------------------------------------------
