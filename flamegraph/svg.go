@@ -73,7 +73,7 @@ func (s *svgWriter) num(name string, v int64) {
 type layout struct {
 	cfg    config
 	total  int64
-	split  bool // samples say what is live: boxes show their garbage paler
+	split  bool    // samples say what is live: boxes show their garbage paler
 	scale  float64 // pixels per byte
 	depth  int
 	height int

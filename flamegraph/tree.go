@@ -21,7 +21,7 @@ type node struct {
 	total    int64 // bytes held by the samples passing through this node
 	objects  int64
 	live     int64 // of total, still reachable
-	merged   int // for kindOther: how many sibling frames it stands for
+	merged   int   // for kindOther: how many sibling frames it stands for
 	children []*node
 }
 
