@@ -450,7 +450,7 @@ func (h *Heap) Corrections() []Correction {
 			Name:  "unswept garbage",
 			Bytes: h.Raw.UnsweptBytes,
 			How: "the runtime's exact heap was larger just before the GC's mark than at it, by garbage of the cycle before not yet swept; " +
-				"each stack was given the same share of what that sweep freed from it, to the runtime's figure",
+				"each stack was given the same share of what that sweep freed from it, to the runtime's figure; what it adds is garbage, counted in garbage_bytes",
 		})
 	}
 	return out
