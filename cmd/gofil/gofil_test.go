@@ -167,8 +167,8 @@ func TestAccuracy(t *testing.T) {
 			for fn, want := range c.truth {
 				got := inclusive(s, fn)
 				t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, 100*float64(got-want)/float64(want))
-				if !within(got, want, 0.05) {
-					t.Errorf("%s holds %d bytes at the peak, want %d ±5%%", fn, got, want)
+				if tol := samplingTolerance(want, s.SamplingRate); !within(got, want, tol) {
+					t.Errorf("%s holds %d bytes at the peak, want %d ±%.1f%%", fn, got, want, 100*tol)
 				}
 				if !strings.Contains(fn, "tagRecords") {
 					total += want
