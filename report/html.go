@@ -377,11 +377,15 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		for _, c := range p.Corrections {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}
-		if p.LiveBytes > 0 {
+		live := p.LiveBytes
+		if p.LiveBytesExact != nil {
+			live = int64(*p.LiveBytesExact) // as the headline says it
+		}
+		if live > 0 {
 			if whileRunning(p.Moment) {
-				details = append(details, "of which "+Bytes(p.LiveBytes)+" was still reachable at that GC; the rest was garbage awaiting collection")
+				details = append(details, "of which "+Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
-				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(p.LiveBytes)+" was still reachable")
+				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(live)+" was still reachable")
 			}
 		}
 		if s.SamplingRate > 0 {
