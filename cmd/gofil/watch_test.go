@@ -804,7 +804,9 @@ func TestWatchBoundedAnswer(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), "more than") {
 				t.Errorf("gofil watch: %v, %q; want a failure naming the limit", err, out)
 			}
-			if rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024; rss > 500<<20 {
+			rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+			t.Logf("%s: %d MiB of RSS", name, rss>>20)
+			if rss > 500<<20 {
 				t.Errorf("gofil watch reached %d MiB of RSS", rss>>20)
 			}
 		})
