@@ -101,3 +101,23 @@ func TestRunLeakSuspects(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchJobNoLeakList: a batch job that grows until it ends on its own
+// (testdata/growjob keeps every record it reads) gets one line pointing to
+// leaks.json, not a list of "leak suspects": its growth is its data.
+func TestBatchJobNoLeakList(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, testdata(t, "growjob"), "run", "-o", out, ".")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "leak suspects") {
+		t.Errorf("a batch job's stderr lists leak suspects:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "kept growing until the program ended (its data, or leaks): "+filepath.Join(out, report.LeaksFile)) {
+		t.Errorf("stderr does not point to leaks.json:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, report.LeaksFile)); err != nil {
+		t.Errorf("no leaks.json: %v", err)
+	}
+}

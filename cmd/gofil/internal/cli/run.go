@@ -297,10 +297,21 @@ func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) erro
 		return fail(exitReport, "writing the report: %v", err)
 	}
 	report.Text(stderr, s, outDir)
-	// A long-running program stopped by a signal is most likely a server:
-	// say what kept growing, or that nothing did.
-	if res != nil && (len(res.Suspects) > 0 || strings.HasPrefix(s.ExitPath, "signal")) {
+	switch {
+	case res == nil:
+	case strings.HasPrefix(s.ExitPath, "signal") || (meta.Signal != "" && !meta.OOMKilled):
+		// A program stopped by a signal is most likely a server: say what
+		// kept growing, or that nothing did.
 		report.LeaksText(stderr, res, 5)
+	case len(res.Suspects) > 0:
+		// A job that ended on its own grows until it is done: its data,
+		// most likely, not leaks. Say where to look, not more.
+		sites := fmt.Sprintf("%d allocation sites", len(res.Suspects))
+		if len(res.Suspects) == 1 {
+			sites = "1 allocation site"
+		}
+		fmt.Fprintf(stderr, "gofil: %s kept growing until the program ended (its data, or leaks): %s\n",
+			sites, filepath.Join(outDir, report.LeaksFile))
 	}
 	return nil
 }
