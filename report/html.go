@@ -414,7 +414,7 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		case "outside":
 			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when memory outside the heap grew", p.GCCycle))
 		case "idle":
-			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when every goroutine of the program had blocked", p.GCCycle))
+			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil while the program was idle", p.GCCycle))
 		default:
 			details = append(details, "at the final accounting ("+p.Moment+")")
 		}
@@ -530,7 +530,7 @@ func headline(s *Summary) string {
 }
 
 // whileRunning reports whether a peak's moment is one of the running
-// program (a GC's mark, memory outside the heap, every goroutine blocked),
+// program (a GC's mark, memory outside the heap, the program idle),
 // where live and garbage mean what they say, rather than its end.
 func whileRunning(moment string) bool {
 	return moment == "gc" || moment == "outside" || moment == "idle"

@@ -231,8 +231,8 @@ func Build(meta Meta, run *Run) *Summary {
 	case run.Peak == nil:
 		s.Notes = append(s.Notes, "no heap peak was recorded: the program ended before its first GC cycle could be accounted")
 	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && run.Peak.Raw.Reason == "idle":
-		s.Notes = append(s.Notes, "the program ended with exit code 2 after every goroutine had blocked, as the Go runtime ends a deadlock "+
-			"(\"all goroutines are asleep\"); the tracker accounted the heap when they blocked")
+		s.Notes = append(s.Notes, "the program ended with exit code 2 while idle, as the Go runtime ends a deadlock "+
+			"(\"all goroutines are asleep\"); the tracker had accounted the heap when it became idle")
 	case run.Exit == nil:
 		s.Notes = append(s.Notes, "the program ended without the tracker's final accounting ("+s.Ended+"): the report holds the heap up to the program's last GC")
 	}

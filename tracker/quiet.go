@@ -11,9 +11,12 @@ import (
 )
 
 // Quiet: when the program does not link os/signal (raw.EnvNoSignals), the
-// tracker catches no signal, and while every goroutine of the program is
-// blocked on another it stops its own timers and the OOM guard's, having
-// accounted the heap as it is: the runtime then sees a deadlock as it does
+// tracker catches no signal, so SIGINT or SIGTERM ends the program with no
+// final accounting. While the program is idle, the tracker therefore
+// accounts the heap (moment "idle") unless it cannot be the peak, at most
+// once a second at first, then less often. While every goroutine of the
+// program is blocked on another it also stops its own timers and the OOM
+// guard's: the runtime then sees a deadlock as it does
 // without gofil ("all goroutines are asleep"), and ends the program with
 // exit code 2. If the program was only waiting (on a timer's channel, say),
 // the tracker starts again at the next GC.
@@ -87,7 +90,14 @@ func (t *tracker) shouldQuiet(now time.Time) bool {
 		return false
 	}
 	if !t.allBlocked() {
+		// Idle but waiting on something outside (the network, a sleep): a
+		// server between requests. A signal it cannot catch may end it
+		// now, with no final accounting: the heap is accounted unless it
+		// cannot be the peak.
 		q.later(now)
+		if !t.endCannotPeak() {
+			t.accountNow("idle")
+		}
 		return false
 	}
 	return true

@@ -121,3 +121,41 @@ func TestBatchJobNoLeakList(t *testing.T) {
 		t.Errorf("no leaks.json: %v", err)
 	}
 }
+
+// TestIdleServerStopped: a server that does not link os/signal, stopped by
+// SIGTERM while idle before its first GC, still leaves a heap: the tracker
+// accounted it while the server waited for requests.
+func TestIdleServerStopped(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report")
+	cmd, stdout, stderr := startGofil(t, testdata(t, "leakserver"), "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
+	sc := bufio.NewScanner(stdout)
+	addr := ""
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		cmd.Wait()
+		t.Fatalf("the server did not start\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	for i := 0; i < 20; i++ {
+		if resp, err := http.Get("http://" + addr + "/leak"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // idle
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 {
+		t.Fatalf("gofil: %v, want exit code 143\n%s", err, stderr.String())
+	}
+	s := readSummary(t, out)
+	if s == nil || s.Peak == nil || s.Peak.HeapBytes == 0 {
+		t.Fatalf("no heap in the report of an idle server stopped by SIGTERM: %+v\n%s", s, stderr.String())
+	}
+	t.Logf("peak: %s at %.2fs, moment %s", report.Bytes(s.Peak.HeapBytes), s.Peak.AtSeconds, s.Peak.Moment)
+}
