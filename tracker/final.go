@@ -45,11 +45,9 @@ func (t *tracker) final(how string) {
 		// publication is in by now.
 		t.recheckForced()
 	}
-	if t.endCannotPeak() {
+	if !t.accountIfPeak(reason) {
 		t.observe()
 		t.flushPeak()
-	} else {
-		t.accountNow(reason)
 	}
 	t.flushWindow(t.cur)
 	t.writeHistory()
@@ -106,6 +104,17 @@ func (t *tracker) endCannotPeak() bool {
 		fmt.Fprintf(os.Stderr, "gofil-debug: end: at the last GC at most %d, since %d, now %d, outside %d; the peak's %d\n", atLastGC, t.before.Heap, now.heap, outside, p.Memory())
 	}
 	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.heap+outside < limit
+}
+
+// accountIfPeak accounts the heap as it is now, as reason, unless by the
+// runtime's exact figures it cannot be the peak (endCannotPeak); it reports
+// whether it did.
+func (t *tracker) accountIfPeak(reason string) bool {
+	if t.endCannotPeak() {
+		return false
+	}
+	t.accountNow(reason)
+	return true
 }
 
 // accountNow publishes the heap as it is at this moment and accounts it:

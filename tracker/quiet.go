@@ -95,9 +95,7 @@ func (t *tracker) shouldQuiet(now time.Time) bool {
 		// now, with no final accounting: the heap is accounted unless it
 		// cannot be the peak.
 		q.later(now)
-		if !t.endCannotPeak() {
-			t.accountNow("idle")
-		}
+		t.accountIfPeak("idle")
 		return false
 	}
 	return true
@@ -184,9 +182,7 @@ func agentGoroutine(frames []byte) bool {
 // goQuiet accounts the heap as it is, unless it cannot be the peak, then
 // pauses the guard and arms the wake-up for the next GC.
 func (t *tracker) goQuiet() {
-	if !t.endCannotPeak() {
-		t.accountNow("idle")
-	} else {
+	if !t.accountIfPeak("idle") {
 		t.observe()
 		t.flushPeak()
 	}

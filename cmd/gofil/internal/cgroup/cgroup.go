@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/procfs"
 )
 
@@ -496,7 +497,7 @@ func sweep(parent string) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), "gofil-") || err != nil || pid <= 0 {
 			continue
 		}
-		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+		if !privtmp.Alive(pid) {
 			syscall.Rmdir(filepath.Join(parent, e.Name()))
 		}
 	}

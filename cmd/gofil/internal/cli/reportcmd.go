@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 	"io"
 	"io/fs"
 	"os"
@@ -270,20 +269,10 @@ func defaultProfileReportDir(path string) string {
 // run's data (raw/) is another run's report, and one without gofil's
 // manifest is not gofil's: both are refused.
 func prepareReportDir(dir string) error {
-	st, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	entries, exists, err := ownDirEntries(dir)
+	if !exists && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return errors.New("exists and is not a directory")
-	}
-	if err := privtmp.Check(dir); err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}

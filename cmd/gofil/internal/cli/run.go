@@ -375,16 +375,9 @@ const tmpPrefix = "gofil-run-"
 // that no one else can write. discard removes what makeOutDir made: dir,
 // or what is in the existing one.
 func makeOutDir(dir string) (discard func(), err error) {
-	st, err := os.Lstat(dir)
+	entries, exists, err := ownDirEntries(dir)
 	switch {
-	case err == nil:
-		if !st.IsDir() {
-			return nil, errors.New("exists and is not a directory")
-		}
-		if err := privtmp.Check(dir); err != nil {
-			return nil, err
-		}
-		entries, err := os.ReadDir(dir)
+	case exists:
 		if err != nil {
 			return nil, err
 		}
@@ -416,6 +409,24 @@ func makeOutDir(dir string) (discard func(), err error) {
 		return nil, err
 	}
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// ownDirEntries reads dir if something is there (exists): it must be a
+// directory, not a link, of the user's own, that no one else can write
+// (privtmp.Check). Without anything there, err is Lstat's.
+func ownDirEntries(dir string) (entries []fs.DirEntry, exists bool, err error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if !st.IsDir() {
+		return nil, true, errors.New("exists and is not a directory")
+	}
+	if err := privtmp.Check(dir); err != nil {
+		return nil, true, err
+	}
+	entries, err = os.ReadDir(dir)
+	return entries, true, err
 }
 
 // checkWritable makes sure dir can be created or, if it exists, is an empty
@@ -483,11 +494,7 @@ func cacheDir() (string, error) {
 func interruptible(ctx context.Context) (context.Context, func() syscall.Signal) {
 	ctx, cancel := context.WithCancel(ctx)
 	sigc := make(chan os.Signal, 1)
-	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
-		if !signal.Ignored(sig) {
-			signal.Notify(sigc, sig)
-		}
-	}
+	runner.NotifyUnignored(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	var got syscall.Signal
 	finished := make(chan struct{})

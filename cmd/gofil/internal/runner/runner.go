@@ -87,16 +87,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		interval = 10 * time.Millisecond
 	}
 
-	// A signal gofil was started ignoring (nohup's SIGHUP, a background
-	// job's SIGINT) stays ignored, so that the child inherits it ignored,
-	// as it would without gofil: catching it would give the child the
-	// default action.
 	sigc := make(chan os.Signal, 4)
-	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
-		if !signal.Ignored(sig) {
-			signal.Notify(sigc, sig)
-		}
-	}
+	NotifyUnignored(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigc)
 
 	var res Result
@@ -215,4 +207,16 @@ func isForegroundTerminal() bool {
 		return false
 	}
 	return pgrp == unix.Getpgrp()
+}
+
+// NotifyUnignored relays to c those of sigs that gofil was not started
+// ignoring: one it was (nohup's SIGHUP, a background job's SIGINT) stays
+// ignored, so that the program inherits it ignored, as without gofil.
+// Catching it would give the program the default action.
+func NotifyUnignored(c chan<- os.Signal, sigs ...os.Signal) {
+	for _, sig := range sigs {
+		if !signal.Ignored(sig) {
+			signal.Notify(c, sig)
+		}
+	}
 }
