@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -25,20 +26,7 @@ import (
 func TestRunLeakSuspects(t *testing.T) {
 	const leaks = 300
 	out := filepath.Join(t.TempDir(), "report")
-	cmd, stdout, stderr := startGofil(t, testdata(t, "leakserver"), "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
-	sc := bufio.NewScanner(stdout)
-	addr := ""
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		cmd.Wait()
-		t.Fatalf("the server did not start\n%s", stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
+	cmd, addr, stderr := runLeakServer(t, out)
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	get := func(path string) {
@@ -127,20 +115,7 @@ func TestBatchJobNoLeakList(t *testing.T) {
 // accounted it while the server waited for requests.
 func TestIdleServerStopped(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report")
-	cmd, stdout, stderr := startGofil(t, testdata(t, "leakserver"), "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
-	sc := bufio.NewScanner(stdout)
-	addr := ""
-	for sc.Scan() {
-		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		cmd.Wait()
-		t.Fatalf("the server did not start\n%s", stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
+	cmd, addr, stderr := runLeakServer(t, out)
 	for i := 0; i < 20; i++ {
 		if resp, err := http.Get("http://" + addr + "/leak"); err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -158,4 +133,26 @@ func TestIdleServerStopped(t *testing.T) {
 		t.Fatalf("no heap in the report of an idle server stopped by SIGTERM: %+v\n%s", s, stderr.String())
 	}
 	t.Logf("peak: %s at %.2fs, moment %s", report.Bytes(s.Peak.HeapBytes), s.Peak.AtSeconds, s.Peak.Moment)
+}
+
+// runLeakServer starts testdata/leakserver under gofil run, reporting
+// into out, on a free loopback port, and returns gofil's process, the
+// server's address and gofil's stderr once the server listens.
+func runLeakServer(t *testing.T, out string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	cmd, stdout, stderr := startGofil(t, testdata(t, "leakserver"), "run", "-o", out, ".", "--", "-addr", "127.0.0.1:0")
+	sc := bufio.NewScanner(stdout)
+	addr := ""
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		cmd.Wait()
+		t.Fatalf("the server did not start\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	return cmd, addr, stderr
 }

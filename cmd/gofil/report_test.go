@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -744,17 +745,9 @@ func checkLongNames(t *testing.T, ctx context.Context, c *cdpClient, dir string)
 func TestHostileProfiles(t *testing.T) {
 	dir := t.TempDir()
 	bomb := filepath.Join(dir, "bomb.pb.gz")
-	f, err := os.Create(bomb)
-	if err != nil {
+	if err := os.WriteFile(bomb, gzipBomb(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	zw, _ := gzip.NewWriterLevel(f, gzip.BestCompression)
-	zeros := make([]byte, 1<<20)
-	for i := 0; i < 512; i++ {
-		zw.Write(zeros)
-	}
-	zw.Close()
-	f.Close()
 	cmd := exec.Command(gofilBin, "report", "-o", filepath.Join(dir, "bomb-report"), bomb)
 	out, err := cmd.CombinedOutput()
 	ee, ok := err.(*exec.ExitError)
@@ -799,4 +792,16 @@ func TestHostileProfiles(t *testing.T) {
 	if st.Size() > 8<<20 || took > 10*time.Second || rss > 400<<20 {
 		t.Errorf("a profile of 50 names of 200 KB made a page of %d KiB in %v with %d MiB of RSS", st.Size()>>10, took, rss>>20)
 	}
+}
+
+// gzipBomb is 512 MiB of zeros, gzipped: about half a MiB.
+func gzipBomb() []byte {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 512; i++ {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	return b.Bytes()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -778,13 +777,7 @@ func TestWatchDurationBoundsFetch(t *testing.T) {
 // with a gzip bomb, ends the watch with one line naming the limit, and
 // gofil's memory stays bounded.
 func TestWatchBoundedAnswer(t *testing.T) {
-	var bomb bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
-	zeros := make([]byte, 1<<20)
-	for i := 0; i < 512; i++ {
-		zw.Write(zeros)
-	}
-	zw.Close()
+	bomb := gzipBomb()
 	for name, handler := range map[string]http.HandlerFunc{
 		"endless stream": func(w http.ResponseWriter, r *http.Request) {
 			chunk := bytes.Repeat([]byte{0x1f}, 1<<20)
@@ -794,7 +787,7 @@ func TestWatchBoundedAnswer(t *testing.T) {
 				}
 			}
 		},
-		"gzip bomb": func(w http.ResponseWriter, r *http.Request) { w.Write(bomb.Bytes()) },
+		"gzip bomb": func(w http.ResponseWriter, r *http.Request) { w.Write(bomb) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			hs := httptest.NewServer(handler)
