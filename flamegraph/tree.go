@@ -55,7 +55,7 @@ func buildTree(samples []Sample, framesWidth, minWidth float64) tree {
 		b.order[i] = i
 		root.total += s.Bytes
 		root.objects += s.Objects
-		root.live += min(max(s.Live, 0), s.Bytes)
+		root.live += s.live()
 	}
 	if root.total > 0 {
 		b.minBytes = minWidth / framesWidth * float64(root.total)
@@ -181,7 +181,7 @@ func (b *builder) groupRuns(lo, hi, depth int) {
 		r.count++
 		r.bytes += s.Bytes
 		r.objects += s.Objects
-		r.live += min(max(s.Live, 0), s.Bytes)
+		r.live += s.live()
 		if f.Source != "" && (r.frame.Source == "" || f.Source < r.frame.Source) {
 			r.frame.Source = f.Source
 		}
@@ -225,3 +225,6 @@ func compareFrames(a, b Frame) int {
 	}
 	return cmp.Compare(a.Line, b.Line)
 }
+
+// live is s.Live kept within s.Bytes.
+func (s Sample) live() int64 { return min(max(s.Live, 0), s.Bytes) }
