@@ -7,10 +7,8 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/goccy/go-graphviz"
+	"github.com/gofil/gofil/internal/dotsvg"
 
 	"github.com/gofil/gofil/flamegraph"
 )
@@ -264,58 +262,15 @@ func edgeColour(frac float64) string {
 	return fmt.Sprintf("#%02x%02x%02x", v+20, v, v-10)
 }
 
-// graphvizMu serializes go-graphviz: its WebAssembly module is one
-// instance per process and not safe for concurrent use.
-var graphvizMu sync.Mutex
-
-// renderer lays out DOT graphs as SVG with go-graphviz, which runs
-// Graphviz compiled to WebAssembly: no dot binary is needed.
-type renderer struct {
-	ctx context.Context
-	gv  *graphviz.Graphviz
-	// elapsed is the time spent creating the renderer and rendering.
-	elapsed time.Duration
-}
-
-// newRenderer creates a renderer; close it when done. It holds graphvizMu
-// until closed.
-func newRenderer(ctx context.Context) (*renderer, error) {
-	graphvizMu.Lock()
-	start := time.Now()
-	gv, err := graphviz.New(ctx)
-	if err != nil {
-		graphvizMu.Unlock()
-		return nil, fmt.Errorf("graphviz: %w", err)
-	}
-	return &renderer{ctx: ctx, gv: gv, elapsed: time.Since(start)}, nil
-}
-
-func (r *renderer) close() error {
-	defer graphvizMu.Unlock()
-	if err := r.gv.Close(); err != nil {
-		return fmt.Errorf("graphviz: %w", err)
-	}
-	return nil
-}
-
-// svg lays out dot and returns the SVG element, without the XML
+// svgOf lays dot out with Graphviz, in gofil's helper process
+// (internal/dotsvg), and returns the SVG element without the XML
 // declaration and DOCTYPE Graphviz puts before it, ready to inline in HTML.
-func (r *renderer) svg(dot []byte) (string, error) {
-	start := time.Now()
-	defer func() { r.elapsed += time.Since(start) }()
-	graph, err := graphviz.ParseBytes(dot)
+func svgOf(ctx context.Context, dot []byte) (string, error) {
+	out, err := dotsvg.Render(ctx, dot)
 	if err != nil {
-		return "", fmt.Errorf("graphviz: parse: %w", err)
+		return "", err
 	}
-	var out bytes.Buffer
-	err = r.gv.Render(r.ctx, graph, graphviz.SVG, &out)
-	if cerr := graph.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("graphviz: render: %w", err)
-	}
-	svg := out.String()
+	svg := string(out)
 	i := strings.Index(svg, "<svg")
 	if i < 0 {
 		return "", fmt.Errorf("graphviz: no <svg> in its output")

@@ -154,14 +154,7 @@ func TestCallGraphDOT(t *testing.T) {
 	if !strings.Contains(dot, `&amp;lt;script&amp;gt;`) && !strings.Contains(dot, `<script>alert(\"x\")</script>`) {
 		t.Errorf("DOT lacks the escaped name:\n%s", dot)
 	}
-	r, err := newRenderer(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	svg, err := r.svg(g.dot())
-	if cerr := r.close(); cerr != nil {
-		t.Fatal(cerr)
-	}
+	svg, err := svgOf(context.Background(), g.dot())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,12 +511,7 @@ func TestCallGraphTooltipBackslashes(t *testing.T) {
 		Frames: []Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: `main.odd\N\G`, File: "/m.go", Line: 2}},
 		Bytes:  100, Objects: 1,
 	}}}
-	r, err := newRenderer(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
-	svg, err := r.svg(buildCallGraph(h).dot())
+	svg, err := svgOf(context.Background(), buildCallGraph(h).dot())
 	if err != nil {
 		t.Fatal(err)
 	}

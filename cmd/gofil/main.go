@@ -9,11 +9,9 @@ import (
 	"syscall"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/cli"
-	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 )
 
 func main() {
-	privtmp.Restore()
 	// A write to a closed pipe (gofil run ... | head) fails with EPIPE
 	// rather than killing gofil before it has cleaned up and passed the
 	// program's exit code on. Caught, not ignored: the program starts with

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"io/fs"
 	"os"
@@ -8,14 +10,31 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gofil/gofil/report"
 )
 
-// TestGraphvizCacheIsPrivate: go-graphviz's compilation cache, which its
-// package initialisation opens under os.TempDir before main runs, is never
-// in a shared TMPDIR: it goes to the user's own cache directory, or, when
-// there is none, nowhere. A cache another user planted in the shared
-// TMPDIR is not touched. The program gofil runs still gets the user's
-// TMPDIR.
+// TestGraphvizOnlyWhereDrawn: gofil's own binary does not link Graphviz
+// (go-graphviz, or wazero, which runs its WebAssembly), so no command pays
+// for its initialisation; the call graph is drawn by a helper process.
+func TestGraphvizOnlyWhereDrawn(t *testing.T) {
+	info, err := buildinfo.ReadFile(gofilBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range info.Deps {
+		if strings.Contains(d.Path, "go-graphviz") || strings.Contains(d.Path, "wazero") {
+			t.Errorf("gofil links %s", d.Path)
+		}
+	}
+}
+
+// TestGraphvizCacheIsPrivate: the helper that draws the call graph, and
+// go-graphviz's compilation cache, which its package initialisation opens
+// under os.TempDir, are in the user's own cache directory, never in a
+// shared TMPDIR, with a home or without: a cache another user planted in
+// the shared TMPDIR is not touched, and the call graph is still drawn. The
+// program gofil runs still gets the user's TMPDIR.
 func TestGraphvizCacheIsPrivate(t *testing.T) {
 	shared := filepath.Join(t.TempDir(), "shared")
 	if err := os.Mkdir(shared, 0o777); err != nil {
@@ -29,41 +48,82 @@ func TestGraphvizCacheIsPrivate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(planted, "planted"), []byte("not machine code"), 0o666); err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
-	r := gofilEnv(t, t.TempDir(), []string{"TMPDIR=" + shared, "HOME=" + home, "XDG_CACHE_HOME="}, "help")
-	if r.code != 0 {
-		t.Fatalf("gofil help: exit code %d\n%s", r.code, r.stderr)
-	}
-	entries, err := os.ReadDir(planted)
-	if err != nil || len(entries) != 1 {
-		t.Errorf("the planted cache was touched: %v, %v", entries, err)
-	}
-	if _, err := os.Stat(filepath.Join(home, ".cache", "gofil", "tmp", "go-graphviz")); err != nil {
-		t.Errorf("no private compilation cache: %v", err)
-	}
-	// Without a home, no cache at all, and still none in the shared TMPDIR.
-	os.RemoveAll(planted)
-	r = gofilEnv(t, t.TempDir(), []string{"TMPDIR=" + shared, "HOME=", "XDG_CACHE_HOME="}, "help")
-	if r.code != 0 {
-		t.Fatalf("gofil help without HOME: exit code %d\n%s", r.code, r.stderr)
-	}
-	if _, err := os.Stat(planted); err == nil {
-		t.Errorf("go-graphviz made its cache in the shared TMPDIR %s", shared)
-	}
-	// The program sees the TMPDIR it was given.
-	prog := t.TempDir()
-	os.WriteFile(filepath.Join(prog, "go.mod"), []byte("module tmpdir\n\ngo 1.22\n"), 0o644)
-	os.WriteFile(filepath.Join(prog, "main.go"), []byte("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc main() { fmt.Println(\"TMPDIR=\" + os.Getenv(\"TMPDIR\")) }\n"), 0o644)
 	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dirs := strings.Fields(string(goenv))
-	r = gofilEnv(t, prog, []string{"TMPDIR=" + shared, "HOME=" + home, "GOCACHE=" + dirs[0], "GOMODCACHE=" + dirs[1]},
+	goDirs := []string{"GOCACHE=" + dirs[0], "GOMODCACHE=" + dirs[1]}
+	profile, err := filepath.Abs(filepath.Join("..", "..", "report", "testdata", "inlined.pb.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drawn := func(home string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "r")
+		env := append([]string{"TMPDIR=" + shared, "HOME=" + home, "XDG_CACHE_HOME="}, goDirs...)
+		r := gofilEnv(t, t.TempDir(), env, "report", "-o", out, profile)
+		if r.code != 0 {
+			t.Fatalf("gofil report (HOME=%q): exit code %d\n%s", home, r.code, r.stderr)
+		}
+		page, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(page, []byte(`class="node"`)) {
+			t.Errorf("HOME=%q: no call graph on the page", home)
+		}
+		entries, err := os.ReadDir(planted)
+		if err != nil || len(entries) != 1 {
+			t.Errorf("HOME=%q: the planted cache was touched: %v, %v", home, entries, err)
+		}
+	}
+	home := t.TempDir()
+	drawn(home)
+	cache := filepath.Join(home, ".cache", "gofil")
+	if _, err := os.Stat(filepath.Join(cache, "tmp", "go-graphviz")); err != nil {
+		t.Errorf("no private compilation cache: %v", err)
+	}
+	helpers, _ := filepath.Glob(filepath.Join(cache, "graphviz-*", "gofil-graphviz"))
+	if len(helpers) != 1 {
+		t.Errorf("helpers in the cache: %v, want one", helpers)
+	}
+	checkPrivate(t, cache)
+	// Without a home: the cache is the user's own directory in TMPDIR.
+	drawn("")
+	own := filepath.Join(shared, fmt.Sprintf("gofil-%d", os.Getuid()))
+	if _, err := os.Stat(filepath.Join(own, "tmp", "go-graphviz")); err != nil {
+		t.Errorf("no private compilation cache under %s: %v", own, err)
+	}
+	checkPrivate(t, own)
+	// The program sees the TMPDIR it was given.
+	prog := t.TempDir()
+	os.WriteFile(filepath.Join(prog, "go.mod"), []byte("module tmpdir\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(prog, "main.go"), []byte("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc main() { fmt.Println(\"TMPDIR=\" + os.Getenv(\"TMPDIR\")) }\n"), 0o644)
+	r := gofilEnv(t, prog, append([]string{"TMPDIR=" + shared, "HOME=" + home}, goDirs...),
 		"run", "-o", filepath.Join(t.TempDir(), "r"), ".")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "TMPDIR="+shared {
 		t.Errorf("the program saw %q (exit %d), want TMPDIR=%s\n%s", r.stdout, r.code, shared, r.stderr)
 	}
+}
+
+// checkPrivate fails t for anything under dir that another user could
+// write, or a file another user could read.
+func checkPrivate(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 && p != dir {
+			t.Errorf("%s is %v", p, perm)
+		}
+		return nil
+	})
 }
 
 // TestAgentCacheIsPrivate: without a home, gofil's cache of the agent's

@@ -21,13 +21,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
-	"time"
 
 	"golang.org/x/mod/modfile"
 
 	"github.com/gofil/gofil"
-	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
+	"github.com/gofil/gofil/internal/privtmp"
 )
 
 // Target is what the user asked to run.
@@ -271,7 +269,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = t.Dir
 	cmd.Env = buildEnv
-	killGroupOnCancel(cmd)
+	privtmp.KillGroupOnCancel(cmd)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -301,7 +299,7 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, pkgArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	killGroupOnCancel(cmd)
+	privtmp.KillGroupOnCancel(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -617,18 +615,6 @@ func versionLess(a, b string) bool {
 
 // buildPrefix begins the name of a build's directory in the cache.
 const buildPrefix = "build-"
-
-// killGroupOnCancel runs cmd in a process group of its own and, when its
-// context ends, kills the whole group: the go command and the compilers and
-// linker it started, which killing the go command alone would leave
-// running.
-func killGroupOnCancel(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	cmd.WaitDelay = 5 * time.Second
-}
 
 // inModule reports whether dir or a directory above it has a go.mod.
 func inModule(dir string) bool {

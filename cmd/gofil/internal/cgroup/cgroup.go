@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
+	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/procfs"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
-	"github.com/gofil/gofil/cmd/gofil/internal/privtmp"
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
+	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
@@ -166,7 +166,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	binary := target.Binary
 	var packages []string
 	if binary == "" {
-		cache, err := cacheDir()
+		cache, err := privtmp.CacheDir()
 		if err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
@@ -467,24 +467,6 @@ func checkWritable(dir string) error {
 		}
 		parent = next
 	}
-}
-
-// cacheDir is gofil's own cache: the agent's source and each build's
-// files. It is the user's (~/.cache/gofil), or, without a home, a directory
-// of the user's own in the temporary directory; either is checked to be
-// private, since the go command compiles what it finds there into the
-// program.
-func cacheDir() (string, error) {
-	var dir string
-	if base, err := os.UserCacheDir(); err == nil {
-		dir = filepath.Join(base, "gofil")
-	} else {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("gofil-%d", os.Getuid()))
-	}
-	if err := privtmp.MakePrivate(dir); err != nil {
-		return "", fmt.Errorf("cache directory: %w", err)
-	}
-	return dir, nil
 }
 
 // interruptible returns a context that SIGINT, SIGTERM or SIGHUP (those not

@@ -1,67 +1,33 @@
-// Package privtmp points os.TempDir at a directory no other user can write
-// while the packages gofil links initialise, and gives the user's own back
-// when gofil's main starts.
-//
-// go-graphviz's package initialisation opens a wazero compilation cache at
-// os.TempDir()/go-graphviz, creating it if missing, and loads the machine
-// code it finds there: in a shared /tmp another user could plant it, and
-// once one user has created the directory every other user's gofil fails
-// on it. Packages initialise in the order of their import paths, each after
-// those it imports (the Go spec, "Package initialization"): this package
-// imports only the standard library and its path sorts before
-// github.com/tetratelabs/wazero, which go-graphviz's cache package imports,
-// so its init runs first.
-//
-//	import "github.com/gofil/gofil/cmd/gofil/internal/privtmp"
-//
-//	func main() {
-//		privtmp.Restore() // first thing: what follows sees the user's TMPDIR
-//		...
-//	}
+// Package privtmp makes and checks the directories gofil keeps its own
+// files in: private to the user running it, since the go command compiles
+// and gofil executes what it finds there.
 package privtmp
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
-var (
-	userTMPDIR string
-	hadTMPDIR  bool
-	// Dir is the private directory os.TempDir pointed at during
-	// initialisation, "" if none could be made (the cache is then off).
-	Dir string
-)
-
-func init() {
-	userTMPDIR, hadTMPDIR = os.LookupEnv("TMPDIR")
-	dir, err := private()
-	if err != nil {
-		// A directory that cannot exist: go-graphviz then keeps no cache.
-		os.Setenv("TMPDIR", filepath.Join(string(filepath.Separator), "nonexistent", "gofil-no-private-tmp"))
-		return
+// CacheDir returns gofil's own cache, created if missing: the agent's
+// source, each build's files and the Graphviz helper. It is the user's
+// (~/.cache/gofil), or, without a home, a directory of the user's own in
+// the temporary directory; either is checked to be private.
+func CacheDir() (string, error) {
+	var dir string
+	if base, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(base, "gofil")
+	} else {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("gofil-%d", os.Getuid()))
 	}
-	Dir = dir
-	os.Setenv("TMPDIR", dir)
-}
-
-// private returns the user's own directory for gofil's temporary files,
-// ~/.cache/gofil/tmp (or under $XDG_CACHE_HOME), made 0700 if missing and
-// checked: a directory, not a link, owned by the user, writable by no one
-// else.
-func private() (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(cache, "gofil", "tmp")
 	if err := MakePrivate(dir); err != nil {
-		return "", err
+		return "", fmt.Errorf("cache directory: %w", err)
 	}
 	return dir, nil
 }
@@ -99,15 +65,6 @@ func Check(dir string) error {
 	return nil
 }
 
-// Restore gives the process back the TMPDIR it was started with.
-func Restore() {
-	if hadTMPDIR {
-		os.Setenv("TMPDIR", userTMPDIR)
-	} else {
-		os.Unsetenv("TMPDIR")
-	}
-}
-
 // Pattern is the os.MkdirTemp pattern of a directory made by this process
 // under prefix: prefix, the process id and a dash, so that Sweep can tell
 // when its maker is gone.
@@ -140,6 +97,18 @@ func Sweep(dir, prefix string) {
 		}
 		os.RemoveAll(p)
 	}
+}
+
+// KillGroupOnCancel runs cmd in a process group of its own and, when its
+// context ends, kills the whole group: the go command and the compilers and
+// linker it started, which killing the go command alone would leave
+// running.
+func KillGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = 5 * time.Second
 }
 
 // Alive reports whether a process with this id exists.

@@ -1,0 +1,235 @@
+// Package dotsvg lays out DOT graphs as SVG in a process of its own: a
+// helper program, built with the go command from gofil's own module
+// requirements on first use and kept in gofil's private cache. gofil's own
+// binary does not link Graphviz, so no command but the one that draws a
+// call graph pays for its WebAssembly module or opens its compilation
+// cache.
+package dotsvg
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/gofil/gofil"
+	"github.com/gofil/gofil/internal/privtmp"
+)
+
+//go:embed helper/main.go
+var helperSource []byte
+
+const (
+	// helperModule is the module path of the helper's own module.
+	helperModule = "gofil.run/graphviz"
+	// binaryName is the helper's executable in its cache directory.
+	binaryName = "gofil-graphviz"
+	// dirPrefix begins the name of the helper's cache directory, and,
+	// after a dot, of one being built.
+	dirPrefix = "graphviz-"
+	// maxSVG bounds what is read back from the helper.
+	maxSVG = 64 << 20
+	// buildTimeout and renderTimeout bound the helper's build and each
+	// layout.
+	buildTimeout  = 5 * time.Minute
+	renderTimeout = time.Minute
+)
+
+// Render lays dot out as SVG. The first call on a machine builds the helper
+// (a few seconds with the go command's build cache warm).
+func Render(ctx context.Context, dot []byte) ([]byte, error) {
+	cache, err := privtmp.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	bin, err := helper(ctx, cache)
+	if err != nil {
+		return nil, err
+	}
+	// go-graphviz keeps its compilation cache in os.TempDir: a private
+	// directory, not the user's TMPDIR, which may be shared.
+	// It makes its directory there 0755 if missing: made first, 0700.
+	tmp := filepath.Join(cache, "tmp")
+	wazeroCache := filepath.Join(tmp, "go-graphviz")
+	if err := privtmp.MakePrivate(wazeroCache); err != nil {
+		return nil, fmt.Errorf("graphviz cache: %w", err)
+	}
+	if err := os.Chmod(wazeroCache, 0o700); err != nil {
+		return nil, fmt.Errorf("graphviz cache: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, renderTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(withoutTMPDIR(os.Environ()), "TMPDIR="+tmp)
+	cmd.Stdin = bytes.NewReader(dot)
+	var stderr bytes.Buffer
+	cmd.Stderr = &capped{w: &stderr, n: 4 << 10}
+	var out bytes.Buffer
+	cmd.Stdout = &capped{w: &out, n: maxSVG + 1}
+	privtmp.KillGroupOnCancel(cmd)
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return nil, errors.New(firstLine(msg))
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("graphviz: no layout after %v", renderTimeout)
+		}
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	if out.Len() > maxSVG {
+		return nil, fmt.Errorf("graphviz: its output is over %d bytes", maxSVG)
+	}
+	return out.Bytes(), nil
+}
+
+// helper returns the helper's executable under cache, building it if it is
+// not there. The cache is private (privtmp.CacheDir checked it), so what is
+// there was put there by this user's gofil; it is built in a directory of
+// its own and renamed into place, so it is never seen half written.
+func helper(ctx context.Context, cache string) (string, error) {
+	mod, err := goMod()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, b := range [][]byte{helperSource, mod, gofil.GoSum} {
+		fmt.Fprintf(h, "%d\n", len(b))
+		h.Write(b)
+	}
+	dir := filepath.Join(cache, dirPrefix+hex.EncodeToString(h.Sum(nil))[:16])
+	bin := filepath.Join(dir, binaryName)
+	if err := checkBinary(dir, bin); err == nil {
+		return bin, nil
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		return "", fmt.Errorf("drawing a call graph needs the go command once, to build gofil's Graphviz helper: %w", err)
+	}
+	privtmp.Sweep(cache, "."+dirPrefix)
+	work, err := os.MkdirTemp(cache, privtmp.Pattern("."+dirPrefix))
+	if err != nil {
+		return "", fmt.Errorf("graphviz helper: %w", err)
+	}
+	defer os.RemoveAll(work)
+	for name, data := range map[string][]byte{"go.mod": mod, "go.sum": gofil.GoSum, "main.go": helperSource} {
+		if err := os.WriteFile(filepath.Join(work, name), data, 0o600); err != nil {
+			return "", fmt.Errorf("graphviz helper: %w", err)
+		}
+	}
+	bctx, cancel := context.WithTimeout(ctx, buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(bctx, "go", "build", "-trimpath", "-o", binaryName, ".")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+	var out bytes.Buffer
+	cmd.Stdout = &capped{w: &out, n: 64 << 10}
+	cmd.Stderr = cmd.Stdout
+	privtmp.KillGroupOnCancel(cmd)
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(out.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("gofil's Graphviz helper does not build: %s", lastLine(msg))
+	}
+	if err := os.Chmod(filepath.Join(work, binaryName), 0o700); err != nil {
+		return "", fmt.Errorf("graphviz helper: %w", err)
+	}
+	if err := os.Rename(work, dir); err != nil {
+		if checkBinary(dir, bin) == nil {
+			return bin, nil // another gofil built it first
+		}
+		os.RemoveAll(dir)
+		if err := os.Rename(work, dir); err != nil {
+			return "", fmt.Errorf("graphviz helper: %w", err)
+		}
+	}
+	return bin, checkBinary(dir, bin)
+}
+
+// goMod is the helper module's go.mod: gofil's own requirements under
+// another module path.
+func goMod() ([]byte, error) {
+	f, err := modfile.Parse("go.mod", gofil.GoMod, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gofil's go.mod: %w", err)
+	}
+	if err := f.AddModuleStmt(helperModule); err != nil {
+		return nil, fmt.Errorf("gofil's go.mod: %w", err)
+	}
+	for _, t := range f.Tool {
+		f.DropTool(t.Path)
+	}
+	f.Cleanup()
+	return modfile.Format(f.Syntax), nil
+}
+
+// checkBinary reports an error unless dir is private and bin is a regular
+// file in it, owned by the user, that no one else can write.
+func checkBinary(dir, bin string) error {
+	if err := privtmp.Check(dir); err != nil {
+		return err
+	}
+	st, err := os.Lstat(bin)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is not a private executable", bin)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("%s is not the user's", bin)
+	}
+	return nil
+}
+
+func withoutTMPDIR(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TMPDIR=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func lastLine(s string) string {
+	return s[strings.LastIndex(s, "\n")+1:]
+}
+
+// capped writes at most n bytes to w and drops the rest, so that a helper
+// gone wrong cannot fill gofil's memory.
+type capped struct {
+	w io.Writer
+	n int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	k := len(p)
+	if k > c.n {
+		p = p[:c.n]
+	}
+	c.n -= len(p)
+	if len(p) > 0 {
+		if _, err := c.w.Write(p); err != nil {
+			return 0, err
+		}
+	}
+	return k, nil
+}
