@@ -21,6 +21,7 @@ import (
 
 	"github.com/gofil/gofil"
 	"github.com/gofil/gofil/internal/heapprof"
+	"github.com/gofil/gofil/internal/pacer"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 )
@@ -133,6 +134,8 @@ type Run struct {
 	DumpTimes map[int][2]time.Duration
 	// History is the in-use heap per stack over the run.
 	History *raw.History
+	// GCLog is the tracker's line per GC cycle, for the pacer's replay.
+	GCLog *pacer.Log
 	// Packages are the import paths of the packages the program links
 	// without gofil's agent; nil if not known.
 	Packages map[string]bool
@@ -195,6 +198,11 @@ func Load(dir string) (*Run, error) {
 		return nil, err
 	}
 	r.Timeline = tl
+	gl, err := readGCLog(filepath.Join(dir, raw.GCLogFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	r.GCLog = gl
 	return r, nil
 }
 

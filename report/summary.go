@@ -56,23 +56,29 @@ type RSSPoint struct {
 type Summary struct {
 	// Incomplete, first in the file, says why the report could not be
 	// finished: a file of it could not be written.
-	Incomplete      string            `json:"incomplete,omitempty"`
-	Schema          int               `json:"schema"`
-	Command         []string          `json:"command"`
-	Target          string            `json:"target"`
-	ExitCode        int               `json:"exit_code"`
-	Ended           string            `json:"ended"`
-	ExitPath        string            `json:"exit_path,omitempty"`
-	DurationSeconds float64           `json:"duration_seconds"`
-	SamplingRate    int               `json:"sampling_rate_bytes,omitempty"`
-	Peak            *PeakInfo         `json:"peak"`
-	Top             []Site            `json:"top"`
-	Functions       []Function        `json:"functions"`
-	Tracker         *TrackerInfo      `json:"tracker,omitempty"`
-	OOMKilled       bool              `json:"oom_killed"`
-	OOM             *OOMInfo          `json:"oom,omitempty"`
-	Notes           []string          `json:"notes"`
-	Files           map[string]string `json:"files"`
+	Incomplete      string     `json:"incomplete,omitempty"`
+	Schema          int        `json:"schema"`
+	Command         []string   `json:"command"`
+	Target          string     `json:"target"`
+	ExitCode        int        `json:"exit_code"`
+	Ended           string     `json:"ended"`
+	ExitPath        string     `json:"exit_path,omitempty"`
+	DurationSeconds float64    `json:"duration_seconds"`
+	SamplingRate    int        `json:"sampling_rate_bytes,omitempty"`
+	Peak            *PeakInfo  `json:"peak"`
+	Top             []Site     `json:"top"`
+	Functions       []Function `json:"functions"`
+	// WhatIf is the peak Go heap and the GC cycles the pacer's replay
+	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
+	// one line what the one that saves the most memory buys, when one
+	// saves a fifth of the peak.
+	WhatIf    []WhatIf          `json:"whatif,omitempty"`
+	GCAdvice  string            `json:"gc_advice,omitempty"`
+	Tracker   *TrackerInfo      `json:"tracker,omitempty"`
+	OOMKilled bool              `json:"oom_killed"`
+	OOM       *OOMInfo          `json:"oom,omitempty"`
+	Notes     []string          `json:"notes"`
+	Files     map[string]string `json:"files"`
 }
 
 // PeakInfo describes the moment the Go heap was largest.
@@ -248,6 +254,9 @@ func Build(meta Meta, run *Run) *Summary {
 	}
 	if meta.OOMKilled && run.OOM == nil {
 		s.Notes = append(s.Notes, "killed by the out-of-memory killer before any emergency dump: memory grew past the threshold and the limit within one poll, or the guard could not run")
+	}
+	if run.GCLog != nil {
+		s.WhatIf, s.GCAdvice = whatIf(run.GCLog)
 	}
 	peakRSS, children := ownPeakRSS(meta, run)
 	if children > 0 {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -97,6 +98,14 @@ func (t *tracker) note(r reading) {
 // accountant, with the readings of the cycle before: the one with the
 // largest heap and the last.
 func (t *tracker) account(seen time.Duration) {
+	switch {
+	case t.startedGC:
+		t.logCycle(raw.GCLogTracker, t.cur)
+	case t.cur.forced != t.lastForced:
+		t.logCycle(raw.GCLogForced, t.cur)
+	default:
+		t.logCycle(raw.GCLogCycle, t.cur)
+	}
 	snap, ok := t.snapshot()
 	if !ok {
 		return

@@ -36,6 +36,8 @@ func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
 
 func (s *simRuntime) rate() int { return 1 }
 
+func (s *simRuntime) gcFigures(f *gcFigures) {}
+
 func (s *simRuntime) startGC(from uint32) bool {
 	s.cycle++
 	s.early = false
@@ -52,7 +54,10 @@ func newSimTracker(t *testing.T, sim *simRuntime) *tracker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tr.timeline.Close() })
+	t.Cleanup(func() {
+		tr.timeline.Close()
+		tr.gcLog.f.Close()
+	})
 	return tr
 }
 

@@ -45,6 +45,9 @@ func (t *tracker) final(how string) {
 		// publication is in by now.
 		t.recheckForced()
 	}
+	var end reading
+	t.read(&end)
+	t.logCycle(raw.GCLogEnd, end)
 	if !t.accountIfPeak(reason) {
 		t.observe()
 		t.flushPeak()
@@ -74,6 +77,7 @@ func (t *tracker) final(how string) {
 		warn("%v", err)
 	}
 	t.timeline.Sync()
+	t.gcLog.f.Sync()
 }
 
 // endCannotPeak reports whether, by the runtime's exact figures, the end of
@@ -135,17 +139,20 @@ func (t *tracker) accountNow(reason string) {
 		from := t.lastCycle
 		ok := t.src.startGC(from)
 		seen := time.Since(t.start)
+		t.startedGC = true
 		if !ok {
 			// Fall back to a blocking GC: its snapshot can still close the
 			// pair begun before it, but cannot start one.
 			runtime.GC()
 			t.read(&t.cur)
 			t.account(time.Since(t.start))
+			t.startedGC = false
 			t.acc.Reset()
 			break
 		}
 		t.read(&t.cur)
 		t.account(seen)
+		t.startedGC = false
 	}
 	t.flushPeak()
 }

@@ -52,6 +52,9 @@ type source interface {
 	// rate is the sampling rate in force (runtime.MemProfileRate), which
 	// the program may change.
 	rate() int
+	// gcFigures fills f with what the GC pacer worked from at the last
+	// mark.
+	gcFigures(f *gcFigures)
 }
 
 // read fills r with the current memory figures.
@@ -73,6 +76,7 @@ func (t *tracker) snapshot() (peak.Snapshot, bool) {
 // /proc/self/statm.
 type runtimeSource struct {
 	samples   []metrics.Sample
+	pacer     []metrics.Sample
 	gcSamples []metrics.Sample
 	cycles    [1]metrics.Sample
 	statm     *os.File
@@ -92,6 +96,7 @@ func newRuntimeSource() *runtimeSource {
 	s.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
 	s.samples[mFrees].Name = "/gc/heap/frees:bytes"
 	s.samples[mLive].Name = "/gc/heap/live:bytes"
+	s.pacer = newGCSamples()
 	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
 	if f, err := os.Open("/proc/self/statm"); err == nil {

@@ -171,8 +171,11 @@ type tracker struct {
 	frameCache   map[uintptr][]raw.Frame
 	cur          reading
 	timeline     *os.File
-	window       reading
-	windowEnd    time.Duration
+	gcLog        *gcLog
+	// startedGC says the cycle being accounted is one the tracker started.
+	startedGC bool
+	window    reading
+	windowEnd time.Duration
 	// labels names the GC cycles the tracker started itself for a final or
 	// emergency accounting: the heap at their mark is labelled so.
 	labels  map[uint32]string
@@ -297,7 +300,12 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	t.timeline = tl
+	if t.gcLog, err = openGCLog(dir); err != nil {
+		tl.Close()
+		return nil, fmt.Errorf("gc log: %w", err)
+	}
 	t.read(&t.cur)
+	t.logCycle(raw.GCLogStart, t.cur)
 	t.lastCycle = t.cur.cycles
 	t.lastForced = t.cur.forced
 	t.before = t.cur.memory()

@@ -1,0 +1,397 @@
+// Package pacer replays the Go GC pacer over a run under other GOGC and
+// GOMEMLIMIT settings, from what the tracker logged at each GC cycle
+// (raw/gc.tsv): the bytes allocated so far, the live heap the mark found,
+// the stacks and globals it scanned and the runtime's memory beyond the
+// heap.
+//
+// The model: what a program allocates, and what of it is live, depend on
+// how far it has got (its cumulative allocation), not on the GC settings.
+// The live heap between two marks of the real run is taken to change
+// linearly with allocation. A GC cycle ends when the heap, the last mark's
+// live heap plus everything allocated since, reaches the goal the pacer
+// set at that mark (src/runtime/mgcpacer.go):
+//
+//	goal = live + (live + stacks + globals) × GOGC/100, at least 4 MiB × GOGC/100
+//
+// and, under a memory limit, at most the limit less the runtime's memory
+// beyond the heap, less a headroom of 3% (at least 1 MiB), never below
+// the live heap. The peak Go heap is the largest heap at a mark, or at the
+// end. Cycles the program forces (runtime.GC) happen where they did;
+// cycles the tracker started are not counted.
+//
+// Where it is wrong: a live heap that rises and falls between two marks
+// of the real run (the replay sees the line between them); a limit so
+// tight that the GC runs back to back, where the runtime caps its CPU and
+// lets the heap grow past the goal; programs whose allocation depends on
+// time (a server under load) rather than on their own progress.
+package pacer
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Kinds of line in the log, as the tracker writes them (raw.GCLog*).
+const (
+	kindStart   = 's'
+	kindCycle   = 'g'
+	kindForced  = 'f'
+	kindTracker = 't'
+	kindEnd     = 'e'
+)
+
+// Point is one line of the log: the runtime's figures read just after a
+// mark (or at the start or end of the run).
+type Point struct {
+	Kind    byte
+	Cycle   uint32
+	AtUS    int64
+	Allocs  uint64 // cumulative bytes allocated
+	Live    uint64 // the live heap the last mark found
+	Heap    uint64 // bytes in heap objects now
+	Goal    uint64 // the heap goal the pacer set at the last mark
+	Stacks  uint64
+	Globals uint64
+	NonHeap uint64 // the runtime's memory beyond the heap
+	GOGC    int64  // −1: off
+	Limit   uint64 // math.MaxInt64: none
+}
+
+// Log is a run's GC log.
+type Log struct {
+	Points []Point
+}
+
+// maxLines bounds what Parse reads.
+const maxLines = 1 << 20
+
+// Parse reads a log as the tracker writes it. Lines it cannot read, and a
+// half-written last line, are skipped.
+func Parse(r io.Reader) (*Log, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 4096)
+	var log Log
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if p, ok := parseLine(line); ok {
+			if len(log.Points) >= maxLines {
+				return nil, fmt.Errorf("the GC log has over %d lines", maxLines)
+			}
+			log.Points = append(log.Points, p)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return &log, nil
+}
+
+func parseLine(line []byte) (Point, bool) {
+	f := strings.Split(string(line), "\t")
+	if len(f) != 12 || len(f[0]) != 1 {
+		return Point{}, false
+	}
+	var p Point
+	p.Kind = f[0][0]
+	var u [9]uint64
+	for i, s := range append([]string{f[1]}, f[3:11]...) {
+		if i == 8 { // gogc is signed
+			break
+		}
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return Point{}, false
+		}
+		u[i] = v
+	}
+	at, err1 := strconv.ParseInt(f[2], 10, 64)
+	gogc, err2 := strconv.ParseInt(f[10], 10, 64)
+	limit, err3 := strconv.ParseUint(f[11], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || u[0] > math.MaxUint32 {
+		return Point{}, false
+	}
+	p.Cycle, p.AtUS = uint32(u[0]), at
+	p.Allocs, p.Live, p.Heap, p.Goal, p.Stacks, p.Globals, p.NonHeap = u[1], u[2], u[3], u[4], u[5], u[6], u[7]
+	p.GOGC, p.Limit = gogc, limit
+	switch p.Kind {
+	case kindStart, kindCycle, kindForced, kindTracker, kindEnd:
+		return p, true
+	}
+	return Point{}, false
+}
+
+// Settings are GC settings: GOGC (−1 for off) and GOMEMLIMIT in bytes (0
+// for none).
+type Settings struct {
+	GOGC  int64
+	Limit uint64
+}
+
+func (s Settings) String() string {
+	var parts []string
+	if s.GOGC < 0 {
+		parts = append(parts, "GOGC=off")
+	} else {
+		parts = append(parts, "GOGC="+strconv.FormatInt(s.GOGC, 10))
+	}
+	if s.Limit > 0 {
+		parts = append(parts, "GOMEMLIMIT="+strconv.FormatUint(s.Limit>>20, 10)+"MiB")
+	}
+	return strings.Join(parts, " ")
+}
+
+// Prediction is what the replay gives for one setting.
+type Prediction struct {
+	Settings
+	// PeakHeap is the largest Go heap (bytes in heap objects, garbage
+	// awaiting the sweep included), Cycles the number of GC cycles.
+	PeakHeap uint64
+	Cycles   int
+}
+
+// Actual returns the settings the program ran with at its end, and
+// whether the log has any.
+func (l *Log) Actual() (Settings, bool) {
+	for i := len(l.Points) - 1; i >= 0; i-- {
+		p := l.Points[i]
+		if p.Kind == kindTracker {
+			continue // the tracker lowers the goal to start its own cycles
+		}
+		s := Settings{GOGC: p.GOGC}
+		if p.Limit < math.MaxInt64 {
+			s.Limit = p.Limit
+		}
+		return s, true
+	}
+	return Settings{}, false
+}
+
+// Measured returns the run's own figures: the largest heap at a mark of a
+// cycle the program or the runtime ran, or at the end, and the number of
+// those cycles; ok is false when the log cannot tell.
+func (l *Log) Measured() (peakHeap uint64, cycles int, ok bool) {
+	pts := l.Points
+	if len(pts) < 2 || pts[0].Kind != kindStart {
+		return 0, 0, false
+	}
+	prev := pts[0]
+	for _, p := range pts[1:] {
+		if p.Kind == kindEnd {
+			if h := prev.Live + sub(p.Allocs, prev.Allocs); h > peakHeap && p.Cycle == prev.Cycle {
+				peakHeap = h
+			}
+			if p.Heap > peakHeap {
+				peakHeap = p.Heap
+			}
+			break
+		}
+		if p.Kind != kindTracker {
+			cycles += int(p.Cycle - prev.Cycle)
+		}
+		// The heap at this mark: the last mark's live heap and what was
+		// allocated since, when the mark before was seen.
+		if p.Cycle == prev.Cycle+1 {
+			if h := prev.Live + sub(p.Allocs, prev.Allocs); h > peakHeap {
+				peakHeap = h
+			}
+		}
+		prev = p
+	}
+	return peakHeap, cycles, true
+}
+
+// Replay predicts the peak Go heap and the GC cycles under s.
+func (l *Log) Replay(s Settings) (Prediction, bool) {
+	curve, forced, end, ok := l.curve()
+	if !ok {
+		return Prediction{}, false
+	}
+	pr := Prediction{Settings: s}
+	a, live := curve[0].Allocs, curve[0].Heap
+	goal := goalAt(s, live, curve[0])
+	pr.PeakHeap = live
+	for fi := 0; ; {
+		next := a + runway(goal, live)
+		isForced := false
+		for fi < len(forced) && forced[fi] <= a {
+			fi++
+		}
+		if fi < len(forced) && forced[fi] <= next {
+			next, isForced = forced[fi], true
+		}
+		if next >= end {
+			pr.PeakHeap = max64(pr.PeakHeap, live+(end-a))
+			return pr, true
+		}
+		heap := live + (next - a)
+		pr.PeakHeap = max64(pr.PeakHeap, heap)
+		pr.Cycles++
+		if pr.Cycles > maxCycles {
+			return pr, true
+		}
+		at := interpolate(curve, next)
+		a, live = next, at.Live
+		if live > heap {
+			live = heap
+		}
+		goal = goalAt(s, live, at)
+		if isForced {
+			fi++
+		}
+	}
+}
+
+// maxCycles bounds a replay.
+const maxCycles = 10_000_000
+
+// curve returns the points the live heap is interpolated between (the
+// start, then every mark), the allocation at which the program forced a
+// GC, and the allocation at the end.
+func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
+	pts := l.Points
+	if len(pts) < 2 || pts[0].Kind != kindStart {
+		return nil, nil, 0, false
+	}
+	curve = append(curve, pts[0])
+	end = pts[len(pts)-1].Allocs
+	for _, p := range pts[1:] {
+		if p.Kind == kindEnd {
+			end = p.Allocs
+			break
+		}
+		if p.Allocs < curve[len(curve)-1].Allocs {
+			continue
+		}
+		curve = append(curve, p)
+		if p.Kind == kindForced {
+			forced = append(forced, p.Allocs)
+		}
+		end = p.Allocs
+	}
+	smoothNonHeap(curve)
+	return curve, forced, end, end > curve[0].Allocs
+}
+
+// smoothNonHeap replaces each point's memory beyond the heap by the least
+// of it and its neighbours', two on each side. Read after a sweep, it
+// holds the spans the sweep left partly empty, which the heap fills again
+// as it grows back to its goal: at the moment the limit matters, the heap
+// at its largest, they are not beyond it.
+func smoothNonHeap(curve []Point) {
+	raw := make([]uint64, len(curve))
+	for i := range curve {
+		raw[i] = curve[i].NonHeap
+	}
+	for i := range curve {
+		for j := i - 2; j <= i+2; j++ {
+			if j >= 0 && j < len(raw) && raw[j] < curve[i].NonHeap {
+				curve[i].NonHeap = raw[j]
+			}
+		}
+	}
+}
+
+// LargestLive returns the largest live heap a mark of the run found and
+// the runtime's memory beyond the heap then (smoothed as the replay does).
+func (l *Log) LargestLive() (live, nonHeap uint64) {
+	curve, _, _, ok := l.curve()
+	if !ok {
+		return 0, 0
+	}
+	for _, p := range curve[1:] {
+		if p.Live > live {
+			live, nonHeap = p.Live, p.NonHeap
+		}
+	}
+	return live, nonHeap
+}
+
+// interpolate returns the figures at allocation a, between the points of
+// the curve on either side of it.
+func interpolate(curve []Point, a uint64) Point {
+	i := 0
+	for i+1 < len(curve) && curve[i+1].Allocs < a {
+		i++
+	}
+	if i+1 >= len(curve) {
+		return curve[len(curve)-1]
+	}
+	p, q := curve[i], curve[i+1]
+	if q.Allocs <= p.Allocs {
+		return q
+	}
+	f := float64(a-p.Allocs) / float64(q.Allocs-p.Allocs)
+	mix := func(x, y uint64) uint64 { return uint64(float64(x) + f*(float64(y)-float64(x))) }
+	return Point{Allocs: a, Live: mix(p.Live, q.Live), Stacks: mix(p.Stacks, q.Stacks), Globals: mix(p.Globals, q.Globals), NonHeap: mix(p.NonHeap, q.NonHeap)}
+}
+
+// goalAt is the heap goal the pacer sets at a mark that found live bytes,
+// with the stacks, globals and memory beyond the heap of at.
+func goalAt(s Settings, live uint64, at Point) uint64 {
+	goal := uint64(math.MaxUint64)
+	if s.GOGC >= 0 {
+		g := float64(s.GOGC) / 100
+		goal = live + uint64(float64(live+at.Stacks+at.Globals)*g)
+		if min := uint64(float64(4<<20) * g); goal < min {
+			goal = min
+		}
+	}
+	if s.Limit > 0 {
+		lim := live
+		if s.Limit > at.NonHeap {
+			lim = s.Limit - at.NonHeap
+			headroom := lim / 100 * 3
+			if headroom < 1<<20 {
+				headroom = 1 << 20
+			}
+			if lim > 2*headroom {
+				lim -= headroom
+			} else {
+				lim = headroom
+			}
+		}
+		if lim < live {
+			lim = live
+		}
+		if lim < goal {
+			goal = lim
+		}
+	}
+	return goal
+}
+
+// runway is how much the program allocates between two marks: up to the
+// goal, and at least minRunway, since a GC that finds the goal already
+// reached starts again at once while the program keeps allocating.
+func runway(goal, live uint64) uint64 {
+	r := uint64(minRunway)
+	if goal > live && goal-live > r {
+		r = goal - live
+	}
+	return r
+}
+
+// minRunway is the least the program is taken to allocate during one GC
+// cycle.
+const minRunway = 1 << 20
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,117 @@
+package pacer
+
+import (
+	"math"
+	"os"
+	"strings"
+	"testing"
+)
+
+// testdata/pacing.tsv is the tracker's log of testdata/pacing run under
+// gofil at the default settings (GOGC=100, no limit).
+func load(t *testing.T) *Log {
+	t.Helper()
+	f, err := os.Open("testdata/pacing.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Points) < 20 {
+		t.Fatalf("%d points", len(l.Points))
+	}
+	return l
+}
+
+// TestGoalIsTheRuntimes: the goal the model sets at a mark is the one the
+// runtime set (/gc/heap/goal, logged beside the live heap, stacks and
+// globals it was computed from), within 0.1%.
+func TestGoalIsTheRuntimes(t *testing.T) {
+	l := load(t)
+	n := 0
+	for _, p := range l.Points {
+		if p.Kind != kindCycle || p.Limit != math.MaxInt64 {
+			continue
+		}
+		got := goalAt(Settings{GOGC: p.GOGC}, p.Live, p)
+		if d := math.Abs(float64(got)-float64(p.Goal)) / float64(p.Goal); d > 0.001 {
+			t.Errorf("cycle %d: goal %d, the runtime's %d", p.Cycle, got, p.Goal)
+		}
+		n++
+	}
+	if n < 20 {
+		t.Fatalf("only %d cycles checked", n)
+	}
+}
+
+// TestReplayOfTheRunItself: replayed under the run's own settings, the
+// model gives the run's own peak within 5% and its GC cycles within 25%
+// (the runtime starts a cycle before the heap reaches the goal, so that
+// it ends there: the model's cycles come out a little fewer).
+func TestReplayOfTheRunItself(t *testing.T) {
+	l := load(t)
+	actual, ok := l.Actual()
+	if !ok || actual != (Settings{GOGC: 100}) {
+		t.Fatalf("actual settings %v, %v", actual, ok)
+	}
+	peak, cycles, ok := l.Measured()
+	if !ok {
+		t.Fatal("nothing measured")
+	}
+	p, ok := l.Replay(actual)
+	if !ok {
+		t.Fatal("no replay")
+	}
+	t.Logf("measured %d bytes, %d cycles; predicted %d bytes, %d cycles", peak, cycles, p.PeakHeap, p.Cycles)
+	if d := math.Abs(float64(p.PeakHeap)/float64(peak) - 1); d > 0.05 {
+		t.Errorf("peak %d, the run's %d (%.1f%% off)", p.PeakHeap, peak, 100*d)
+	}
+	if d := math.Abs(float64(p.Cycles)/float64(cycles) - 1); d > 0.25 {
+		t.Errorf("cycles %d, the run's %d", p.Cycles, cycles)
+	}
+}
+
+// TestReplayOrder: a larger GOGC gives a larger peak and fewer cycles; a
+// memory limit keeps the peak under it.
+func TestReplayOrder(t *testing.T) {
+	l := load(t)
+	var last Prediction
+	for i, g := range []int64{25, 50, 100, 200, 400} {
+		p, ok := l.Replay(Settings{GOGC: g})
+		if !ok {
+			t.Fatal("no replay")
+		}
+		if i > 0 && (p.PeakHeap <= last.PeakHeap || p.Cycles >= last.Cycles) {
+			t.Errorf("GOGC=%d: %d bytes, %d cycles; GOGC=%d: %d bytes, %d cycles", g, p.PeakHeap, p.Cycles, last.GOGC, last.PeakHeap, last.Cycles)
+		}
+		last = p
+	}
+	live, nonHeap := l.LargestLive()
+	limit := live + live/4 + nonHeap
+	for _, gogc := range []int64{100, -1} {
+		p, _ := l.Replay(Settings{GOGC: gogc, Limit: limit})
+		if p.PeakHeap > limit-limit/100*3 || p.PeakHeap < live {
+			t.Errorf("GOGC=%d, limit %d: peak %d, live %d", gogc, limit, p.PeakHeap, live)
+		}
+	}
+	off, _ := l.Replay(Settings{GOGC: -1})
+	if off.Cycles != 0 || off.PeakHeap < l.Points[len(l.Points)-1].Allocs/2 {
+		t.Errorf("GOGC=off: %d cycles, peak %d", off.Cycles, off.PeakHeap)
+	}
+}
+
+// TestParseSkipsBadLines: lines cut short or garbled are skipped, not
+// fatal; an unbounded log is refused.
+func TestParseSkipsBadLines(t *testing.T) {
+	in := "# head\ns\t0\t1\t2\t3\t4\t5\t6\t7\t8\t100\t9\nx\t1\t2\ng\t1\t2\t3\t4\t5\t6\t7\t8\t9\t-1\t10\ng\t2\t3\t4"
+	l, err := Parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Points) != 2 || l.Points[1].GOGC != -1 || l.Points[1].Limit != 10 || l.Points[1].NonHeap != 9 {
+		t.Fatalf("%+v", l.Points)
+	}
+}

@@ -1,0 +1,158 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/gofil/gofil/internal/pacer"
+	"github.com/gofil/gofil/internal/units"
+)
+
+// WhatIf is one entry of summary.json's whatif: the peak Go heap and the
+// number of GC cycles the pacer's replay (internal/pacer) predicts for one
+// setting, from the GC cycles of this run.
+type WhatIf struct {
+	// GOGC is null for off.
+	GOGC *int64 `json:"gogc"`
+	// MemoryLimitBytes is GOMEMLIMIT, 0 for none.
+	MemoryLimitBytes uint64 `json:"memory_limit_bytes"`
+	PeakHeapBytes    uint64 `json:"peak_heap_bytes"`
+	GCCycles         int    `json:"gc_cycles"`
+	// Actual marks the settings the run had. Its prediction is held
+	// against the run's own figures, MeasuredPeakHeapBytes (the largest
+	// heap at a mark, or at the end) and MeasuredGCCycles (those the
+	// runtime and the program ran, not the tracker's).
+	Actual                bool    `json:"actual,omitempty"`
+	MeasuredPeakHeapBytes *uint64 `json:"measured_peak_heap_bytes,omitempty"`
+	MeasuredGCCycles      *int    `json:"measured_gc_cycles,omitempty"`
+}
+
+func (w WhatIf) settings() pacer.Settings {
+	s := pacer.Settings{GOGC: -1, Limit: w.MemoryLimitBytes}
+	if w.GOGC != nil {
+		s.GOGC = *w.GOGC
+	}
+	return s
+}
+
+// readGCLog reads the tracker's raw/gc.tsv.
+func readGCLog(path string) (*pacer.Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return pacer.Parse(io.LimitReader(f, MaxInputBytes))
+}
+
+// whatIfGOGC are the GOGC values every report predicts for.
+var whatIfGOGC = []int64{25, 50, 100, 200, 400}
+
+// whatIf predicts the peak and the GC cycles under the run's own settings,
+// GOGC 25 to 400 (with the run's memory limit) and a memory limit near the
+// live peak (with the run's GOGC); advice says, in one line, what the
+// setting that saves the most memory buys, "" when none saves a fifth.
+func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
+	actual, ok := log.Actual()
+	if !ok {
+		return nil, ""
+	}
+	measuredPeak, measuredCycles, measured := log.Measured()
+	base, ok := log.Replay(actual)
+	if !ok {
+		return nil, ""
+	}
+	var candidates []pacer.Settings
+	for _, g := range whatIfGOGC {
+		candidates = append(candidates, pacer.Settings{GOGC: g, Limit: actual.Limit})
+	}
+	if lim := limitNearLive(log); lim > 0 && (actual.Limit == 0 || lim < actual.Limit) {
+		candidates = append(candidates, pacer.Settings{GOGC: actual.GOGC, Limit: lim})
+	}
+	seen := false
+	for _, c := range candidates {
+		seen = seen || c == actual
+	}
+	if !seen {
+		candidates = append([]pacer.Settings{actual}, candidates...)
+	}
+	var best *pacer.Prediction
+	for _, c := range candidates {
+		p := base
+		if c != actual {
+			if p, ok = log.Replay(c); !ok {
+				continue
+			}
+		}
+		w := WhatIf{MemoryLimitBytes: c.Limit, PeakHeapBytes: p.PeakHeap, GCCycles: p.Cycles}
+		if c.GOGC >= 0 {
+			g := c.GOGC
+			w.GOGC = &g
+		}
+		if c == actual {
+			w.Actual = true
+			if measured {
+				w.MeasuredPeakHeapBytes, w.MeasuredGCCycles = &measuredPeak, &measuredCycles
+			}
+		} else if float64(p.PeakHeap) <= 0.8*float64(base.PeakHeap) && (best == nil || p.PeakHeap < best.PeakHeap) {
+			p := p
+			best = &p
+		}
+		list = append(list, w)
+	}
+	if best != nil {
+		advice = adviceLine(*best, base, actual)
+	}
+	return list, advice
+}
+
+// limitNearLive is a memory limit a quarter above the largest live heap
+// the run's marks found, with the runtime's memory beyond the heap at that
+// mark, rounded up to a MiB; 0 if the log has no mark.
+func limitNearLive(log *pacer.Log) uint64 {
+	live, nonHeap := log.LargestLive()
+	if live == 0 {
+		return 0
+	}
+	lim := live + live/4 + nonHeap
+	return (lim + 1<<20 - 1) &^ (1<<20 - 1)
+}
+
+// adviceLine says what setting p buys against the run's own, base.
+func adviceLine(p, base pacer.Prediction, actual pacer.Settings) string {
+	var changed []string
+	if p.GOGC != actual.GOGC {
+		changed = append(changed, gogcText(p.GOGC))
+	}
+	if p.Limit != actual.Limit {
+		changed = append(changed, fmt.Sprintf("GOMEMLIMIT=%dMiB", p.Limit>>20))
+	}
+	saving := 100 * (1 - float64(p.PeakHeap)/float64(base.PeakHeap))
+	cost := "no GC cycle more"
+	switch {
+	case base.Cycles > 0 && p.Cycles != base.Cycles:
+		cost = fmt.Sprintf("about %.1f× the GC cycles", float64(p.Cycles)/float64(base.Cycles))
+	case base.Cycles == 0 && p.Cycles > 0:
+		cost = fmt.Sprintf("%d GC cycles where the run had none", p.Cycles)
+	}
+	return fmt.Sprintf("%s: peak Go heap about −%.0f%% (%s), %s", strings.Join(changed, " "), saving, units.Bytes(int64(p.PeakHeap)), cost)
+}
+
+func gogcText(g int64) string {
+	if g < 0 {
+		return "GOGC=off"
+	}
+	return fmt.Sprintf("GOGC=%d", g)
+}
+
+// whatIfSettingText is how the page names an entry's settings.
+func whatIfSettingText(w WhatIf) string {
+	s := gogcText(w.settings().GOGC)
+	if w.MemoryLimitBytes > 0 && w.MemoryLimitBytes < math.MaxInt64 {
+		s += fmt.Sprintf(" GOMEMLIMIT=%dMiB", w.MemoryLimitBytes>>20)
+	}
+	return s
+}
