@@ -98,9 +98,16 @@ type pageData struct {
 	TimelineSVG template.HTML
 	// TimelineJSON is the timeline's data for the script; encoding/json
 	// escapes <, > and &, so it cannot end the <script> element.
-	TimelineJSON  template.JS
-	Sites         []siteRow
-	SitesNote     string
+	TimelineJSON template.JS
+	Sites        []siteRow
+	SitesNote    string
+	// WhatIf is the pacer's replay under other settings, GCAdvice its
+	// one line of advice, WhatIfCheck the model held against the run,
+	// WhatIfSetBy a caveat when the program sets GOGC itself.
+	WhatIf        []whatIfRow
+	GCAdvice      string
+	WhatIfCheck   string
+	WhatIfSetBy   string
 	CallGraph     template.HTML
 	CallGraphNote string
 	Files         []fileLink
@@ -193,6 +200,11 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 	}
 
 	d.Sites = siteRows(s.Top, user)
+	d.WhatIf, d.WhatIfCheck = whatIfRows(s.WhatIf)
+	d.GCAdvice = s.GCAdvice
+	if s.Peak != nil && s.Peak.GC != nil && (s.Peak.GC.GOGCSetBy == "program" || s.Peak.GC.MemoryLimitSetBy == "program") {
+		d.WhatIfSetBy = " The program sets its GC settings itself (runtime/debug): the environment variables GOGC and GOMEMLIMIT would not change them; the program's own call would."
+	}
 	if len(s.Top) >= 50 {
 		d.SitesNote = "The 50 largest sites are listed; peak.pb.gz holds them all."
 	}

@@ -70,8 +70,8 @@ type Summary struct {
 	Functions       []Function `json:"functions"`
 	// WhatIf is the peak Go heap and the GC cycles the pacer's replay
 	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
-	// one line what the one that saves the most memory buys, when one
-	// saves a fifth of the peak.
+	// one line what the one that saves a fifth of the peak for the fewest
+	// GC cycles buys, when one does.
 	WhatIf    []WhatIf          `json:"whatif,omitempty"`
 	GCAdvice  string            `json:"gc_advice,omitempty"`
 	Tracker   *TrackerInfo      `json:"tracker,omitempty"`
@@ -513,6 +513,9 @@ func Text(w io.Writer, s *Summary, dir string) {
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "gofil: note: %s\n", n)
+	}
+	if s.GCAdvice != "" {
+		fmt.Fprintf(w, "gofil: GC settings, as a replay of the GC pacer predicts: %s (all settings: summary.json whatif)\n", s.GCAdvice)
 	}
 	fmt.Fprintf(w, "gofil: report: %s\n", dir)
 }

@@ -54,7 +54,8 @@ var whatIfGOGC = []int64{25, 50, 100, 200, 400}
 // whatIf predicts the peak and the GC cycles under the run's own settings,
 // GOGC 25 to 400 (with the run's memory limit) and a memory limit near the
 // live peak (with the run's GOGC); advice says, in one line, what the
-// setting that saves the most memory buys, "" when none saves a fifth.
+// setting that saves a fifth of the peak for the fewest GC cycles buys, ""
+// when none does.
 func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 	actual, ok := log.Actual()
 	if !ok {
@@ -97,7 +98,7 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 			if measured {
 				w.MeasuredPeakHeapBytes, w.MeasuredGCCycles = &measuredPeak, &measuredCycles
 			}
-		} else if float64(p.PeakHeap) <= 0.8*float64(base.PeakHeap) && (best == nil || p.PeakHeap < best.PeakHeap) {
+		} else if better(p, best, base) {
 			p := p
 			best = &p
 		}
@@ -107,6 +108,16 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 		advice = adviceLine(*best, base, actual)
 	}
 	return list, advice
+}
+
+// better reports whether p is worth advising over best (nil: none yet):
+// it saves a fifth of the peak at most four times the GC cycles, and
+// costs fewer cycles than best, or as many and saves more.
+func better(p pacer.Prediction, best *pacer.Prediction, base pacer.Prediction) bool {
+	if float64(p.PeakHeap) > 0.8*float64(base.PeakHeap) || (base.Cycles > 0 && p.Cycles > 4*base.Cycles) {
+		return false
+	}
+	return best == nil || p.Cycles < best.Cycles || p.Cycles == best.Cycles && p.PeakHeap < best.PeakHeap
 }
 
 // limitNearLive is a memory limit a quarter above the largest live heap
@@ -146,6 +157,49 @@ func gogcText(g int64) string {
 		return "GOGC=off"
 	}
 	return fmt.Sprintf("GOGC=%d", g)
+}
+
+// whatIfRow is one line of the page's table of other settings.
+type whatIfRow struct {
+	Setting, Peak, PeakChange, Cycles, CyclesChange string
+	Actual                                          bool
+}
+
+// whatIfRows are the page's lines for list, and the sentence that holds
+// the model's prediction for the run's own settings against the run.
+func whatIfRows(list []WhatIf) (rows []whatIfRow, check string) {
+	var base *WhatIf
+	for i := range list {
+		if list[i].Actual {
+			base = &list[i]
+		}
+	}
+	if base == nil {
+		return nil, ""
+	}
+	change := func(v, b float64) string {
+		if b == 0 {
+			return "—"
+		}
+		if math.Abs(v/b-1) < 0.005 {
+			return "same"
+		}
+		return fmt.Sprintf("%+.0f%%", 100*(v/b-1))
+	}
+	for _, w := range list {
+		rows = append(rows, whatIfRow{
+			Setting: whatIfSettingText(w), Actual: w.Actual,
+			Peak:         units.Bytes(int64(w.PeakHeapBytes)),
+			PeakChange:   change(float64(w.PeakHeapBytes), float64(base.PeakHeapBytes)),
+			Cycles:       fmt.Sprintf("%d", w.GCCycles),
+			CyclesChange: change(float64(w.GCCycles), float64(base.GCCycles)),
+		})
+	}
+	if base.MeasuredPeakHeapBytes != nil && base.MeasuredGCCycles != nil {
+		check = fmt.Sprintf("Under this run's own settings it predicts %s and %d GC cycles; the run had %s and %d.",
+			units.Bytes(int64(base.PeakHeapBytes)), base.GCCycles, units.Bytes(int64(*base.MeasuredPeakHeapBytes)), *base.MeasuredGCCycles)
+	}
+	return rows, check
 }
 
 // whatIfSettingText is how the page names an entry's settings.

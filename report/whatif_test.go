@@ -1,0 +1,82 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gofil/gofil/internal/pacer"
+)
+
+// TestWhatIfInSummaryAndPage: from the GC log of testdata/pacing (a JSON
+// job with ten times its live data in garbage, run at GOGC=100), the
+// summary predicts GOGC 25 to 400 and a limit a quarter above the live
+// peak, marks the run's own settings with its measured figures, and
+// advises the limit, which saves the most for the fewest cycles; the page
+// shows the table and the advice.
+func TestWhatIfInSummaryAndPage(t *testing.T) {
+	log, err := readGCLog("../internal/pacer/testdata/pacing.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, run := syntheticRun(10, false)
+	run.GCLog = log
+	s := Build(meta, run)
+	var gogcs []string
+	var actual, limit *WhatIf
+	for i := range s.WhatIf {
+		w := &s.WhatIf[i]
+		if w.GOGC != nil && w.MemoryLimitBytes == 0 {
+			gogcs = append(gogcs, fmt.Sprint(*w.GOGC))
+		}
+		if w.Actual {
+			actual = w
+		}
+		if w.MemoryLimitBytes > 0 {
+			limit = w
+		}
+	}
+	if strings.Join(gogcs, ",") != "25,50,100,200,400" {
+		t.Errorf("GOGC values %v", gogcs)
+	}
+	if actual == nil || *actual.GOGC != 100 || actual.MeasuredPeakHeapBytes == nil || actual.MeasuredGCCycles == nil {
+		t.Fatalf("the run's own settings: %+v", actual)
+	}
+	live, _ := log.LargestLive()
+	if limit == nil || limit.MemoryLimitBytes < live+live/4 || limit.MemoryLimitBytes > live*2 {
+		t.Fatalf("limit near the live peak (%d): %+v", live, limit)
+	}
+	if !strings.HasPrefix(s.GCAdvice, fmt.Sprintf("GOMEMLIMIT=%dMiB: peak Go heap about −", limit.MemoryLimitBytes>>20)) {
+		t.Errorf("advice %q", s.GCAdvice)
+	}
+	var page bytes.Buffer
+	if _, err := renderHTML(context.Background(), &page, t.TempDir(), meta, s, run); err != nil {
+		t.Fatal(err)
+	}
+	html := page.String()
+	if n := strings.Count(html, "<tr class=\"actual\">"); n != 1 || !strings.Contains(html, `id="whatif-table"`) || !strings.Contains(html, "about 1.") {
+		t.Errorf("the page's table of settings is missing or wrong (%d rows of the run's own)", n)
+	}
+}
+
+// TestNoAdviceWithoutGarbage: a program whose heap is all live data (every
+// byte it allocates it keeps) gains nothing from any setting, and is told
+// nothing.
+func TestNoAdviceWithoutGarbage(t *testing.T) {
+	log := &pacer.Log{}
+	for i := 0; i <= 20; i++ {
+		kind := byte('g')
+		if i == 0 {
+			kind = 's'
+		}
+		a := uint64(i) << 22
+		log.Points = append(log.Points, pacer.Point{Kind: kind, Cycle: uint32(i), Allocs: a, Live: a, Heap: a, GOGC: 100, Limit: 1<<63 - 1})
+	}
+	log.Points = append(log.Points, pacer.Point{Kind: 'e', Cycle: 20, Allocs: 21 << 22, Live: 20 << 22, Heap: 21 << 22, GOGC: 100, Limit: 1<<63 - 1})
+	list, advice := whatIf(log)
+	if len(list) == 0 || advice != "" {
+		t.Errorf("advice %q for a heap without garbage (%d settings)", advice, len(list))
+	}
+}
