@@ -149,9 +149,23 @@ func (t *tracker) account(seen time.Duration) {
 		t.recheckUntil = time.Now().Add(recheckFor)
 		t.recheckSums = sumRecords(snap.Records)
 	}
-	if t.acc.Add(snap) {
+	if t.accAdd(snap) {
 		t.writePeak()
 	}
+}
+
+// accAdd feeds snap to the accountant, keeps the heap at the mark it
+// accounted, if any, among the moments, and reports whether it is a new
+// peak.
+func (t *tracker) accAdd(snap peak.Snapshot) bool {
+	newPeak := t.acc.Add(snap)
+	if t.acc.Paired != t.paired {
+		t.paired = t.acc.Paired
+		if last, ok := t.acc.Last(); ok && !last.Approximate {
+			t.moments.add(last)
+		}
+	}
+	return newPeak
 }
 
 // recheckFor is how long after a forced GC the tracker looks for the GC's
@@ -185,7 +199,7 @@ func (t *tracker) recheckForced() {
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
 	}
-	if t.acc.Add(snap) {
+	if t.accAdd(snap) {
 		t.writePeak()
 	}
 }

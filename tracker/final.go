@@ -310,10 +310,13 @@ func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 // still leaves what its GC cycles showed up to a few seconds before.
 const historyWriteEvery = 2 * time.Second
 
-// writeHistory writes the leak history as it is.
+// writeHistory writes the leak history and the moments as they are.
 func (t *tracker) writeHistory() {
 	t.historyWritten = time.Now()
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
+		warn("%v", err)
+	}
+	if err := raw.WriteJSON(t.dir, raw.MomentsFile, t.moments.file(t)); err != nil {
 		warn("%v", err)
 	}
 }

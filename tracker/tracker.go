@@ -181,6 +181,10 @@ type tracker struct {
 	labels  map[uint32]string
 	debug   bool
 	history history
+	moments moments
+	// paired is the accountant's count of heaps accounted when the last
+	// was kept among the moments.
+	paired int
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time

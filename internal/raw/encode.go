@@ -231,6 +231,26 @@ func (h *History) encode(e *encoder) {
 	e.close()
 }
 
+func (m *Moments) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(m.Version))
+	e.int("rate", int64(m.Rate))
+	encodeFrames(e, m.Frames)
+	e.list("stacks", len(m.Stacks), m.Stacks == nil, func(i int) { e.b = appendInts(e.b, m.Stacks[i]) })
+	e.list("moments", len(m.Moments), m.Moments == nil, func(i int) {
+		mo := m.Moments[i]
+		e.open()
+		e.uint("cycle", uint64(mo.Cycle))
+		e.int("at_ns", mo.AtNS)
+		e.int("bytes", mo.Bytes)
+		e.int("live_bytes", mo.LiveBytes)
+		e.uint("exact_bytes", mo.ExactBytes)
+		e.list("changes", len(mo.Changes), mo.Changes == nil, func(j int) { e.b = appendInts(e.b, mo.Changes[j][:]) })
+		e.close()
+	})
+	e.close()
+}
+
 func (s *Start) encode(e *encoder) {
 	e.open()
 	e.int("version", int64(s.Version))
@@ -266,8 +286,8 @@ func (x *Exit) encode(e *encoder) {
 	e.close()
 }
 
-// File is a value the tracker writes: one of *Profile, *History, *Start,
-// *Exit.
+// File is a value the tracker writes: one of *Profile, *History,
+// *Moments, *Start, *Exit.
 type File interface {
 	encode(e *encoder)
 }

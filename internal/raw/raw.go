@@ -65,6 +65,7 @@ const (
 	HistoryFile  = "history.json"  // in-use heap per stack over the run, for leak hunting
 	DumpLogFile  = "oom-times.tsv" // when each emergency dump was on disk, appended
 	DumpLogHead  = "# level\tfirst_dump_ns\trefined_dump_ns\n"
+	MomentsFile  = "moments.json"  // the heap per stack at GC marks spread over the run
 	GCLogFile    = "gc.tsv" // a line per GC cycle seen, for the pacer's replay, appended
 	GCLogHead    = "# kind\tcycle\tt_us\tallocs_bytes\tlive_bytes\theap_bytes\tgoal_bytes\tstacks_bytes\tglobals_bytes\tnonheap_bytes\tgogc\tlimit_bytes\n"
 	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
@@ -189,6 +190,31 @@ type HistoryPoint struct {
 	AtNS   int64      `json:"at_ns"`
 	Cycle  uint32     `json:"cycle"`
 	Values [][3]int64 `json:"values"`
+}
+
+// Moments is the heap per allocation stack at GC marks spread over the
+// run, each paired as the peak is: the heap at the mark, and what that GC
+// found live. Stacks are shared by all moments. Each moment holds what
+// changed since the one before it in the list; the first, everything.
+type Moments struct {
+	Version int      `json:"version"`
+	Rate    int      `json:"rate"`
+	Frames  []Frame  `json:"frames"`
+	Stacks  [][]int  `json:"stacks"` // frame indexes, leaf first
+	Moments []Moment `json:"moments"`
+}
+
+// Moment is the heap at one GC mark. Changes holds [stack index, objects,
+// bytes, live bytes] for each stack whose figures differ from the moment
+// before; zeros when it holds nothing any more.
+type Moment struct {
+	Cycle     uint32 `json:"cycle"`
+	AtNS      int64  `json:"at_ns"`
+	Bytes     int64  `json:"bytes"`
+	LiveBytes int64  `json:"live_bytes"`
+	// ExactBytes is the runtime's exact heap at the mark, 0 if unknown.
+	ExactBytes uint64     `json:"exact_bytes"`
+	Changes    [][4]int64 `json:"changes"`
 }
 
 // Start is written when the tracker starts.

@@ -1,0 +1,154 @@
+package tracker
+
+import (
+	"sort"
+
+	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
+)
+
+// momentsMax bounds the moments kept: when the list is full, every other
+// one is dropped and marks are kept half as often, so that the moments
+// stay spread evenly over the run however many GC cycles it has.
+const momentsMax = 64
+
+// moments keeps the heap per stack at GC marks spread over the run, for
+// the report's heap at any moment: every stride-th mark accounted, the
+// last, and (added when written) the peak's. Its memory is bounded by
+// momentsMax moments of the stacks holding anything at their mark.
+type moments struct {
+	stride int
+	seen   int
+	stacks map[[32]uintptr]int
+	pcs    [][]uintptr
+	list   []moment
+	last   moment
+}
+
+type moment struct {
+	cycle       uint32
+	at          int64 // nanoseconds since the tracker started
+	bytes, live int64
+	exact       uint64
+	values      []momentValue // sorted by stack
+}
+
+type momentValue struct {
+	stack                int
+	objects, bytes, live int64
+}
+
+// add records the heap at one mark.
+func (m *moments) add(p peak.Peak) {
+	if m.stride == 0 {
+		m.stride = 1
+		m.stacks = make(map[[32]uintptr]int)
+	}
+	m.fill(&m.last, p)
+	if n := len(m.list); n > 0 && m.list[n-1].cycle == p.Cycle {
+		// The same mark accounted again (a forced GC's early publication):
+		// the later figures are the mark's.
+		m.fill(&m.list[n-1], p)
+		return
+	}
+	m.seen++
+	if (m.seen-1)%m.stride != 0 {
+		return
+	}
+	var kept moment
+	m.fill(&kept, p)
+	m.list = append(m.list, kept)
+	if len(m.list) >= momentsMax {
+		half := m.list[:0]
+		for i := 0; i < len(m.list); i += 2 {
+			half = append(half, m.list[i])
+		}
+		for i := len(half); i < len(m.list); i++ {
+			m.list[i] = moment{}
+		}
+		m.list = half
+		m.stride *= 2
+	}
+}
+
+// fill makes mo the heap of p, reusing its values' memory.
+func (m *moments) fill(mo *moment, p peak.Peak) {
+	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
+	mo.bytes, mo.live, mo.exact = p.Sampled, p.LiveBytes, p.MarkExact
+	mo.values = mo.values[:0]
+	for _, s := range p.Stacks {
+		if s.Bytes <= 0 {
+			continue
+		}
+		var key [32]uintptr
+		copy(key[:], s.PCs)
+		idx, ok := m.stacks[key]
+		if !ok {
+			idx = len(m.pcs)
+			m.stacks[key] = idx
+			m.pcs = append(m.pcs, append([]uintptr(nil), s.PCs...))
+		}
+		mo.values = append(mo.values, momentValue{stack: idx, objects: s.Objects, bytes: s.Bytes, live: s.LiveBytes})
+	}
+	sort.Slice(mo.values, func(i, j int) bool { return mo.values[i].stack < mo.values[j].stack })
+}
+
+// file symbolizes the moments, the peak's mark and the last included, in
+// the order of their cycles, each as its changes from the one before.
+func (m *moments) file(t *tracker) *raw.Moments {
+	f := &raw.Moments{Version: raw.Version, Rate: t.rate, Frames: []raw.Frame{}, Stacks: [][]int{}, Moments: []raw.Moment{}}
+	if m.stride == 0 {
+		return f
+	}
+	all := append([]moment(nil), m.list...)
+	if p, ok := t.acc.Peak(); ok {
+		var pm moment
+		m.fill(&pm, p)
+		all = append(all, pm)
+	}
+	all = append(all, m.last)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].cycle < all[j].cycle })
+	table := frameTable{t: t, index: make(map[raw.Frame]int)}
+	f.Stacks = make([][]int, len(m.pcs))
+	for i, pcs := range m.pcs {
+		f.Stacks[i] = table.stack(pcs)
+	}
+	f.Frames = append(f.Frames, table.frames...)
+	var prev []momentValue
+	for i, mo := range all {
+		if i+1 < len(all) && all[i+1].cycle == mo.cycle {
+			continue // the later of two accountings of one mark
+		}
+		f.Moments = append(f.Moments, raw.Moment{
+			Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
+			Changes: changes(prev, mo.values),
+		})
+		prev = mo.values
+	}
+	return f
+}
+
+// changes lists the stacks whose figures differ between prev and cur, both
+// sorted by stack: cur's figures, or zeros for a stack cur does not hold.
+func changes(prev, cur []momentValue) [][4]int64 {
+	out := [][4]int64{}
+	i, j := 0, 0
+	for i < len(prev) || j < len(cur) {
+		switch {
+		case j == len(cur) || i < len(prev) && prev[i].stack < cur[j].stack:
+			out = append(out, [4]int64{int64(prev[i].stack), 0, 0, 0})
+			i++
+		case i == len(prev) || cur[j].stack < prev[i].stack:
+			c := cur[j]
+			out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+			j++
+		default:
+			if p, c := prev[i], cur[j]; p != c {
+				out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+			}
+			i++
+			j++
+		}
+	}
+	return out
+}
