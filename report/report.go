@@ -134,6 +134,9 @@ type Run struct {
 	DumpTimes map[int][2]time.Duration
 	// History is the in-use heap per stack over the run.
 	History *raw.History
+	// RawMoments is the heap per stack at GC marks spread over the run, as
+	// the tracker wrote it; Moments decodes it.
+	RawMoments *raw.Moments
 	// GCLog is the tracker's line per GC cycle, for the pacer's replay.
 	GCLog *pacer.Log
 	// Packages are the import paths of the packages the program links
@@ -190,6 +193,12 @@ func Load(dir string) (*Run, error) {
 	var hist raw.History
 	if err := ReadRaw(dir, raw.HistoryFile, &hist); err == nil {
 		r.History = &hist
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var moments raw.Moments
+	if err := ReadRaw(dir, raw.MomentsFile, &moments); err == nil {
+		r.RawMoments = &moments
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,11 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
 
 const reportUsage = `Usage: gofil report [--open] [-o DIR] DIR | PROFILE
+       gofil report --at DURATION [-o DIR] DIR
 
 Writes a report's interactive page, index.html, again.
 
@@ -33,15 +36,23 @@ Given a heap profile written by runtime/pprof or net/http/pprof
 was taken into PROFILE's name without .pb.gz followed by -report, beside
 it, or into -o DIR. Such a profile has no timeline: it is one moment.
 
+With --at, it writes only the heap at the GC mark nearest DURATION into
+the run (1.5s, 250ms): heap-at-DURATION.pb.gz, a pprof heap profile, in
+DIR or -o DIR, and says which mark it is. The tracker keeps the heap at up
+to 66 marks spread over the run, the peak's and the last among them.
+
 Flags:
   -o DIR   report directory; it must be new, empty or a report directory
   --open   open index.html in the default browser (xdg-open, or open on macOS)
+  --at D   the heap at the GC mark nearest D into the run, as a pprof profile
 `
 
 type reportFlags struct {
-	out  string
-	open bool
-	arg  string
+	out   string
+	open  bool
+	arg   string
+	at    time.Duration
+	hasAt bool
 }
 
 // parseReportFlags accepts flags before and after the one argument.
@@ -51,9 +62,18 @@ func parseReportFlags(args []string) (reportFlags, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.out, "o", "", "")
 	fs.BoolVar(&f.open, "open", false, "")
+	var at string
+	fs.StringVar(&at, "at", "", "")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return f, err
+	}
+	if at != "" {
+		d, err := time.ParseDuration(at)
+		if err != nil || d < 0 {
+			return f, fmt.Errorf("--at %s: give a duration into the run, such as 1.5s or 250ms", at)
+		}
+		f.at, f.hasAt = d, true
 	}
 	switch len(rest) {
 	case 0:
@@ -76,6 +96,12 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fail(exitBadInput, "%s", oneLine(err))
 	}
+	if f.hasAt {
+		if !st.IsDir() {
+			return fail(exitBadInput, "--at needs a report directory written by 'gofil run', not a profile: a profile is one moment")
+		}
+		return reportAt(f, stdout, stderr)
+	}
 	var outDir string
 	if st.IsDir() {
 		outDir, err = reportFromDir(f, stderr)
@@ -90,6 +116,49 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		openPage(ctx, page, stderr)
 	}
 	fmt.Fprintln(stdout, page)
+	return nil
+}
+
+// reportAt writes the heap at the GC mark nearest f.at as a pprof profile.
+func reportAt(f reportFlags, stdout, stderr io.Writer) error {
+	rawDir := filepath.Join(f.arg, report.RawDir)
+	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
+		return fail(exitBadInput, "%s is not a gofil report directory: it has no %s/", f.arg, report.RawDir)
+	}
+	run, err := report.Load(rawDir)
+	if err != nil {
+		return fail(exitBadInput, "reading %s: %s", rawDir, oneLine(err))
+	}
+	m, ok := run.MomentNear(f.at)
+	if !ok {
+		return fail(exitBadInput, "%s holds no heap at any GC mark (%s is missing: a report of an older gofil, or a run that ended before its first GC)", f.arg, filepath.Join(report.RawDir, raw.MomentsFile))
+	}
+	meta, err := metaFromDir(f.arg, run)
+	if err != nil {
+		return fail(exitBadInput, "%s", oneLine(err))
+	}
+	outDir := f.arg
+	if f.out != "" {
+		outDir = f.out
+		if err := os.MkdirAll(outDir, 0o700); err != nil {
+			return fail(exitReport, "%s", oneLine(err))
+		}
+	}
+	var buf bytes.Buffer
+	if err := report.WriteProfile(&buf, m.Heap, meta.Started, meta.Binary); err != nil {
+		return fail(exitReport, "%s", oneLine(err))
+	}
+	name := "heap-at-" + f.at.String() + ".pb.gz"
+	if err := raw.WriteFile(outDir, name, buf.Bytes()); err != nil {
+		return fail(exitReport, "%s", oneLine(err))
+	}
+	exact := "unknown"
+	if m.Exact > 0 {
+		exact = report.Bytes(int64(m.Exact))
+	}
+	fmt.Fprintf(stderr, "gofil: heap at GC %d's mark, %.3fs into the run (the mark nearest %v): %s sampled (runtime: %s), of which %s live\n",
+		m.Cycle, m.At.Seconds(), f.at, report.Bytes(m.Heap.Bytes), exact, report.Bytes(m.Heap.LiveBytes()))
+	fmt.Fprintln(stdout, filepath.Join(outDir, name))
 	return nil
 }
 
