@@ -92,6 +92,10 @@ type pageData struct {
 	HasPeak    bool
 	Flame      template.HTML
 	Icicle     template.HTML
+	// Moments are other GC marks the page can show in the peak's place,
+	// MomentsJSON what the script knows of them.
+	Moments     []pageMoment
+	MomentsJSON template.JS
 	// FlameNote says when frames were merged more than usual.
 	FlameNote   string
 	Timeline    *timeline
@@ -108,6 +112,7 @@ type pageData struct {
 	GCAdvice      string
 	WhatIfCheck   string
 	WhatIfSetBy   string
+	WhatIfNote    string
 	CallGraph     template.HTML
 	CallGraphNote string
 	Files         []fileLink
@@ -178,6 +183,10 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 			d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
 		}
 
+		if d.Moments, d.MomentsJSON, err = pageMoments(run, user); err != nil {
+			return stats, err
+		}
+
 		g := buildCallGraph(h)
 		svg, elapsed, err := renderCallGraph(ctx, g)
 		stats.Graphviz = elapsed
@@ -202,6 +211,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 	d.Sites = siteRows(s.Top, user)
 	d.WhatIf, d.WhatIfCheck = whatIfRows(s.WhatIf)
 	d.GCAdvice = s.GCAdvice
+	d.WhatIfNote = s.WhatIfNote
 	if s.Peak != nil && s.Peak.GC != nil && (s.Peak.GC.GOGCSetBy == "program" || s.Peak.GC.MemoryLimitSetBy == "program") {
 		d.WhatIfSetBy = " The program sets its GC settings itself (runtime/debug): the environment variables GOGC and GOMEMLIMIT would not change them; the program's own call would."
 	}
@@ -464,15 +474,8 @@ func orDash(s string) string {
 func siteRows(top []Site, user *userCode) []siteRow {
 	rows := make([]siteRow, 0, len(top))
 	for _, site := range top {
-		loc := filepath.Base(site.File)
-		if site.File == "" {
-			loc = "?"
-		}
-		if site.Line > 0 {
-			loc += fmt.Sprintf(":%d", site.Line)
-		}
 		r := siteRow{
-			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: loc, File: site.File,
+			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: siteLocation(site), File: site.File,
 			Bytes: site.Bytes, Objects: site.Objects, Live: site.LiveBytes, Garbage: site.GarbageBytes,
 			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
 			LiveText: Bytes(site.LiveBytes), GarbageText: Bytes(site.GarbageBytes),
@@ -484,6 +487,18 @@ func siteRows(top []Site, user *userCode) []siteRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// siteLocation is a site's file and line as the table shows them.
+func siteLocation(site Site) string {
+	loc := filepath.Base(site.File)
+	if site.File == "" {
+		loc = "?"
+	}
+	if site.Line > 0 {
+		loc += fmt.Sprintf(":%d", site.Line)
+	}
+	return loc
 }
 
 // reportFiles lists the files beside the page that it links to.

@@ -72,13 +72,15 @@ type Summary struct {
 	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
 	// one line what the one that saves a fifth of the peak for the fewest
 	// GC cycles buys, when one does.
-	WhatIf    []WhatIf          `json:"whatif,omitempty"`
-	GCAdvice  string            `json:"gc_advice,omitempty"`
-	Tracker   *TrackerInfo      `json:"tracker,omitempty"`
-	OOMKilled bool              `json:"oom_killed"`
-	OOM       *OOMInfo          `json:"oom,omitempty"`
-	Notes     []string          `json:"notes"`
-	Files     map[string]string `json:"files"`
+	WhatIf   []WhatIf `json:"whatif,omitempty"`
+	GCAdvice string   `json:"gc_advice,omitempty"`
+	// WhatIfNote says when the predictions are too weak to rely on.
+	WhatIfNote string            `json:"whatif_note,omitempty"`
+	Tracker    *TrackerInfo      `json:"tracker,omitempty"`
+	OOMKilled  bool              `json:"oom_killed"`
+	OOM        *OOMInfo          `json:"oom,omitempty"`
+	Notes      []string          `json:"notes"`
+	Files      map[string]string `json:"files"`
 }
 
 // PeakInfo describes the moment the Go heap was largest.
@@ -257,6 +259,7 @@ func Build(meta Meta, run *Run) *Summary {
 	}
 	if run.GCLog != nil {
 		s.WhatIf, s.GCAdvice = whatIf(run.GCLog)
+		s.WhatIfNote = whatIfNote(s.WhatIf)
 	}
 	peakRSS, children := ownPeakRSS(meta, run)
 	if children > 0 {

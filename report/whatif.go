@@ -104,10 +104,27 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 		}
 		list = append(list, w)
 	}
-	if best != nil {
+	if best != nil && measured && measuredCycles >= minAdviceCycles {
 		advice = adviceLine(*best, base, actual)
 	}
 	return list, advice
+}
+
+// minAdviceCycles is the fewest GC cycles a run must have had for its
+// replay to advise a setting: with fewer marks, the live heap between them,
+// which the replay draws in a straight line, is too little known (a job
+// whose data grows until it ends, with two cycles, hides most of its live
+// heap from the replay).
+const minAdviceCycles = 6
+
+// whatIfNote says why the predictions are weak, "" when they are not.
+func whatIfNote(list []WhatIf) string {
+	for _, w := range list {
+		if w.Actual && w.MeasuredGCCycles != nil && *w.MeasuredGCCycles < minAdviceCycles {
+			return fmt.Sprintf("This run had %d GC cycles: the live heap between its marks, which the replay draws in a straight line, is too little known for the predictions to be relied on, and none is advised.", *w.MeasuredGCCycles)
+		}
+	}
+	return ""
 }
 
 // better reports whether p is worth advising over best (nil: none yet):

@@ -80,3 +80,19 @@ func TestNoAdviceWithoutGarbage(t *testing.T) {
 		t.Errorf("advice %q for a heap without garbage (%d settings)", advice, len(list))
 	}
 }
+
+// TestNoAdviceFromFewCycles: a run of two GC cycles, however much garbage
+// it held, is too little known to advise a setting; the note says so.
+func TestNoAdviceFromFewCycles(t *testing.T) {
+	const none = 1<<63 - 1
+	log := &pacer.Log{Points: []pacer.Point{
+		{Kind: 's', GOGC: 100, Limit: none},
+		{Kind: 'g', Cycle: 1, Allocs: 8 << 20, Live: 1 << 20, Heap: 8 << 20, GOGC: 100, Limit: none},
+		{Kind: 'g', Cycle: 2, Allocs: 300 << 20, Live: 2 << 20, Heap: 290 << 20, GOGC: 100, Limit: none},
+		{Kind: 'e', Cycle: 2, Allocs: 600 << 20, Live: 2 << 20, Heap: 300 << 20, GOGC: 100, Limit: none},
+	}}
+	list, advice := whatIf(log)
+	if advice != "" || whatIfNote(list) == "" {
+		t.Errorf("advice %q, note %q, from a run of two GC cycles", advice, whatIfNote(list))
+	}
+}

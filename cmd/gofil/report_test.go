@@ -494,6 +494,8 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("timeline viewBox after zooming to 100-150 ms: %q", timeline.ViewBox)
 	}
 
+	checkMoments(t, ctx, c, r.summary)
+
 	pages := []string{pageURL}
 	pages = append(pages, checkLongNames(t, ctx, c, jsonOut)...)
 
@@ -507,6 +509,102 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	if err := c.call(ctx, "Browser.close", nil, nil); err != nil {
 		t.Logf("Browser.close: %v", err)
+	}
+}
+
+// checkMoments clicks the timeline early in the run, where the heap is
+// not the peak's: the flame graph and the sites table show the heap at
+// the GC mark nearest the click, the graph's own script runs, and "Back to
+// the peak" brings the peak's graph and table back.
+func checkMoments(t *testing.T, ctx context.Context, c *cdpClient, s *report.Summary) {
+	t.Helper()
+	var box struct{ Left, Top, Width, Height float64 }
+	if err := c.eval(ctx, `(() => {
+		const d = JSON.parse(document.getElementById("timeline-data").textContent);
+		window.gofilTimelineZoom(0, d.xmax);
+		const hit = document.querySelector("#timeline .tl-hit");
+		hit.scrollIntoView({block: "center"});
+		const r = hit.getBoundingClientRect();
+		return {left: r.left, top: r.top, width: r.width, height: r.height};
+	})()`, &box); err != nil {
+		t.Fatal(err)
+	}
+	x, y := box.Left+0.1*box.Width, box.Top+box.Height/2
+	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
+		if err := c.mouse(ctx, typ, x, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got struct {
+		Status, Title, Heading, Graph string
+		Want                          struct {
+			Cycle uint32
+			Peak  bool
+			Top   int64
+		}
+		Moments  int
+		Scripted bool
+		TopRow   int64
+		Back     struct {
+			Graph  string
+			TopRow int64
+		}
+	}
+	err := c.eval(ctx, `(() => {
+		const moments = JSON.parse(document.getElementById("moments-data").textContent);
+		const plot = document.querySelector("#timeline svg.tl-plot");
+		const vb = plot.getAttribute("viewBox").split(" ").map(Number);
+		const ms = vb[0] + 0.1 * vb[2];
+		let want = moments[0];
+		moments.forEach(m => { if (Math.abs(m.ms - ms) < Math.abs(want.ms - ms)) want = m; });
+		const table = document.getElementById("sites-table");
+		const col = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim().startsWith("Bytes"));
+		const top = () => Number(table.tBodies[0].rows[0].cells[col].getAttribute("data-v"));
+		const svg = document.querySelector("#flame-box svg");
+		const out = {status: document.getElementById("moment-text").textContent, graph: svg.id,
+			title: (svg.querySelector(".fg-title") || {}).textContent || "",
+			heading: document.querySelector("#sites h2").textContent,
+			want: {cycle: want.cycle, peak: !!want.peak, top: want.sites.length ? want.sites[0].b : -1},
+			moments: moments.length, scripted: typeof window[svg.id + "_search"] === "function", topRow: top()};
+		document.getElementById("flamegraph").scrollIntoView();
+		return out;
+	})()`, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shot, err := c.screenshot(ctx); err == nil {
+		if keep := os.Getenv("GOFIL_SCREENSHOT"); keep != "" {
+			os.WriteFile(strings.TrimSuffix(keep, ".png")+"-moment.png", shot, 0o644)
+		}
+	}
+	err = c.eval(ctx, `(() => {
+		const table = document.getElementById("sites-table");
+		const col = Array.from(table.tHead.rows[0].cells).findIndex(th => th.textContent.trim().startsWith("Bytes"));
+		document.getElementById("moment-peak").click();
+		return {graph: document.querySelector("#flame-box svg").id, topRow: Number(table.tBodies[0].rows[0].cells[col].getAttribute("data-v"))};
+	})()`, &got.Back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timeline click: %q; %d moments", got.Status, got.Moments)
+	if got.Moments < 3 {
+		t.Fatalf("the page holds %d moments, want several", got.Moments)
+	}
+	if got.Want.Peak {
+		t.Fatalf("the mark nearest 10%% into the run is the peak's: pick another place")
+	}
+	mark := fmt.Sprintf("GC %d's mark", got.Want.Cycle)
+	if !strings.Contains(got.Status, mark) || !strings.Contains(got.Title, mark) || !strings.Contains(got.Heading, mark) || got.Graph == "peak" {
+		t.Errorf("after a click 10%% into the run: status %q, graph %q titled %q, table %q; want %s", got.Status, got.Graph, got.Title, got.Heading, mark)
+	}
+	if !got.Scripted {
+		t.Errorf("the moment's flame graph %q has no script of its own (search, zoom)", got.Graph)
+	}
+	if got.TopRow != got.Want.Top {
+		t.Errorf("the sites table's first row holds %d bytes, the moment's largest site %d", got.TopRow, got.Want.Top)
+	}
+	if got.Back.Graph != "peak" || len(s.Top) == 0 || got.Back.TopRow != s.Top[0].Bytes {
+		t.Errorf("back to the peak: graph %q, first row %d bytes (want peak, %d)", got.Back.Graph, got.Back.TopRow, s.Top[0].Bytes)
 	}
 }
 

@@ -6,8 +6,10 @@
 //
 // The model: what a program allocates, and what of it is live, depend on
 // how far it has got (its cumulative allocation), not on the GC settings.
-// The live heap between two marks of the real run is taken to change
-// linearly with allocation. A GC cycle ends when the heap, the last mark's
+// The live heap between two marks of the real run is taken to rise
+// linearly with allocation, and, when it falls, to stay up until the mark
+// that saw it fall (a program lets go of its data at once). After the last
+// mark it carries on along the line through the last two. A GC cycle ends when the heap, the last mark's
 // live heap plus everything allocated since, reaches the goal the pacer
 // set at that mark (src/runtime/mgcpacer.go):
 //
@@ -264,6 +266,7 @@ func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
 	for _, p := range pts[1:] {
 		if p.Kind == kindEnd {
 			end = p.Allocs
+			curve = append(curve, endPoint(curve, p))
 			break
 		}
 		if p.Allocs < curve[len(curve)-1].Allocs {
@@ -277,6 +280,28 @@ func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
 	}
 	smoothNonHeap(curve)
 	return curve, forced, end, end > curve[0].Allocs
+}
+
+// endPoint is the curve's last point, at the program's end: the live heap
+// then is not known (no mark saw it), so the line through the last two
+// marks is carried on, rising, never falling, and never past what was
+// allocated since the last mark.
+func endPoint(curve []Point, e Point) Point {
+	last := curve[len(curve)-1]
+	out := last
+	out.Kind, out.Allocs, out.Heap = kindEnd, e.Allocs, e.Heap
+	if len(curve) < 2 || e.Allocs <= last.Allocs {
+		return out
+	}
+	prev := curve[len(curve)-2]
+	if last.Live > prev.Live && last.Allocs > prev.Allocs {
+		slope := float64(last.Live-prev.Live) / float64(last.Allocs-prev.Allocs)
+		if slope > 1 {
+			slope = 1
+		}
+		out.Live = last.Live + uint64(slope*float64(e.Allocs-last.Allocs))
+	}
+	return out
 }
 
 // smoothNonHeap replaces each point's memory beyond the heap by the least
@@ -329,7 +354,14 @@ func interpolate(curve []Point, a uint64) Point {
 	}
 	f := float64(a-p.Allocs) / float64(q.Allocs-p.Allocs)
 	mix := func(x, y uint64) uint64 { return uint64(float64(x) + f*(float64(y)-float64(x))) }
-	return Point{Allocs: a, Live: mix(p.Live, q.Live), Stacks: mix(p.Stacks, q.Stacks), Globals: mix(p.Globals, q.Globals), NonHeap: mix(p.NonHeap, q.NonHeap)}
+	live := mix(p.Live, q.Live)
+	if q.Live < p.Live {
+		// A program lets go of its data at once (and often calls
+		// runtime.GC right after): a falling live heap stays up until
+		// the mark that saw it fall.
+		live = p.Live
+	}
+	return Point{Allocs: a, Live: live, Stacks: mix(p.Stacks, q.Stacks), Globals: mix(p.Globals, q.Globals), NonHeap: mix(p.NonHeap, q.NonHeap)}
 }
 
 // goalAt is the heap goal the pacer sets at a mark that found live bytes,

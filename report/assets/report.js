@@ -350,12 +350,23 @@
       var from = dragFrom;
       dragFrom = null;
       select.setAttribute("visibility", "hidden");
-      if (x === null || Math.abs(x - from) < 4) {
+      if (x === null) {
         return;
       }
       x = Math.max(left, Math.min(left + width, x));
-      zoom(toMs(Math.min(from, x)), toMs(Math.max(from, x)));
+      if (Math.abs(x - from) < 4) {
+        selected(toMs(x), toMs(x));
+        return;
+      }
+      var a = toMs(Math.min(from, x)), b = toMs(Math.max(from, x));
+      zoom(a, b);
+      selected(a, b);
     });
+    // selected tells the page a moment (from = to) or a stretch of the run
+    // was picked, in milliseconds.
+    function selected(a, b) {
+      document.dispatchEvent(new CustomEvent("gofil-select", { detail: { from: a, to: b } }));
+    }
     function reset() {
       zoom(0, data.xmax);
     }
@@ -365,6 +376,187 @@
       resetBtn.addEventListener("click", reset);
     }
     window.gofilTimelineZoom = zoom;
+  }
+
+  // --- The heap at other moments ---------------------------------------
+  // The page holds the flamegraphs of GC marks spread over the run in
+  // <template id="moment-N"> elements, and their largest sites in
+  // #moments-data. Picking a moment on the timeline shows the nearest
+  // mark's in place of the peak's; picking a stretch, the largest within
+  // it. The peak's own mark, or the button, brings the peak back.
+  function setupMoments() {
+    var dataEl = byId("moments-data");
+    var flameBox = byId("flame-box"), icicleBox = byId("icicle-box");
+    var text = byId("moment-text"), back = byId("moment-peak");
+    var table = byId("sites-table");
+    if (!dataEl || !flameBox || !text) {
+      return;
+    }
+    var moments = JSON.parse(dataEl.textContent);
+    if (!moments.length) {
+      return;
+    }
+    var peakNodes = Array.prototype.slice.call(flameBox.childNodes);
+    var body = table && table.tBodies.length ? table.tBodies[0] : null;
+    var peakRows = body ? Array.prototype.slice.call(body.rows) : [];
+    var heading = byId("sites") ? byId("sites").querySelector("h2") : null;
+    var headingText = heading ? heading.textContent : "";
+    var plot = document.querySelector("#timeline svg.tl-plot");
+    var units = plot ? Number(plot.getAttribute("viewBox").split(" ")[3]) : 0;
+    var marker = null;
+    if (plot) {
+      moments.forEach(function (m) {
+        var tick = document.createElementNS(SVGNS, "line");
+        tick.setAttribute("class", "tl-moment-tick");
+        tick.setAttribute("x1", String(m.ms));
+        tick.setAttribute("x2", String(m.ms));
+        tick.setAttribute("y1", String(units * 0.97));
+        tick.setAttribute("y2", String(units));
+        tick.setAttribute("vector-effect", "non-scaling-stroke");
+        plot.appendChild(tick);
+      });
+      marker = document.createElementNS(SVGNS, "line");
+      marker.setAttribute("class", "tl-moment");
+      marker.setAttribute("y1", "0");
+      marker.setAttribute("y2", String(units));
+      marker.setAttribute("vector-effect", "non-scaling-stroke");
+      marker.setAttribute("visibility", "hidden");
+      plot.appendChild(marker);
+    }
+
+    function cell(row, value, shown, cls, title) {
+      var td = document.createElement("td");
+      td.setAttribute("data-v", String(value));
+      if (cls) {
+        td.className = cls;
+      }
+      if (title) {
+        td.title = title;
+      }
+      td.textContent = shown;
+      row.appendChild(td);
+      return td;
+    }
+    function grouped(n) {
+      return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    }
+    function rowsOf(m) {
+      return m.sites.map(function (s, i) {
+        var tr = document.createElement("tr");
+        tr.setAttribute("data-i", String(i));
+        if (s.u) {
+          tr.className = "user";
+        }
+        var fn = cell(tr, s.f, "", "", s.f);
+        var code = document.createElement("code");
+        code.textContent = s.s;
+        fn.appendChild(code);
+        cell(tr, s.l, s.l, "", s.p);
+        cell(tr, s.b, human(s.b), "num");
+        var pct = m.bytes > 0 ? 100 * s.b / m.bytes : 0;
+        cell(tr, pct, pct.toFixed(1) + "%", "num");
+        cell(tr, s.v, human(s.v), "num");
+        cell(tr, s.b - s.v, human(Math.max(0, s.b - s.v)), "num");
+        cell(tr, s.o, grouped(s.o), "num");
+        return tr;
+      });
+    }
+    function setRows(rows) {
+      if (!body) {
+        return;
+      }
+      while (body.firstChild) {
+        body.removeChild(body.firstChild);
+      }
+      rows.forEach(function (r) { body.appendChild(r); });
+    }
+    // keepTimeline runs change, which resizes what is above the timeline,
+    // and scrolls by as much: the timeline stays under the reader's
+    // pointer.
+    function keepTimeline(change) {
+      var anchor = byId("timeline");
+      var before = anchor ? anchor.getBoundingClientRect().top : 0;
+      change();
+      if (anchor) {
+        window.scrollBy(0, anchor.getBoundingClientRect().top - before);
+      }
+    }
+    function setGraph(nodes) {
+      while (flameBox.firstChild) {
+        flameBox.removeChild(flameBox.firstChild);
+      }
+      nodes.forEach(function (n) { flameBox.appendChild(n); });
+    }
+    function mark(m) {
+      if (!marker) {
+        return;
+      }
+      if (!m) {
+        marker.setAttribute("visibility", "hidden");
+        return;
+      }
+      marker.setAttribute("x1", String(m.ms));
+      marker.setAttribute("x2", String(m.ms));
+      marker.setAttribute("visibility", "visible");
+    }
+    function showPeak() {
+      setGraph(peakNodes);
+      if (icicleBox) {
+        icicleBox.hidden = false;
+      }
+      setRows(peakRows);
+      graphs = ["peak", "peakrev"];
+      text.textContent = "Showing the peak.";
+      if (heading) {
+        heading.textContent = headingText;
+      }
+      back.hidden = true;
+      mark(null);
+    }
+    function show(m) {
+      if (m.peak) {
+        showPeak();
+        mark(m);
+        return;
+      }
+      var tpl = byId("moment-" + m.i);
+      if (!tpl) {
+        return;
+      }
+      setGraph([document.importNode(tpl.content, true)]);
+      if (icicleBox) {
+        icicleBox.hidden = true;
+      }
+      setRows(rowsOf(m));
+      graphs = ["m" + m.i];
+      text.textContent = "Showing the heap at " + m.text + ": " + human(m.bytes) + " sampled, " +
+        human(m.live) + " of it live.";
+      if (heading) {
+        heading.textContent = "Largest allocation sites at " + m.text;
+      }
+      back.hidden = false;
+      mark(m);
+    }
+    document.addEventListener("gofil-select", function (ev) {
+      keepTimeline(function () { pick(ev); });
+    });
+    function pick(ev) {
+      var from = ev.detail.from, to = ev.detail.to, best = null;
+      moments.forEach(function (m) {
+        if (from === to) {
+          if (!best || Math.abs(m.ms - from) < Math.abs(best.ms - from)) {
+            best = m;
+          }
+        } else if (m.ms >= from && m.ms <= to && (!best || m.bytes > best.bytes)) {
+          best = m;
+        }
+      });
+      if (best) {
+        show(best);
+      }
+    }
+    back.addEventListener("click", showPeak);
+    window.gofilShowMoment = function (i) { show(moments[i]); };
   }
 
   // --- Call graph -----------------------------------------------------
@@ -386,5 +578,6 @@
   setupSearch();
   setupTable();
   setupTimeline();
+  setupMoments();
   setupCallGraph();
 })();

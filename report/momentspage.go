@@ -1,0 +1,156 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+
+	"github.com/gofil/gofil/flamegraph"
+)
+
+const (
+	// pageMomentsMax bounds the moments the page can show besides the
+	// peak, picked evenly from the tracker's.
+	pageMomentsMax = 24
+	// momentBudget bounds one moment's flamegraph, and momentsBudget all
+	// of them: the page stays under 10 MB with the peak's graphs, the
+	// timeline and the call graph.
+	momentBudget  = 256 << 10
+	momentsBudget = 3 << 20
+	// momentSites is how many allocation sites the table shows at a
+	// moment.
+	momentSites = 30
+)
+
+// pageMoment is one GC mark the page can show in place of the peak.
+type pageMoment struct {
+	// Index names its template (moment-Index); Flame is its flamegraph.
+	Index int
+	Flame template.HTML
+}
+
+// momentData is what the page's script knows of a moment.
+type momentData struct {
+	Index int     `json:"i"`
+	Cycle uint32  `json:"cycle"`
+	MS    float64 `json:"ms"`
+	// Peak marks the peak's own mark: the graphs already on the page.
+	Peak  bool         `json:"peak,omitempty"`
+	Bytes int64        `json:"bytes"`
+	Live  int64        `json:"live"`
+	Text  string       `json:"text"`
+	Sites []momentSite `json:"sites"`
+}
+
+type momentSite struct {
+	Function string `json:"f"`
+	Short    string `json:"s"`
+	Location string `json:"l"`
+	File     string `json:"p"`
+	Bytes    int64  `json:"b"`
+	Live     int64  `json:"v"`
+	Objects  int64  `json:"o"`
+	User     bool   `json:"u,omitempty"`
+}
+
+// pageMoments renders the moments the page can show: up to
+// pageMomentsMax of the run's, evenly spread, each a flamegraph (merged
+// more than the peak's if need be, to stay within momentBudget) and its
+// largest sites; the peak's own mark is listed without a graph of its own.
+// It returns the templates and the script's JSON, nil when the run has no
+// moments.
+func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
+	all := run.Moments()
+	if len(all) == 0 || run.Peak == nil {
+		return nil, "", nil
+	}
+	peakCycle := run.Peak.Raw.Cycle
+	picked := spread(len(all), pageMomentsMax)
+	var (
+		out   []pageMoment
+		data  []momentData
+		spent int
+	)
+	for _, i := range picked {
+		m := all[i]
+		d := momentData{Index: len(data), Cycle: m.Cycle, MS: float64(m.At.Microseconds()) / 1000, Bytes: m.Heap.Bytes, Live: m.Heap.LiveBytes()}
+		d.Text = fmt.Sprintf("GC %d's mark, %.2f s into the run", m.Cycle, m.At.Seconds())
+		for _, s := range topSites(m.Heap, momentSites) {
+			d.Sites = append(d.Sites, momentSite{
+				Function: s.Function, Short: flamegraph.ShortName(s.Function), Location: siteLocation(s), File: s.File,
+				Bytes: s.Bytes, Live: s.LiveBytes, Objects: s.Objects,
+				User: user != nil && user.IsUser(flamegraph.Frame{Func: s.Function, File: s.File, Line: s.Line}),
+			})
+		}
+		if m.Cycle == peakCycle && run.Peak.Raw.Reason == "gc" {
+			d.Peak = true
+			data = append(data, d)
+			continue
+		}
+		if len(m.Heap.Stacks) == 0 || spent >= momentsBudget {
+			continue
+		}
+		svg, err := momentFlame(m, d.Index, user)
+		if errors.Is(err, errFlameTooBig) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		spent += len(svg)
+		out = append(out, pageMoment{Index: d.Index, Flame: template.HTML(svg)})
+		data = append(data, d)
+	}
+	js, err := json.Marshal(data)
+	if err != nil {
+		return nil, "", err
+	}
+	return out, template.JS(js), nil
+}
+
+// momentFlame renders m's flamegraph, merging narrow frames more until it
+// fits momentBudget.
+func momentFlame(m Moment, index int, user *userCode) (string, error) {
+	minWidth := 2 * flamegraph.DefaultMinWidth
+	for attempt := 0; attempt < 6; attempt++ {
+		b := cappedBuffer{limit: momentBudget}
+		err := flamegraph.Render(&b, flameSamples(m.Heap), flamegraph.Options{
+			ID:         fmt.Sprintf("m%d", index),
+			Title:      fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), Bytes(m.Heap.Bytes)),
+			IsUserCode: user.IsUser, MinWidth: minWidth,
+		})
+		if err == nil {
+			return b.String(), nil
+		}
+		if !errors.Is(err, errFlameTooBig) {
+			return "", err
+		}
+		minWidth *= 2
+	}
+	return "", errFlameTooBig
+}
+
+// spread picks at most k of the indexes 0..n−1, evenly, the last included.
+func spread(n, k int) []int {
+	if n <= k {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, 0, k)
+	for j := 0; j < k; j++ {
+		out = append(out, j*(n-1)/(k-1))
+	}
+	return out
+}
+
+func topSites(h *Heap, n int) []Site {
+	s := h.Sites()
+	if len(s) > n {
+		s = s[:n]
+	}
+	return s
+}
