@@ -18,7 +18,7 @@ test:
 # Every parser of outside input, fuzzed for FUZZTIME each (their seeds run
 # in make test).
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./report:FuzzParseProfile ./report:FuzzParseTimeline ./report:FuzzParseRSS ./report:FuzzLoad \
+FUZZ_TARGETS := ./internal/pacer:FuzzParse ./report:FuzzParseProfile ./report:FuzzParseTimeline ./report:FuzzParseRSS ./report:FuzzLoad \
 	./flamegraph:FuzzParseFolded ./cmd/gofil/internal/cli:FuzzMetaFromSummary
 
 fuzz:

@@ -219,6 +219,7 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 	a, live := curve[0].Allocs, curve[0].Heap
 	goal := goalAt(s, live, curve[0])
 	pr.PeakHeap = live
+	ci := 0 // the curve's segment the replay has reached
 	for fi := 0; ; {
 		next := a + runway(goal, live)
 		isForced := false
@@ -235,10 +236,10 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 		heap := live + (next - a)
 		pr.PeakHeap = max64(pr.PeakHeap, heap)
 		pr.Cycles++
-		if pr.Cycles > maxCycles {
-			return pr, true
+		if pr.Cycles > maxCycles+100*len(curve) {
+			return Prediction{}, false
 		}
-		at := interpolate(curve, next)
+		at := interpolate(curve, next, &ci)
 		a, live = next, at.Live
 		if live > heap {
 			live = heap
@@ -250,8 +251,9 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 	}
 }
 
-// maxCycles bounds a replay.
-const maxCycles = 10_000_000
+// maxCycles, plus a hundred per mark of the run, bounds a replay: a
+// setting that would need more cycles is not predicted.
+const maxCycles = 100_000
 
 // curve returns the points the live heap is interpolated between (the
 // start, then every mark), the allocation at which the program forced a
@@ -339,12 +341,14 @@ func (l *Log) LargestLive() (live, nonHeap uint64) {
 }
 
 // interpolate returns the figures at allocation a, between the points of
-// the curve on either side of it.
-func interpolate(curve []Point, a uint64) Point {
-	i := 0
+// the curve on either side of it. *from is the segment to look from, moved
+// on to a's: the replay's allocation only grows.
+func interpolate(curve []Point, a uint64, from *int) Point {
+	i := *from
 	for i+1 < len(curve) && curve[i+1].Allocs < a {
 		i++
 	}
+	*from = i
 	if i+1 >= len(curve) {
 		return curve[len(curve)-1]
 	}

@@ -115,3 +115,25 @@ func TestParseSkipsBadLines(t *testing.T) {
 		t.Fatalf("%+v", l.Points)
 	}
 }
+
+// FuzzParse: any input is parsed or refused without a panic, and what is
+// parsed replays within its bounds.
+func FuzzParse(f *testing.F) {
+	data, err := os.ReadFile("testdata/pacing.tsv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte("s\t0\t0\t0\t0\t0\t0\t0\t0\t0\t-1\t1\ne\t0\t0\t18446744073709551615\t0\t0\t0\t0\t0\t0\t-1\t1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := Parse(strings.NewReader(string(data)))
+		if err != nil {
+			return
+		}
+		l.Measured()
+		l.LargestLive()
+		for _, s := range []Settings{{GOGC: 100}, {GOGC: -1, Limit: 1 << 20}, {GOGC: 0}} {
+			l.Replay(s)
+		}
+	})
+}
