@@ -139,6 +139,8 @@ type Run struct {
 	RawMoments *raw.Moments
 	// GCLog is the tracker's line per GC cycle, for the pacer's replay.
 	GCLog *pacer.Log
+	// MomentsFileBytes and GCLogBytes are the sizes of those two files.
+	MomentsFileBytes, GCLogBytes int64
 	// Packages are the import paths of the packages the program links
 	// without gofil's agent; nil if not known.
 	Packages map[string]bool
@@ -212,6 +214,12 @@ func Load(dir string) (*Run, error) {
 		return nil, err
 	}
 	r.GCLog = gl
+	if st, err := os.Stat(filepath.Join(dir, raw.MomentsFile)); err == nil {
+		r.MomentsFileBytes = st.Size()
+	}
+	if st, err := os.Stat(filepath.Join(dir, raw.GCLogFile)); err == nil {
+		r.GCLogBytes = st.Size()
+	}
 	return r, nil
 }
 

@@ -198,6 +198,12 @@ type TrackerInfo struct {
 	Gaps            int     `json:"unpaired_cycles"`
 	Snapshots       int     `json:"snapshots"`
 	OverheadSeconds float64 `json:"overhead_seconds"`
+	// MomentsFileBytes and GCLogBytes are the sizes of raw/moments.json
+	// (the heap at marks spread over the run) and raw/gc.tsv (the pacer's
+	// inputs per cycle); what the tracker holds for them in memory is in
+	// peak.tracker_bytes with the rest of its own heap.
+	MomentsFileBytes int64 `json:"moments_file_bytes,omitempty"`
+	GCLogBytes       int64 `json:"gc_log_bytes,omitempty"`
 }
 
 // Build assembles the summary of a run.
@@ -226,6 +232,7 @@ func Build(meta Meta, run *Run) *Summary {
 		s.Tracker = &TrackerInfo{
 			GCCycles: run.Exit.Cycles, Paired: run.Exit.Paired, Gaps: run.Exit.Gaps,
 			Snapshots: run.Exit.Snapshots, OverheadSeconds: time.Duration(run.Exit.TrackerNS).Seconds(),
+			MomentsFileBytes: run.MomentsFileBytes, GCLogBytes: run.GCLogBytes,
 		}
 	}
 	if run.Start != nil {
