@@ -70,7 +70,7 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 	for _, g := range whatIfGOGC {
 		candidates = append(candidates, pacer.Settings{GOGC: g, Limit: actual.Limit})
 	}
-	if lim := limitNearLive(log); lim > 0 && (actual.Limit == 0 || lim < actual.Limit) {
+	if lim := limitNearLive(log, base.PeakHeap); lim > 0 && (actual.Limit == 0 || lim < actual.Limit) {
 		candidates = append(candidates, pacer.Settings{GOGC: actual.GOGC, Limit: lim})
 	}
 	seen := false
@@ -138,14 +138,19 @@ func better(p pacer.Prediction, best *pacer.Prediction, base pacer.Prediction) b
 }
 
 // limitNearLive is a memory limit a quarter above the largest live heap
-// the run's marks found, with the runtime's memory beyond the heap at that
-// mark, rounded up to a MiB; 0 if the log has no mark.
-func limitNearLive(log *pacer.Log) uint64 {
+// the run's marks found, or halfway from it to the peak heap when that is
+// nearer, with the runtime's memory beyond the heap at that mark, rounded
+// up to a MiB; 0 if the log has no mark.
+func limitNearLive(log *pacer.Log, peak uint64) uint64 {
 	live, nonHeap := log.LargestLive()
 	if live == 0 {
 		return 0
 	}
-	lim := live + live/4 + nonHeap
+	above := live / 4
+	if peak > live && (peak-live)/2 < above {
+		above = (peak - live) / 2
+	}
+	lim := live + above + nonHeap
 	return (lim + 1<<20 - 1) &^ (1<<20 - 1)
 }
 
