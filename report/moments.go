@@ -18,16 +18,38 @@ type Moment struct {
 	Heap  *Heap
 }
 
-// Moments decodes the tracker's moments, in the order of their marks; nil
-// when the run has none.
-func (r *Run) Moments() []Moment {
+// maxMoments bounds the moments a run directory may hold; the tracker
+// writes at most 65.
+const maxMoments = 1024
+
+// MomentTimes returns when each of the tracker's moments was, in the
+// order of their marks; nil when the run has none.
+func (r *Run) MomentTimes() []time.Duration {
+	if r.RawMoments == nil {
+		return nil
+	}
+	out := make([]time.Duration, len(r.RawMoments.Moments))
+	for i, mo := range r.RawMoments.Moments {
+		out[i] = time.Duration(mo.AtNS)
+	}
+	return out
+}
+
+// MomentsAt decodes the moments whose indexes pick holds, in increasing
+// order: each is the sum of its changes and those of every moment before
+// it, and only the picked ones are made into heaps.
+func (r *Run) MomentsAt(pick []int) []Moment {
 	m := r.RawMoments
-	if m == nil {
+	if m == nil || len(pick) == 0 {
 		return nil
 	}
 	state := map[int][3]int64{}
 	var out []Moment
-	for _, mo := range m.Moments {
+	next := 0
+	for i, mo := range m.Moments {
+		if next == len(pick) {
+			break
+		}
 		for _, c := range mo.Changes {
 			idx := c[0]
 			if idx < 0 || idx >= int64(len(m.Stacks)) {
@@ -39,6 +61,10 @@ func (r *Run) Moments() []Moment {
 				state[int(idx)] = [3]int64{c[1], c[2], c[3]}
 			}
 		}
+		if i != pick[next] {
+			continue
+		}
+		next++
 		p := raw.Profile{
 			Version: m.Version, Reason: "gc", Cycle: mo.Cycle, AtNS: mo.AtNS,
 			Bytes: mo.Bytes, SampledBytes: mo.Bytes, LiveBytes: mo.LiveBytes,
@@ -62,17 +88,18 @@ func (r *Run) Moments() []Moment {
 // MomentNear returns the moment whose mark is nearest at; ok is false when
 // the run has none.
 func (r *Run) MomentNear(at time.Duration) (Moment, bool) {
-	var best Moment
-	found := false
-	bestD := time.Duration(math.MaxInt64)
-	for _, m := range r.Moments() {
-		d := m.At - at
+	best, bestD := -1, time.Duration(math.MaxInt64)
+	for i, t := range r.MomentTimes() {
+		d := t - at
 		if d < 0 {
 			d = -d
 		}
 		if d < bestD {
-			best, bestD, found = m, d, true
+			best, bestD = i, d
 		}
 	}
-	return best, found
+	if best < 0 {
+		return Moment{}, false
+	}
+	return r.MomentsAt([]int{best})[0], true
 }

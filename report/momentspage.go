@@ -61,19 +61,17 @@ type momentSite struct {
 // It returns the templates and the script's JSON, nil when the run has no
 // moments.
 func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
-	all := run.Moments()
-	if len(all) == 0 || run.Peak == nil {
+	times := run.MomentTimes()
+	if len(times) == 0 || run.Peak == nil {
 		return nil, "", nil
 	}
 	peakCycle := run.Peak.Raw.Cycle
-	picked := spread(len(all), pageMomentsMax)
 	var (
 		out   []pageMoment
-		data  []momentData
+		data  = []momentData{}
 		spent int
 	)
-	for _, i := range picked {
-		m := all[i]
+	for _, m := range run.MomentsAt(spread(len(times), pageMomentsMax)) {
 		d := momentData{Index: len(data), Cycle: m.Cycle, MS: float64(m.At.Microseconds()) / 1000, Bytes: m.Heap.Bytes, Live: m.Heap.LiveBytes()}
 		d.Text = fmt.Sprintf("GC %d's mark, %.2f s into the run", m.Cycle, m.At.Seconds())
 		for _, s := range topSites(m.Heap, momentSites) {
@@ -101,6 +99,9 @@ func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
 		spent += len(svg)
 		out = append(out, pageMoment{Index: d.Index, Flame: template.HTML(svg)})
 		data = append(data, d)
+	}
+	if len(data) == 0 {
+		return nil, "", nil
 	}
 	js, err := json.Marshal(data)
 	if err != nil {

@@ -73,6 +73,15 @@ func OwnFiles(dir string) (files []string, ok bool) {
 	return files, len(files) > 0
 }
 
+// oneLineErr is err's message on one line, cut to 200 bytes.
+func oneLineErr(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
 // Frame is one frame of an allocation stack: gofil's one frame type, the
 // agent's.
 type Frame = raw.Frame
@@ -139,6 +148,9 @@ type Run struct {
 	RawMoments *raw.Moments
 	// GCLog is the tracker's line per GC cycle, for the pacer's replay.
 	GCLog *pacer.Log
+	// Notes are what Load could not read of the optional files, for the
+	// summary's notes.
+	Notes []string
 	// MomentsFileBytes and GCLogBytes are the sizes of those two files.
 	MomentsFileBytes, GCLogBytes int64
 	// Packages are the import paths of the packages the program links
@@ -198,11 +210,16 @@ func Load(dir string) (*Run, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	// The moments and the GC log are for the page's other moments and
+	// the what-if: one damaged leaves the rest of the report whole.
 	var moments raw.Moments
-	if err := ReadRaw(dir, raw.MomentsFile, &moments); err == nil {
+	switch err := ReadRaw(dir, raw.MomentsFile, &moments); {
+	case err == nil && len(moments.Moments) > maxMoments:
+		r.Notes = append(r.Notes, fmt.Sprintf("%s holds %d moments, more than the %d the tracker writes: it was not read, and the page shows the heap at the peak only", raw.MomentsFile, len(moments.Moments), maxMoments))
+	case err == nil:
 		r.RawMoments = &moments
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	case !errors.Is(err, fs.ErrNotExist):
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, oneLineErr(err)))
 	}
 	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -211,7 +228,7 @@ func Load(dir string) (*Run, error) {
 	r.Timeline = tl
 	gl, err := readGCLog(filepath.Join(dir, raw.GCLogFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): no predictions for other GC settings", raw.GCLogFile, oneLineErr(err)))
 	}
 	r.GCLog = gl
 	if st, err := os.Stat(filepath.Join(dir, raw.MomentsFile)); err == nil {

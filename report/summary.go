@@ -264,6 +264,7 @@ func Build(meta Meta, run *Run) *Summary {
 	if meta.OOMKilled && run.OOM == nil {
 		s.Notes = append(s.Notes, "killed by the out-of-memory killer before any emergency dump: memory grew past the threshold and the limit within one poll, or the guard could not run")
 	}
+	s.Notes = append(s.Notes, run.Notes...)
 	if run.GCLog != nil {
 		s.WhatIf, s.GCAdvice = whatIf(run.GCLog)
 		s.WhatIfNote = whatIfNote(s.WhatIf)

@@ -316,7 +316,8 @@ func (t *tracker) writeHistory() {
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
 		warn("%v", err)
 	}
-	if err := raw.WriteJSON(t.dir, raw.MomentsFile, t.moments.file(t)); err != nil {
+	// Not synced, as the peak is not: it is rewritten every few seconds.
+	if err := raw.ReplaceJSON(t.dir, raw.MomentsFile, t.moments.file(t)); err != nil {
 		warn("%v", err)
 	}
 }

@@ -54,12 +54,14 @@ func (s *runtimeSource) gcFigures(f *gcFigures) {
 }
 
 // gcLog is raw/gc.tsv, a line per GC cycle seen (raw.GCLogHead). Its size
-// is bounded: after gcLogEvery lines, only every second cycle is written,
-// after as many more every fourth, and so on; the first line, the start,
-// and the last, the end, are always written.
+// is bounded: after gcLogEvery lines, only every second cycle seen is
+// written, after as many more every fourth, and so on. The start, the end
+// and the cycles the program forced are always written: the replay keeps
+// those where they were.
 type gcLog struct {
 	f      *os.File
-	stride uint32
+	stride int
+	seen   int
 	lines  int
 	line   []byte
 }
@@ -86,8 +88,12 @@ func (t *tracker) logCycle(kind byte, r reading) {
 	if l == nil {
 		return
 	}
-	if kind != raw.GCLogStart && kind != raw.GCLogEnd && r.cycles%l.stride != 0 {
-		return
+	always := kind == raw.GCLogStart || kind == raw.GCLogEnd || kind == raw.GCLogForced
+	if !always {
+		l.seen++
+		if (l.seen-1)%l.stride != 0 {
+			return
+		}
 	}
 	var f gcFigures
 	t.src.gcFigures(&f)
@@ -113,7 +119,7 @@ func (t *tracker) logCycle(kind byte, r reading) {
 	b = append(b, '\n')
 	l.line = b
 	l.f.Write(b)
-	if kind == raw.GCLogStart || kind == raw.GCLogEnd {
+	if always {
 		return
 	}
 	l.lines++

@@ -13,16 +13,16 @@ import (
 const momentsMax = 64
 
 // moments keeps the heap per stack at GC marks spread over the run, for
-// the report's heap at any moment: every stride-th mark accounted, the
-// last, and (added when written) the peak's. Its memory is bounded by
-// momentsMax moments of the stacks holding anything at their mark.
+// the report's heap at any moment: every stride-th mark accounted, and,
+// added when written, the peak's and the last (the accountant keeps
+// both). Its memory is bounded by momentsMax moments of the stacks holding
+// anything at their mark, and each stack's frames once.
 type moments struct {
 	stride int
 	seen   int
 	stacks map[[32]uintptr]int
 	pcs    [][]uintptr
 	list   []moment
-	last   moment
 }
 
 type moment struct {
@@ -44,7 +44,6 @@ func (m *moments) add(p peak.Peak) {
 		m.stride = 1
 		m.stacks = make(map[[32]uintptr]int)
 	}
-	m.fill(&m.last, p)
 	if n := len(m.list); n > 0 && m.list[n-1].cycle == p.Cycle {
 		// The same mark accounted again (a forced GC's early publication):
 		// the later figures are the mark's.
@@ -74,7 +73,7 @@ func (m *moments) add(p peak.Peak) {
 // fill makes mo the heap of p, reusing its values' memory.
 func (m *moments) fill(mo *moment, p peak.Peak) {
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
-	mo.bytes, mo.live, mo.exact = p.Sampled, p.LiveBytes, p.MarkExact
+	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, p.Exact()
 	mo.values = mo.values[:0]
 	for _, s := range p.Stacks {
 		if s.Bytes <= 0 {
@@ -106,22 +105,48 @@ func (m *moments) file(t *tracker) *raw.Moments {
 		m.fill(&pm, p)
 		all = append(all, pm)
 	}
-	all = append(all, m.last)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].cycle < all[j].cycle })
-	table := frameTable{t: t, index: make(map[raw.Frame]int)}
-	f.Stacks = make([][]int, len(m.pcs))
-	for i, pcs := range m.pcs {
-		f.Stacks[i] = table.stack(pcs)
+	if p, ok := t.acc.Last(); ok && !p.Approximate {
+		var lm moment
+		m.fill(&lm, p)
+		all = append(all, lm)
 	}
-	f.Frames = append(f.Frames, table.frames...)
-	var prev []momentValue
+	sort.SliceStable(all, func(i, j int) bool { return all[i].cycle < all[j].cycle })
+	kept := all[:0]
 	for i, mo := range all {
 		if i+1 < len(all) && all[i+1].cycle == mo.cycle {
 			continue // the later of two accountings of one mark
 		}
+		kept = append(kept, mo)
+	}
+	// Only the stacks the moments written hold are written, renumbered in
+	// the order they were first seen.
+	used := make(map[int]int)
+	for _, mo := range kept {
+		for _, v := range mo.values {
+			used[v.stack] = 0
+		}
+	}
+	order := make([]int, 0, len(used))
+	for idx := range used {
+		order = append(order, idx)
+	}
+	sort.Ints(order)
+	table := frameTable{t: t, index: make(map[raw.Frame]int)}
+	f.Stacks = make([][]int, len(order))
+	for i, idx := range order {
+		used[idx] = i
+		f.Stacks[i] = table.stack(m.pcs[idx])
+	}
+	f.Frames = append(f.Frames, table.frames...)
+	var prev []momentValue
+	for _, mo := range kept {
+		ch := changes(prev, mo.values)
+		for j := range ch {
+			ch[j][0] = int64(used[int(ch[j][0])])
+		}
 		f.Moments = append(f.Moments, raw.Moment{
 			Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
-			Changes: changes(prev, mo.values),
+			Changes: ch,
 		})
 		prev = mo.values
 	}

@@ -40,7 +40,7 @@ func TestGraphvizCacheIsPrivate(t *testing.T) {
 	if err := os.Mkdir(shared, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(shared, 0o1777)
+	os.Chmod(shared, os.ModeSticky|0o777)
 	planted := filepath.Join(shared, "go-graphviz")
 	if err := os.Mkdir(planted, 0o777); err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestReportDirIsPrivate(t *testing.T) {
 	if err := os.Mkdir(shared, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(shared, 0o1777)
+	os.Chmod(shared, os.ModeSticky|0o777)
 	out := filepath.Join(shared, "report")
 	if r := gofil(t, testdata(t, "example"), "run", "-o", out, "."); r.code != 0 {
 		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)

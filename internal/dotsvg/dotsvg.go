@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,22 @@ func Render(ctx context.Context, dot []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := render(ctx, cache, dot)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) && ctx.Err() == nil && !errors.Is(err, errBuild) {
+		// The helper would not start (a binary gone bad, say): built
+		// again, once.
+		os.RemoveAll(helperDir(cache))
+		out, err = render(ctx, cache, dot)
+	}
+	return out, err
+}
+
+// errBuild marks an error of the helper's build, which a second try would
+// not mend.
+var errBuild = errors.New("gofil's Graphviz helper does not build")
+
+func render(ctx context.Context, cache string, dot []byte) ([]byte, error) {
 	bin, err := helper(ctx, cache)
 	if err != nil {
 		return nil, err
@@ -81,7 +98,7 @@ func Render(ctx context.Context, dot []byte) ([]byte, error) {
 	privtmp.KillGroupOnCancel(cmd)
 	if err := cmd.Run(); err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return nil, errors.New(firstLine(msg))
+			return nil, fmt.Errorf("%s (%w)", firstLine(msg), err)
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("graphviz: no layout after %v", renderTimeout)
@@ -103,12 +120,7 @@ func helper(ctx context.Context, cache string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	for _, b := range [][]byte{helperSource, mod, gofil.GoSum} {
-		fmt.Fprintf(h, "%d\n", len(b))
-		h.Write(b)
-	}
-	dir := filepath.Join(cache, dirPrefix+hex.EncodeToString(h.Sum(nil))[:16])
+	dir := helperDir(cache)
 	bin := filepath.Join(dir, binaryName)
 	if err := checkBinary(dir, bin); err == nil {
 		return bin, nil
@@ -131,7 +143,7 @@ func helper(ctx context.Context, cache string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(bctx, "go", "build", "-trimpath", "-o", binaryName, ".")
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+	cmd.Env = buildEnv()
 	var out bytes.Buffer
 	cmd.Stdout = &capped{w: &out, n: 64 << 10}
 	cmd.Stderr = cmd.Stdout
@@ -141,7 +153,7 @@ func helper(ctx context.Context, cache string) (string, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("gofil's Graphviz helper does not build: %s", lastLine(msg))
+		return "", fmt.Errorf("%w: %s", errBuild, lastLine(msg))
 	}
 	if err := os.Chmod(filepath.Join(work, binaryName), 0o700); err != nil {
 		return "", fmt.Errorf("graphviz helper: %w", err)
@@ -155,7 +167,52 @@ func helper(ctx context.Context, cache string) (string, error) {
 			return "", fmt.Errorf("graphviz helper: %w", err)
 		}
 	}
+	sweepOld(cache, dir)
 	return bin, checkBinary(dir, bin)
+}
+
+// helperDir is the helper's directory under cache, named by a hash of
+// its source, go.mod and go.sum and of the platform it runs on.
+func helperDir(cache string) string {
+	mod, _ := goMod()
+	h := sha256.New()
+	for _, b := range [][]byte{helperSource, mod, gofil.GoSum, []byte(runtime.GOOS + "/" + runtime.GOARCH)} {
+		fmt.Fprintf(h, "%d\n", len(b))
+		h.Write(b)
+	}
+	return filepath.Join(cache, dirPrefix+hex.EncodeToString(h.Sum(nil))[:16])
+}
+
+// buildEnv is the environment the helper is built in: the user's, for the
+// go command's caches, proxy and toolchain, but for the target platform,
+// which is this one, a module mode of its own (the user's GOFLAGS, such as
+// -mod=vendor, are for the user's modules) and no workspace.
+func buildEnv() []string {
+	out := make([]string, 0, len(os.Environ())+6)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM", "GOEXPERIMENT", "GOFLAGS", "GOWORK", "CGO_ENABLED":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
+}
+
+// sweepOld removes the helpers of other gofil versions from cache.
+func sweepOld(cache, keep string) {
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(cache, e.Name())
+		if !strings.HasPrefix(e.Name(), dirPrefix) || p == keep || !e.IsDir() || privtmp.Check(p) != nil {
+			continue
+		}
+		os.RemoveAll(p)
+	}
 }
 
 // goMod is the helper module's go.mod: gofil's own requirements under

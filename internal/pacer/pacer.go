@@ -30,7 +30,7 @@ package pacer
 
 import (
 	"bufio"
-	"fmt"
+	"bytes"
 	"io"
 	"math"
 	"strconv"
@@ -68,29 +68,35 @@ type Log struct {
 	Points []Point
 }
 
-// maxLines bounds what Parse reads.
+// maxLines bounds what Parse keeps: the tracker writes far fewer.
 const maxLines = 1 << 20
 
-// Parse reads a log as the tracker writes it. Lines it cannot read, and a
-// half-written last line, are skipped.
+// Parse reads a log as the tracker writes it. Lines it cannot read (cut
+// short by a kill, garbled, too long) are skipped, and lines past maxLines
+// are not read; only a failing reader is an error.
 func Parse(r io.Reader) (*Log, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 4096)
+	br := bufio.NewReaderSize(r, 4096)
 	var log Log
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 || line[0] == '#' {
+	for len(log.Points) < maxLines {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// Too long to be the tracker's: skip to the next line.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
 			continue
 		}
-		if p, ok := parseLine(line); ok {
-			if len(log.Points) >= maxLines {
-				return nil, fmt.Errorf("the GC log has over %d lines", maxLines)
+		if len(line) > 0 && line[0] != '#' {
+			if p, ok := parseLine(bytes.TrimRight(line, "\n")); ok {
+				log.Points = append(log.Points, p)
 			}
-			log.Points = append(log.Points, p)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return &log, nil
 }
@@ -197,6 +203,12 @@ func (l *Log) Measured() (peakHeap uint64, cycles int, ok bool) {
 		if p.Kind != kindTracker {
 			cycles += int(p.Cycle - prev.Cycle)
 		}
+		// The heap read just after the mark: a floor for the heap at it,
+		// for marks whose predecessor the log does not hold (thinned, or
+		// missed).
+		if p.Kind != kindTracker && p.Heap > peakHeap {
+			peakHeap = p.Heap
+		}
 		// The heap at this mark: the last mark's live heap and what was
 		// allocated since, when the mark before was seen.
 		if p.Cycle == prev.Cycle+1 {
@@ -221,7 +233,12 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 	pr.PeakHeap = live
 	ci := 0 // the curve's segment the replay has reached
 	for fi := 0; ; {
-		next := a + runway(goal, live)
+		// a < end here; the runway may be anything up to "never" (GOGC
+		// off), so it is compared with what is left, never added blind.
+		next := end
+		if r := runway(goal, live); r < end-a {
+			next = a + r
+		}
 		isForced := false
 		for fi < len(forced) && forced[fi] <= a {
 			fi++
@@ -230,10 +247,10 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 			next, isForced = forced[fi], true
 		}
 		if next >= end {
-			pr.PeakHeap = max64(pr.PeakHeap, live+(end-a))
+			pr.PeakHeap = max64(pr.PeakHeap, add64(live, end-a))
 			return pr, true
 		}
-		heap := live + (next - a)
+		heap := add64(live, next-a)
 		pr.PeakHeap = max64(pr.PeakHeap, heap)
 		pr.Cycles++
 		if pr.Cycles > maxCycles+100*len(curve) {
@@ -423,6 +440,14 @@ func sub(a, b uint64) uint64 {
 		return 0
 	}
 	return a - b
+}
+
+// add64 is a+b, or the largest uint64 if that overflows.
+func add64(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 func max64(a, b uint64) uint64 {

@@ -103,10 +103,29 @@ func TestReplayOrder(t *testing.T) {
 	}
 }
 
-// TestParseSkipsBadLines: lines cut short or garbled are skipped, not
-// fatal; an unbounded log is refused.
+// TestGCOffWithForcedGCs: under GOGC=off a program that calls runtime.GC
+// has a cycle at each call and none other; the peak is the heap at the
+// largest of them, and is never more than was allocated.
+func TestGCOffWithForcedGCs(t *testing.T) {
+	const none = math.MaxInt64
+	l := &Log{Points: []Point{
+		{Kind: 's', Heap: 1 << 20, Allocs: 1 << 20, GOGC: -1, Limit: none},
+		{Kind: 'f', Cycle: 1, Allocs: 100 << 20, Live: 10 << 20, Heap: 10 << 20, GOGC: -1, Limit: none},
+		{Kind: 'f', Cycle: 2, Allocs: 300 << 20, Live: 20 << 20, Heap: 20 << 20, GOGC: -1, Limit: none},
+		{Kind: 'e', Cycle: 2, Allocs: 350 << 20, Live: 20 << 20, Heap: 70 << 20, GOGC: -1, Limit: none},
+	}}
+	p, ok := l.Replay(Settings{GOGC: -1})
+	// The heap at the second forced mark: 10 MiB live at the first, and
+	// 200 MiB allocated since.
+	if !ok || p.Cycles != 2 || p.PeakHeap != 210<<20 {
+		t.Errorf("GOGC=off: %d cycles, peak %d; want 2 cycles, peak %d", p.Cycles, p.PeakHeap, 210<<20)
+	}
+}
+
+// TestParseSkipsBadLines: lines cut short, garbled or too long (a run of
+// NULs a crash left) are skipped, not fatal.
 func TestParseSkipsBadLines(t *testing.T) {
-	in := "# head\ns\t0\t1\t2\t3\t4\t5\t6\t7\t8\t100\t9\nx\t1\t2\ng\t1\t2\t3\t4\t5\t6\t7\t8\t9\t-1\t10\ng\t2\t3\t4"
+	in := "# head\ns\t0\t1\t2\t3\t4\t5\t6\t7\t8\t100\t9\nx\t1\t2\n" + strings.Repeat("\x00", 10000) + "\ng\t1\t2\t3\t4\t5\t6\t7\t8\t9\t-1\t10\ng\t2\t3\t4"
 	l, err := Parse(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +151,24 @@ func FuzzParse(f *testing.F) {
 		}
 		l.Measured()
 		l.LargestLive()
-		for _, s := range []Settings{{GOGC: 100}, {GOGC: -1, Limit: 1 << 20}, {GOGC: 0}} {
-			l.Replay(s)
+		// No heap can be larger than the start's and everything allocated
+		// since.
+		var bound uint64
+		if len(l.Points) > 0 {
+			first, last := l.Points[0], l.Points[len(l.Points)-1]
+			for _, p := range l.Points {
+				if p.Kind == 'e' {
+					last = p
+					break
+				}
+				last = p
+			}
+			bound = add64(first.Heap, sub(last.Allocs, first.Allocs))
+		}
+		for _, s := range []Settings{{GOGC: 100}, {GOGC: -1, Limit: 1 << 20}, {GOGC: 0}, {GOGC: -1}} {
+			if p, ok := l.Replay(s); ok && p.PeakHeap > bound {
+				t.Fatalf("%v: peak %d, more than the start's heap and all allocated since, %d", s, p.PeakHeap, bound)
+			}
 		}
 	})
 }

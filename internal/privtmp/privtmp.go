@@ -43,8 +43,39 @@ func MakePrivate(dir string) error {
 }
 
 // Check reports an error unless dir is a directory (not a symbolic link)
-// owned by the user running gofil that no one else can write.
+// owned by the user running gofil that no one else can write, in
+// directories that no one else can rename it out of: each directory above
+// it is either writable by no one else or sticky (as /tmp is), so that
+// another user cannot put a directory of theirs in its place between the
+// check and the use.
 func Check(dir string) error {
+	if err := checkDir(dir); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for up := filepath.Dir(abs); ; up = filepath.Dir(up) {
+		st, err := os.Stat(up)
+		if err != nil {
+			return err
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return errors.New("cannot tell who owns " + up)
+		}
+		others := st.Mode().Perm()&0o002 != 0 || st.Mode().Perm()&0o020 != 0 && int(sys.Gid) != os.Getgid()
+		if others && st.Mode()&os.ModeSticky == 0 {
+			return fmt.Errorf("%s is in %s, which others can write and which is not sticky: another user could move it away", dir, up)
+		}
+		if up == filepath.Dir(up) {
+			return nil
+		}
+	}
+}
+
+func checkDir(dir string) error {
 	st, err := os.Lstat(dir)
 	if err != nil {
 		return err
