@@ -535,6 +535,8 @@ func checkMoments(t *testing.T, ctx context.Context, c *cdpClient, s *report.Sum
 			t.Fatal(err)
 		}
 	}
+	// The page waits 300 ms to tell a click from half a double-click.
+	time.Sleep(600 * time.Millisecond)
 	var got struct {
 		Status, Title, Heading, Graph string
 		Want                          struct {

@@ -29,6 +29,9 @@
   // The flamegraphs' scripts put <id>_search, <id>_clearSearch and
   // <id>_reset on window.
   var graphs = ["peak", "peakrev"];
+  // shownHeap names the heap the flame graph shows, for the search's
+  // result: the peak's, or another mark's (setupMoments).
+  var shownHeap = "the heap at the peak";
 
   function call(id, name, arg) {
     var fn = window[id + "_" + name];
@@ -86,7 +89,7 @@
       if (result.frames === 0) {
         show("No function matches.", "", 0);
       } else {
-        show("Matched " + result.percent.toFixed(1) + "% of the heap at the peak (" + human(result.bytes) +
+        show("Matched " + result.percent.toFixed(1) + "% of " + shownHeap + " (" + human(result.bytes) +
           ") in " + result.frames + (result.frames === 1 ? " frame" : " frames") + ".", "hit", result.percent);
       }
       return result;
@@ -311,6 +314,9 @@
     }
 
     var dragFrom = null;
+    // A click picks a moment once it is sure not to be half of a
+    // double-click, which resets the zoom instead.
+    var clickTimer = 0;
     hit.addEventListener("mousedown", function (ev) {
       var x = svgX(ev);
       if (x === null) {
@@ -355,7 +361,9 @@
       }
       x = Math.max(left, Math.min(left + width, x));
       if (Math.abs(x - from) < 4) {
-        selected(toMs(x), toMs(x));
+        var ms = toMs(x);
+        clearTimeout(clickTimer);
+        clickTimer = setTimeout(function () { selected(ms, ms); }, 300);
         return;
       }
       var a = toMs(Math.min(from, x)), b = toMs(Math.max(from, x));
@@ -368,6 +376,7 @@
       document.dispatchEvent(new CustomEvent("gofil-select", { detail: { from: a, to: b } }));
     }
     function reset() {
+      clearTimeout(clickTimer);
       zoom(0, data.xmax);
     }
     hit.addEventListener("dblclick", reset);
@@ -393,7 +402,7 @@
       return;
     }
     var moments = JSON.parse(dataEl.textContent);
-    if (!moments.length) {
+    if (!moments || !moments.length) {
       return;
     }
     var peakNodes = Array.prototype.slice.call(flameBox.childNodes);
@@ -461,10 +470,18 @@
         return tr;
       });
     }
+    // setRows shows rows, sorted by bytes as the page first shows them.
     function setRows(rows) {
       if (!body) {
         return;
       }
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+        th.removeAttribute("aria-sort");
+        if (th.textContent.trim().indexOf("Bytes") === 0) {
+          th.setAttribute("aria-sort", "descending");
+        }
+      });
+      rows.sort(function (a, b) { return Number(a.getAttribute("data-i")) - Number(b.getAttribute("data-i")); });
       while (body.firstChild) {
         body.removeChild(body.firstChild);
       }
@@ -506,6 +523,7 @@
       }
       setRows(peakRows);
       graphs = ["peak", "peakrev"];
+      shownHeap = "the heap at the peak";
       text.textContent = "Showing the peak.";
       if (heading) {
         heading.textContent = headingText;
@@ -529,6 +547,7 @@
       }
       setRows(rowsOf(m));
       graphs = ["m" + m.i];
+      shownHeap = "the heap at " + m.text.replace(/ into the run$/, "");
       text.textContent = "Showing the heap at " + m.text + ": " + human(m.bytes) + " sampled, " +
         human(m.live) + " of it live.";
       if (heading) {

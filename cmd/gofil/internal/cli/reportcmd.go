@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
@@ -39,7 +40,7 @@ it, or into -o DIR. Such a profile has no timeline: it is one moment.
 With --at, it writes only the heap at the GC mark nearest DURATION into
 the run (1.5s, 250ms): heap-at-DURATION.pb.gz, a pprof heap profile, in
 DIR or -o DIR, and says which mark it is. The tracker keeps the heap at up
-to 66 marks spread over the run, the peak's and the last among them.
+to 63 marks spread evenly over the run, and at the peak's and the last.
 
 Flags:
   -o DIR   report directory; it must be new, empty or a report directory
@@ -97,6 +98,9 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fail(exitBadInput, "%s", oneLine(err))
 	}
 	if f.hasAt {
+		if f.open {
+			return fail(exitBadInput, "--open and --at: --at writes a profile, not a page (see 'gofil help report')")
+		}
 		if !st.IsDir() {
 			return fail(exitBadInput, "--at needs a report directory written by 'gofil run', not a profile: a profile is one moment")
 		}
@@ -140,8 +144,8 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 	outDir := f.arg
 	if f.out != "" {
 		outDir = f.out
-		if err := os.MkdirAll(outDir, 0o700); err != nil {
-			return fail(exitReport, "%s", oneLine(err))
+		if err := privtmp.MakePrivate(outDir); err != nil {
+			return fail(exitBadInput, "-o %s: %s", outDir, oneLine(err))
 		}
 	}
 	var buf bytes.Buffer
