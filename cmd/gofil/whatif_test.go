@@ -49,6 +49,11 @@ func TestWhatIfPredictsRealRuns(t *testing.T) {
 		t.Fatalf("whatif lacks a setting: %+v", r.summary.WhatIf)
 	}
 	predicted[fmt.Sprintf("GOMEMLIMIT=%d", limit.MemoryLimitBytes)] = *limit
+	// The limit proposed near the live peak is one that binds: below the
+	// heap the run's own settings let the program reach.
+	if own := predicted["GOGC=100"].PeakHeapBytes; limit.PeakHeapBytes > own/10*9 {
+		t.Errorf("the proposed GOMEMLIMIT=%d predicts %d bytes, the run's own settings %d: it does not bind", limit.MemoryLimitBytes, limit.PeakHeapBytes, own)
+	}
 
 	bin := filepath.Join(t.TempDir(), "pacing")
 	build := exec.Command("go", "build", "-o", bin, ".")

@@ -308,7 +308,7 @@ func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
 func endPoint(curve []Point, e Point) Point {
 	last := curve[len(curve)-1]
 	out := last
-	out.Kind, out.Allocs, out.Heap = kindEnd, e.Allocs, e.Heap
+	out.Kind, out.Allocs, out.Heap, out.NonHeap = kindEnd, e.Allocs, e.Heap, e.NonHeap
 	if len(curve) < 2 || e.Allocs <= last.Allocs {
 		return out
 	}
@@ -324,17 +324,18 @@ func endPoint(curve []Point, e Point) Point {
 }
 
 // smoothNonHeap replaces each point's memory beyond the heap by the least
-// of it and its neighbours', two on each side. Read after a sweep, it
+// of it and its neighbours', four on each side. Read after a sweep, it
 // holds the spans the sweep left partly empty, which the heap fills again
 // as it grows back to its goal: at the moment the limit matters, the heap
-// at its largest, they are not beyond it.
+// at its largest, they are not beyond it. Several readings in a row can
+// fall after their sweep.
 func smoothNonHeap(curve []Point) {
 	raw := make([]uint64, len(curve))
 	for i := range curve {
 		raw[i] = curve[i].NonHeap
 	}
 	for i := range curve {
-		for j := i - 2; j <= i+2; j++ {
+		for j := i - 4; j <= i+4; j++ {
 			if j >= 0 && j < len(raw) && raw[j] < curve[i].NonHeap {
 				curve[i].NonHeap = raw[j]
 			}
