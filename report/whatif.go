@@ -158,10 +158,10 @@ func limitNearLive(log *pacer.Log, peak uint64) uint64 {
 func adviceLine(p, base pacer.Prediction, actual pacer.Settings) string {
 	var changed []string
 	if p.GOGC != actual.GOGC {
-		changed = append(changed, gogcText(p.GOGC))
+		changed = append(changed, p.GOGCText())
 	}
 	if p.Limit != actual.Limit {
-		changed = append(changed, fmt.Sprintf("GOMEMLIMIT=%dMiB", p.Limit>>20))
+		changed = append(changed, p.LimitText())
 	}
 	saving := 100 * (1 - float64(p.PeakHeap)/float64(base.PeakHeap))
 	cost := "no GC cycle more"
@@ -172,13 +172,6 @@ func adviceLine(p, base pacer.Prediction, actual pacer.Settings) string {
 		cost = fmt.Sprintf("%d GC cycles where the run had none", p.Cycles)
 	}
 	return fmt.Sprintf("%s: peak Go heap about −%.0f%% (%s), %s", strings.Join(changed, " "), saving, units.Bytes(int64(p.PeakHeap)), cost)
-}
-
-func gogcText(g int64) string {
-	if g < 0 {
-		return "GOGC=off"
-	}
-	return fmt.Sprintf("GOGC=%d", g)
 }
 
 // whatIfRow is one line of the page's table of other settings.
@@ -225,10 +218,4 @@ func whatIfRows(list []WhatIf) (rows []whatIfRow, check string) {
 }
 
 // whatIfSettingText is how the page names an entry's settings.
-func whatIfSettingText(w WhatIf) string {
-	s := gogcText(w.settings().GOGC)
-	if w.MemoryLimitBytes > 0 && w.MemoryLimitBytes < math.MaxInt64 {
-		s += fmt.Sprintf(" GOMEMLIMIT=%dMiB", w.MemoryLimitBytes>>20)
-	}
-	return s
-}
+func whatIfSettingText(w WhatIf) string { return w.settings().String() }

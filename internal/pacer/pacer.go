@@ -35,15 +35,17 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/internal/raw"
 )
 
-// Kinds of line in the log, as the tracker writes them (raw.GCLog*).
+// Kinds of line in the log, as the tracker writes them.
 const (
-	kindStart   = 's'
-	kindCycle   = 'g'
-	kindForced  = 'f'
-	kindTracker = 't'
-	kindEnd     = 'e'
+	kindStart   = raw.GCLogStart
+	kindCycle   = raw.GCLogCycle
+	kindForced  = raw.GCLogForced
+	kindTracker = raw.GCLogTracker
+	kindEnd     = raw.GCLogEnd
 )
 
 // Point is one line of the log: the runtime's figures read just after a
@@ -142,17 +144,30 @@ type Settings struct {
 	Limit uint64
 }
 
+// String names s as the environment would set it: "GOGC=100",
+// "GOGC=off GOMEMLIMIT=512MiB".
 func (s Settings) String() string {
-	var parts []string
+	if s.Limit == 0 {
+		return s.GOGCText()
+	}
+	return s.GOGCText() + " " + s.LimitText()
+}
+
+// GOGCText is s's GOGC as the environment would set it.
+func (s Settings) GOGCText() string {
 	if s.GOGC < 0 {
-		parts = append(parts, "GOGC=off")
-	} else {
-		parts = append(parts, "GOGC="+strconv.FormatInt(s.GOGC, 10))
+		return "GOGC=off"
 	}
-	if s.Limit > 0 {
-		parts = append(parts, "GOMEMLIMIT="+strconv.FormatUint(s.Limit>>20, 10)+"MiB")
+	return "GOGC=" + strconv.FormatInt(s.GOGC, 10)
+}
+
+// LimitText is s's memory limit as the environment would set it, in MiB;
+// "" for none.
+func (s Settings) LimitText() string {
+	if s.Limit == 0 {
+		return ""
 	}
-	return strings.Join(parts, " ")
+	return "GOMEMLIMIT=" + strconv.FormatUint(s.Limit>>20, 10) + "MiB"
 }
 
 // Prediction is what the replay gives for one setting.
@@ -247,11 +262,11 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 			next, isForced = forced[fi], true
 		}
 		if next >= end {
-			pr.PeakHeap = max64(pr.PeakHeap, add64(live, end-a))
+			pr.PeakHeap = max(pr.PeakHeap, add64(live, end-a))
 			return pr, true
 		}
 		heap := add64(live, next-a)
-		pr.PeakHeap = max64(pr.PeakHeap, heap)
+		pr.PeakHeap = max(pr.PeakHeap, heap)
 		pr.Cycles++
 		if pr.Cycles > maxCycles+100*len(curve) {
 			return Prediction{}, false
@@ -449,11 +464,4 @@ func add64(a, b uint64) uint64 {
 		return math.MaxUint64
 	}
 	return a + b
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }
