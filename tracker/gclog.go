@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime/metrics"
 	"strconv"
-	"syscall"
 
 	"github.com/gofil/gofil/internal/raw"
 )
@@ -70,12 +69,8 @@ type gcLog struct {
 const gcLogEvery = 8192
 
 func openGCLog(dir string) (*gcLog, error) {
-	f, err := os.OpenFile(joinPath(dir, raw.GCLogFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	f, err := createFile(dir, raw.GCLogFile, raw.GCLogHead)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := f.WriteString(raw.GCLogHead); err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &gcLog{f: f, stride: 1, line: make([]byte, 0, 160)}, nil

@@ -23,8 +23,7 @@ type history struct {
 	every  time.Duration
 	last   time.Duration
 	taken  bool
-	stacks map[[32]uintptr]int
-	pcs    [][]uintptr
+	stacks stackTable
 	points []historyPoint
 }
 
@@ -38,7 +37,6 @@ type historyPoint struct {
 func (h *history) add(snap peak.Snapshot, rate int) {
 	if h.every == 0 {
 		h.every = historyEvery
-		h.stacks = make(map[[32]uintptr]int)
 	}
 	if h.taken && snap.Seen-h.last < h.every {
 		return
@@ -55,12 +53,7 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 		if objs <= 0 || bytes <= 0 {
 			continue
 		}
-		idx, ok := h.stacks[r.Stack0]
-		if !ok {
-			idx = len(h.pcs)
-			h.stacks[r.Stack0] = idx
-			h.pcs = append(h.pcs, append([]uintptr(nil), r.Stack()...))
-		}
+		idx := h.stacks.id(r.Stack())
 		objs, bytes = peak.Unbias(objs, bytes, rate)
 		j, ok := at[idx]
 		if !ok {
@@ -95,11 +88,11 @@ func (h *history) file(t *tracker) *raw.History {
 		Version: raw.Version,
 		Rate:    t.rate,
 		Frames:  []raw.Frame{},
-		Stacks:  make([][]int, len(h.pcs)),
+		Stacks:  make([][]int, len(h.stacks.pcs)),
 		Points:  make([]raw.HistoryPoint, 0, len(h.points)),
 	}
 	table := frameTable{t: t, index: make(map[raw.Frame]int)}
-	for i, pcs := range h.pcs {
+	for i, pcs := range h.stacks.pcs {
 		f.Stacks[i] = table.stack(pcs)
 	}
 	f.Frames = append(f.Frames, table.frames...)

@@ -20,8 +20,7 @@ const momentsMax = 64
 type moments struct {
 	stride int
 	seen   int
-	stacks map[[32]uintptr]int
-	pcs    [][]uintptr
+	stacks stackTable
 	list   []moment
 }
 
@@ -42,7 +41,6 @@ type momentValue struct {
 func (m *moments) add(p peak.Peak) {
 	if m.stride == 0 {
 		m.stride = 1
-		m.stacks = make(map[[32]uintptr]int)
 	}
 	if n := len(m.list); n > 0 && m.list[n-1].cycle == p.Cycle {
 		// The same mark accounted again (a forced GC's early publication):
@@ -79,15 +77,7 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 		if s.Bytes <= 0 {
 			continue
 		}
-		var key [32]uintptr
-		copy(key[:], s.PCs)
-		idx, ok := m.stacks[key]
-		if !ok {
-			idx = len(m.pcs)
-			m.stacks[key] = idx
-			m.pcs = append(m.pcs, append([]uintptr(nil), s.PCs...))
-		}
-		mo.values = append(mo.values, momentValue{stack: idx, objects: s.Objects, bytes: s.Bytes, live: s.LiveBytes})
+		mo.values = append(mo.values, momentValue{stack: m.stacks.id(s.PCs), objects: s.Objects, bytes: s.Bytes, live: s.LiveBytes})
 	}
 	sort.Slice(mo.values, func(i, j int) bool { return mo.values[i].stack < mo.values[j].stack })
 }
@@ -135,7 +125,7 @@ func (m *moments) file(t *tracker) *raw.Moments {
 	f.Stacks = make([][]int, len(order))
 	for i, idx := range order {
 		used[idx] = i
-		f.Stacks[i] = table.stack(m.pcs[idx])
+		f.Stacks[i] = table.stack(m.stacks.pcs[idx])
 	}
 	f.Frames = append(f.Frames, table.frames...)
 	var prev []momentValue

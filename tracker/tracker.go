@@ -293,14 +293,8 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
 		}
 	}
-	// A file of its own, never one found there: a link would redirect
-	// the writes.
-	tl, err := os.OpenFile(joinPath(dir, raw.TimelineFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	tl, err := createFile(dir, raw.TimelineFile, raw.TimelineHead)
 	if err != nil {
-		return nil, fmt.Errorf("timeline: %w", err)
-	}
-	if _, err := tl.WriteString(raw.TimelineHead); err != nil {
-		tl.Close()
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	t.timeline = tl

@@ -1,9 +1,11 @@
 package tracker
 
 import (
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -98,6 +100,45 @@ func peakTime(p peak.Peak) time.Duration {
 		return m.At
 	}
 	return p.At
+}
+
+// stackTable numbers the distinct allocation stacks it is given, and keeps
+// each one's return addresses once.
+type stackTable struct {
+	ids map[[32]uintptr]int
+	pcs [][]uintptr
+}
+
+// id returns the number of the stack pcs (leaf first, as a heap-profile
+// record holds them), adding it if it is new.
+func (st *stackTable) id(pcs []uintptr) int {
+	var key [32]uintptr
+	copy(key[:], pcs)
+	if idx, ok := st.ids[key]; ok {
+		return idx
+	}
+	if st.ids == nil {
+		st.ids = make(map[[32]uintptr]int)
+	}
+	idx := len(st.pcs)
+	st.ids[key] = idx
+	st.pcs = append(st.pcs, append([]uintptr(nil), pcs...))
+	return idx
+}
+
+// createFile creates name in dir for the tracker's appends, with head as
+// its first line: a file of its own, never one found there, and not
+// through a link, which would redirect the writes.
+func createFile(dir, name, head string) (*os.File, error) {
+	f, err := os.OpenFile(joinPath(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(head); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // frameTable symbolizes stacks into one table of distinct frames, as the
