@@ -123,23 +123,34 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// reportAt writes the heap at the GC mark nearest f.at as a pprof profile.
-func reportAt(f reportFlags, stdout, stderr io.Writer) error {
-	rawDir := filepath.Join(f.arg, report.RawDir)
+// loadRunDir reads the run directory dir that 'gofil run' wrote: the
+// tracker's data in dir/raw and the run's facts. hint ends the line said
+// when dir is not one.
+func loadRunDir(dir, hint string) (*report.Run, report.Meta, error) {
+	rawDir := filepath.Join(dir, report.RawDir)
 	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
-		return fail(exitBadInput, "%s is not a gofil report directory: it has no %s/", f.arg, report.RawDir)
+		return nil, report.Meta{}, fail(exitBadInput, "%s is not a gofil report directory: it has no %s/%s", dir, report.RawDir, hint)
 	}
 	run, err := report.Load(rawDir)
 	if err != nil {
-		return fail(exitBadInput, "reading %s: %s", rawDir, oneLine(err))
+		return nil, report.Meta{}, fail(exitBadInput, "reading %s: %s", rawDir, oneLine(err))
+	}
+	meta, err := metaFromDir(dir, run)
+	if err != nil {
+		return nil, report.Meta{}, fail(exitBadInput, "%s", oneLine(err))
+	}
+	return run, meta, nil
+}
+
+// reportAt writes the heap at the GC mark nearest f.at as a pprof profile.
+func reportAt(f reportFlags, stdout, stderr io.Writer) error {
+	run, meta, err := loadRunDir(f.arg, "")
+	if err != nil {
+		return err
 	}
 	m, ok := run.MomentNear(f.at)
 	if !ok {
 		return fail(exitBadInput, "%s holds no heap at any GC mark (%s is missing: a report of an older gofil, or a run that ended before its first GC)", f.arg, filepath.Join(report.RawDir, raw.MomentsFile))
-	}
-	meta, err := metaFromDir(f.arg, run)
-	if err != nil {
-		return fail(exitBadInput, "%s", oneLine(err))
 	}
 	outDir := f.arg
 	if f.out != "" {
@@ -169,9 +180,11 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 // reportFromDir renders a gofil run directory again.
 func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 	dir := f.arg
-	rawDir := filepath.Join(dir, report.RawDir)
-	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
-		return "", fail(exitBadInput, "%s is not a gofil report directory: it has no %s/ (give the directory 'gofil run' wrote, or a heap profile)", dir, report.RawDir)
+	// Read before -o is prepared: a directory that is not a run's costs
+	// nothing in -o.
+	run, meta, err := loadRunDir(dir, " (give the directory 'gofil run' wrote, or a heap profile)")
+	if err != nil {
+		return "", err
 	}
 	outDir := dir
 	if f.out != "" && !sameDir(f.out, dir) {
@@ -179,14 +192,6 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 		if err := prepareReportDir(outDir); err != nil {
 			return "", fail(exitBadInput, "-o %s: %s", outDir, oneLine(err))
 		}
-	}
-	run, err := report.Load(rawDir)
-	if err != nil {
-		return "", fail(exitBadInput, "reading %s: %s", rawDir, oneLine(err))
-	}
-	meta, err := metaFromDir(dir, run)
-	if err != nil {
-		return "", fail(exitBadInput, "%s", oneLine(err))
 	}
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return "", fail(exitReport, "%s", oneLine(err))
