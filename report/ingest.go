@@ -72,11 +72,14 @@ func ParseProfile(data []byte) (*profile.Profile, error) {
 }
 
 // cutName cuts s to MaxNameBytes, at a character's start, marking the cut.
-func cutName(s string) string {
-	if len(s) <= MaxNameBytes {
+func cutName(s string) string { return cutAt(s, MaxNameBytes) }
+
+// cutAt cuts s to n bytes, at a character's start, marking the cut.
+func cutAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := MaxNameBytes
+	i := n
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}

@@ -73,13 +73,9 @@ func OwnFiles(dir string) (files []string, ok bool) {
 	return files, len(files) > 0
 }
 
-// oneLineErr is err's message on one line, cut to 200 bytes.
-func oneLineErr(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+// OneLine is err's message on one line, for a line of gofil's own.
+func OneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 // Frame is one frame of an allocation stack: gofil's one frame type, the
@@ -219,7 +215,7 @@ func Load(dir string) (*Run, error) {
 	case err == nil:
 		r.RawMoments = &moments
 	case !errors.Is(err, fs.ErrNotExist):
-		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, oneLineErr(err)))
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, cutAt(OneLine(err), 200)))
 	}
 	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -228,7 +224,7 @@ func Load(dir string) (*Run, error) {
 	r.Timeline = tl
 	gl, err := readGCLog(filepath.Join(dir, raw.GCLogFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): no predictions for other GC settings", raw.GCLogFile, oneLineErr(err)))
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): no predictions for other GC settings", raw.GCLogFile, cutAt(OneLine(err), 200)))
 	}
 	r.GCLog = gl
 	if st, err := os.Stat(filepath.Join(dir, raw.MomentsFile)); err == nil {
