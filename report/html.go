@@ -311,24 +311,38 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 // of similar size), the threshold doubles until it fits. Merging never
 // changes a total. It returns the threshold used.
 func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode) (flame, icicle string, minWidth float64, err error) {
-	minWidth = flamegraph.DefaultMinWidth
-	for attempt := 0; ; attempt++ {
-		var fg, ic cappedBuffer
-		fg.limit, ic.limit = flameBudget, flameBudget
-		err = flamegraph.Render(&fg, samples, flamegraph.Options{
+	var fg, ic cappedBuffer
+	minWidth, err = fitted(flamegraph.DefaultMinWidth, 10, func(minWidth float64) error {
+		fg, ic = cappedBuffer{limit: flameBudget}, cappedBuffer{limit: flameBudget}
+		err := flamegraph.Render(&fg, samples, flamegraph.Options{
 			ID: flameID, Title: "Go heap at the peak, as sampled: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
 		})
-		if err == nil {
-			err = flamegraph.Render(&ic, samples, flamegraph.Options{
-				ID: icicleID, Title: "The same heap, callers on top", Orientation: flamegraph.Icicle,
-				IsUserCode: user.IsUser, MinWidth: minWidth,
-			})
+		if err != nil {
+			return err
 		}
+		return flamegraph.Render(&ic, samples, flamegraph.Options{
+			ID: icicleID, Title: "The same heap, callers on top", Orientation: flamegraph.Icicle,
+			IsUserCode: user.IsUser, MinWidth: minWidth,
+		})
+	})
+	if err != nil {
+		return "", "", 0, err
+	}
+	return fg.String(), ic.String(), minWidth, nil
+}
+
+// fitted calls render with frames narrower than minWidth pixels to be
+// merged, doubling minWidth while a graph exceeds its budget
+// (errFlameTooBig), at most doublings times, and returns the width that
+// fitted.
+func fitted(minWidth float64, doublings int, render func(minWidth float64) error) (float64, error) {
+	for attempt := 0; ; attempt++ {
+		err := render(minWidth)
 		if err == nil {
-			return fg.String(), ic.String(), minWidth, nil
+			return minWidth, nil
 		}
-		if !errors.Is(err, errFlameTooBig) || attempt == 10 {
-			return "", "", 0, err
+		if !errors.Is(err, errFlameTooBig) || attempt == doublings {
+			return 0, err
 		}
 		minWidth *= 2
 	}

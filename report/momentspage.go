@@ -113,23 +113,20 @@ func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
 // momentFlame renders m's flamegraph, merging narrow frames more until it
 // fits momentBudget.
 func momentFlame(m Moment, index int, user *userCode) (string, error) {
-	minWidth := 2 * flamegraph.DefaultMinWidth
-	for attempt := 0; attempt < 6; attempt++ {
-		b := cappedBuffer{limit: momentBudget}
-		err := flamegraph.Render(&b, flameSamples(m.Heap), flamegraph.Options{
+	samples := flameSamples(m.Heap)
+	var b cappedBuffer
+	_, err := fitted(2*flamegraph.DefaultMinWidth, 5, func(minWidth float64) error {
+		b = cappedBuffer{limit: momentBudget}
+		return flamegraph.Render(&b, samples, flamegraph.Options{
 			ID:         fmt.Sprintf("m%d", index),
 			Title:      fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), Bytes(m.Heap.Bytes)),
 			IsUserCode: user.IsUser, MinWidth: minWidth,
 		})
-		if err == nil {
-			return b.String(), nil
-		}
-		if !errors.Is(err, errFlameTooBig) {
-			return "", err
-		}
-		minWidth *= 2
+	})
+	if err != nil {
+		return "", err
 	}
-	return "", errFlameTooBig
+	return b.String(), nil
 }
 
 // spread picks at most k of the indexes 0..n−1, evenly, the last included.
