@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -89,7 +90,7 @@ func render(ctx context.Context, cache string, dot []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, renderTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(withoutTMPDIR(os.Environ()), "TMPDIR="+tmp)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the last value of a key wins
 	cmd.Stdin = bytes.NewReader(dot)
 	var stderr bytes.Buffer
 	cmd.Stderr = &capped{w: &stderr, n: 4 << 10}
@@ -116,7 +117,7 @@ func render(ctx context.Context, cache string, dot []byte) ([]byte, error) {
 // there was put there by this user's gofil; it is built in a directory of
 // its own and renamed into place, so it is never seen half written.
 func helper(ctx context.Context, cache string) (string, error) {
-	mod, err := goMod()
+	mod, err := helperGoMod()
 	if err != nil {
 		return "", err
 	}
@@ -174,7 +175,7 @@ func helper(ctx context.Context, cache string) (string, error) {
 // helperDir is the helper's directory under cache, named by a hash of
 // its source, go.mod and go.sum and of the platform it runs on.
 func helperDir(cache string) string {
-	mod, _ := goMod()
+	mod, _ := helperGoMod()
 	h := sha256.New()
 	for _, b := range [][]byte{helperSource, mod, gofil.GoSum, []byte(runtime.GOOS + "/" + runtime.GOARCH)} {
 		fmt.Fprintf(h, "%d\n", len(b))
@@ -185,14 +186,16 @@ func helperDir(cache string) string {
 
 // buildEnv is the environment the helper is built in: the user's, for the
 // go command's caches, proxy and toolchain, but for the target platform,
-// which is this one, a module mode of its own (the user's GOFLAGS, such as
-// -mod=vendor, are for the user's modules) and no workspace.
+// which is this one, with its defaults, a module mode of its own (the
+// user's GOFLAGS, such as -mod=vendor, are for the user's modules) and no
+// workspace. The settings it adds come last, and the last value of a key
+// is the one a command gets.
 func buildEnv() []string {
-	out := make([]string, 0, len(os.Environ())+6)
+	out := make([]string, 0, len(os.Environ())+5)
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM", "GOEXPERIMENT", "GOFLAGS", "GOWORK", "CGO_ENABLED":
+		case "GOAMD64", "GOARM", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64", "GOWASM", "GOEXPERIMENT":
 			continue
 		}
 		out = append(out, kv)
@@ -214,6 +217,9 @@ func sweepOld(cache, keep string) {
 		os.RemoveAll(p)
 	}
 }
+
+// helperGoMod is goMod, made once.
+var helperGoMod = sync.OnceValues(goMod)
 
 // goMod is the helper module's go.mod: gofil's own requirements under
 // another module path.
@@ -249,16 +255,6 @@ func checkBinary(dir, bin string) error {
 		return fmt.Errorf("%s is not the user's", bin)
 	}
 	return nil
-}
-
-func withoutTMPDIR(env []string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "TMPDIR=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func firstLine(s string) string {
