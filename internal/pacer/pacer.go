@@ -66,8 +66,19 @@ type Point struct {
 }
 
 // Log is a run's GC log.
+// Points are not to change once the log has been replayed: what the
+// replays share is made from them once.
 type Log struct {
 	Points []Point
+	shared *replayData
+}
+
+// replayData is what every replay of a log works from (curve).
+type replayData struct {
+	curve  []Point
+	forced []uint64
+	end    uint64
+	ok     bool
 }
 
 // maxLines bounds what Parse keeps: the tracker writes far fewer.
@@ -291,7 +302,16 @@ const maxCycles = 100_000
 // start, then every mark), the allocation at which the program forced a
 // GC, and the allocation at the end.
 func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
-	pts := l.Points
+	if l.shared == nil {
+		c, f, e, ok := makeCurve(l.Points)
+		l.shared = &replayData{c, f, e, ok}
+	}
+	d := l.shared
+	return d.curve, d.forced, d.end, d.ok
+}
+
+// makeCurve is curve, made from the log's points.
+func makeCurve(pts []Point) (curve []Point, forced []uint64, end uint64, ok bool) {
 	if len(pts) < 2 || pts[0].Kind != kindStart {
 		return nil, nil, 0, false
 	}
