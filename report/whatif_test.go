@@ -10,8 +10,9 @@ import (
 	"github.com/gofil/gofil/internal/pacer"
 )
 
-// TestWhatIfInSummaryAndPage: from the GC log of testdata/pacing (a JSON
-// job with ten times its live data in garbage, run at GOGC=100), the
+// TestWhatIfInSummaryAndPage: from the GC log of testdata/pacing in its
+// first form (a JSON job with ten times its live data in garbage, run at
+// GOGC=100; internal/pacer/testdata), the
 // summary predicts GOGC 25 to 400 and a limit a quarter above the live
 // peak, marks the run's own settings with its measured figures, and
 // advises the limit, which saves the most for the fewest cycles; the page

@@ -8,7 +8,9 @@ import (
 )
 
 // testdata/pacing.tsv is the tracker's log of testdata/pacing run under
-// gofil at the default settings (GOGC=100, no limit).
+// gofil at the default settings (GOGC=100, no limit), in its first form: a
+// job whose live heap grew until it ended, without the report phase it has
+// now.
 func load(t *testing.T) *Log {
 	t.Helper()
 	f, err := os.Open("testdata/pacing.tsv")
