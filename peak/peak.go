@@ -444,35 +444,67 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 }
 
 // publishedEarly tells whether a snapshot taken after a forced GC already
-// holds the GC's early publication: its in-use bytes are then what that GC
-// found live (s.Now.Live), else what the GC before it found (s.End.Live).
-// Without those figures it is taken as published early, the usual case.
+// holds the GC's early publication. Two figures tell, each sampled, each
+// expected by either answer from the runtime's exact readings:
+//
+//   - its in-use bytes: what that GC found live (s.Now.Live) if published,
+//     else what the GC before it found (s.End.Live);
+//   - the frees published since the previous snapshot: up to the forced
+//     GC's sweep (s.Now.Frees) if published, else up to the sweep before
+//     (s.End.Frees), less what the previous snapshot held.
+//
+// The answer whose expectations are nearer, in standard deviations of the
+// sampling error, wins. A forced GC that only drops garbage leaves the live
+// heap as it was, and only the frees can tell; one that drops live data
+// and frees little is told by the in-use bytes. Without the readings it is
+// taken as published early, the usual case.
 func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 	if !s.Now.Known() || s.Now.Live == 0 {
 		return true
 	}
-	var inuse int64
-	for _, r := range cur {
+	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
+	var inuse, freed int64
+	for k, r := range cur {
 		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
 		inuse += b
-	}
-	dist := func(x uint64) float64 {
-		d := float64(inuse) - float64(x)
-		if d < 0 {
-			return -d
+		if adjacent {
+			p := a.prev[k]
+			_, f := a.unbias(r.FreeObjects-p.FreeObjects, r.FreeBytes-p.FreeBytes)
+			freed += f
 		}
-		return d
+	}
+	rate := math.Max(float64(a.Rate), 1)
+	// off is how far a sampled figure is from an expected one, squared, in
+	// standard deviations of the sampling error (about sqrt(rate × size)
+	// bytes, and 1% or 64 KiB for what the readings miss).
+	off := func(sampled int64, want uint64) float64 {
+		size := math.Max(float64(sampled), float64(want))
+		sd := math.Sqrt(rate*size) + 0.01*size + 64<<10
+		d := (float64(sampled) - float64(want)) / sd
+		return d * d
 	}
 	// End.Live is 0 before the first GC: nothing was marked.
 	if s.End.Known() {
-		return dist(s.Now.Live) <= dist(s.End.Live)
+		early, regular := off(inuse, s.Now.Live), off(inuse, s.End.Live)
+		// What the previous snapshot held of the frees: up to the sweep
+		// before the forced mark if it was published early itself, else up
+		// to the sweep before its own mark.
+		base, ok := s.End.Frees, a.afterForced
+		if !ok && a.prevSnap.End.Known() {
+			base, ok = a.prevSnap.End.Frees, true
+		}
+		if adjacent && ok && s.Now.Frees >= s.End.Frees && s.End.Frees >= base {
+			early += off(freed, s.Now.Frees-base)
+			regular += off(freed, s.End.Frees-base)
+		}
+		return early <= regular
 	}
 	// Without the reading before the mark (a cycle went unseen), the
 	// in-use bytes must match the forced GC's live heap to within what
 	// sampling explains.
+	d := math.Abs(float64(inuse) - float64(s.Now.Live))
 	size := math.Max(float64(inuse), float64(s.Now.Live))
-	rate := math.Max(float64(a.Rate), 1)
-	return dist(s.Now.Live) <= 3*math.Sqrt(rate*size)+0.01*size+64<<10
+	return d <= 3*math.Sqrt(rate*size)+0.01*size+64<<10
 }
 
 // tightSlack is how much a pair across unseen cycles may count too much and

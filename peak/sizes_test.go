@@ -290,3 +290,41 @@ func within(got, want int64) bool {
 	}
 	return float64(d) <= 0.01*float64(want)
 }
+
+// TestForcedGCDropsOnlyGarbage: the program forces a GC right after one of
+// its own, having made only garbage in between (a batch it decoded and
+// dropped), so both GCs find the same live heap, to within an allocation
+// too small to be sampled. The tracker's snapshot of the second comes after
+// its early publication. Only the frees published since the first tell that
+// it was published: the pair is the heap at the forced mark, the garbage
+// included, and the next pairs, the live heap only, do not replace it.
+func TestForcedGCDropsOnlyGarbage(t *testing.T) {
+	var objs []object
+	for i := 0; i < 32; i++ {
+		objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: 1 + uint32(i%2)})
+		objs = append(objs, object{Stack: 2, Size: 1 << 20, Alloc: 4, Dies: 4})
+	}
+	var a Accountant
+	a.Rate = 1
+	a.Add(published(objs, 1, false))
+	a.Add(published(objs, 2, false))
+	first := published(objs, 3, true)
+	first.Forced = true
+	a.Add(first)
+	second := published(objs, 4, true)
+	second.Forced = true
+	second.Now.Live += 300 << 10 // kept, never sampled
+	a.Add(second)
+	for n := uint32(5); n <= 6; n++ {
+		a.Add(published(objs, n, false))
+	}
+	p, _ := a.Peak()
+	if got, want := perStack(p), heapAt(objs, 4); p.Cycle != 4 || !equalHeaps(got, want) {
+		t.Fatalf("peak at mark %d = %v, want mark 4 = %v", p.Cycle, got, want)
+	}
+	for _, st := range p.Stacks {
+		if st.PCs[0] == 2 && st.LiveBytes != 0 {
+			t.Errorf("the dropped batch has %d live bytes at the forced mark, want 0", st.LiveBytes)
+		}
+	}
+}

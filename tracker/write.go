@@ -76,6 +76,9 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 	prof.GOGC, prof.MemoryLimit = gcSettings()
 	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory() {
 		prof.BoundBytes = b.Exact()
+		if prof.BoundBytes == 0 { // no reading of that moment: the pair's own
+			prof.BoundBytes = uint64(b.Bytes)
+		}
 		prof.BoundAtNS = int64(peakTime(b))
 	}
 	table := frameTable{t: t, index: make(map[raw.Frame]int)}

@@ -8,7 +8,9 @@ import (
 
 // TestGCSettings runs the example under the collector settings that make
 // GC cycles rare or back to back (GOGC=off, a GOMEMLIMIT below the heap,
-// both) and checks its ground truth as TestAccuracy does, the sampled heap
+// both) and checks its ground truth as TestAccuracy does (±5%, or four
+// standard deviations of the sampling error where that is more: 7.9% for
+// main.loadRecords' 160 MiB, mostly 4 KiB records), the sampled heap
 // against the runtime's exact figure (±3%), that the exact figure is known,
 // and that an upper-bound peak is said to be one. A program that turns the
 // collector off itself, testdata/gcoff, is among TestGroundTruth's.
@@ -25,8 +27,8 @@ func TestGCSettings(t *testing.T) {
 			for fn, want := range truth {
 				got := inclusive(s, fn)
 				t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, 100*float64(got-want)/float64(want))
-				if !within(got, want, 0.05) {
-					t.Errorf("%s holds %d bytes at the peak, want %d ±5%%", fn, got, want)
+				if tol := samplingTolerance(want, s.SamplingRate); !within(got, want, tol) {
+					t.Errorf("%s holds %d bytes at the peak, want %d ±%.1f%%", fn, got, want, 100*tol)
 				}
 			}
 			p := s.Peak
