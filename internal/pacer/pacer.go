@@ -218,6 +218,9 @@ func (l *Log) Measured() (peakHeap uint64, cycles int, ok bool) {
 	prev := pts[0]
 	for _, p := range pts[1:] {
 		if p.Kind == kindEnd {
+			// Cycles the program ran since the last line, seen only at
+			// its end (a tracker polling slowly).
+			cycles += int(p.Cycle - prev.Cycle)
 			if h := prev.Live + sub(p.Allocs, prev.Allocs); h > peakHeap && p.Cycle == prev.Cycle {
 				peakHeap = h
 			}

@@ -174,3 +174,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCyclesSeenOnlyAtTheEnd: a log whose tracker saw the program's GC
+// cycles only as it ended still counts them.
+func TestCyclesSeenOnlyAtTheEnd(t *testing.T) {
+	text := "s\t0\t1467\t24448\t0\t24448\t4194304\t0\t161450\t4143496\t100\t9223372036854775807\n" +
+		"e\t5\t361134\t148965320\t76014976\t76014224\t380758536\t9464\t161450\t11146904\t400\t9223372036854775807\n" +
+		"f\t5\t361167\t148965320\t76014976\t76014224\t380758536\t9464\t161450\t11179672\t400\t9223372036854775807\n"
+	l, err := Parse(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, cycles, ok := l.Measured(); !ok || cycles != 5 {
+		t.Errorf("measured %d cycles (%v), want the 5 the program ran", cycles, ok)
+	}
+}
