@@ -9,9 +9,12 @@
 // The live heap between two marks of the real run is taken to rise
 // linearly with allocation, and, when it falls, to stay up until the mark
 // that saw it fall (a program lets go of its data at once). After the last
-// mark it carries on along the line through the last two. A GC cycle ends when the heap, the last mark's
-// live heap plus everything allocated since, reaches the goal the pacer
-// set at that mark (src/runtime/mgcpacer.go):
+// mark it carries on along the line through the last two. A GC cycle ends
+// when the heap, the last mark's live heap plus everything allocated since,
+// has covered the share of the way to the goal the pacer set at that mark
+// that the run's own cycles covered (RunwayUsed: the runtime starts a
+// cycle early so that its mark ends before the goal). The goal
+// (src/runtime/mgcpacer.go):
 //
 //	goal = live + (live + stacks + globals) × GOGC/100, at least 4 MiB × GOGC/100
 //
@@ -33,6 +36,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -79,6 +83,7 @@ type replayData struct {
 	forced []uint64
 	end    uint64
 	ok     bool
+	used   float64 // RunwayUsed
 }
 
 // maxLines bounds what Parse keeps: the tracker writes far fewer.
@@ -256,6 +261,7 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 	if !ok {
 		return Prediction{}, false
 	}
+	used := l.shared.used
 	pr := Prediction{Settings: s}
 	a, live := curve[0].Allocs, curve[0].Heap
 	goal := goalAt(s, live, curve[0])
@@ -265,7 +271,7 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 		// a < end here; the runway may be anything up to "never" (GOGC
 		// off), so it is compared with what is left, never added blind.
 		next := end
-		if r := runway(goal, live); r < end-a {
+		if r := runway(goal, live, used); r < end-a {
 			next = a + r
 		}
 		isForced := false
@@ -307,11 +313,60 @@ const maxCycles = 100_000
 func (l *Log) curve() (curve []Point, forced []uint64, end uint64, ok bool) {
 	if l.shared == nil {
 		c, f, e, ok := makeCurve(l.Points)
-		l.shared = &replayData{c, f, e, ok}
+		l.shared = &replayData{c, f, e, ok, runwayUsed(l.Points)}
 	}
 	d := l.shared
 	return d.curve, d.forced, d.end, d.ok
 }
+
+// RunwayUsed is the share of its runway (goal less live heap) a GC cycle
+// of the run allocated before its mark ended: the median over the cycles
+// the runtime started whose predecessor the log holds, each weighed by its
+// runway, so that the large cycles, where a peak is, count most; 1 when
+// fewer than minUsedCycles tell. The runtime starts a cycle early enough
+// for its mark to end before the goal, so the share is below 1 (on
+// the first form of testdata/pacing, 0.89); small cycles early in a run
+// can overshoot.
+func (l *Log) RunwayUsed() float64 {
+	if l.shared == nil {
+		l.curve()
+	}
+	return l.shared.used
+}
+
+// runwayUsed computes RunwayUsed from the points.
+func runwayUsed(pts []Point) float64 {
+	type share struct{ used, runway float64 }
+	var shares []share
+	var total float64
+	for i := 1; i < len(pts); i++ {
+		prev, p := pts[i-1], pts[i]
+		if p.Kind != kindCycle || p.Cycle != prev.Cycle+1 || prev.Kind == kindTracker || prev.Kind == kindEnd {
+			continue
+		}
+		if prev.Goal <= prev.Live || prev.Goal-prev.Live < minRunway || prev.Goal >= 1<<60 || p.Allocs < prev.Allocs {
+			continue
+		}
+		w := float64(prev.Goal - prev.Live)
+		shares = append(shares, share{float64(p.Allocs-prev.Allocs) / w, w})
+		total += w
+	}
+	if len(shares) < minUsedCycles {
+		return 1
+	}
+	sort.Slice(shares, func(i, j int) bool { return shares[i].used < shares[j].used })
+	m, seen := shares[len(shares)-1].used, 0.0
+	for _, s := range shares {
+		if seen += s.runway; seen >= total/2 {
+			m = s.used
+			break
+		}
+	}
+	return math.Max(0.5, math.Min(1, m))
+}
+
+// minUsedCycles is the fewest cycles RunwayUsed is measured from.
+const minUsedCycles = 3
 
 // makeCurve is curve, made from the log's points.
 func makeCurve(pts []Point) (curve []Point, forced []uint64, end uint64, ok bool) {
@@ -459,13 +514,19 @@ func goalAt(s Settings, live uint64, at Point) uint64 {
 	return goal
 }
 
-// runway is how much the program allocates between two marks: up to the
-// goal, and at least minRunway, since a GC that finds the goal already
-// reached starts again at once while the program keeps allocating.
-func runway(goal, live uint64) uint64 {
+// runway is how much the program allocates between two marks: the share
+// used of the way to the goal, and at least minRunway, since a GC that
+// finds the goal already reached starts again at once while the program
+// keeps allocating.
+func runway(goal, live uint64, used float64) uint64 {
 	r := uint64(minRunway)
-	if goal > live && goal-live > r {
-		r = goal - live
+	if goal > live {
+		switch w := float64(goal-live) * used; {
+		case w >= math.MaxUint64/2: // no goal (GOGC=off)
+			r = goal - live
+		case uint64(w) > r:
+			r = uint64(w)
+		}
 	}
 	return r
 }

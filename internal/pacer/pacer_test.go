@@ -50,9 +50,11 @@ func TestGoalIsTheRuntimes(t *testing.T) {
 }
 
 // TestReplayOfTheRunItself: replayed under the run's own settings, the
-// model gives the run's own peak within 5% and its GC cycles within 25%
-// (the runtime starts a cycle before the heap reaches the goal, so that
-// it ends there: the model's cycles come out a little fewer).
+// model gives the run's own peak within 5% and its GC cycles within 10%.
+// The runtime starts a cycle before the heap reaches the goal, so that its
+// mark ends there; the replay ends each cycle at the share of its runway
+// the run's cycles used (RunwayUsed): taking the whole runway, it made
+// 25 cycles of the run's 30.
 func TestReplayOfTheRunItself(t *testing.T) {
 	l := load(t)
 	actual, ok := l.Actual()
@@ -71,7 +73,10 @@ func TestReplayOfTheRunItself(t *testing.T) {
 	if d := math.Abs(float64(p.PeakHeap)/float64(peak) - 1); d > 0.05 {
 		t.Errorf("peak %d, the run's %d (%.1f%% off)", p.PeakHeap, peak, 100*d)
 	}
-	if d := math.Abs(float64(p.Cycles)/float64(cycles) - 1); d > 0.25 {
+	if used := l.RunwayUsed(); used < 0.7 || used > 0.95 {
+		t.Errorf("the run's cycles used %.2f of their runway, want 0.7 to 0.95: short of the goal, not past it", used)
+	}
+	if d := math.Abs(float64(p.Cycles)/float64(cycles) - 1); d > 0.10 {
 		t.Errorf("cycles %d, the run's %d", p.Cycles, cycles)
 	}
 }
