@@ -289,8 +289,12 @@ func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined 
 // The log itself is not synced: it survives the death of the process.
 func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 	if t.dumpLog == nil {
-		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		// The run directory is private; a file or symlink already there
+		// was not made by this tracker, and is neither followed nor
+		// written.
+		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
+			warn("dump log: %v", err)
 			return
 		}
 		f.WriteString(raw.DumpLogHead)
