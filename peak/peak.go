@@ -192,13 +192,22 @@ type Peak struct {
 	// pair whose Slack is within tightSlack is not Approximate.
 	Approximate bool
 	Slack       uint64
+	// Later, when known, is a reading after the mark at which the heap was
+	// still the mark's and the process held more memory outside it
+	// (Accountant.Outside): it is then the peak's moment.
+	Later Memory
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
 }
 
-// Moment is the reading the peak's figures describe: the largest before the
-// mark when the unswept correction applies, else the one nearest the mark.
+// Moment is the reading the peak's figures describe: a later one at which
+// only the memory outside the heap had grown (Later), else the largest
+// before the mark when the unswept correction applies, else the one
+// nearest the mark.
 func (p Peak) Moment() Memory {
+	if p.Later.Known() {
+		return p.Later
+	}
 	if p.Unswept > 0 || !p.Mark.Known() {
 		return p.Before
 	}
@@ -531,6 +540,37 @@ func exactAtMark(after, before Memory) (heap, live uint64) {
 	}
 	return after.Live + (after.Frees - before.Frees), after.Live
 }
+
+// Outside offers m, a reading taken after the peak's moment with no GC
+// since, for memory outside the heap (mmap, cgo) that grew while the heap
+// stood still. When the heap is still the peak's (within sameHeap of its
+// exact figure, and at most sameHeap allocated since the peak's moment)
+// and the process held at least sameHeap more outside it, m becomes the
+// peak's moment (Peak.Later) and Outside reports true: the attribution
+// stands, and no GC is needed to account the heap again.
+func (a *Accountant) Outside(m Memory) bool {
+	if !a.havePeak || a.peak.Approximate {
+		return false
+	}
+	at, exact := a.peak.Moment(), a.peak.Exact()
+	if !at.Known() || !m.Known() || exact == 0 || m.At <= at.At || m.Allocs < at.Allocs {
+		return false
+	}
+	tol := exact / 100
+	if tol < sameHeap {
+		tol = sameHeap
+	}
+	if m.Allocs-at.Allocs > tol || m.Heap > exact+tol || m.Heap+tol < exact || m.Outside() < at.Outside()+sameHeap {
+		return false
+	}
+	a.peak.Later = m
+	return true
+}
+
+// sameHeap is how far two readings of the heap may differ, or the bytes
+// allocated between them, for the heap to be taken as the same (or 1% of
+// it, if more).
+const sameHeap = 1 << 20
 
 // Last returns the most recently accounted heap and whether there is one.
 func (a *Accountant) Last() (Peak, bool) {

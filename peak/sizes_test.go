@@ -3,6 +3,7 @@ package peak
 import (
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gofil/gofil/internal/mprofsim"
 )
@@ -326,5 +327,53 @@ func TestForcedGCDropsOnlyGarbage(t *testing.T) {
 		if st.PCs[0] == 2 && st.LiveBytes != 0 {
 			t.Errorf("the dropped batch has %d live bytes at the forced mark, want 0", st.LiveBytes)
 		}
+	}
+}
+
+// TestOutsideGrowsAfterThePeak: after the peak's mark the program maps
+// memory outside the heap and allocates next to nothing, with no GC to
+// account the heap again. A later reading with the same heap and more
+// outside it becomes the peak's moment, the attribution unchanged; one
+// after the heap has moved, or much was allocated, does not.
+func TestOutsideGrowsAfterThePeak(t *testing.T) {
+	var objs []object
+	for i := 0; i < 64; i++ {
+		objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: 1 + uint32(i%2)})
+	}
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 4; n++ {
+		a.Add(published(objs, n, false))
+	}
+	p, _ := a.Peak()
+	exact := p.Exact()
+	if exact == 0 {
+		t.Fatal("no exact heap at the peak")
+	}
+	at := p.Moment()
+	later := at
+	// The runtime maps the heap; the rest of the resident memory is outside.
+	later.At, later.Heap, later.Allocs, later.GoMapped, later.RSS = at.At+time.Second, exact, at.Allocs+4096, exact, exact+200<<20
+	for _, c := range []struct {
+		name string
+		edit func(m *Memory)
+	}{
+		{"much allocated since", func(m *Memory) { m.Allocs += 8 << 20 }},
+		{"the heap has shrunk", func(m *Memory) { m.Heap -= 8 << 20 }},
+		{"the heap has grown", func(m *Memory) { m.Heap += 8 << 20 }},
+		{"less than a MiB more outside", func(m *Memory) { m.RSS = exact + sameHeap/2 }},
+	} {
+		m := later
+		c.edit(&m)
+		if a.Outside(m) {
+			t.Errorf("%s: the reading was taken as the peak's moment", c.name)
+		}
+	}
+	if !a.Outside(later) {
+		t.Fatal("a later reading with the same heap and 200 MiB outside it is not the peak's moment")
+	}
+	q, _ := a.Peak()
+	if q.Moment() != later || q.Memory() != exact+200<<20 || q.Bytes != p.Bytes || len(q.Stacks) != len(p.Stacks) {
+		t.Errorf("peak after the reading: moment %+v, memory %d (want %d), bytes %d (want %d)", q.Moment(), q.Memory(), exact+200<<20, q.Bytes, p.Bytes)
 	}
 }

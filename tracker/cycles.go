@@ -27,6 +27,14 @@ func (t *tracker) observe() {
 		if t.rechecking {
 			t.recheckForced()
 		}
+		if !t.accounting && t.acc.Outside(t.cur.memory()) {
+			// Only the memory outside the heap grew since the peak: its
+			// heap stands, at this later moment.
+			if p, ok := t.acc.Peak(); ok {
+				t.labels[p.Cycle] = "outside"
+			}
+			t.writePeak()
+		}
 		if t.outsideGrew(t.cur) {
 			t.accountNow("outside")
 			return

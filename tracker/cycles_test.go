@@ -23,11 +23,14 @@ type simRuntime struct {
 	// GC: the allocations before mark cycle and the frees of its sweep.
 	early bool
 	gcs   int // cycles the tracker started
+	// outside is the resident memory the runtime does not account for.
+	outside uint64
 }
 
 func (s *simRuntime) read(r *reading) {
 	live, frees, allocs := mprofsim.Exact(s.objs, s.cycle+1)
-	*r = reading{cycles: s.cycle, forced: s.forced, heap: allocs - frees + 1, live: live, allocs: allocs, frees: frees, rss: allocs - frees + 1}
+	heap := allocs - frees + 1
+	*r = reading{cycles: s.cycle, forced: s.forced, heap: heap, live: live, allocs: allocs, frees: frees, mapped: heap, rss: heap + s.outside}
 }
 
 func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
@@ -187,5 +190,34 @@ func TestTimelineNotThroughLink(t *testing.T) {
 		if st.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s is %v; want it the user's alone", p, st.Mode().Perm())
 		}
+	}
+}
+
+// TestOutsideAfterThePeak: after its peak the program maps 200 MiB outside
+// the heap and allocates nothing more. The peak moves to that moment, with
+// its heap as it was, and no GC is started to account the heap again.
+func TestOutsideAfterThePeak(t *testing.T) {
+	var objs []mprofsim.Object
+	for c := uint32(1); c <= 3; c++ {
+		objs = append(objs, mprofsim.Object{Stack: 1, Size: 8 << 20, Alloc: c})
+	}
+	sim := &simRuntime{objs: objs}
+	tr := newSimTracker(t, sim)
+	for c := uint32(1); c <= 5; c++ {
+		sim.cycle = c
+		tr.observe()
+	}
+	before, _ := tr.acc.Peak()
+	sim.outside = 200 << 20
+	tr.observe()
+	p, _ := tr.acc.Peak()
+	if got := p.Moment().Outside(); got != 200<<20 || p.Bytes != before.Bytes || p.Cycle != before.Cycle {
+		t.Errorf("peak at mark %d with %d bytes and %d outside the heap; want mark %d, %d bytes and 200 MiB outside", p.Cycle, p.Bytes, got, before.Cycle, before.Bytes)
+	}
+	if sim.gcs != 0 {
+		t.Errorf("the tracker started %d GC cycles to account a heap that had not changed", sim.gcs)
+	}
+	if tr.labels[p.Cycle] != "outside" {
+		t.Errorf("the peak is labelled %q, want outside", tr.labels[p.Cycle])
 	}
 }
