@@ -96,7 +96,8 @@ type Snapshot struct {
 	// returns (mProf_PostSweep), usually before the tracker's snapshot, which
 	// then holds the allocations before mark Cycle and the frees of its
 	// sweep. The pair ending at it is taken as the heap at mark Cycle (it
-	// counts in addition what GC Cycle−1 freed). The next snapshot is then
+	// counts in addition what GC Cycle−1 freed), or, when next to nothing
+	// was allocated between the two marks, as the heap at mark Cycle−1. The next snapshot is then
 	// identical, and the pair after it, the live heap only, is skipped; when
 	// it is not identical the forced snapshot was regular and the next pair
 	// holds mark Cycle exactly.
@@ -347,6 +348,16 @@ func (a *Accountant) Add(s Snapshot) bool {
 			p.Before = s.Before
 			p.Mark = s.End
 			p.MarkExact, p.MarkLive = exactAtMark(s.Now, s.End)
+			if a.nearerMarkBefore(s, p.Sampled) {
+				// The forced GC came right after the one before, with next
+				// to nothing allocated between their marks: the pair is
+				// the heap at the mark before.
+				p.Cycle = a.prevSnap.Cycle
+				p.At = a.prevSnap.Seen
+				p.Before = a.prevSnap.Before
+				p.Mark = a.prevSnap.End
+				p.MarkExact, p.MarkLive = exactAtMark(s.End, a.prevSnap.End)
+			}
 		} else {
 			var g []garbage
 			p, g = a.pair(a.prev, cur, a.older)
@@ -450,6 +461,27 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	a.prevSums = sum
 	a.prev = cur
 	return newPeak
+}
+
+// nearerMarkBefore tells, for the pair of a regular snapshot and the next
+// one, of a forced GC published early, which mark the pair describes. It
+// holds every allocation before the forced mark and the frees of the
+// sweeps before the mark before it: the heap at the forced mark plus what
+// the sweep before it freed, or the heap at the mark before plus what was
+// allocated between the two marks. The exact readings say how much each
+// is: when what was allocated is within tightSlack of the pair and less
+// than what was freed, it is the mark before's heap (a program whose GC
+// found its data dead, followed at once by its own runtime.GC).
+func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
+	if a.afterForced || !s.End.Known() || !a.prevSnap.End.Known() {
+		return false
+	}
+	end, before := s.End, a.prevSnap.End
+	if end.Allocs < before.Allocs || end.Frees < before.Frees {
+		return false
+	}
+	allocated, freed := end.Allocs-before.Allocs, end.Frees-before.Frees
+	return allocated <= tightSlack(sampled) && allocated < freed
 }
 
 // publishedEarly tells whether a snapshot taken after a forced GC already

@@ -23,10 +23,11 @@ func published(objs []object, n uint32, post bool) Snapshot {
 }
 
 // endReading is the runtime's exact reading just before mark n: the live
-// heap mark n−1 found and the frees of the sweeps up to n−1.
+// heap mark n−1 found, the frees of the sweeps up to n−1 and the bytes
+// allocated by mark n.
 func endReading(objs []object, n uint32) Memory {
-	live, frees, _ := mprofsim.Exact(objs, n)
-	return Memory{Heap: 1, Live: live, Frees: frees}
+	live, frees, allocs := mprofsim.Exact(objs, n)
+	return Memory{Heap: 1, Live: live, Frees: frees, Allocs: allocs}
 }
 
 // heapAt is the truth: bytes per stack at mark n.

@@ -377,3 +377,33 @@ func TestOutsideGrowsAfterThePeak(t *testing.T) {
 		t.Errorf("peak after the reading: moment %+v, memory %d (want %d), bytes %d (want %d)", q.Moment(), q.Memory(), exact+200<<20, q.Bytes, p.Bytes)
 	}
 }
+
+// TestGCFoundDataDeadThenForced: a GC of the runtime's finds the program's
+// data already dead (the compiler keeps only what is used later), and the
+// program's own runtime.GC follows it at once, with nothing allocated
+// between their marks. The tracker's snapshot of the first is regular, of
+// the second published early. Their pair holds the heap at the first mark,
+// the data as garbage, which is the peak; labelled with the forced mark,
+// whose exact heap is next to nothing, it was lost.
+func TestGCFoundDataDeadThenForced(t *testing.T) {
+	var objs []object
+	for i := 0; i < 64; i++ {
+		objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: 1 + uint32(i*5/64), Dies: 5})
+	}
+	objs = append(objs, object{Stack: 2, Size: 4096, Alloc: 1})
+	var a Accountant
+	a.Rate = 1
+	for n := uint32(1); n <= 5; n++ {
+		a.Add(published(objs, n, false))
+	}
+	forced := published(objs, 6, true)
+	forced.Forced = true
+	a.Add(forced)
+	p, _ := a.Peak()
+	if got, want := perStack(p), heapAt(objs, 5); p.Cycle != 5 || !equalHeaps(got, want) {
+		t.Errorf("peak at mark %d = %v, want mark 5 = %v", p.Cycle, got, want)
+	}
+	if want := uint64(mprofsim.Total(heapAt(objs, 5))); p.MarkExact != want {
+		t.Errorf("exact heap at the peak's mark %d, want %d", p.MarkExact, want)
+	}
+}
