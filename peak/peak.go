@@ -408,7 +408,15 @@ func (a *Accountant) Add(s Snapshot) bool {
 			// at most all that was freed since: when that is little, the
 			// bound is the heap at its last mark to within it.
 			p.Slack = s.Now.Frees - a.prevSnap.End.Frees
-			if p.Slack <= tightSlack(p.Sampled) {
+			// The bound also counts what was allocated after the pair's
+			// last mark, up to now: only when it agrees with the pair, to
+			// within that slack and what sampling explains, is the pair's
+			// moment the bound's. Otherwise the program allocated much
+			// after the mark (a tracker that did not run for a while), and
+			// the bound is no figure for the pair's heap.
+			sampling := 3 * math.Sqrt(math.Max(float64(a.Rate), 1)*math.Max(float64(p.Sampled), 0))
+			agrees := p.Sampled > 0 && p.Before.Heap <= uint64(p.Sampled)+tightSlack(p.Sampled)+uint64(sampling)
+			if p.Slack <= tightSlack(p.Sampled) && agrees {
 				p.Approximate = false
 				if s.Forced {
 					p.MarkExact, p.MarkLive = s.Now.Live+p.Slack, s.Now.Live
