@@ -404,6 +404,12 @@ func (a *Accountant) Add(s Snapshot) bool {
 			// by now less what was freed before the first mark.
 			p.Before = s.Now
 			p.Before.Heap = s.Now.Allocs - a.prevSnap.End.Frees
+			if !s.Forced && s.End.Known() && s.End.Allocs > a.prevSnap.End.Frees && s.End.Allocs < s.Now.Allocs {
+				// The pair's mark is the one before this snapshot's, and
+				// the last reading of that cycle followed it: what was
+				// allocated by then bounds the pair more tightly.
+				p.Before.Heap = s.End.Allocs - a.prevSnap.End.Frees
+			}
 			// The pair counts too much by what the sweeps it spans freed,
 			// at most all that was freed since: when that is little, the
 			// bound is the heap at its last mark to within it.
@@ -476,19 +482,23 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // holds every allocation before the forced mark and the frees of the
 // sweeps before the mark before it: the heap at the forced mark plus what
 // the sweep before it freed, or the heap at the mark before plus what was
-// allocated between the two marks. The exact readings say how much each
-// is: when what was allocated is within tightSlack of the pair and less
-// than what was freed, it is the mark before's heap (a program whose GC
-// found its data dead, followed at once by its own runtime.GC).
+// allocated between the two marks. The exact readings bound each: what was
+// allocated from the last reading before the mark before to the reading
+// after the forced GC, at least what was allocated between the marks, and
+// what the sweep before the forced mark freed by the last reading before
+// it, at most all it freed. When the first is within tightSlack of the
+// pair and less than the second, the pair is the mark before's heap (a
+// program whose GC found its data dead, followed at once by its own
+// runtime.GC).
 func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
-	if a.afterForced || !s.End.Known() || !a.prevSnap.End.Known() {
+	if a.afterForced || !s.End.Known() || !s.Now.Known() || !a.prevSnap.End.Known() {
 		return false
 	}
-	end, before := s.End, a.prevSnap.End
-	if end.Allocs < before.Allocs || end.Frees < before.Frees {
+	before := a.prevSnap.End
+	if s.Now.Allocs < before.Allocs || s.End.Frees < before.Frees {
 		return false
 	}
-	allocated, freed := end.Allocs-before.Allocs, end.Frees-before.Frees
+	allocated, freed := s.Now.Allocs-before.Allocs, s.End.Frees-before.Frees
 	return allocated <= tightSlack(sampled) && allocated < freed
 }
 

@@ -231,7 +231,7 @@ func TestTightGap(t *testing.T) {
 		}
 		return objs
 	}
-	gap := func(objs []object) Accountant {
+	gap := func(objs []object, endAllocs uint64) Accountant {
 		var a Accountant
 		a.Rate = 1
 		a.Add(published(objs, 1, false))
@@ -239,11 +239,14 @@ func TestTightGap(t *testing.T) {
 		s := published(objs, 5, false) // cycles 3 and 4 unseen
 		s.Now = endReading(objs, 6)
 		s.Now.Allocs = uint64(heapTotal(objs, 5)) + 1
+		if endAllocs > 0 {
+			s.End.Allocs = endAllocs
+		}
 		a.Add(s)
 		return a
 	}
 	objs := program(5) // nothing allocated between marks 4 and 5
-	a := gap(objs)
+	a := gap(objs, 0)
 	last, _ := a.Last()
 	if last.Approximate || last.Slack != 0 {
 		t.Fatalf("a gap with nothing freed: approximate %v, slack %d; want exact", last.Approximate, last.Slack)
@@ -254,9 +257,16 @@ func TestTightGap(t *testing.T) {
 	if got, want := perStack(last), heapAt(objs, 4); !equalHeaps(got, want) {
 		t.Errorf("heap at mark 4 across the gap = %v, want %v", got, want)
 	}
-	a = gap(program(0)) // 400 KiB allocated after mark 4, a quarter of its heap
+	objs = program(0) // 400 KiB allocated after mark 4, a quarter of its heap
+	a = gap(objs, 0)
 	if last, _ := a.Last(); !last.Approximate {
 		t.Errorf("a gap followed by much allocation is taken as exact: bound %d, pair %d", last.Before.Heap, last.Sampled)
+	}
+	// The tracker's last reading of cycle 4 came before that allocation:
+	// it bounds the heap at mark 4, and the pair is exact again.
+	a = gap(objs, uint64(heapTotal(objs, 4))+1)
+	if last, _ := a.Last(); last.Approximate || last.Before.Heap != uint64(heapTotal(objs, 4))+1 {
+		t.Errorf("a gap whose last reading bounds its mark: approximate %v, bound %d (want %d)", last.Approximate, last.Before.Heap, heapTotal(objs, 4)+1)
 	}
 }
 
