@@ -328,10 +328,13 @@ func (a *Accountant) Add(s Snapshot) bool {
 			a.pendingForced = true
 		}
 	}
-	if a.afterForced && adjacent && sum.allocBytes == a.prevSums.allocBytes {
+	if (a.afterForced || a.prevForcedRegular) && adjacent && sum.allocBytes == a.prevSums.allocBytes {
 		// The forced snapshot was published early, so the pair after it
 		// holds only the live heap: no allocation was published between
-		// them (frees may have been, by a sweep still under way).
+		// them (frees may have been, by a sweep still under way). When it
+		// was taken for one taken before the publication, the same
+		// allocations now say it was not: its pair is skipped too, lest
+		// the live heap alone be given the forced mark's exact heap.
 		skip = true
 	}
 	switch {
@@ -549,8 +552,13 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 		// before the forced mark if it was published early itself, else up
 		// to the sweep before its own mark.
 		base, ok := s.End.Frees, a.afterForced
-		if !ok && a.prevSnap.End.Known() {
+		switch {
+		case ok:
+		case a.prevSnap.End.Known():
 			base, ok = a.prevSnap.End.Frees, true
+		case a.prevSnap.Cycle == 0:
+			// Taken before any GC: no sweep had freed anything.
+			base, ok = 0, true
 		}
 		if adjacent && ok && s.Now.Frees >= s.End.Frees && s.End.Frees >= base {
 			early += off(freed, s.Now.Frees-base)

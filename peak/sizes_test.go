@@ -435,3 +435,40 @@ func TestGCFoundDataDeadThenForced(t *testing.T) {
 		t.Errorf("exact heap at the peak's mark %d, want %d", p.MarkExact, want)
 	}
 }
+
+// TestFirstGCForced: with the collector off (GOGC=off), the program's
+// first GC is its own runtime.GC, after it let its data go. The snapshot
+// before it is the tracker's first, with no reading before any mark, and
+// both the forced GC and the start found next to nothing live: only the
+// frees published since the start, all its data, say the snapshot holds
+// the early publication. The peak is the forced mark, the data as garbage,
+// and the pair after it, the live heap only, is not given its exact heap.
+func TestFirstGCForced(t *testing.T) {
+	objs := []object{{Stack: 2, Size: 4096, Alloc: 1}}
+	for i := 0; i < 64; i++ {
+		objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: 1, Dies: 1})
+	}
+	var a Accountant
+	a.Rate = 1
+	var offered []Peak
+	a.Trace = func(p Peak) { offered = append(offered, p) }
+	start := published(objs, 0, false)
+	start.End = Memory{}
+	a.Add(start)
+	forced := published(objs, 1, true)
+	forced.Forced = true
+	forced.Now.Live += 300 << 10 // kept, never sampled
+	a.Add(forced)
+	for n := uint32(2); n <= 3; n++ {
+		a.Add(published(objs, n, false))
+	}
+	p, _ := a.Peak()
+	if got, want := perStack(p), heapAt(objs, 1); p.Cycle != 1 || !equalHeaps(got, want) {
+		t.Errorf("peak at mark %d = %v, want the forced mark 1 = %v", p.Cycle, got, want)
+	}
+	for _, q := range offered {
+		if q.MarkExact > 32<<20 && q.Sampled < 32<<20 {
+			t.Errorf("mark %d: %d bytes sampled given the exact heap %d", q.Cycle, q.Sampled, q.MarkExact)
+		}
+	}
+}
