@@ -340,10 +340,7 @@ func TestForcedGCDropsOnlyGarbage(t *testing.T) {
 	first := published(objs, 3, true)
 	first.Forced = true
 	a.Add(first)
-	second := published(objs, 4, true)
-	second.Forced = true
-	second.Now.Live += 300 << 10 // kept, never sampled
-	a.Add(second)
+	a.Add(forcedPublished(objs, 4, 300<<10))
 	for n := uint32(5); n <= 6; n++ {
 		a.Add(published(objs, n, false))
 	}
@@ -455,10 +452,7 @@ func TestFirstGCForced(t *testing.T) {
 	start := published(objs, 0, false)
 	start.End = Memory{}
 	a.Add(start)
-	forced := published(objs, 1, true)
-	forced.Forced = true
-	forced.Now.Live += 300 << 10 // kept, never sampled
-	a.Add(forced)
+	a.Add(forcedPublished(objs, 1, 300<<10))
 	for n := uint32(2); n <= 3; n++ {
 		a.Add(published(objs, n, false))
 	}
@@ -471,4 +465,15 @@ func TestFirstGCForced(t *testing.T) {
 			t.Errorf("mark %d: %d bytes sampled given the exact heap %d", q.Cycle, q.Sampled, q.MarkExact)
 		}
 	}
+}
+
+// forcedPublished is the snapshot after the program's runtime.GC at mark
+// n, taken after its early publication, with the reading that came with
+// it: that GC's live heap, holding also unsampled bytes the profile never
+// saw.
+func forcedPublished(objs []object, n uint32, unsampled uint64) Snapshot {
+	s := published(objs, n, true)
+	s.Forced = true
+	s.Now.Live += unsampled
+	return s
 }
