@@ -246,13 +246,18 @@ type Accountant struct {
 	// older is the snapshot before prev, of the cycle before; nil if none.
 	older    records
 	prevSums sums
-	havePrev bool
-	peak     Peak
-	havePeak bool
-	bound    Peak
-	hasBound bool
-	last     Peak
-	haveLast bool
+	// gapFrees, when gapKnown, is the exact frees before the first mark
+	// of the last pair across unseen cycles, and gapFreed what its
+	// snapshots published of frees in between (sampled, unbiased).
+	gapFrees, gapFreed uint64
+	gapKnown           bool
+	havePrev           bool
+	peak               Peak
+	havePeak           bool
+	bound              Peak
+	hasBound           bool
+	last               Peak
+	haveLast           bool
 	// afterForced says the previous snapshot followed a forced GC and was
 	// published early; prevForcedRegular that it followed one but was
 	// taken before the publication; pendingForced is prevForcedRegular
@@ -337,6 +342,9 @@ func (a *Accountant) Add(s Snapshot) bool {
 		// the live heap alone be given the forced mark's exact heap.
 		skip = true
 	}
+	if adjacent {
+		a.gapKnown = false
+	}
 	switch {
 	case adjacent && !skip:
 		var p Peak
@@ -393,6 +401,14 @@ func (a *Accountant) Add(s Snapshot) bool {
 		// first, so it bounds the heap at each of them from above, counting
 		// also what the missed GCs freed.
 		a.Gaps++
+		a.gapKnown = a.prevSnap.End.Known()
+		a.gapFrees = a.prevSnap.End.Frees
+		a.gapFreed = 0
+		for k, r := range cur {
+			o := a.prev[k]
+			_, f := a.unbias(r.FreeObjects-o.FreeObjects, r.FreeBytes-o.FreeBytes)
+			a.gapFreed += uint64(f)
+		}
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
 		p.Cycle = s.Cycle - 1
@@ -472,6 +488,14 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		p.Before = a.prevSnap.Before
 		p.Mark = a.prevSnap.End
 		p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.prevSnap.End)
+		if p.MarkExact == 0 && !a.prevSnap.End.Known() && a.gapKnown && a.gapFreed <= tightSlack(p.Sampled) && s.Now.Known() && s.Now.Live > 0 && s.Now.Frees >= a.gapFrees {
+			// The cycle before the forced one went unseen, so no reading
+			// tells what was freed before its mark. Across the unseen
+			// cycles next to nothing was freed, by the profile: all that
+			// was freed since the last reading before them is the forced
+			// GC's sweep, to within that.
+			p.MarkExact, p.MarkLive = s.Now.Live+(s.Now.Frees-a.gapFrees), s.Now.Live
+		}
 		newPeak = a.offer(p)
 		a.afterForced = true
 	}

@@ -310,6 +310,11 @@ func TestForcedGCAfterUnseenCycle(t *testing.T) {
 	if want := mprofsim.Total(heapAt(objs, 6)); p.Approximate || p.Cycle != 6 || !within(p.Bytes, want) {
 		t.Errorf("peak at mark %d (approximate %v) with %d bytes, want the forced mark 6 with %d", p.Cycle, p.Approximate, p.Bytes, want)
 	}
+	// Nothing was freed across the unseen cycle: the runtime's figures
+	// after the forced GC give its mark's heap.
+	if want := uint64(mprofsim.Total(heapAt(objs, 6))); p.MarkExact != want {
+		t.Errorf("exact heap at the forced mark %d, want %d", p.MarkExact, want)
+	}
 }
 
 func within(got, want int64) bool {
