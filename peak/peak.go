@@ -246,18 +246,19 @@ type Accountant struct {
 	// older is the snapshot before prev, of the cycle before; nil if none.
 	older    records
 	prevSums sums
-	// gapFrees, when gapKnown, is the exact frees before the first mark
-	// of the last pair across unseen cycles, and gapFreed what its
-	// snapshots published of frees in between (sampled, unbiased).
-	gapFrees, gapFreed uint64
-	gapKnown           bool
-	havePrev           bool
-	peak               Peak
-	havePeak           bool
-	bound              Peak
-	hasBound           bool
-	last               Peak
-	haveLast           bool
+	// gapBase is the last reading before the first mark of the last pair
+	// across unseen cycles (zero if unknown, or if the pair since was
+	// adjacent), and gapFreed what its snapshots published of frees in
+	// between (sampled, unbiased).
+	gapBase  Memory
+	gapFreed int64
+	havePrev bool
+	peak     Peak
+	havePeak bool
+	bound    Peak
+	hasBound bool
+	last     Peak
+	haveLast bool
 	// afterForced says the previous snapshot followed a forced GC and was
 	// published early; prevForcedRegular that it followed one but was
 	// taken before the publication; pendingForced is prevForcedRegular
@@ -343,7 +344,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 		skip = true
 	}
 	if adjacent {
-		a.gapKnown = false
+		a.gapBase = Memory{}
 	}
 	switch {
 	case adjacent && !skip:
@@ -401,14 +402,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 		// first, so it bounds the heap at each of them from above, counting
 		// also what the missed GCs freed.
 		a.Gaps++
-		a.gapKnown = a.prevSnap.End.Known()
-		a.gapFrees = a.prevSnap.End.Frees
-		a.gapFreed = 0
-		for k, r := range cur {
-			o := a.prev[k]
-			_, f := a.unbias(r.FreeObjects-o.FreeObjects, r.FreeBytes-o.FreeBytes)
-			a.gapFreed += uint64(f)
-		}
+		a.gapBase, a.gapFreed = a.prevSnap.End, a.freedSince(a.prev, cur)
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
 		p.Cycle = s.Cycle - 1
@@ -488,13 +482,13 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		p.Before = a.prevSnap.Before
 		p.Mark = a.prevSnap.End
 		p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.prevSnap.End)
-		if p.MarkExact == 0 && !a.prevSnap.End.Known() && a.gapKnown && a.gapFreed <= tightSlack(p.Sampled) && s.Now.Known() && s.Now.Live > 0 && s.Now.Frees >= a.gapFrees {
+		if p.MarkExact == 0 && !a.prevSnap.End.Known() && uint64(a.gapFreed) <= tightSlack(p.Sampled) {
 			// The cycle before the forced one went unseen, so no reading
 			// tells what was freed before its mark. Across the unseen
 			// cycles next to nothing was freed, by the profile: all that
 			// was freed since the last reading before them is the forced
 			// GC's sweep, to within that.
-			p.MarkExact, p.MarkLive = s.Now.Live+(s.Now.Frees-a.gapFrees), s.Now.Live
+			p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.gapBase)
 		}
 		newPeak = a.offer(p)
 		a.afterForced = true
@@ -502,6 +496,18 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	a.prevSums = sum
 	a.prev = cur
 	return newPeak
+}
+
+// freedSince is what top's records published of frees since base's,
+// unbiased one record at a time.
+func (a *Accountant) freedSince(base, top records) int64 {
+	var freed int64
+	for k, r := range top {
+		b := base[k]
+		_, f := a.unbias(r.FreeObjects-b.FreeObjects, r.FreeBytes-b.FreeBytes)
+		freed += f
+	}
+	return freed
 }
 
 // nearerMarkBefore tells, for the pair of a regular snapshot and the next
@@ -550,14 +556,12 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 	}
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	var inuse, freed int64
-	for k, r := range cur {
+	for _, r := range cur {
 		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
 		inuse += b
-		if adjacent {
-			p := a.prev[k]
-			_, f := a.unbias(r.FreeObjects-p.FreeObjects, r.FreeBytes-p.FreeBytes)
-			freed += f
-		}
+	}
+	if adjacent {
+		freed = a.freedSince(a.prev, cur)
 	}
 	rate := math.Max(float64(a.Rate), 1)
 	// off is how far a sampled figure is from an expected one, squared, in
