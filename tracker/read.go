@@ -106,7 +106,17 @@ func newRuntimeSource() *runtimeSource {
 }
 
 func (s *runtimeSource) read(r *reading) {
-	metrics.Read(s.samples)
+	// metrics.Read is not atomic: a GC that ends while it runs can give
+	// the GC count before it with the live heap it marked, and the exact
+	// heap at that GC's mark would be computed from a figure of the next.
+	// The count read again after must be the same.
+	for try := 0; try < 10; try++ {
+		metrics.Read(s.samples)
+		metrics.Read(s.cycles[:])
+		if value(s.cycles[0]) == value(s.samples[mCycles]) {
+			break
+		}
+	}
 	r.cycles = uint32(value(s.samples[mCycles]))
 	r.forced = uint32(value(s.samples[mForced]))
 	r.heap = value(s.samples[mHeap])

@@ -1,0 +1,59 @@
+package tracker
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// TestReadingConsistent: a reading's live heap is the one its GC count's
+// mark found. A program whose GCs find, in turn, 16 MiB live and next to
+// nothing (GOGC off, so no other GC runs) is read as fast as can be while
+// they run: two readings with the same GC count must give the same live
+// heap. A reading torn by a GC ending during metrics.Read gives the count
+// before it with the live heap after, and with it a wrong exact heap at a
+// mark.
+func TestReadingConsistent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var keep []byte
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				runtime.KeepAlive(keep)
+				return
+			default:
+			}
+			if i%2 == 0 {
+				keep = make([]byte, 16<<20)
+			} else {
+				keep = nil
+			}
+			runtime.GC()
+		}
+	}()
+	src := newRuntimeSource()
+	live := map[uint32]uint64{}
+	torn, reads := 0, 0
+	for end := time.Now().Add(time.Second); time.Now().Before(end); reads++ {
+		var r reading
+		src.read(&r)
+		if l, ok := live[r.cycles]; ok && l != r.live {
+			torn++
+		} else if !ok {
+			live[r.cycles] = r.live
+		}
+	}
+	close(stop)
+	<-done
+	if len(live) < 20 {
+		t.Fatalf("only %d GC cycles in a second of runtime.GC", len(live))
+	}
+	if torn > 0 {
+		t.Errorf("%d of %d readings over %d GC cycles gave a live heap other than their GC count's", torn, reads, len(live))
+	}
+}
