@@ -105,6 +105,11 @@ type Snapshot struct {
 	// Records is the MemProfile content. The Accountant keeps no reference
 	// to it after Add returns.
 	Records []runtime.MemProfileRecord
+	// Since, for a snapshot taken after GC cycles the tracker did not see
+	// (Cycle more than one past the previous snapshot's), is the reading
+	// with the largest exact heap taken since the previous snapshot, while
+	// the GC count was still the previous snapshot's. Zero if unknown.
+	Since Memory
 }
 
 // Memory is one reading of the process's memory. A zero Memory is unknown.
@@ -193,6 +198,13 @@ type Peak struct {
 	// pair whose Slack is within tightSlack is not Approximate.
 	Approximate bool
 	Slack       uint64
+	// Least, for an approximate pair, is the reading with the most memory
+	// among those taken within the span it bounds (from the last reading
+	// before its first mark to the snapshot ending it): the heap was at
+	// least that. When it held more than an exact peak, the pair is the
+	// peak, approximate as it is; an exact pair replaces it only by
+	// holding as much. Zero if unknown.
+	Least Memory
 	// Later, when known, is a reading after the mark at which the heap was
 	// still the mark's and the process held more memory outside it
 	// (Accountant.Outside): it is then the peak's moment.
@@ -287,7 +299,10 @@ func (a *Accountant) Reset() {
 
 // offer records p and makes it the peak if the process held more memory at
 // its moment than at the peak's; ties go to the earlier. An approximate
-// pair is an upper bound and never the peak while an exact one exists.
+// pair is an upper bound: it is the peak over an exact one only when a
+// reading within its span held more than the exact peak (Least), by more
+// than margin; an exact pair replaces an approximate peak when it holds
+// at least as much as that reading.
 func (a *Accountant) offer(p Peak) bool {
 	if a.Trace != nil {
 		a.Trace(p)
@@ -299,9 +314,17 @@ func (a *Accountant) offer(p Peak) bool {
 			a.bound, a.hasBound = p, true
 		}
 		if a.havePeak && !a.peak.Approximate {
-			return false
+			least, exact := p.Least.Heap+p.Least.Outside(), a.peak.Memory()
+			if !p.Least.Known() || least <= exact+margin(exact) {
+				return false
+			}
+			a.peak = p
+			return true
 		}
 	} else if a.havePeak && a.peak.Approximate {
+		if least := a.peak.Least; least.Known() && p.Memory() < least.Heap+least.Outside() {
+			return false
+		}
 		a.peak = p
 		return true
 	}
@@ -412,6 +435,14 @@ func (a *Accountant) Add(s Snapshot) bool {
 		p.At = s.Seen
 		p.Before = s.Before
 		p.Approximate = true
+		// Every reading from the last one before the pair's first mark on
+		// is within what the exact bound below counts: the heap then was
+		// at most the bound, and at least the largest of them.
+		for _, m := range []Memory{a.prevSnap.End, a.prevSnap.Now, s.Since, s.Before, s.End, s.Now} {
+			if m.Known() && m.Heap+m.Outside() > p.Least.Heap+p.Least.Outside() {
+				p.Least = m
+			}
+		}
 		if s.Now.Known() && a.prevSnap.End.Known() && s.Now.Allocs > a.prevSnap.End.Frees && s.Now.Frees >= a.prevSnap.End.Frees {
 			// The same bound from the exact counters: everything allocated
 			// by now less what was freed before the first mark.
@@ -440,6 +471,17 @@ func (a *Accountant) Add(s Snapshot) bool {
 				if s.Forced {
 					p.MarkExact, p.MarkLive = s.Now.Live+p.Slack, s.Now.Live
 				}
+			}
+			if l := p.Least; p.Approximate && agrees && l.Known() && l.Heap <= p.Before.Heap && p.Before.Heap-l.Heap <= tightSlack(p.Sampled) {
+				// A reading within the span found the heap as large as the
+				// bound, to within tightSlack: at that moment the heap held
+				// what the bound counts, and so what the pair counts, to
+				// within that. The pair is the heap at that reading: it
+				// counts as much as the bound (agrees), so it missed next to
+				// nothing allocated after its last mark and before the
+				// reading.
+				p.Approximate = false
+				p.Before = l
 			}
 		}
 		newPeak = a.offer(p)
@@ -642,10 +684,7 @@ func (a *Accountant) Outside(m Memory) bool {
 	if !at.Known() || !m.Known() || exact == 0 || m.At <= at.At || m.Allocs < at.Allocs {
 		return false
 	}
-	tol := exact / 100
-	if tol < sameHeap {
-		tol = sameHeap
-	}
+	tol := margin(exact)
 	if m.Allocs-at.Allocs > tol || m.Heap > exact+tol || m.Heap+tol < exact || m.Outside() < at.Outside()+sameHeap {
 		return false
 	}
@@ -657,6 +696,14 @@ func (a *Accountant) Outside(m Memory) bool {
 // allocated between them, for the heap to be taken as the same (or 1% of
 // it, if more).
 const sameHeap = 1 << 20
+
+// margin is sameHeap for a heap of n bytes: 1% of it, at least sameHeap.
+func margin(n uint64) uint64 {
+	if n/100 > sameHeap {
+		return n / 100
+	}
+	return sameHeap
+}
 
 // Last returns the most recently accounted heap and whether there is one.
 func (a *Accountant) Last() (Peak, bool) {

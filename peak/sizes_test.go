@@ -482,3 +482,64 @@ func forcedPublished(objs []object, n uint32, unsampled uint64) Snapshot {
 	s.Now.Live += unsampled
 	return s
 }
+
+// TestPeakAmongUnseenCycles: the program grows 16 MiB a cycle and drops it
+// all at its own runtime.GC (mark 6), right after a GC the tracker did not
+// see (mark 5), so the only pair across the peak spans both. Its bound
+// counts all 80 MiB; the exact pairs, up to mark 3, say 48 MiB. A reading
+// taken among the unseen cycles found more than that: the bound's pair is
+// then the peak, approximate, with that reading as the least it was, and
+// the exact pairs after it, of a heap of next to nothing, do not replace it.
+// When the reading found as much as the bound counts, the pair is exact, at
+// that reading.
+func TestPeakAmongUnseenCycles(t *testing.T) {
+	var objs []object
+	for c := uint32(1); c <= 5; c++ {
+		for i := 0; i < 16; i++ {
+			objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: c, Dies: 6})
+		}
+	}
+	for c := uint32(1); c <= 8; c++ {
+		objs = append(objs, object{Stack: 2, Size: 4096, Alloc: c}) // kept
+	}
+	total := uint64(mprofsim.Total(heapAt(objs, 6)))
+	run := func(since uint64) Accountant {
+		var a Accountant
+		a.Rate = 64 << 10
+		for n := uint32(1); n <= 4; n++ {
+			a.Add(published(objs, n, false))
+		}
+		s := published(objs, 6, true) // cycle 5 unseen
+		s.Forced = true
+		s.End = Memory{}
+		s.Since = Memory{At: time.Second, Heap: since}
+		a.Add(s)
+		for n := uint32(7); n <= 8; n++ {
+			a.Add(published(objs, n, false))
+		}
+		return a
+	}
+	a := run(64 << 20)
+	p, _ := a.Peak()
+	if !p.Approximate || p.Least.Heap != 64<<20 {
+		t.Fatalf("peak at mark %d, approximate %v, at least %d; want the pair across the unseen cycles, approximate, at least 64 MiB", p.Cycle, p.Approximate, p.Least.Heap)
+	}
+	if got, want := perStack(p)[1], int64(80<<20); !within(got, want) {
+		t.Errorf("the approximate peak gives stack 1 %d bytes, want %d", got, want)
+	}
+	if p.Exact() < total || p.Exact() > total+64<<10 {
+		t.Errorf("the approximate peak's exact bound is %d, want %d", p.Exact(), total)
+	}
+	a = run(total - 100<<10)
+	p, _ = a.Peak()
+	if p.Approximate || p.Moment().At != time.Second || p.Exact() != total-100<<10 {
+		t.Errorf("a reading within 100 KiB of the bound: approximate %v, at %v, exact %d; want exact at the reading, %d", p.Approximate, p.Moment().At, p.Exact(), total-100<<10)
+	}
+	if got, want := perStack(p)[1], int64(80<<20); !within(got, want) {
+		t.Errorf("the peak at the reading gives stack 1 %d bytes, want %d", got, want)
+	}
+	a = run(40 << 20) // less than the exact peak: the bound is only a note
+	if p, _ = a.Peak(); p.Approximate || p.Cycle != 3 {
+		t.Errorf("a reading below the exact peak: peak at mark %d, approximate %v; want mark 3, exact", p.Cycle, p.Approximate)
+	}
+}

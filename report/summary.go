@@ -136,6 +136,11 @@ type PeakInfo struct {
 	// Approximate says the peak spans GC cycles the tracker did not see, so
 	// the heap figures are an upper bound.
 	Approximate bool `json:"approximate"`
+	// LowerBoundBytes, for an approximate peak, is the largest exact heap
+	// read within the cycles it spans, at LowerBoundAtSeconds: the heap
+	// was at least that, and at most HeapBytesExact.
+	LowerBoundBytes     uint64  `json:"lower_bound_bytes,omitempty"`
+	LowerBoundAtSeconds float64 `json:"lower_bound_at_seconds,omitempty"`
 	// UpperBoundBytes, when set, is a larger heap than this peak's from GC
 	// cycles the tracker did not see one by one, at UpperBoundAtSeconds:
 	// the peak may have fallen among them.
@@ -320,7 +325,13 @@ func Build(meta Meta, run *Run) *Summary {
 		s.Peak = p
 		p.Approximate = h.Raw.Approximate
 		if h.Raw.Approximate {
-			s.Notes = append(s.Notes, "the peak fell among GC cycles that followed each other faster than the tracker could see: its figures are an upper bound and may count memory those GCs freed")
+			note := "the peak fell among GC cycles that followed each other faster than the tracker could see: its figures are an upper bound and may count memory those GCs freed"
+			if h.Raw.LeastBytes > 0 {
+				p.LowerBoundBytes = h.Raw.LeastBytes
+				p.LowerBoundAtSeconds = time.Duration(h.Raw.LeastAtNS).Seconds()
+				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was between that and %s", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds, Bytes(int64(p.HeapBytesExact)))
+			}
+			s.Notes = append(s.Notes, note)
 		}
 		sites := h.Sites()
 		if len(sites) > 50 {
@@ -496,7 +507,14 @@ func Text(w io.Writer, s *Summary, dir string) {
 			if p.HeapBytesExact > 0 {
 				exact = Bytes(int64(p.HeapBytesExact))
 			}
-			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
+			switch {
+			case p.Approximate && p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
+				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: %s to %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.LowerBoundBytes)), exact, p.AtSeconds)
+			case p.Approximate:
+				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: at most %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
+			default:
+				fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
+			}
 			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)

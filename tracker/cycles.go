@@ -121,6 +121,10 @@ func (t *tracker) account(seen time.Duration) {
 	if snap.Cycle == t.lastCycle+1 {
 		snap.Before = t.before
 		snap.End = t.end.memory()
+	} else {
+		// Cycles went unseen: the largest reading since the last snapshot
+		// is the least the heap was across them.
+		snap.Since = t.before
 	}
 	if snap.Cycle != t.cur.cycles {
 		seen = time.Since(t.start) // another GC ran between reading and snapshot

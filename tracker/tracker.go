@@ -290,7 +290,7 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	t.acc.Rate = t.rate
 	if t.debug {
 		t.acc.Trace = func(p peak.Peak) {
-			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes)
+			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled, approximate %v, at least %d)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes, p.Approximate, p.Least.Heap)
 		}
 	}
 	tl, err := createFile(dir, raw.TimelineFile, raw.TimelineHead)

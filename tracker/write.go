@@ -65,6 +65,8 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		MarkExactBytes:  p.MarkExact,
 		MarkLiveBytes:   p.MarkLive,
 		Approximate:     p.Approximate,
+		LeastBytes:      p.Least.Heap,
+		LeastAtNS:       int64(p.Least.At),
 		RSSBytes:        m.RSS,
 		RSSAnonBytes:    m.RSSAnon,
 		GoMappedBytes:   m.GoMapped,

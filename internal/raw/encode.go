@@ -191,6 +191,8 @@ func (p *Profile) encode(e *encoder) {
 	if p.Approximate {
 		e.bool("approximate", true)
 	}
+	e.uintOmit("least_bytes", p.LeastBytes)
+	e.intOmit("least_at_ns", p.LeastAtNS)
 	e.uint("exact_bytes", p.ExactBytes)
 	e.uint("rss_bytes", p.RSSBytes)
 	e.uint("rss_anon_bytes", p.RSSAnonBytes)

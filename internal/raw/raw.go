@@ -141,6 +141,11 @@ type Profile struct {
 	// Approximate says the heap was accounted across GC cycles the tracker
 	// did not see: Bytes and ExactBytes are upper bounds.
 	Approximate bool `json:"approximate,omitempty"`
+	// LeastBytes, for an approximate peak, is the largest exact heap the
+	// tracker read within the cycles it spans, at LeastAtNS: the heap was
+	// at least that.
+	LeastBytes uint64 `json:"least_bytes,omitempty"`
+	LeastAtNS  int64  `json:"least_at_ns,omitempty"`
 	// ExactBytes is the runtime's own heap figure for the moment.
 	ExactBytes uint64 `json:"exact_bytes"`
 	// RSSBytes, GoMappedBytes and GoReleasedBytes are the process's resident
