@@ -399,9 +399,16 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 	if p.HeapBytes > 0 || p.Moment != "" {
 		heap.Value = Bytes(PeakHeap(p))
 		var details []string
-		if p.HeapBytesExact > 0 {
+		switch {
+		case p.Approximate:
+			d := "at most: an upper bound from the runtime's counters across GC cycles the tracker did not see one by one; the samples below add up to " + Bytes(p.HeapBytes)
+			if p.LowerBoundBytes > 0 {
+				d += fmt.Sprintf("; the heap was read at %s among them (%.2fs)", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
+			}
+			details = append(details, d)
+		case p.HeapBytesExact > 0:
 			details = append(details, "the runtime's exact figure; the samples below add up to "+Bytes(p.HeapBytes))
-		} else {
+		default:
 			details = append(details, "from the samples; the runtime's exact figure is not known")
 		}
 		for _, c := range p.Corrections {
@@ -555,6 +562,9 @@ func headline(s *Summary) string {
 		settings = " (" + p.GC.Describe() + ")"
 	}
 	heap := Bytes(PeakHeap(p))
+	if p.Approximate {
+		heap = "At most " + heap
+	}
 	switch {
 	case whileRunning(p.Moment):
 		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, Bytes(live), Bytes(garbage), settings)

@@ -542,3 +542,31 @@ func TestIncompleteReportSaysSo(t *testing.T) {
 		t.Errorf("summary.json begins %q, want the incomplete field first", first[:min(2, len(first))])
 	}
 }
+
+// TestApproximatePeakSaysSo: a peak from a pair across GC cycles the
+// tracker did not see one by one is an upper bound, with a reading among
+// those cycles as the least the heap was. The summary, the text on stderr
+// and the page each say "at most", and give both figures.
+func TestApproximatePeakSaysSo(t *testing.T) {
+	meta, run := syntheticRun(10, false)
+	r := &run.Peak.Raw
+	r.Approximate = true
+	r.ExactBytes, r.LeastBytes, r.LeastAtNS = 64<<20, 48<<20, int64(1200*time.Millisecond)
+	s := Build(meta, run)
+	p := s.Peak
+	if p == nil || !p.Approximate || p.LowerBoundBytes != 48<<20 || p.HeapBytesExact != 64<<20 {
+		t.Fatalf("summary's peak: %+v", p)
+	}
+	notes := strings.Join(s.Notes, "\n")
+	if !strings.Contains(notes, "upper bound") || !strings.Contains(notes, "between that and 64.0 MiB") || !strings.Contains(notes, "48.0 MiB (1.20s)") {
+		t.Errorf("notes %q", notes)
+	}
+	var text bytes.Buffer
+	Text(&text, s, "report")
+	if !strings.Contains(text.String(), "Go heap at its peak at most ") || !strings.Contains(text.String(), "(runtime: 48.0 MiB to 64.0 MiB)") {
+		t.Errorf("text %q", text.String())
+	}
+	if h := headline(s); !strings.HasPrefix(h, "At most ") {
+		t.Errorf("headline %q", h)
+	}
+}
