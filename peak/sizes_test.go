@@ -285,18 +285,8 @@ func heapTotal(objs []object, n uint32) int64 {
 // forced GC's live heap, say it was not published yet, and its pair with
 // the second snapshot is the heap at the forced mark, the peak.
 func TestForcedGCAfterUnseenCycle(t *testing.T) {
-	var objs []object
-	for c := uint32(1); c <= 5; c++ {
-		for i := 0; i < 16; i++ {
-			objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: c, Dies: 6})
-		}
-	}
-	objs = append(objs, object{Stack: 2, Size: 4096, Alloc: 1}) // kept
-	var a Accountant
-	a.Rate = 64 << 10
-	for n := uint32(1); n <= 4; n++ {
-		a.Add(published(objs, n, false))
-	}
+	objs := growThenDrop(1)
+	a := seenToMark4(objs)
 	first := published(objs, 6, false) // cycle 5 unseen
 	first.Forced = true
 	first.End = Memory{}
@@ -493,22 +483,10 @@ func forcedPublished(objs []object, n uint32, unsampled uint64) Snapshot {
 // When the reading found as much as the bound counts, the pair is exact, at
 // that reading.
 func TestPeakAmongUnseenCycles(t *testing.T) {
-	var objs []object
-	for c := uint32(1); c <= 5; c++ {
-		for i := 0; i < 16; i++ {
-			objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: c, Dies: 6})
-		}
-	}
-	for c := uint32(1); c <= 8; c++ {
-		objs = append(objs, object{Stack: 2, Size: 4096, Alloc: c}) // kept
-	}
+	objs := growThenDrop(8)
 	total := uint64(mprofsim.Total(heapAt(objs, 6)))
 	run := func(since uint64) Accountant {
-		var a Accountant
-		a.Rate = 64 << 10
-		for n := uint32(1); n <= 4; n++ {
-			a.Add(published(objs, n, false))
-		}
+		a := seenToMark4(objs)
 		s := published(objs, 6, true) // cycle 5 unseen
 		s.Forced = true
 		s.End = Memory{}
@@ -542,4 +520,31 @@ func TestPeakAmongUnseenCycles(t *testing.T) {
 	if p, _ = a.Peak(); p.Approximate || p.Cycle != 3 {
 		t.Errorf("a reading below the exact peak: peak at mark %d, approximate %v; want mark 3, exact", p.Cycle, p.Approximate)
 	}
+}
+
+// growThenDrop is a program that keeps 16 one-MiB blocks a cycle over
+// cycles 1 to 5 and drops them all at mark 6 (stack 1), and keeps one
+// 4 KiB object made in each of cycles 1 to kept (stack 2).
+func growThenDrop(kept uint32) []object {
+	var objs []object
+	for c := uint32(1); c <= 5; c++ {
+		for i := 0; i < 16; i++ {
+			objs = append(objs, object{Stack: 1, Size: 1 << 20, Alloc: c, Dies: 6})
+		}
+	}
+	for c := uint32(1); c <= kept; c++ {
+		objs = append(objs, object{Stack: 2, Size: 4096, Alloc: c})
+	}
+	return objs
+}
+
+// seenToMark4 is an accountant at the default rate fed the regular
+// snapshots after GCs 1 to 4 of objs.
+func seenToMark4(objs []object) Accountant {
+	var a Accountant
+	a.Rate = 64 << 10
+	for n := uint32(1); n <= 4; n++ {
+		a.Add(published(objs, n, false))
+	}
+	return a
 }
