@@ -65,8 +65,6 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		MarkExactBytes:  p.MarkExact,
 		MarkLiveBytes:   p.MarkLive,
 		Approximate:     p.Approximate,
-		LeastBytes:      p.Least.Heap,
-		LeastAtNS:       int64(p.Least.At),
 		RSSBytes:        m.RSS,
 		RSSAnonBytes:    m.RSSAnon,
 		GoMappedBytes:   m.GoMapped,
@@ -76,6 +74,9 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
 	}
 	prof.GOGC, prof.MemoryLimit = gcSettings()
+	if p.Approximate {
+		prof.LeastBytes, prof.LeastAtNS = p.Least.Heap, int64(p.Least.At)
+	}
 	// A bound within a hundredth of the peak says nothing of it: it is
 	// the same heap, counted up to a later reading.
 	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory()+p.Memory()/100 {
