@@ -97,3 +97,33 @@ func TestNoAdviceFromFewCycles(t *testing.T) {
 		t.Errorf("advice %q, note %q, from a run of two GC cycles", advice, whatIfNote(list))
 	}
 }
+
+// TestNoAdviceForDataHeldToAForcedGC: testdata/example holds all it makes
+// until the line before its runtime.GC (internal/pacer/testdata/
+// example.tsv). The replay's reading of the bytes allocated since its last
+// regular mark, garbage all along, predicts a limit near the live peak
+// saves a quarter of the peak; read as data held until the forced GC, as
+// they were, it saves nothing. The table keeps the first reading; no
+// setting is advised.
+func TestNoAdviceForDataHeldToAForcedGC(t *testing.T) {
+	log, err := readGCLog("../internal/pacer/testdata/example.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, advice := whatIf(log)
+	if advice != "" {
+		t.Errorf("advice %q", advice)
+	}
+	var actual, limit *WhatIf
+	for i := range list {
+		switch w := &list[i]; {
+		case w.Actual:
+			actual = w
+		case w.MemoryLimitBytes > 0:
+			limit = w
+		}
+	}
+	if actual == nil || limit == nil || float64(limit.PeakHeapBytes) > 0.8*float64(actual.PeakHeapBytes) {
+		t.Fatalf("the table: the run's own %+v, under a limit %+v; want the limit's peak a fifth below", actual, limit)
+	}
+}

@@ -25,7 +25,8 @@
 // cycles the tracker started are not counted.
 //
 // Where it is wrong: a live heap that rises and falls between two marks
-// of the real run (the replay sees the line between them); a limit so
+// of the real run (the replay sees the line between them; ReplayHeld
+// gives the other reading of a fall at a forced GC); a limit so
 // tight that the GC runs back to back, where the runtime caps its CPU and
 // lets the heap grow past the goal; programs whose allocation depends on
 // time (a server under load) rather than on their own progress.
@@ -256,7 +257,39 @@ func (l *Log) Measured() (peakHeap uint64, cycles int, ok bool) {
 }
 
 // Replay predicts the peak Go heap and the GC cycles under s.
-func (l *Log) Replay(s Settings) (Prediction, bool) {
+func (l *Log) Replay(s Settings) (Prediction, bool) { return l.replay(s, false) }
+
+// ReplayHeld is Replay under the other reading of a GC the program forced
+// right after letting go of its data: the live heap fell at that mark, and
+// what was allocated since the mark before may have been garbage all
+// along (Replay's reading) or data held until the program let go of it
+// (this one: it is live until the forced mark). A setting is worth
+// advising only if it helps under both readings.
+func (l *Log) ReplayHeld(s Settings) (Prediction, bool) { return l.replay(s, true) }
+
+// HeldDiffers reports whether the log has a forced GC whose mark found
+// less live than the mark before, so that ReplayHeld can differ from
+// Replay.
+func (l *Log) HeldDiffers() bool {
+	curve, _, _, ok := l.curve()
+	if !ok {
+		return false
+	}
+	for i := 1; i < len(curve); i++ {
+		if fellAtForced(curve[i-1], curve[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// fellAtForced reports whether the program forced the GC of q, whose mark
+// found less live than p's, the mark before.
+func fellAtForced(p, q Point) bool {
+	return q.Kind == kindForced && q.Live < p.Live && q.Allocs > p.Allocs
+}
+
+func (l *Log) replay(s Settings, held bool) (Prediction, bool) {
 	curve, forced, end, ok := l.curve()
 	if !ok {
 		return Prediction{}, false
@@ -291,7 +324,7 @@ func (l *Log) Replay(s Settings) (Prediction, bool) {
 		if pr.Cycles > maxCycles+100*len(curve) {
 			return Prediction{}, false
 		}
-		at := interpolate(curve, next, &ci)
+		at := interpolate(curve, next, &ci, held)
 		a, live = next, at.Live
 		if live > heap {
 			live = heap
@@ -453,8 +486,10 @@ func (l *Log) LargestLive() (live, nonHeap uint64) {
 
 // interpolate returns the figures at allocation a, between the points of
 // the curve on either side of it. *from is the segment to look from, moved
-// on to a's: the replay's allocation only grows.
-func interpolate(curve []Point, a uint64, from *int) Point {
+// on to a's: the replay's allocation only grows. With held, before a
+// forced GC whose mark found less live than the mark before
+// (fellAtForced), everything allocated since that mark is live.
+func interpolate(curve []Point, a uint64, from *int, held bool) Point {
 	i := *from
 	for i+1 < len(curve) && curve[i+1].Allocs < a {
 		i++
@@ -475,6 +510,9 @@ func interpolate(curve []Point, a uint64, from *int) Point {
 		// runtime.GC right after): a falling live heap stays up until
 		// the mark that saw it fall.
 		live = p.Live
+		if held && fellAtForced(p, q) && a < q.Allocs {
+			live = add64(p.Live, a-p.Allocs)
+		}
 	}
 	return Point{Allocs: a, Live: live, Stacks: mix(p.Stacks, q.Stacks), Globals: mix(p.Globals, q.Globals), NonHeap: mix(p.NonHeap, q.NonHeap)}
 }

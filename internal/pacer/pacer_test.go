@@ -13,7 +13,16 @@ import (
 // now.
 func load(t *testing.T) *Log {
 	t.Helper()
-	f, err := os.Open("testdata/pacing.tsv")
+	l := loadFile(t, "testdata/pacing.tsv")
+	if len(l.Points) < 20 {
+		t.Fatalf("%d points", len(l.Points))
+	}
+	return l
+}
+
+func loadFile(t *testing.T, name string) *Log {
+	t.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,9 +30,6 @@ func load(t *testing.T) *Log {
 	l, err := Parse(f)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(l.Points) < 20 {
-		t.Fatalf("%d points", len(l.Points))
 	}
 	return l
 }
@@ -192,5 +198,45 @@ func TestCyclesSeenOnlyAtTheEnd(t *testing.T) {
 	}
 	if _, cycles, ok := l.Measured(); !ok || cycles != 5 {
 		t.Errorf("measured %d cycles (%v), want the 5 the program ran", cycles, ok)
+	}
+}
+
+// TestReplayHeld: testdata/example.tsv is the tracker's log of
+// testdata/example under gofil at the default settings. Its data grows to
+// 353 MiB, all of it held until the line before its runtime.GC (GC 8,
+// "f"), whose mark finds next to nothing live; its last regular mark (GC
+// 7) found 193 MiB. Replay reads the 165 MiB allocated between them as
+// garbage all along, and so predicts that a limit a quarter above 193 MiB
+// keeps the peak near it; ReplayHeld reads them as held until the forced
+// GC, as they were, and predicts the peak the run had whatever the
+// setting. The pacing log has no such GC: both readings are the same.
+func TestReplayHeld(t *testing.T) {
+	l := loadFile(t, "testdata/example.tsv")
+	if !l.HeldDiffers() {
+		t.Fatal("the example's log: no forced GC found less live than the mark before")
+	}
+	actual, _ := l.Actual()
+	measured, _, _ := l.Measured()
+	lim := Settings{GOGC: 100, Limit: 248 << 20}
+	for _, c := range []struct {
+		name string
+		s    Settings
+	}{{"its own settings", actual}, {"GOMEMLIMIT=248MiB", lim}, {"GOGC=25", Settings{GOGC: 25}}} {
+		p, ok := l.ReplayHeld(c.s)
+		if !ok || math.Abs(float64(p.PeakHeap)/float64(measured)-1) > 0.05 {
+			t.Errorf("held, under %s: peak %d, want the run's %d ±5%%", c.name, p.PeakHeap, measured)
+		}
+	}
+	if p, ok := l.Replay(lim); !ok || float64(p.PeakHeap) > 0.8*float64(measured) {
+		t.Errorf("Replay under the limit: peak %d; want the garbage reading's, under 80%% of %d", p.PeakHeap, measured)
+	}
+	pacing := load(t)
+	if pacing.HeldDiffers() {
+		t.Fatal("the pacing log: a forced GC found less live than the mark before")
+	}
+	a, _ := pacing.Replay(Settings{GOGC: 50})
+	b, _ := pacing.ReplayHeld(Settings{GOGC: 50})
+	if a != b {
+		t.Errorf("pacing at GOGC=50: Replay %+v, ReplayHeld %+v", a, b)
 	}
 }
