@@ -50,8 +50,9 @@
 // the Accountant detects it from Snapshot.Forced and from whether the next
 // snapshot, or a second one of the same cycle, differs. Snapshots whose
 // cycle numbers are not adjacent are paired as an upper bound, flagged
-// Approximate; such a pair never becomes the peak while an exact one
-// exists (Accountant.Bound keeps the largest of them).
+// Approximate. Such a pair becomes the peak only when one of the
+// tracker's readings within its span held more than any exact pair
+// (Peak.Least); otherwise Accountant.Bound keeps the largest of them.
 //
 // Usage:
 //
@@ -269,6 +270,10 @@ type Accountant struct {
 	havePeak bool
 	bound    Peak
 	hasBound bool
+	// floor is the reading with the most memory the process is known to
+	// have held (offer): an exact pair's moment or an approximate pair's
+	// Least. Nothing below it replaces the peak.
+	floor    Memory
 	last     Peak
 	haveLast bool
 	// afterForced says the previous snapshot followed a forced GC and was
@@ -299,30 +304,33 @@ func (a *Accountant) Reset() {
 
 // offer records p and makes it the peak if the process held more memory at
 // its moment than at the peak's; ties go to the earlier. An approximate
-// pair is an upper bound: it is the peak over an exact one only when a
-// reading within its span held more than the exact peak (Least), by more
-// than margin; an exact pair replaces an approximate peak when it holds
-// at least as much as that reading.
+// pair is an upper bound. With a peak found, it becomes the peak only when
+// a reading within its span (Least) held more
+// than the most the process is known to have held (the floor: every exact
+// pair's memory and every approximate pair's Least), by more than margin.
+// An exact pair replaces an approximate peak when it holds at least the
+// floor.
 func (a *Accountant) offer(p Peak) bool {
 	if a.Trace != nil {
 		a.Trace(p)
 	}
 	a.Paired++
 	a.last, a.haveLast = p, true
+	floor := a.floor
+	a.raiseFloor(p)
 	if p.Approximate {
 		if !a.hasBound || p.Memory() > a.bound.Memory() {
 			a.bound, a.hasBound = p, true
 		}
-		if a.havePeak && !a.peak.Approximate {
-			least, exact := p.Least.Heap+p.Least.Outside(), a.peak.Memory()
-			if !p.Least.Known() || least <= exact+margin(exact) {
+		if a.havePeak {
+			if !p.Least.Known() || p.Least.Heap+p.Least.Outside() <= floor.Heap+floor.Outside()+margin(floor.Heap) {
 				return false
 			}
 			a.peak = p
 			return true
 		}
 	} else if a.havePeak && a.peak.Approximate {
-		if least := a.peak.Least; least.Known() && p.Memory() < least.Heap+least.Outside() {
+		if floor.Known() && !holdsAsMuch(p, floor) {
 			return false
 		}
 		a.peak = p
@@ -334,6 +342,37 @@ func (a *Accountant) offer(p Peak) bool {
 	a.peak = p
 	a.havePeak = true
 	return true
+}
+
+// raiseFloor makes the floor, the reading (or exact pair's moment) with the
+// most memory the process is known to have held, p's when it held more:
+// an exact pair's moment, or an approximate pair's Least.
+func (a *Accountant) raiseFloor(p Peak) {
+	m := p.Least
+	if !p.Approximate {
+		m = p.Moment()
+		m.Heap = p.Exact()
+		if m.Heap == 0 && p.Bytes > 0 {
+			m.Heap = uint64(p.Bytes)
+		}
+	}
+	if m.Heap != 0 && m.Heap+m.Outside() > a.floor.Heap+a.floor.Outside() {
+		a.floor = m
+	}
+}
+
+// holdsAsMuch reports whether the exact pair p held at least what the
+// floor reading did: heap and memory outside it, or the heap alone when
+// p's moment has no reading of the memory outside it.
+func holdsAsMuch(p Peak, floor Memory) bool {
+	if !p.Moment().Known() {
+		heap := p.Exact()
+		if heap == 0 && p.Bytes > 0 {
+			heap = uint64(p.Bytes)
+		}
+		return heap >= floor.Heap
+	}
+	return p.Memory() >= floor.Heap+floor.Outside()
 }
 
 // Add feeds the next snapshot. It returns true when the pairing with the
@@ -435,10 +474,17 @@ func (a *Accountant) Add(s Snapshot) bool {
 		p.At = s.Seen
 		p.Before = s.Before
 		p.Approximate = true
-		// Every reading from the last one before the pair's first mark on
-		// is within what the exact bound below counts: the heap then was
-		// at most the bound, and at least the largest of them.
-		for _, m := range []Memory{a.prevSnap.End, a.prevSnap.Now, s.Since, s.Before, s.End, s.Now} {
+		// Every reading from the last one before the pair's first mark to
+		// its last mark is within what both the pair and the exact bound
+		// below count: the heap then was at most the bound, and at least
+		// the largest of them. A forced snapshot's pair ends at its own
+		// mark, with the readings of the cycle before it; a regular one's
+		// at the mark before, which they follow.
+		least := []Memory{a.prevSnap.End, a.prevSnap.Now, s.Since}
+		if s.Forced {
+			least = append(least, s.Before, s.End)
+		}
+		for _, m := range least {
 			if m.Known() && m.Heap+m.Outside() > p.Least.Heap+p.Least.Outside() {
 				p.Least = m
 			}
@@ -472,7 +518,12 @@ func (a *Accountant) Add(s Snapshot) bool {
 					p.MarkExact, p.MarkLive = s.Now.Live+p.Slack, s.Now.Live
 				}
 			}
-			if l := p.Least; p.Approximate && agrees && l.Known() && l.Heap <= p.Before.Heap && p.Before.Heap-l.Heap <= tightSlack(p.Sampled) {
+			if p.Least.Heap > p.Before.Heap {
+				// Only counters gone wrong put a reading above the bound:
+				// it says nothing then.
+				p.Least = Memory{}
+			}
+			if l := p.Least; p.Approximate && agrees && l.Known() && p.Before.Heap-l.Heap <= tightSlack(p.Sampled) {
 				// A reading within the span found the heap as large as the
 				// bound, to within tightSlack: at that moment the heap held
 				// what the bound counts, and so what the pair counts, to

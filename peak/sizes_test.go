@@ -520,6 +520,18 @@ func TestPeakAmongUnseenCycles(t *testing.T) {
 	if p, _ = a.Peak(); p.Approximate || p.Cycle != 3 {
 		t.Errorf("a reading below the exact peak: peak at mark %d, approximate %v; want mark 3, exact", p.Cycle, p.Approximate)
 	}
+	// A regular snapshot's pair ends at the mark before it: readings of
+	// the cycle it ends, and with it, are after that mark and hold what
+	// the pair does not count. They are not the least it held.
+	a = seenToMark4(objs)
+	s := published(objs, 6, false)
+	s.End = Memory{}
+	s.Before, s.Now = Memory{At: 2 * time.Second, Heap: 400 << 20}, Memory{At: 3 * time.Second, Heap: 500 << 20}
+	s.Since = Memory{At: time.Second, Heap: 60 << 20}
+	a.Add(s)
+	if last, _ := a.Last(); last.Least.Heap != 60<<20 {
+		t.Errorf("a regular snapshot's pair across unseen cycles: least %d, want the reading since the last snapshot, %d", last.Least.Heap, 60<<20)
+	}
 }
 
 // growThenDrop is a program that keeps 16 one-MiB blocks a cycle over
@@ -547,4 +559,50 @@ func seenToMark4(objs []object) Accountant {
 		a.Add(published(objs, n, false))
 	}
 	return a
+}
+
+// TestPeakFloor: what replaces the peak once pairs across unseen cycles
+// are offered. The floor is the most the process is known to have held:
+// every exact pair's memory, every approximate pair's Least. An
+// approximate pair replaces the peak only with a Least above the floor (by
+// 1 MiB here); an exact pair replaces an approximate peak only by holding
+// the floor.
+func TestPeakFloor(t *testing.T) {
+	exact := func(mib uint64) Peak {
+		return Peak{Bytes: int64(mib << 20), MarkExact: mib << 20, Mark: Memory{At: time.Duration(mib), Heap: mib << 20}}
+	}
+	approx := func(bound, least uint64) Peak {
+		p := Peak{Approximate: true, Bytes: int64(bound << 20), Before: Memory{Heap: bound << 20}}
+		if least > 0 {
+			p.Least = Memory{At: time.Duration(least), Heap: least << 20}
+		}
+		return p
+	}
+	var a Accountant
+	steps := []struct {
+		name string
+		p    Peak
+		peak bool // becomes the peak
+	}{
+		{"exact 48 MiB", exact(48), true},
+		{"approximate, bound 80, read at 64", approx(80, 64), true},
+		{"approximate, bound 100, no reading", approx(100, 0), false},
+		{"exact 20 MiB", exact(20), false},
+		{"approximate, bound 90, read at 64 (no more than the floor)", approx(90, 64), false},
+		{"approximate, bound 90, read at 70", approx(90, 70), true},
+		{"exact 69 MiB, below the reading", exact(69), false},
+		{"exact 75 MiB", exact(75), true},
+		{"exact 74 MiB", exact(74), false},
+		// No exact bound (no reading before the gap), but a reading among
+		// its cycles: the heap was at least that, and only this pair
+		// attributes those cycles.
+		{"approximate, no bound, read at 200", Peak{Approximate: true, Bytes: 150 << 20, Least: Memory{Heap: 200 << 20}}, true},
+		{"exact 150 MiB", exact(150), false},
+	}
+	for _, st := range steps {
+		if got := a.offer(st.p); got != st.peak {
+			p, _ := a.Peak()
+			t.Errorf("%s: new peak %v, want %v (the peak: approximate %v, %d bytes)", st.name, got, st.peak, p.Approximate, p.Memory())
+		}
+	}
 }

@@ -558,7 +558,7 @@ func TestApproximatePeakSaysSo(t *testing.T) {
 		t.Fatalf("summary's peak: %+v", p)
 	}
 	notes := strings.Join(s.Notes, "\n")
-	if !strings.Contains(notes, "upper bound") || !strings.Contains(notes, "between that and 64.0 MiB") || !strings.Contains(notes, "48.0 MiB (1.20s)") {
+	if !strings.Contains(notes, "upper bound") || !strings.Contains(notes, "at least that and at most 64.0 MiB") || !strings.Contains(notes, "48.0 MiB (1.20s)") {
 		t.Errorf("notes %q", notes)
 	}
 	var text bytes.Buffer

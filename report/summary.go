@@ -329,7 +329,10 @@ func Build(meta Meta, run *Run) *Summary {
 			if h.Raw.LeastBytes > 0 {
 				p.LowerBoundBytes = h.Raw.LeastBytes
 				p.LowerBoundAtSeconds = time.Duration(h.Raw.LeastAtNS).Seconds()
-				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was between that and %s", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds, Bytes(int64(p.HeapBytesExact)))
+				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was at least that", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
+				if p.HeapBytesExact > 0 {
+					note += " and at most " + Bytes(int64(p.HeapBytesExact))
+				}
 			}
 			s.Notes = append(s.Notes, note)
 		}
@@ -510,8 +513,12 @@ func Text(w io.Writer, s *Summary, dir string) {
 			switch {
 			case p.Approximate && p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
 				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: %s to %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.LowerBoundBytes)), exact, p.AtSeconds)
-			case p.Approximate:
+			case p.Approximate && p.HeapBytesExact > 0:
 				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: at most %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
+			case p.Approximate && p.LowerBoundBytes > 0:
+				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: at least %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.LowerBoundBytes)), p.AtSeconds)
+			case p.Approximate:
+				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: unknown) at %.2fs", Bytes(p.HeapBytes), p.AtSeconds)
 			default:
 				fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
 			}

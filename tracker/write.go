@@ -79,7 +79,7 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 	}
 	// A bound within a hundredth of the peak says nothing of it: it is
 	// the same heap, counted up to a later reading.
-	if b, ok := t.acc.Bound(); ok && !p.Approximate && b.Memory() > p.Memory()+p.Memory()/100 {
+	if b, ok := t.acc.Bound(); ok && b.Memory() > p.Memory()+p.Memory()/100 {
 		prof.BoundBytes = b.Exact()
 		if prof.BoundBytes == 0 { // no reading of that moment: the pair's own
 			prof.BoundBytes = uint64(b.Bytes)
