@@ -98,8 +98,9 @@ type Snapshot struct {
 	// then holds the allocations before mark Cycle and the frees of its
 	// sweep. The pair ending at it is taken as the heap at mark Cycle (it
 	// counts in addition what GC Cycle−1 freed), or, when next to nothing
-	// was allocated between the two marks, as the heap at mark Cycle−1. The next snapshot is then
-	// identical, and the pair after it, the live heap only, is skipped; when
+	// was allocated between the two marks, as the heap at mark Cycle−1.
+	// The next snapshot is then identical, and the pair after it, the live
+	// heap only, is skipped; when
 	// it is not identical the forced snapshot was regular and the next pair
 	// holds mark Cycle exactly.
 	Forced bool
@@ -133,6 +134,10 @@ type Memory struct {
 
 // Known reports whether m is a reading.
 func (m Memory) Known() bool { return m.Heap != 0 }
+
+// Held is the memory the process held at m: the Go heap and what is
+// resident outside it.
+func (m Memory) Held() uint64 { return m.Heap + m.Outside() }
 
 // Outside is the resident memory the Go runtime does not account for: mmap,
 // cgo's malloc, the binary.
@@ -200,11 +205,11 @@ type Peak struct {
 	Approximate bool
 	Slack       uint64
 	// Least, for an approximate pair, is the reading with the most memory
-	// among those taken within the span it bounds (from the last reading
-	// before its first mark to the snapshot ending it): the heap was at
-	// least that. When it held more than an exact peak, the pair is the
-	// peak, approximate as it is; an exact pair replaces it only by
-	// holding as much. Zero if unknown.
+	// among those taken within the span both it and its exact bound count
+	// (from the last reading before its first mark to its last mark): the
+	// heap was at least that. When it held more than anything known before
+	// (Accountant.offer's floor), the pair is the peak, approximate as it
+	// is. Zero if unknown.
 	Least Memory
 	// Later, when known, is a reading after the mark at which the heap was
 	// still the mark's and the process held more memory outside it
@@ -240,11 +245,16 @@ func (p Peak) Exact() uint64 {
 // runtime's exact figure, else the sampled one) plus the memory outside it.
 // Peaks are compared by it.
 func (p Peak) Memory() uint64 {
-	heap := p.Exact()
-	if heap == 0 && p.Bytes > 0 {
-		heap = uint64(p.Bytes)
+	return p.heap() + p.Moment().Outside()
+}
+
+// heap is the Go heap at the peak's moment: the runtime's exact figure,
+// else the sampled one.
+func (p Peak) heap() uint64 {
+	if h := p.Exact(); h != 0 || p.Bytes <= 0 {
+		return h
 	}
-	return heap + p.Moment().Outside()
+	return uint64(p.Bytes)
 }
 
 // Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
@@ -305,11 +315,10 @@ func (a *Accountant) Reset() {
 // offer records p and makes it the peak if the process held more memory at
 // its moment than at the peak's; ties go to the earlier. An approximate
 // pair is an upper bound. With a peak found, it becomes the peak only when
-// a reading within its span (Least) held more
-// than the most the process is known to have held (the floor: every exact
-// pair's memory and every approximate pair's Least), by more than margin.
-// An exact pair replaces an approximate peak when it holds at least the
-// floor.
+// a reading within its span (Least) held more than the most the process is
+// known to have held (the floor: every exact pair's memory and every
+// approximate pair's Least), by more than margin. An exact pair replaces
+// an approximate peak when it holds at least the floor.
 func (a *Accountant) offer(p Peak) bool {
 	if a.Trace != nil {
 		a.Trace(p)
@@ -323,7 +332,7 @@ func (a *Accountant) offer(p Peak) bool {
 			a.bound, a.hasBound = p, true
 		}
 		if a.havePeak {
-			if !p.Least.Known() || p.Least.Heap+p.Least.Outside() <= floor.Heap+floor.Outside()+margin(floor.Heap) {
+			if !p.Least.Known() || p.Least.Held() <= floor.Held()+margin(floor.Heap) {
 				return false
 			}
 			a.peak = p
@@ -351,12 +360,9 @@ func (a *Accountant) raiseFloor(p Peak) {
 	m := p.Least
 	if !p.Approximate {
 		m = p.Moment()
-		m.Heap = p.Exact()
-		if m.Heap == 0 && p.Bytes > 0 {
-			m.Heap = uint64(p.Bytes)
-		}
+		m.Heap = p.heap()
 	}
-	if m.Heap != 0 && m.Heap+m.Outside() > a.floor.Heap+a.floor.Outside() {
+	if m.Known() && m.Held() > a.floor.Held() {
 		a.floor = m
 	}
 }
@@ -366,13 +372,9 @@ func (a *Accountant) raiseFloor(p Peak) {
 // p's moment has no reading of the memory outside it.
 func holdsAsMuch(p Peak, floor Memory) bool {
 	if !p.Moment().Known() {
-		heap := p.Exact()
-		if heap == 0 && p.Bytes > 0 {
-			heap = uint64(p.Bytes)
-		}
-		return heap >= floor.Heap
+		return p.heap() >= floor.Heap
 	}
-	return p.Memory() >= floor.Heap+floor.Outside()
+	return p.Memory() >= floor.Held()
 }
 
 // Add feeds the next snapshot. It returns true when the pairing with the
@@ -485,7 +487,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 			least = append(least, s.Before, s.End)
 		}
 		for _, m := range least {
-			if m.Known() && m.Heap+m.Outside() > p.Least.Heap+p.Least.Outside() {
+			if m.Known() && m.Held() > p.Least.Held() {
 				p.Least = m
 			}
 		}
