@@ -506,22 +506,24 @@ func Text(w io.Writer, s *Summary, dir string) {
 			fmt.Fprintf(w, "gofil: peak RSS not recorded")
 		}
 		if p.HeapBytes > 0 {
-			exact := "unknown"
+			exact, heap := "unknown", Bytes(p.HeapBytes)
 			if p.HeapBytesExact > 0 {
 				exact = Bytes(int64(p.HeapBytesExact))
 			}
-			switch {
-			case p.Approximate && p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
-				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: %s to %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.LowerBoundBytes)), exact, p.AtSeconds)
-			case p.Approximate && p.HeapBytesExact > 0:
-				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: at most %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
-			case p.Approximate && p.LowerBoundBytes > 0:
-				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: at least %s) at %.2fs", Bytes(p.HeapBytes), Bytes(int64(p.LowerBoundBytes)), p.AtSeconds)
-			case p.Approximate:
-				fmt.Fprintf(w, "; Go heap at its peak at most %s (runtime: unknown) at %.2fs", Bytes(p.HeapBytes), p.AtSeconds)
-			default:
-				fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", Bytes(p.HeapBytes), exact, p.AtSeconds)
+			if p.Approximate {
+				// The figures are upper bounds; a reading among the unseen
+				// cycles, when there is one, is the least the heap was.
+				heap = "at most " + heap
+				switch lower := Bytes(int64(p.LowerBoundBytes)); {
+				case p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
+					exact = lower + " to " + exact
+				case p.HeapBytesExact > 0:
+					exact = "at most " + exact
+				case p.LowerBoundBytes > 0:
+					exact = "at least " + lower
+				}
 			}
+			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", heap, exact, p.AtSeconds)
 			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)
