@@ -107,6 +107,12 @@ type Snapshot struct {
 	// Records is the MemProfile content. The Accountant keeps no reference
 	// to it after Add returns.
 	Records []runtime.MemProfileRecord
+	// MarkBefore and MarkAfter are the readings either side of the first
+	// mark since the previous snapshot: the last taken while the GC count
+	// was still the previous snapshot's, and the first taken once it had
+	// moved. The runtime's exact heap at each mark is bounded by them
+	// (marks.go). Zero if unknown.
+	MarkBefore, MarkAfter Memory
 	// Since, for a snapshot taken after GC cycles the tracker did not see
 	// (Cycle more than one past the previous snapshot's), is the reading
 	// with the largest exact heap taken since the previous snapshot, while
@@ -117,6 +123,8 @@ type Snapshot struct {
 // Memory is one reading of the process's memory. A zero Memory is unknown.
 type Memory struct {
 	At time.Duration
+	// Cycles is the number of completed GC cycles when it was read.
+	Cycles uint32
 	// Heap is the runtime's exact figure for bytes in heap objects
 	// (runtime/metrics /memory/classes/heap/objects:bytes).
 	Heap uint64
@@ -191,9 +199,12 @@ type Peak struct {
 	Before Memory
 	// Mark is the reading nearest before the mark; MarkExact and MarkLive
 	// the runtime's exact heap and live heap at the mark, 0 if unknown.
-	Mark      Memory
-	MarkExact uint64
-	MarkLive  uint64
+	// MarkExact is known only when the readings around the mark prove it
+	// to within half of exactWidth (MarkBounds, marks.go).
+	Mark       Memory
+	MarkExact  uint64
+	MarkLive   uint64
+	MarkBounds Bounds
 	// Unswept is what the correction for garbage not yet swept added to
 	// Sampled, when the heap was larger before the mark than at it; the
 	// moment is then Before.At.
@@ -269,12 +280,6 @@ type Accountant struct {
 	// older is the snapshot before prev, of the cycle before; nil if none.
 	older    records
 	prevSums sums
-	// gapBase is the last reading before the first mark of the last pair
-	// across unseen cycles (zero if unknown, or if the pair since was
-	// adjacent), and gapFreed what its snapshots published of frees in
-	// between (sampled, unbiased).
-	gapBase  Memory
-	gapFreed int64
 	havePrev bool
 	peak     Peak
 	havePeak bool
@@ -291,6 +296,10 @@ type Accountant struct {
 	// taken before the publication; pendingForced is prevForcedRegular
 	// for the snapshot being added.
 	afterForced, prevForcedRegular, pendingForced bool
+
+	// marks keeps the readings around the last few marks, which bound
+	// the runtime's exact heap at each.
+	marks windows
 
 	// Trace, if set, is called with every heap accounted.
 	Trace func(Peak)
@@ -385,6 +394,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 	if a.havePrev && s.Cycle == a.prevSnap.Cycle {
 		return a.again(s, cur, sum)
 	}
+	a.marks.add(s.MarkBefore, s.MarkAfter)
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	newPeak := false
 	skip := false
@@ -407,9 +417,6 @@ func (a *Accountant) Add(s Snapshot) bool {
 		// the live heap alone be given the forced mark's exact heap.
 		skip = true
 	}
-	if adjacent {
-		a.gapBase = Memory{}
-	}
 	switch {
 	case adjacent && !skip:
 		var p Peak
@@ -423,7 +430,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 			p.At = s.Seen
 			p.Before = s.Before
 			p.Mark = s.End
-			p.MarkExact, p.MarkLive = exactAtMark(s.Now, s.End)
+			p.setExact(&a.marks)
 			if a.nearerMarkBefore(s, p.Sampled) {
 				// The forced GC came right after the one before, with next
 				// to nothing allocated between their marks: the pair is
@@ -432,7 +439,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 				p.At = a.prevSnap.Seen
 				p.Before = a.prevSnap.Before
 				p.Mark = a.prevSnap.End
-				p.MarkExact, p.MarkLive = exactAtMark(s.End, a.prevSnap.End)
+				p.setExact(&a.marks)
 			}
 		} else {
 			var g []garbage
@@ -441,20 +448,22 @@ func (a *Accountant) Add(s Snapshot) bool {
 			p.At = a.prevSnap.Seen
 			p.Before = a.prevSnap.Before
 			p.Mark = a.prevSnap.End
-			p.MarkExact, p.MarkLive = exactAtMark(s.End, a.prevSnap.End)
+			p.setExact(&a.marks)
 			if p.MarkExact == 0 && !p.Before.Known() {
 				// The cycle before was not seen: the reading taken just
 				// after the mark, with its snapshot, is the nearest.
 				p.Before = a.prevSnap.Now
 			}
-			ref := p.MarkExact
-			if ref == 0 && p.Sampled > 0 {
-				ref = uint64(p.Sampled)
-			}
 			// The moment before the mark is the cycle's largest when the
 			// process held more then, heap and outside together, and the
-			// heap was larger then than at the mark.
-			if g != nil && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
+			// heap was larger then than at the mark: larger than the
+			// exact heap there, or than the most it can have been. A
+			// sampled figure proves nothing of the kind.
+			ref := p.MarkExact
+			if ref == 0 {
+				ref = p.MarkBounds.Hi
+			}
+			if g != nil && ref != 0 && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
 				p.addUnswept(g, int64(p.Before.Heap-ref))
 			}
 		}
@@ -466,7 +475,6 @@ func (a *Accountant) Add(s Snapshot) bool {
 		// first, so it bounds the heap at each of them from above, counting
 		// also what the missed GCs freed.
 		a.Gaps++
-		a.gapBase, a.gapFreed = a.prevSnap.End, a.freedSince(a.prev, cur)
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
 		p.Cycle = s.Cycle - 1
@@ -517,7 +525,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 			if p.Slack <= tightSlack(p.Sampled) && agrees {
 				p.Approximate = false
 				if s.Forced {
-					p.MarkExact, p.MarkLive = s.Now.Live+p.Slack, s.Now.Live
+					p.setExact(&a.marks)
 				}
 			}
 			if p.Least.Heap > p.Before.Heap {
@@ -576,15 +584,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		p.At = a.prevSnap.Seen
 		p.Before = a.prevSnap.Before
 		p.Mark = a.prevSnap.End
-		p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.prevSnap.End)
-		if p.MarkExact == 0 && !a.prevSnap.End.Known() && uint64(a.gapFreed) <= tightSlack(p.Sampled) {
-			// The cycle before the forced one went unseen, so no reading
-			// tells what was freed before its mark. Across the unseen
-			// cycles next to nothing was freed, by the profile: all that
-			// was freed since the last reading before them is the forced
-			// GC's sweep, to within that.
-			p.MarkExact, p.MarkLive = exactAtMark(s.Now, a.gapBase)
-		}
+		p.setExact(&a.marks)
 		newPeak = a.offer(p)
 		a.afterForced = true
 	}
@@ -710,16 +710,11 @@ func tightSlack(sampled int64) uint64 {
 	return t
 }
 
-// exactAtMark is the runtime's exact heap at a mark and the live heap it
-// found, from a reading after the mark's sweep was over (after, whose Live
-// is the mark's and whose Frees include its sweep) and the last reading
-// before the mark (before, whose Frees include every earlier sweep): the
-// live heap plus what the sweep freed. Zero when either is unknown.
-func exactAtMark(after, before Memory) (heap, live uint64) {
-	if !after.Known() || !before.Known() || after.Frees < before.Frees || after.Live == 0 {
-		return 0, 0
-	}
-	return after.Live + (after.Frees - before.Frees), after.Live
+// setExact bounds the runtime's exact heap at p's mark by the readings
+// around it (marks.go), and sets the figure when the bounds prove it.
+func (p *Peak) setExact(ws *windows) {
+	p.MarkBounds, p.MarkLive = ws.heapAt(p.Cycle)
+	p.MarkExact = p.MarkBounds.Exact()
 }
 
 // Outside offers m, a reading taken after the peak's moment with no GC

@@ -14,6 +14,9 @@ type object = mprofsim.Object
 // mprofsim.Published), with the runtime's exact reading before mark n.
 func published(objs []object, n uint32, post bool) Snapshot {
 	s := Snapshot{Cycle: n, End: endReading(objs, n), Records: mprofsim.Published(objs, n, post)}
+	if n > 0 {
+		s.MarkBefore, s.MarkAfter = s.End, afterMark(objs, n)
+	}
 	if post {
 		// After a runtime.GC the reading with the snapshot holds the live
 		// heap of mark n and the frees of its sweep.
@@ -27,7 +30,18 @@ func published(objs []object, n uint32, post bool) Snapshot {
 // allocated by mark n.
 func endReading(objs []object, n uint32) Memory {
 	live, frees, allocs := mprofsim.Exact(objs, n)
-	return Memory{Heap: 1, Live: live, Frees: frees, Allocs: allocs}
+	c := uint32(0)
+	if n > 0 {
+		c = n - 1
+	}
+	return Memory{Cycles: c, Heap: 1, Live: live, Frees: frees, Allocs: allocs}
+}
+
+// afterMark is the runtime's exact reading right after mark n (see
+// mprofsim.AfterMark).
+func afterMark(objs []object, n uint32) Memory {
+	live, frees, allocs := mprofsim.AfterMark(objs, n)
+	return Memory{Cycles: n, Heap: 1, Live: live, Frees: frees, Allocs: allocs}
 }
 
 // heapAt is the truth: bytes per stack at mark n.

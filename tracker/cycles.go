@@ -118,6 +118,11 @@ func (t *tracker) account(seen time.Duration) {
 	if !ok {
 		return
 	}
+	if t.end.heap != 0 && t.end.cycles == t.lastCycle && t.cur.cycles > t.lastCycle {
+		// The readings either side of the first mark since the last
+		// snapshot: they bound the exact heap at it.
+		snap.MarkBefore, snap.MarkAfter = t.end.memory(), t.cur.memory()
+	}
 	if snap.Cycle == t.lastCycle+1 {
 		snap.Before = t.before
 		snap.End = t.end.memory()

@@ -25,10 +25,18 @@ type simRuntime struct {
 	gcs   int // cycles the tracker started
 	// outside is the resident memory the runtime does not account for.
 	outside uint64
+	// readCycle is the cycle of the last reading.
+	readCycle uint32
 }
 
 func (s *simRuntime) read(r *reading) {
 	live, frees, allocs := mprofsim.Exact(s.objs, s.cycle+1)
+	if s.cycle != s.readCycle {
+		// The first reading of a cycle is taken right after its mark,
+		// before the program allocated more or the sweep freed anything.
+		s.readCycle = s.cycle
+		live, frees, allocs = mprofsim.AfterMark(s.objs, s.cycle)
+	}
 	heap := allocs - frees + 1
 	*r = reading{cycles: s.cycle, forced: s.forced, heap: heap, live: live, allocs: allocs, frees: frees, mapped: heap, rss: heap + s.outside}
 }
@@ -91,6 +99,7 @@ func TestForcedGCRechecked(t *testing.T) {
 		sim.cycle = c
 		tr.observe()
 	}
+	tr.observe() // a reading right before the forced mark
 	sim.cycle, sim.forced = 5, 1
 	tr.observe() // the snapshot before the publication
 	sim.early = true
@@ -206,6 +215,7 @@ func TestOutsideAfterThePeak(t *testing.T) {
 	for c := uint32(1); c <= 5; c++ {
 		sim.cycle = c
 		tr.observe()
+		tr.observe() // the cycle's last reading, right before the next mark
 	}
 	before, _ := tr.acc.Peak()
 	sim.outside = 200 << 20

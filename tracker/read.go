@@ -179,7 +179,7 @@ func (s *runtimeSource) readRSS() (rss, anon uint64) {
 
 func (r reading) memory() peak.Memory {
 	return peak.Memory{
-		At: r.at, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
+		At: r.at, Cycles: r.cycles, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
 		RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released,
 	}
 }

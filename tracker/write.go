@@ -64,6 +64,8 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		ExactBytes:      p.Exact(),
 		MarkExactBytes:  p.MarkExact,
 		MarkLiveBytes:   p.MarkLive,
+		MarkLoBytes:     p.MarkBounds.Lo,
+		MarkHiBytes:     p.MarkBounds.Hi,
 		Approximate:     p.Approximate,
 		RSSBytes:        m.RSS,
 		RSSAnonBytes:    m.RSSAnon,

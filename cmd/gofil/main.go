@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
+	cli.OwnTraces()
 	// A write to a closed pipe (gofil run ... | head) fails with EPIPE
 	// rather than killing gofil before it has cleaned up and passed the
 	// program's exit code on. Caught, not ignored: the program starts with

@@ -100,3 +100,21 @@ func Exact(objs []Object, n uint32) (live, frees, allocs uint64) {
 	}
 	return live, frees, allocs
 }
+
+// AfterMark is the runtime's exact reading right after mark n, before its
+// sweep freed anything: what mark n found live, the bytes freed by the
+// sweeps up to n−1, and the bytes allocated by mark n.
+func AfterMark(objs []Object, n uint32) (live, frees, allocs uint64) {
+	for _, o := range objs {
+		if o.Alloc <= n && (o.Dies == 0 || o.Dies > n) {
+			live += uint64(o.Size)
+		}
+		if n >= 1 && o.Dies != 0 && o.Dies <= n-1 {
+			frees += uint64(o.Size)
+		}
+		if o.Alloc <= n {
+			allocs += uint64(o.Size)
+		}
+	}
+	return live, frees, allocs
+}

@@ -180,6 +180,8 @@ func (p *Profile) encode(e *encoder) {
 	e.int("live_bytes", p.LiveBytes)
 	e.uintOmit("mark_exact_bytes", p.MarkExactBytes)
 	e.uintOmit("mark_live_bytes", p.MarkLiveBytes)
+	e.uintOmit("mark_lo_bytes", p.MarkLoBytes)
+	e.uintOmit("mark_hi_bytes", p.MarkHiBytes)
 	if p.GOGC != nil {
 		e.int("gogc", *p.GOGC)
 	}

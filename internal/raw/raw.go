@@ -128,6 +128,11 @@ type Profile struct {
 	// live heap at the mark the sampled pair describes; 0 if unknown.
 	MarkExactBytes uint64 `json:"mark_exact_bytes,omitempty"`
 	MarkLiveBytes  uint64 `json:"mark_live_bytes,omitempty"`
+	// MarkLoBytes and MarkHiBytes bound the runtime's heap at that mark,
+	// from the readings around it; MarkExactBytes is their middle when
+	// they are within 1% of each other. 0 if unknown.
+	MarkLoBytes uint64 `json:"mark_lo_bytes,omitempty"`
+	MarkHiBytes uint64 `json:"mark_hi_bytes,omitempty"`
 	// GOGC and MemoryLimit are the GC settings in force when the heap was
 	// read (runtime/metrics /gc/gogc:percent, -1 for off, and
 	// /gc/gomemlimit:bytes, math.MaxInt64 for none); nil if not known.

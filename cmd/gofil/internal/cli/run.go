@@ -216,14 +216,16 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail(exitBadInput, "%v", err)
 	}
+	userG, userSet := userGODEBUG()
+	os.Unsetenv(envProgramGODEBUG) // the program inherits the environment
 	env := []string{
 		raw.EnvDir + "=" + absRaw,
-		"GODEBUG=" + godebug(os.Getenv("GODEBUG"), f.rate),
+		"GODEBUG=" + godebug(userG, f.rate),
 		raw.EnvOOMThreshold + "=" + f.oomThreshold,
 		raw.EnvUserGODEBUG + "=unset",
 	}
-	if g, ok := os.LookupEnv("GODEBUG"); ok {
-		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + g
+	if userSet {
+		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + userG
 	}
 	if packages != nil && !slices.Contains(packages, "os/signal") {
 		// The program cannot catch a signal: the tracker catches none
@@ -232,6 +234,9 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if target.Binary != "" {
 		env = env[:0]
+		if userSet {
+			env = append(env, "GODEBUG="+userG)
+		}
 	}
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
