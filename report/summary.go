@@ -97,6 +97,11 @@ type PeakInfo struct {
 	// MarkHeapBytesExact is the runtime's exact heap at that mark, the
 	// figure SampledBytes is checked against; null if unknown.
 	MarkHeapBytesExact *uint64 `json:"mark_heap_bytes_exact"`
+	// MarkHeapBoundsBytes are the least and the most the runtime's heap
+	// at that mark can have been, by the readings around it; the exact
+	// figure is their middle when they are within 1% of each other. Null
+	// when the readings bound nothing.
+	MarkHeapBoundsBytes []uint64 `json:"mark_heap_bounds_bytes"`
 	// Corrections lists what was added to SampledBytes to make HeapBytes.
 	Corrections []Correction `json:"corrections"`
 	// HeapBytesExact is the runtime's own figure for the peak's moment; null
@@ -307,6 +312,9 @@ func Build(meta Meta, run *Run) *Summary {
 		if h.Raw.MarkExactBytes > 0 {
 			v := h.Raw.MarkExactBytes
 			p.MarkHeapBytesExact = &v
+		}
+		if h.Raw.MarkHiBytes > 0 {
+			p.MarkHeapBoundsBytes = []uint64{h.Raw.MarkLoBytes, h.Raw.MarkHiBytes}
 		}
 		p.GarbageBytes = p.HeapBytes - p.LiveBytes
 		p.GC = gcSettingsOf(h.Raw, run.Start)
