@@ -67,8 +67,12 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 		return nil, ""
 	}
 	var candidates []pacer.Settings
-	for _, g := range whatIfGOGC {
-		candidates = append(candidates, pacer.Settings{GOGC: g, Limit: actual.Limit})
+	if actual.GOGC >= 0 {
+		// A program that turned its GC off did so for its speed: only
+		// a memory limit, against its live heap, applies to it.
+		for _, g := range whatIfGOGC {
+			candidates = append(candidates, pacer.Settings{GOGC: g, Limit: actual.Limit})
+		}
 	}
 	if lim := limitNearLive(log, base.PeakHeap); lim > 0 && (actual.Limit == 0 || lim < actual.Limit) {
 		candidates = append(candidates, pacer.Settings{GOGC: actual.GOGC, Limit: lim})

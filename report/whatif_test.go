@@ -127,3 +127,30 @@ func TestNoAdviceForDataHeldToAForcedGC(t *testing.T) {
 		t.Fatalf("the table: the run's own %+v, under a limit %+v; want the limit's peak a fifth below", actual, limit)
 	}
 }
+
+// TestWhatIfForGCOff: a program that turned its GC off (GOGC=off,
+// debug.SetGCPercent(-1)) is offered no GOGC value, only a memory limit
+// against the live heap its own GCs found.
+func TestWhatIfForGCOff(t *testing.T) {
+	log, err := readGCLog("../internal/pacer/testdata/pacing.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range log.Points {
+		log.Points[i].GOGC = -1
+	}
+	meta, run := syntheticRun(10, false)
+	run.GCLog = log
+	s := Build(meta, run)
+	if len(s.WhatIf) == 0 {
+		t.Fatal("no what-if at all")
+	}
+	for _, w := range s.WhatIf {
+		if w.GOGC != nil {
+			t.Errorf("a GOGC of %d offered to a program with its GC off: %+v", *w.GOGC, w)
+		}
+	}
+	if s.GCAdvice != "" && !strings.HasPrefix(s.GCAdvice, "GOMEMLIMIT=") {
+		t.Errorf("advice %q", s.GCAdvice)
+	}
+}

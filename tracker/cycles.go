@@ -53,7 +53,7 @@ func (t *tracker) observe() {
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
 func (t *tracker) outsideGrew(r reading) bool {
-	if t.accounting || time.Since(t.lastOutside) < outsideEvery {
+	if t.accounting || time.Since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
 		return false
 	}
 	var best, bestOutside uint64

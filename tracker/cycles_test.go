@@ -27,6 +27,8 @@ type simRuntime struct {
 	outside uint64
 	// readCycle is the cycle of the last reading.
 	readCycle uint32
+	// gcOff says the program turned its GC off.
+	gcOff bool
 }
 
 func (s *simRuntime) read(r *reading) {
@@ -48,6 +50,13 @@ func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
 func (s *simRuntime) rate() int { return 1 }
 
 func (s *simRuntime) gcFigures(f *gcFigures) {}
+
+func (s *simRuntime) gcPercent() int64 {
+	if s.gcOff {
+		return -1
+	}
+	return 100
+}
 
 func (s *simRuntime) startGC(from uint32) bool {
 	s.cycle++
@@ -229,5 +238,38 @@ func TestOutsideAfterThePeak(t *testing.T) {
 	}
 	if tr.labels[p.Cycle] != "outside" {
 		t.Errorf("the peak is labelled %q, want outside", tr.labels[p.Cycle])
+	}
+}
+
+// TestNoGCWhileTheProgramsGCIsOff: memory outside the heap grows past the
+// peak while the heap grows too, which has the tracker account the heap
+// itself. A program that turned its GC off (GOGC=off,
+// debug.SetGCPercent(-1)) gets no GC from the tracker while it runs, nor
+// when idle; its end is still accounted.
+func TestNoGCWhileTheProgramsGCIsOff(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		var objs []mprofsim.Object
+		for c := uint32(1); c <= 4; c++ {
+			objs = append(objs, mprofsim.Object{Stack: 1, Size: 8 << 20, Alloc: c})
+		}
+		sim := &simRuntime{objs: objs, gcOff: off}
+		tr := newSimTracker(t, sim)
+		for c := uint32(1); c <= 3; c++ {
+			sim.cycle = c
+			tr.observe()
+			tr.observe()
+		}
+		sim.outside = 200 << 20
+		tr.observe()
+		if tr.accountIfPeak("idle"); off && sim.gcs != 0 {
+			t.Errorf("GC off: the tracker started %d GC cycles while the program ran", sim.gcs)
+		}
+		if !off && sim.gcs == 0 {
+			t.Errorf("GC on: memory outside the heap grew past the peak and the tracker did not account the heap")
+		}
+		tr.final("return")
+		if sim.gcs == 0 {
+			t.Errorf("GC off %v: the program's end was not accounted", off)
+		}
 	}
 }

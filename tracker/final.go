@@ -114,11 +114,20 @@ func (t *tracker) endCannotPeak() bool {
 // runtime's exact figures it cannot be the peak (endCannotPeak); it reports
 // whether it did.
 func (t *tracker) accountIfPeak(reason string) bool {
-	if t.endCannotPeak() {
+	if t.endCannotPeak() || reason == "idle" && !t.mayStartGC() {
 		return false
 	}
 	t.accountNow(reason)
 	return true
+}
+
+// mayStartGC reports whether the tracker may start a GC while the program
+// runs: not when the program turned its GC off (GOGC=off,
+// debug.SetGCPercent(-1)), which it did for its speed or its memory: a GC
+// the profiler starts would change both, and the peak it measures. The
+// program's end is accounted all the same, after it ended.
+func (t *tracker) mayStartGC() bool {
+	return t.src.gcPercent() >= 0
 }
 
 // accountNow publishes the heap as it is at this moment and accounts it:
@@ -253,9 +262,11 @@ func (t *tracker) emergency(ev oomguard.Event) {
 		first = int64(time.Since(ev.At))
 		t.noteDump(ev.Level, first, 0)
 	}
-	t.accountNow("oom")
-	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, true, first) {
-		t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
+	if t.mayStartGC() {
+		t.accountNow("oom")
+		if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, true, first) {
+			t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
+		}
 	}
 	t.busy += time.Since(begin)
 	t.timeline.Sync()

@@ -55,6 +55,8 @@ type source interface {
 	// gcFigures fills f with what the GC pacer worked from at the last
 	// mark.
 	gcFigures(f *gcFigures)
+	// gcPercent is GOGC as the program set it, −1 for off.
+	gcPercent() int64
 }
 
 // read fills r with the current memory figures.
@@ -79,6 +81,7 @@ type runtimeSource struct {
 	pacer     []metrics.Sample
 	gcSamples []metrics.Sample
 	cycles    [1]metrics.Sample
+	gogc      [1]metrics.Sample
 	statm     *os.File
 	statmBuf  []byte
 	pagesize  uint64
@@ -99,6 +102,7 @@ func newRuntimeSource() *runtimeSource {
 	s.pacer = newGCSamples()
 	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
+	s.gogc[0].Name = "/gc/gogc:percent"
 	if f, err := os.Open("/proc/self/statm"); err == nil {
 		s.statm = f
 	}
@@ -148,6 +152,11 @@ func (s *runtimeSource) snapshot() (peak.Snapshot, bool) {
 }
 
 func (s *runtimeSource) rate() int { return runtime.MemProfileRate }
+
+func (s *runtimeSource) gcPercent() int64 {
+	metrics.Read(s.gogc[:])
+	return int64(value(s.gogc[0]))
+}
 
 func value(s metrics.Sample) uint64 {
 	if s.Value.Kind() == metrics.KindUint64 {
