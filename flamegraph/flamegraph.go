@@ -74,6 +74,9 @@ type Options struct {
 	// page its own ID. It must start with an ASCII letter and contain only
 	// ASCII letters, digits, '_' and '-'. Default: "fg".
 	ID string
+	// RestLabel names the part of a box that is not live, when samples
+	// say what is. Default: "garbage awaiting collection".
+	RestLabel string
 }
 
 // Defaults applied by [Render] to zero-valued [Options] fields.
@@ -167,6 +170,9 @@ func (o Options) resolve() (config, error) {
 	}
 	if c.Unit == "" {
 		c.Unit = DefaultUnit
+	}
+	if c.RestLabel == "" {
+		c.RestLabel = "garbage awaiting collection"
 	}
 	if c.IsUserCode == nil {
 		c.IsUserCode = DefaultIsUserCode

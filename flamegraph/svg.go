@@ -296,7 +296,9 @@ func (l *layout) writeTitle(s *svgWriter, n *node) {
 	if l.split {
 		s.str("\nlive ")
 		s.buf = appendHuman(s.buf, n.live, l.cfg.Unit)
-		s.str(", garbage awaiting collection ")
+		s.str(", ")
+		s.str(l.cfg.RestLabel)
+		s.str(" ")
 		s.buf = appendHuman(s.buf, n.total-n.live, l.cfg.Unit)
 	}
 }

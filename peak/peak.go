@@ -226,6 +226,10 @@ type Peak struct {
 	// still the mark's and the process held more memory outside it
 	// (Accountant.Outside): it is then the peak's moment.
 	Later Memory
+	// LiveFrom, when not zero, is the GC whose reachability LiveBytes and
+	// the stacks' LiveBytes also count (CarryLive), at LiveFromAt.
+	LiveFrom   uint32
+	LiveFromAt time.Duration
 	// Stacks are sorted by Bytes, largest first.
 	Stacks []Stack
 }
@@ -300,6 +304,9 @@ type Accountant struct {
 	// marks keeps the readings around the last few marks, which bound
 	// the runtime's exact heap at each.
 	marks windows
+	// carry says the next heap accounted takes its reachability from the
+	// last (CarryLive).
+	carry bool
 
 	// Trace, if set, is called with every heap accounted.
 	Trace func(Peak)
@@ -329,6 +336,12 @@ func (a *Accountant) Reset() {
 // approximate pair's Least), by more than margin. An exact pair replaces
 // an approximate peak when it holds at least the floor.
 func (a *Accountant) offer(p Peak) bool {
+	if a.carry {
+		a.carry = false
+		if a.haveLast && !a.last.Approximate {
+			p.carryLive(a.last)
+		}
+	}
 	if a.Trace != nil {
 		a.Trace(p)
 	}
@@ -768,4 +781,48 @@ func (a *Accountant) Peak() (Peak, bool) {
 // the peak may have fallen among those cycles.
 func (a *Accountant) Bound() (Peak, bool) {
 	return a.bound, a.hasBound
+}
+
+// CarryLive says the next heap accounted is the program's end after its
+// main returned: nothing is reachable then, so a GC finds everything
+// garbage, though the program held much of it until it ended. What the
+// last heap accounted, the program's own last GC, found reachable is
+// still in the heap at the end (only the end's own sweep could free it),
+// and was in use then: it is counted live at the end too. What was
+// allocated after that GC is not known to have been in use.
+func (a *Accountant) CarryLive() { a.carry = true }
+
+// carryLive counts live in p, the heap at the program's end, what the GC
+// of last found reachable, stack by stack (at most each stack's bytes).
+func (p *Peak) carryLive(last Peak) {
+	live := make(map[string]Stack, len(last.Stacks))
+	for _, s := range last.Stacks {
+		live[stackKey(s.PCs)] = s
+	}
+	p.LiveBytes = 0
+	for i := range p.Stacks {
+		s := &p.Stacks[i]
+		if l, ok := live[stackKey(s.PCs)]; ok && l.LiveBytes > s.LiveBytes {
+			s.LiveBytes, s.LiveObjects = l.LiveBytes, l.LiveObjects
+			if s.LiveBytes > s.Bytes {
+				s.LiveBytes, s.LiveObjects = s.Bytes, s.Objects
+			}
+		}
+		p.LiveBytes += s.LiveBytes
+	}
+	if last.MarkLive > p.MarkLive {
+		p.MarkLive = last.MarkLive
+	}
+	p.LiveFrom, p.LiveFromAt = last.Cycle, last.At
+}
+
+// stackKey is a stack's return addresses as a map key.
+func stackKey(pcs []uintptr) string {
+	b := make([]byte, 0, 8*len(pcs))
+	for _, pc := range pcs {
+		for i := 0; i < 8; i++ {
+			b = append(b, byte(pc>>(8*i)))
+		}
+	}
+	return string(b)
 }

@@ -273,3 +273,44 @@ func TestUnbias(t *testing.T) {
 		t.Errorf("at rate 1 nothing is scaled: got %d, %d", o, b)
 	}
 }
+
+// TestCarryLive: the program holds stack 1's data through its last GC
+// (mark 3) and allocates stack 2's after it; then main returns and the
+// tracker's own GC (mark 4) finds nothing reachable. The heap at the end
+// counts stack 1 live, as mark 3 found it, and stack 2 not live (not
+// known); without CarryLive both read as garbage.
+func TestCarryLive(t *testing.T) {
+	var objs []object
+	for c := uint32(1); c <= 3; c++ {
+		objs = append(objs, object{Stack: 1, Size: 4096, Alloc: c, Dies: 4})
+	}
+	objs = append(objs, object{Stack: 2, Size: 8192, Alloc: 4, Dies: 4})
+	for _, carry := range []bool{false, true} {
+		var a Accountant
+		a.Rate = 1
+		for n := uint32(0); n <= 4; n++ {
+			a.Add(published(objs, n, false))
+		}
+		if carry {
+			a.CarryLive()
+		}
+		a.Add(published(objs, 5, false))
+		p, _ := a.Last()
+		live, bytes := map[uintptr]int64{}, map[uintptr]int64{}
+		for _, s := range p.Stacks {
+			live[s.PCs[0]], bytes[s.PCs[0]] = s.LiveBytes, s.Bytes
+		}
+		if p.Cycle != 4 || bytes[1] != 3*4096 || bytes[2] != 8192 {
+			t.Fatalf("the end pair: mark %d, bytes %v", p.Cycle, bytes)
+		}
+		if !carry {
+			if p.LiveBytes != 0 || p.LiveFrom != 0 {
+				t.Errorf("without CarryLive: live %d from mark %d; want 0 from none", p.LiveBytes, p.LiveFrom)
+			}
+			continue
+		}
+		if live[1] != 3*4096 || live[2] != 0 || p.LiveBytes != 3*4096 || p.LiveFrom != 3 {
+			t.Errorf("with CarryLive: live %v (total %d) from mark %d; want stack 1 %d, stack 2 0, from mark 3", live, p.LiveBytes, p.LiveFrom, 3*4096)
+		}
+	}
+}

@@ -85,13 +85,15 @@ type pageData struct {
 	// Headline says the peak in one sentence: live data and garbage, and
 	// the GC settings that let the garbage be.
 	Headline string
-	// SplitShown says the flame graph's boxes show their garbage paler.
-	SplitShown bool
-	Figures    []figure
-	Notes      []string
-	HasPeak    bool
-	Flame      template.HTML
-	Icicle     template.HTML
+	// SplitShown says the flame graph's boxes show their garbage paler;
+	// LiveFrom that the peak is the program's end, whose live part is
+	// what its last GC found reachable, and the paler part not known.
+	SplitShown, LiveFrom bool
+	Figures              []figure
+	Notes                []string
+	HasPeak              bool
+	Flame                template.HTML
+	Icicle               template.HTML
 	// Moments are other GC marks the page can show in the peak's place,
 	// MomentsJSON what the script knows of them.
 	Moments     []pageMoment
@@ -155,7 +157,8 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 	d.Figures = figures(meta, s, run)
 	d.Headline = headline(s)
 	if run != nil && run.Peak != nil {
-		d.SplitShown = whileRunning(run.Peak.Raw.Reason)
+		d.LiveFrom = run.Peak.LiveFrom()
+		d.SplitShown = whileRunning(run.Peak.Raw.Reason) || d.LiveFrom
 	}
 	if !meta.Started.IsZero() {
 		d.Started = meta.Started.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -165,7 +168,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *
 	if h := run.Peak; h != nil && len(h.Stacks) > 0 {
 		d.HasPeak = true
 		user = newUserCode(h.Stacks)
-		flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user)
+		flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user, restLabel(h))
 		if err != nil {
 			return stats, err
 		}
@@ -246,7 +249,7 @@ func pageTitle(s *Summary) string {
 // outside the heap, the program blocked): at its end (main returned, exit)
 // nothing is reachable any more, and every box would be garbage.
 func flameSamples(h *Heap) []flamegraph.Sample {
-	split := whileRunning(h.Raw.Reason)
+	split := whileRunning(h.Raw.Reason) || h.LiveFrom()
 	src := newSourceCache()
 	n := 0
 	for _, s := range h.Stacks {
@@ -310,19 +313,20 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 // would still exceed flameBudget (a profile with thousands of deep stacks
 // of similar size), the threshold doubles until it fits. Merging never
 // changes a total. It returns the threshold used.
-func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode) (flame, icicle string, minWidth float64, err error) {
+func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode, rest string) (flame, icicle string, minWidth float64, err error) {
 	var fg, ic cappedBuffer
 	minWidth, err = fitted(flamegraph.DefaultMinWidth, 10, func(minWidth float64) error {
 		fg, ic = cappedBuffer{limit: flameBudget}, cappedBuffer{limit: flameBudget}
 		err := flamegraph.Render(&fg, samples, flamegraph.Options{
 			ID: flameID, Title: "Go heap at the peak, as sampled: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
+			RestLabel: rest,
 		})
 		if err != nil {
 			return err
 		}
 		return flamegraph.Render(&ic, samples, flamegraph.Options{
 			ID: icicleID, Title: "The same heap, callers on top", Orientation: flamegraph.Icicle,
-			IsUserCode: user.IsUser, MinWidth: minWidth,
+			IsUserCode: user.IsUser, MinWidth: minWidth, RestLabel: rest,
 		})
 	})
 	if err != nil {
@@ -418,7 +422,9 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		if p.LiveBytesExact != nil {
 			live = int64(*p.LiveBytesExact) // as the headline says it
 		}
-		if live > 0 {
+		if lf := p.LiveFromGC; lf != nil {
+			details = append(details, fmt.Sprintf("the program had ended (%s): %s was reachable at its last GC (%.2fs) and held to the end; %s allocated after it: not known whether still in use", p.Moment, Bytes(live), lf.AtSeconds, Bytes(p.NotKnownBytes)))
+		} else if live > 0 {
 			if whileRunning(p.Moment) {
 				details = append(details, "of which "+Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
@@ -497,9 +503,9 @@ func siteRows(top []Site, user *userCode) []siteRow {
 	for _, site := range top {
 		r := siteRow{
 			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: siteLocation(site), File: site.File,
-			Bytes: site.Bytes, Objects: site.Objects, Live: site.LiveBytes, Garbage: site.GarbageBytes,
+			Bytes: site.Bytes, Objects: site.Objects, Live: site.LiveBytes, Garbage: site.GarbageBytes + site.NotKnownBytes,
 			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
-			LiveText: Bytes(site.LiveBytes), GarbageText: Bytes(site.GarbageBytes),
+			LiveText: Bytes(site.LiveBytes), GarbageText: Bytes(site.GarbageBytes + site.NotKnownBytes),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
 		}
 		if user != nil {
@@ -571,6 +577,9 @@ func headline(s *Summary) string {
 	case p.Moment == "pprof" || p.Moment == "":
 		return ""
 	}
+	if lf := p.LiveFromGC; lf != nil {
+		return fmt.Sprintf("%s at the peak, as the program ended (%s): %s live data, reachable at its last GC (%.2fs) and held to the end; %s allocated after that GC, not known whether still in use%s.", heap, p.Moment, Bytes(live), lf.AtSeconds, Bytes(p.NotKnownBytes), settings)
+	}
 	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, Bytes(live), settings)
 }
 
@@ -579,4 +588,14 @@ func headline(s *Summary) string {
 // where live and garbage mean what they say, rather than its end.
 func whileRunning(moment string) bool {
 	return moment == "gc" || moment == "outside" || moment == "idle"
+}
+
+// restLabel names the part of a heap that is not live: garbage awaiting
+// collection, or, at the program's end after main returned, what was
+// allocated after its last GC, not known to be either.
+func restLabel(h *Heap) string {
+	if h.LiveFrom() {
+		return "allocated after the last GC, not known"
+	}
+	return ""
 }

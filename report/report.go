@@ -317,6 +317,10 @@ type Site struct {
 	// of Bytes; GarbageBytes the rest, awaiting collection.
 	LiveBytes    int64 `json:"live_bytes"`
 	GarbageBytes int64 `json:"garbage_bytes"`
+	// NotKnownBytes, at the program's end after main returned, is what
+	// was allocated after its last GC (Heap.LiveFrom): not known to be in
+	// use or garbage. GarbageBytes is then 0.
+	NotKnownBytes int64 `json:"not_known_bytes,omitempty"`
 }
 
 // Live is the part of s's bytes the GC at the mark found reachable, kept
@@ -351,7 +355,7 @@ func (h *Heap) Sites() []Site {
 		site.Bytes += s.Bytes
 		site.Objects += s.Objects
 		site.LiveBytes += s.Live()
-		site.GarbageBytes += s.Garbage()
+		*h.rest(&site.GarbageBytes, &site.NotKnownBytes) += s.Garbage()
 	}
 	out := make([]Site, 0, len(acc))
 	for _, s := range acc {
@@ -377,9 +381,10 @@ type Function struct {
 	Bytes    int64   `json:"bytes"`
 	Objects  int64   `json:"objects"`
 	Percent  float64 `json:"percent"`
-	// LiveBytes and GarbageBytes split Bytes as Site's do.
-	LiveBytes    int64 `json:"live_bytes"`
-	GarbageBytes int64 `json:"garbage_bytes"`
+	// LiveBytes, GarbageBytes and NotKnownBytes split Bytes as Site's do.
+	LiveBytes     int64 `json:"live_bytes"`
+	GarbageBytes  int64 `json:"garbage_bytes"`
+	NotKnownBytes int64 `json:"not_known_bytes,omitempty"`
 }
 
 // Functions gives every function's inclusive bytes, largest first. A
@@ -401,7 +406,7 @@ func (h *Heap) Functions() []Function {
 			fn.Bytes += s.Bytes
 			fn.Objects += s.Objects
 			fn.LiveBytes += s.Live()
-			fn.GarbageBytes += s.Garbage()
+			*h.rest(&fn.GarbageBytes, &fn.NotKnownBytes) += s.Garbage()
 		}
 	}
 	out := make([]Function, 0, len(acc))
@@ -416,6 +421,20 @@ func (h *Heap) Functions() []Function {
 		return out[i].Function < out[j].Function
 	})
 	return out
+}
+
+// LiveFrom reports whether h is the program's end after main returned,
+// whose live part is what the program's last GC found reachable
+// (raw.Profile.LiveFromCycle): the rest is not known to be garbage.
+func (h *Heap) LiveFrom() bool { return h.Raw.LiveFromCycle != 0 }
+
+// rest is where the part of a stack that is not live goes: garbage, or
+// not known at an end whose live part is the last GC's.
+func (h *Heap) rest(garbage, notKnown *int64) *int64 {
+	if h.LiveFrom() {
+		return notKnown
+	}
+	return garbage
 }
 
 // LiveBytes is what the GC at the peak found still reachable, of the

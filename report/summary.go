@@ -116,6 +116,14 @@ type PeakInfo struct {
 	GarbageBytes      int64   `json:"garbage_bytes"`
 	LiveBytesExact    *uint64 `json:"live_bytes_exact"`
 	GarbageBytesExact *uint64 `json:"garbage_bytes_exact"`
+	// LiveFromGC, for a peak at the program's end after main returned
+	// (when nothing is reachable any more), is the program's last GC: what
+	// it found reachable was held until the end, and is LiveBytes (and
+	// LiveBytesExact). NotKnownBytes is the rest, allocated after that GC,
+	// not known to be in use or garbage; GarbageBytes is then 0 and
+	// GarbageBytesExact null.
+	LiveFromGC    *LiveFromGC `json:"live_from_gc,omitempty"`
+	NotKnownBytes int64       `json:"not_known_bytes,omitempty"`
 	// GC is the GC settings in force at the peak, and who made them; nil
 	// when the tracker did not record them.
 	GC *GCSettings `json:"gc_settings,omitempty"`
@@ -321,6 +329,10 @@ func Build(meta Meta, run *Run) *Summary {
 		if live := h.Raw.MarkLiveBytes; live > 0 && h.Raw.MarkExactBytes >= live {
 			garbage := h.Raw.MarkExactBytes - live
 			p.LiveBytesExact, p.GarbageBytesExact = &live, &garbage
+		}
+		if h.LiveFrom() {
+			p.LiveFromGC = &LiveFromGC{Cycle: h.Raw.LiveFromCycle, AtSeconds: time.Duration(h.Raw.LiveFromNS).Seconds()}
+			p.NotKnownBytes, p.GarbageBytes, p.GarbageBytesExact = p.GarbageBytes, 0, nil
 		}
 		if h.Raw.BoundBytes > 0 {
 			p.UpperBoundBytes = h.Raw.BoundBytes
@@ -679,4 +691,11 @@ func (g *GCSettings) Describe() string {
 		return gogc + "; no memory limit"
 	}
 	return gogc + "; GOMEMLIMIT=" + Bytes(g.MemoryLimitBytes) + who[g.MemoryLimitSetBy]
+}
+
+// LiveFromGC is the GC whose reachability a peak at the program's end
+// counts as live.
+type LiveFromGC struct {
+	Cycle     uint32  `json:"cycle"`
+	AtSeconds float64 `json:"at_seconds"`
 }

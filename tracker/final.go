@@ -142,6 +142,11 @@ func (t *tracker) accountNow(reason string) {
 	// The heap at the mark of the first GC started here is the heap now.
 	t.labels[t.lastCycle+1] = reason
 	for i := 0; i < 2; i++ {
+		if i == 1 && reason == "return" {
+			// The heap at the second pair's mark is the end's, after
+			// main returned: its reachability is the program's last GC.
+			t.acc.CarryLive()
+		}
 		// The last reading before the mark must follow the end of the
 		// sweep before it, for the exact heap at the mark.
 		t.waitSwept()

@@ -66,6 +66,8 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		MarkLiveBytes:   p.MarkLive,
 		MarkLoBytes:     p.MarkBounds.Lo,
 		MarkHiBytes:     p.MarkBounds.Hi,
+		LiveFromCycle:   p.LiveFrom,
+		LiveFromNS:      int64(p.LiveFromAt),
 		Approximate:     p.Approximate,
 		RSSBytes:        m.RSS,
 		RSSAnonBytes:    m.RSSAnon,

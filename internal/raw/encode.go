@@ -182,6 +182,8 @@ func (p *Profile) encode(e *encoder) {
 	e.uintOmit("mark_live_bytes", p.MarkLiveBytes)
 	e.uintOmit("mark_lo_bytes", p.MarkLoBytes)
 	e.uintOmit("mark_hi_bytes", p.MarkHiBytes)
+	e.uintOmit("live_from_cycle", uint64(p.LiveFromCycle))
+	e.intOmit("live_from_ns", p.LiveFromNS)
 	if p.GOGC != nil {
 		e.int("gogc", *p.GOGC)
 	}

@@ -133,6 +133,12 @@ type Profile struct {
 	// they are within 1% of each other. 0 if unknown.
 	MarkLoBytes uint64 `json:"mark_lo_bytes,omitempty"`
 	MarkHiBytes uint64 `json:"mark_hi_bytes,omitempty"`
+	// LiveFromCycle, for a heap at the program's end after main returned,
+	// is the program's last GC, at LiveFromNS: what it found reachable is
+	// counted live at the end too (LiveBytes, MarkLiveBytes, the stacks'
+	// live bytes); what was allocated after it is not known to be live.
+	LiveFromCycle uint32 `json:"live_from_cycle,omitempty"`
+	LiveFromNS    int64  `json:"live_from_ns,omitempty"`
 	// GOGC and MemoryLimit are the GC settings in force when the heap was
 	// read (runtime/metrics /gc/gogc:percent, -1 for off, and
 	// /gc/gomemlimit:bytes, math.MaxInt64 for none); nil if not known.
