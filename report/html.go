@@ -587,7 +587,7 @@ func headline(s *Summary) string {
 // program (a GC's mark, memory outside the heap, the program idle),
 // where live and garbage mean what they say, rather than its end.
 func whileRunning(moment string) bool {
-	return moment == "gc" || moment == "outside" || moment == "idle"
+	return moment == "gc" || moment == "before-gc" || moment == "outside" || moment == "idle"
 }
 
 // restLabel names the part of a heap that is not live: garbage awaiting

@@ -140,8 +140,11 @@ type PeakInfo struct {
 	OutsideHeapBytes uint64 `json:"outside_heap_bytes"`
 	// GoRuntimeBytes is memory the runtime holds from the OS at the peak.
 	GoRuntimeBytes uint64 `json:"go_runtime_bytes"`
-	// Moment says how the peak was found: "gc" (a GC while the program ran),
-	// "exit", "signal", "panic", "outside" (memory outside the heap grew).
+	// Moment says how the peak was found, for the instant AtSeconds names:
+	// "gc" (a GC's mark while the program ran), "before-gc" (a reading
+	// before a GC's mark that held more, garbage not yet swept included),
+	// "outside" (memory outside the heap grew), "idle", or the program's
+	// end: "return", "exit", "panic", "signal".
 	Moment string `json:"moment"`
 	// ChosenBy names the figure the peak is the largest of.
 	ChosenBy string `json:"chosen_by"`

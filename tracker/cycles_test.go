@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gofil/gofil/internal/mprofsim"
 	"github.com/gofil/gofil/internal/raw"
@@ -270,6 +271,34 @@ func TestNoGCWhileTheProgramsGCIsOff(t *testing.T) {
 		tr.final("return")
 		if sim.gcs == 0 {
 			t.Errorf("GC off %v: the program's end was not accounted", off)
+		}
+	}
+}
+
+// TestMomentNamesTheInstant: a peak's moment names the instant its figures
+// describe. A mark the tracker started at the program's end is "return";
+// when the figures are those of a reading before that mark, taken while
+// the program still ran (garbage not yet swept), the moment is
+// "before-gc", at that reading's time; a later reading with more memory
+// outside the heap is "outside".
+func TestMomentNamesTheInstant(t *testing.T) {
+	tr := newSimTracker(t, &simRuntime{})
+	tr.labels[7] = "return"
+	mark := peak.Memory{At: 3230 * time.Millisecond, Heap: 100}
+	before := peak.Memory{At: 3080 * time.Millisecond, Heap: 150}
+	cases := []struct {
+		p    peak.Peak
+		name string
+		at   time.Duration
+	}{
+		{peak.Peak{Cycle: 7, Mark: mark, Before: before}, "return", mark.At},
+		{peak.Peak{Cycle: 7, Mark: mark, Before: before, Unswept: 50}, "before-gc", before.At},
+		{peak.Peak{Cycle: 5, Mark: mark, Before: before}, "gc", mark.At},
+		{peak.Peak{Cycle: 5, Mark: mark, Before: before, Unswept: 50, Later: peak.Memory{At: 4 * time.Second, Heap: 100}}, "gc", 4 * time.Second},
+	}
+	for _, c := range cases {
+		if got, at := tr.momentName(c.p), peakTime(c.p); got != c.name || at != c.at {
+			t.Errorf("peak at mark %d (unswept %d): moment %q at %v, want %q at %v", c.p.Cycle, c.p.Unswept, got, at, c.name, c.at)
 		}
 	}
 }

@@ -36,15 +36,29 @@ func (t *tracker) flushPeak() {
 	if !ok {
 		return
 	}
-	reason := "gc"
-	if r, ok := t.labels[p.Cycle]; ok {
-		reason = r
-	}
+	reason := t.momentName(p)
 	t.peakDirty = false
 	t.peakWritten = time.Now()
 	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
 		warn("write peak: %v", err)
 	}
+}
+
+// momentName says how p's moment was found, for the instant its figures
+// describe (peakTime): "gc" for a GC's mark while the program ran, the
+// label of a mark the tracker started (the program's end, idle, an OOM
+// dump) or of a later reading (outside), and "before-gc" when the moment is
+// a reading before the mark that held more, garbage not yet swept
+// included: a moment of the running program, even when the mark after it
+// was the tracker's own at the program's end.
+func (t *tracker) momentName(p peak.Peak) string {
+	if p.Unswept > 0 && !p.Later.Known() {
+		return "before-gc"
+	}
+	if r, ok := t.labels[p.Cycle]; ok {
+		return r
+	}
+	return "gc"
 }
 
 // profile turns p into the raw file form, with the memory figures of the
