@@ -117,7 +117,7 @@ func whatIf(log *pacer.Log) (list []WhatIf, advice string) {
 		}
 		list = append(list, w)
 	}
-	if best != nil && measured && measuredCycles >= minAdviceCycles {
+	if best != nil && measured && measuredCycles >= minAdviceCycles && clearSaving(*best, base) {
 		advice = adviceLine(*best, base, actual)
 	}
 	return list, advice
@@ -139,6 +139,24 @@ func whatIfNote(list []WhatIf) string {
 	}
 	return ""
 }
+
+// clearSaving reports whether p saves a fifth of the peak by a margin,
+// adviceMargin more. Identical runs differ a little in when their GCs
+// fall and in their live heap, and so in what the replay predicts: a
+// saving near the threshold would be advised in one run and not in the
+// next. The margin asks for a saving that stands clear of the threshold
+// by more than that spread.
+func clearSaving(p, base pacer.Prediction) bool {
+	if base.PeakHeap == 0 {
+		return false
+	}
+	return 1-float64(p.PeakHeap)/float64(base.PeakHeap) >= 0.2+adviceMargin
+}
+
+// adviceMargin is how much more than a fifth of the peak a setting must
+// save to be advised: five points, above the spread of the replay's
+// savings between identical runs.
+const adviceMargin = 0.05
 
 // better reports whether p is worth advising over best (nil: none yet):
 // it saves a fifth of the peak at most four times the GC cycles, and
@@ -175,8 +193,20 @@ func limitNearLive(log *pacer.Log, peak uint64) uint64 {
 	if peak > live && (peak-live)/2 < above {
 		above = (peak - live) / 2
 	}
-	lim := live + above + nonHeap
-	return (lim + 1<<20 - 1) &^ (1<<20 - 1)
+	return roundLimit(live + above + nonHeap)
+}
+
+// roundLimit rounds a memory limit up to two significant figures in MiB
+// (93 MiB, 400 MiB, 1300 MiB): identical runs, whose live heaps differ by a
+// little, are then advised the same limit, but where the two straddle a
+// step.
+func roundLimit(n uint64) uint64 {
+	mib := (n + 1<<20 - 1) >> 20
+	step := uint64(1)
+	for mib/step >= 100 {
+		step *= 10
+	}
+	return (mib + step - 1) / step * step << 20
 }
 
 // adviceLine says what setting p buys against the run's own, base.

@@ -10,15 +10,15 @@ import (
 	"github.com/gofil/gofil/internal/pacer"
 )
 
-// TestWhatIfInSummaryAndPage: from the GC log of testdata/pacing in its
-// first form (a JSON job with ten times its live data in garbage, run at
-// GOGC=100; internal/pacer/testdata), the
-// summary predicts GOGC 25 to 400 and a limit a quarter above the live
-// peak, marks the run's own settings with its measured figures, and
-// advises the limit, which saves the most for the fewest cycles; the page
+// TestWhatIfInSummaryAndPage: from the GC log of testdata/pacing (a JSON
+// job with ten times its live data in garbage, run at GOGC=100, then a
+// report phase over its live heap; internal/pacer/testdata), the summary
+// predicts GOGC 25 to 400 and a limit a quarter above the live peak,
+// marks the run's own settings with its measured figures, and advises the
+// limit, which saves the most (a third) for the fewest cycles; the page
 // shows the table and the advice.
 func TestWhatIfInSummaryAndPage(t *testing.T) {
-	log, err := readGCLog("../internal/pacer/testdata/pacing.tsv")
+	log, err := readGCLog("../internal/pacer/testdata/pacing-report.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,5 +152,49 @@ func TestWhatIfForGCOff(t *testing.T) {
 	}
 	if s.GCAdvice != "" && !strings.HasPrefix(s.GCAdvice, "GOMEMLIMIT=") {
 		t.Errorf("advice %q", s.GCAdvice)
+	}
+}
+
+// TestAdviceMargin: the log of testdata/pacing in its first form, with no
+// report phase, gives a limit that saves a little over a fifth of the
+// peak (22%): within the margin of the threshold, where identical runs
+// would be advised in one run and not the next. It is listed, and not
+// advised.
+func TestAdviceMargin(t *testing.T) {
+	log, err := readGCLog("../internal/pacer/testdata/pacing.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, advice := whatIf(log)
+	var base, limit *WhatIf
+	for i := range list {
+		switch w := &list[i]; {
+		case w.Actual:
+			base = w
+		case w.MemoryLimitBytes > 0:
+			limit = w
+		}
+	}
+	if base == nil || limit == nil {
+		t.Fatalf("no run's own settings or limit in %+v", list)
+	}
+	saving := 1 - float64(limit.PeakHeapBytes)/float64(base.PeakHeapBytes)
+	t.Logf("the limit saves %.1f%%", 100*saving)
+	if saving < 0.2 || saving >= 0.2+adviceMargin {
+		t.Fatalf("the fixture's limit saves %.1f%%; the test needs it between 20%% and %.0f%%", 100*saving, 100*(0.2+adviceMargin))
+	}
+	if advice != "" {
+		t.Errorf("advised within the margin: %q", advice)
+	}
+}
+
+func TestRoundLimit(t *testing.T) {
+	for _, c := range []struct{ in, want uint64 }{
+		{1, 1 << 20}, {93<<20 - 5, 93 << 20}, {99 << 20, 99 << 20}, {100<<20 + 1, 110 << 20},
+		{391 << 20, 400 << 20}, {395 << 20, 400 << 20}, {1234 << 20, 1300 << 20},
+	} {
+		if got := roundLimit(c.in); got != c.want {
+			t.Errorf("roundLimit(%d) = %d MiB, want %d MiB", c.in, got>>20, c.want>>20)
+		}
 	}
 }
