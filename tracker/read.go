@@ -23,6 +23,10 @@ type reading struct {
 	rssAnon  uint64
 	allocs   uint64 // cumulative heap bytes allocated
 	frees    uint64 // cumulative heap bytes freed
+	// marking says a GC cycle was under way, between its first stop of
+	// the world and its mark termination: the runtime stops the world
+	// twice per cycle, so the count of GC pauses is odd then.
+	marking bool
 }
 
 const (
@@ -34,6 +38,7 @@ const (
 	mAllocs
 	mFrees
 	mLive
+	mPauses
 	nMetrics
 )
 
@@ -99,6 +104,7 @@ func newRuntimeSource() *runtimeSource {
 	s.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
 	s.samples[mFrees].Name = "/gc/heap/frees:bytes"
 	s.samples[mLive].Name = "/gc/heap/live:bytes"
+	s.samples[mPauses].Name = "/sched/pauses/total/gc:seconds"
 	s.pacer = newGCSamples()
 	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
@@ -129,6 +135,9 @@ func (s *runtimeSource) read(r *reading) {
 	r.allocs = value(s.samples[mAllocs])
 	r.frees = value(s.samples[mFrees])
 	r.live = value(s.samples[mLive])
+	if n := histCount(s.samples[mPauses]); n >= 0 {
+		r.marking = uint64(n) == 2*uint64(r.cycles)+1
+	}
 	r.rss, r.rssAnon = s.readRSS()
 }
 

@@ -57,3 +57,52 @@ func TestReadingConsistent(t *testing.T) {
 		t.Errorf("%d of %d readings over %d GC cycles gave a live heap other than their GC count's", torn, reads, len(live))
 	}
 }
+
+// TestMarkingSeen: while a program allocates, some readings fall within a
+// GC's mark phase (the GC pause count is odd then), and the GC count moves
+// on after such a reading: the tracker polls fast then, for readings near
+// the mark termination.
+func TestMarkingSeen(t *testing.T) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var keep [][]byte
+		for {
+			select {
+			case <-stop:
+				runtime.KeepAlive(keep)
+				return
+			default:
+			}
+			keep = append(keep, make([]byte, 4096))
+			if len(keep) > 1<<14 {
+				keep = nil
+			}
+		}
+	}()
+	src := newRuntimeSource()
+	var r reading
+	marking, ended := 0, 0
+	var markCycle uint32
+	inMark := false
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && ended < 5 {
+		src.read(&r)
+		switch {
+		case r.marking:
+			marking++
+			inMark, markCycle = true, r.cycles
+		case inMark && r.cycles > markCycle:
+			ended++
+			inMark = false
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	close(stop)
+	<-done
+	t.Logf("%d readings within a mark phase, %d mark terminations seen after one", marking, ended)
+	if ended == 0 {
+		t.Errorf("no reading found a GC marking and then its mark terminated (%d marking readings)", marking)
+	}
+}

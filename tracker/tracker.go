@@ -375,7 +375,10 @@ func (t *tracker) loop() {
 			// its memory limit, say) are polled faster, so fewer of them
 			// go unseen, until they are sparse again.
 			want := t.interval
-			if begin.Before(t.fastUntil) && fastInterval < want {
+			if (begin.Before(t.fastUntil) || t.cur.marking) && fastInterval < want {
+				// While a GC marks, its mark termination is near: the
+				// readings either side of it bound the exact heap there
+				// (peak/marks.go), the closer the tighter.
 				want = fastInterval
 			}
 			if want != every {
