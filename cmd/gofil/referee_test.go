@@ -76,12 +76,18 @@ func busyLoops(t *testing.T, n int) {
 // TestExactFigureAgainstGCTrace holds the figure that judges gofil's
 // sampled attribution, the runtime's exact heap at the peak's mark, to an
 // independent referee: the runtime's own GODEBUG=gctrace=1 line for that
-// GC, from the same process, beside two busy loops. Where gofil states the
-// figure, it is within 1% of the heap gctrace gives at the mark (which
-// gctrace rounds down to a MiB); where it cannot prove it, it says
-// unknown, and its bounds still hold the referee's figure. No correction
-// for unswept garbage puts the heap above what the runtime had mapped for
-// it. The count of runs is bounded; nothing is timed.
+// GC, from the same process, beside two busy loops. gctrace's heap at the
+// mark is the pacer's heapLive: for what was allocated since the mark
+// before, it counts whole spans, their tail and in-span bitmaps included
+// (mcache.refill), where gofil counts bytes in objects, as the heap
+// profile and /memory/classes/heap/objects do. Measured on Go 1.26, the
+// spans exceed the objects by 0.3% (pointer-free 16-byte objects) to 2.8%
+// (two-entry maps; a decoded JSON document 2.6%). So where gofil states
+// the figure, it is at most 1% above gctrace's (which rounds down to a
+// MiB) and at most spanOverhead below it; where it cannot prove it, it
+// says unknown, and its bounds still meet the referee's figure so. No
+// correction for unswept garbage puts the heap above what the runtime had
+// mapped for it. The count of runs is bounded; nothing is timed.
 func TestExactFigureAgainstGCTrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs programs beside busy loops")
@@ -113,15 +119,15 @@ func TestExactFigureAgainstGCTrace(t *testing.T) {
 				float64(p.MarkExactBytes)/mib, float64(p.MarkLoBytes)/mib, float64(p.MarkHiBytes)/mib, float64(p.SampledBytes)/mib, p.UnsweptBytes)
 			if e := p.MarkExactBytes; e != 0 {
 				known++
-				if float64(e) < float64(lo)*0.99 || float64(e) > float64(hi)*1.01 {
-					t.Errorf("%s: exact heap at gc %d is %d bytes; gctrace says %d MiB (±1%%)", name, p.Cycle, e, ref.atMark>>20)
+				if float64(e) < float64(lo)*(1-spanOverhead) || float64(e) > float64(hi)*1.01 {
+					t.Errorf("%s: exact heap at gc %d is %d bytes; gctrace says %d MiB (+1%%, −%.1f%%)", name, p.Cycle, e, ref.atMark>>20, 100*spanOverhead)
 				}
 			}
 			if p.MarkHiBytes != 0 {
 				// The bounds hold the referee's figure, to within what a
 				// P's cached spans let the two figures differ by.
 				slack := uint64(1 << 20)
-				if float64(p.MarkHiBytes)*1.01+float64(slack) < float64(lo) || float64(p.MarkLoBytes) > float64(hi)*1.01+float64(slack) {
+				if float64(p.MarkHiBytes)+float64(slack) < float64(lo)*(1-spanOverhead) || float64(p.MarkLoBytes) > float64(hi)*1.01+float64(slack) {
 					t.Errorf("%s: bounds [%d, %d] at gc %d miss gctrace's %d MiB", name, p.MarkLoBytes, p.MarkHiBytes, p.Cycle, ref.atMark>>20)
 				}
 			}
@@ -136,6 +142,12 @@ func TestExactFigureAgainstGCTrace(t *testing.T) {
 	}
 	t.Logf("the exact figure was known in %d of %d runs", known, runs)
 }
+
+// spanOverhead is how much less than gctrace's heap at a mark the bytes in
+// objects may be: the spans' tails and in-span bitmaps, 2.8% at most in
+// the measurements above, and half a point for what a P's cached spans
+// hold that neither count has flushed yet.
+const spanOverhead = 0.035
 
 // checkNoFalseAlarm: the note that the sampled heap and the exact one
 // disagree may only be given when the exact one agrees with gctrace.
