@@ -387,6 +387,11 @@ var simRegressions = []struct {
 	seed  int64
 	gcOff bool // it broke invariant 5, whose rule is under change
 }{
+	// Bounds on the heap at a mark 1% of their upper end apart were
+	// called exact: their middle is then within 0.5% of the upper bound,
+	// up to 0.505% from the truth.
+	{"exact_heap_width_taken_of_the_upper_bound", 405, false},
+	{"exact_heap_width_taken_of_the_upper_bound_2", 168, false},
 	// A snapshot after unseen cycles is Forced when any of them was, and
 	// its pair is taken for the last mark's when its in-use bytes are the
 	// forced GC's live heap to within 1%: a forced GC right after another
