@@ -397,6 +397,11 @@ var simRegressions = []struct {
 	// nothing was published), and its pair was given mark 1.
 	{"first_snapshot_after_a_GC_before_the_tracker", 157, false},
 	{"first_snapshot_after_a_GC_before_the_tracker_2", 252, false},
+	// A GC ended between the reading before a snapshot and the snapshot:
+	// whether the snapshot's GC was forced was read from the reading
+	// before, and the next snapshot's was taken for forced instead.
+	{"forced_flag_from_a_reading_before_the_snapshots_cycle", 161, false},
+	{"forced_flag_from_a_reading_before_the_snapshots_cycle_2", 294, false},
 	// A snapshot after unseen cycles is Forced when any of them was, and
 	// its pair is taken for the last mark's when its in-use bytes are the
 	// forced GC's live heap to within 1%: a forced GC right after another
