@@ -354,7 +354,10 @@ func (a *Accountant) offer(p Peak) bool {
 		a.peak = p
 		return true
 	}
-	if a.havePeak && p.Memory() <= a.peak.Memory() {
+	// Ties go to the earlier, but for the same mark accounted again,
+	// whose later figures are the mark's (a forced GC's early publication
+	// seen by a second snapshot).
+	if a.havePeak && (p.Memory() < a.peak.Memory() || p.Memory() == a.peak.Memory() && p.Cycle != a.peak.Cycle) {
 		return false
 	}
 	a.peak = p

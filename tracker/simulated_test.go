@@ -402,6 +402,11 @@ var simRegressions = []struct {
 	// before, and the next snapshot's was taken for forced instead.
 	{"forced_flag_from_a_reading_before_the_snapshots_cycle", 161, false},
 	{"forced_flag_from_a_reading_before_the_snapshots_cycle_2", 294, false},
+	// A forced mark accounted again, from the early publication, did not
+	// replace the peak it already was: the peak kept the first pair's
+	// stacks (of the mark before) under its label.
+	{"peak_kept_a_marks_figures_accounted_again", 93, false},
+	{"peak_kept_a_marks_figures_accounted_again_2", 1121, false},
 	// A snapshot after unseen cycles is Forced when any of them was, and
 	// its pair is taken for the last mark's when its in-use bytes are the
 	// forced GC's live heap to within 1%: a forced GC right after another
