@@ -380,12 +380,10 @@ func (a *Accountant) raiseFloor(p Peak) {
 }
 
 // holdsAsMuch reports whether the exact pair p held at least what the
-// floor reading did: heap and memory outside it, or the heap alone when
-// p's moment has no reading of the memory outside it.
+// floor reading did, heap and memory outside it. A pair whose moment has
+// no reading of the memory outside the heap is known to have held its
+// heap only.
 func holdsAsMuch(p Peak, floor Memory) bool {
-	if !p.Moment().Known() {
-		return p.heap() >= floor.Heap
-	}
 	return p.Memory() >= floor.Held()
 }
 

@@ -407,6 +407,11 @@ var simRegressions = []struct {
 	// stacks (of the mark before) under its label.
 	{"peak_kept_a_marks_figures_accounted_again", 93, false},
 	{"peak_kept_a_marks_figures_accounted_again_2", 1121, false},
+	// An exact pair whose moment had no reading of the memory outside the
+	// heap replaced an approximate peak by its heap alone, far below what
+	// the process was known to have held.
+	{"exact_pair_without_a_reading_outside_the_heap_replaced_the_floor", 37, false},
+	{"exact_pair_without_a_reading_outside_the_heap_replaced_the_floor_2", 117, false},
 	// A snapshot after unseen cycles is Forced when any of them was, and
 	// its pair is taken for the last mark's when its in-use bytes are the
 	// forced GC's live heap to within 1%: a forced GC right after another
