@@ -412,6 +412,12 @@ var simRegressions = []struct {
 	// the process was known to have held.
 	{"exact_pair_without_a_reading_outside_the_heap_replaced_the_floor", 37, false},
 	{"exact_pair_without_a_reading_outside_the_heap_replaced_the_floor_2", 117, false},
+	// Whether a forced GC's snapshot held its early publication was voted
+	// on by the frees published, expected from readings taken before a
+	// sweep had ended as if they were its total: the pair got the wrong
+	// mark.
+	{"publishedEarly_took_a_reading_before_a_sweeps_end_for_its_total", 22, false},
+	{"publishedEarly_took_a_reading_before_a_sweeps_end_for_its_total_2", 36, false},
 	// A snapshot after unseen cycles is Forced when any of them was, and
 	// its pair is taken for the last mark's when its in-use bytes are the
 	// forced GC's live heap to within 1%: a forced GC right after another
