@@ -638,11 +638,12 @@ func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
 //   - its in-use bytes: what that GC found live (s.Now.Live) if published,
 //     else what the GC before it found (s.End.Live);
 //   - the frees published since the previous snapshot: up to the forced
-//     GC's sweep (s.Now.Frees) if published, else up to the sweep before
-//     (s.End.Frees), less what the previous snapshot held.
+//     GC's sweep (s.Now.Frees) if published, else up to the sweep before,
+//     less what the previous snapshot held; a sweep's total is bounded by
+//     the readings either side of the next mark, so these are ranges.
 //
 // The answer whose expectations are nearer, in standard deviations of the
-// sampling error, wins. A forced GC that only drops garbage leaves the live
+// sampling error (none inside a range), wins. A forced GC that only drops garbage leaves the live
 // heap as it was, and only the frees can tell; one that drops live data
 // and frees little is told by the in-use bytes. Without the readings it is
 // taken as published early, the usual case.
