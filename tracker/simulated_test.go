@@ -19,7 +19,7 @@ import (
 
 var (
 	simSeed  = flag.Int64("sim.seed", 0, "TestSimulatedRuntime: run this seed alone, and say what happened in it")
-	simSeeds = flag.Int("sim.seeds", 0, "TestSimulatedRuntime: how many seeds to run (default 2000 with -short, 8000 without)")
+	simSeeds = flag.Int("sim.seeds", 0, "TestSimulatedRuntime: how many seeds to run (default 2000 with -short, 5000 without)")
 	simAll   = flag.Bool("sim.all", false, "TestSimulatedRuntime: log every failure of every seed")
 )
 
@@ -253,7 +253,7 @@ func TestSimulatedRuntime(t *testing.T) {
 	}
 	n := *simSeeds
 	if n == 0 {
-		n = 8000
+		n = 5000
 		if testing.Short() {
 			n = 2000
 		}
