@@ -73,9 +73,10 @@ type Bounds struct {
 func (b Bounds) Known() bool { return b.Hi != 0 }
 
 // Exact is the figure when the bounds are within exactWidth of each other:
-// their middle, within half the width of the truth. 0 otherwise.
+// their middle, within half the width of the truth. 0 otherwise. The width
+// is taken of the lower bound, which the truth is not below.
 func (b Bounds) Exact() uint64 {
-	if !b.Known() || b.Hi-b.Lo > exactWidth(b.Hi) {
+	if !b.Known() || b.Hi-b.Lo > exactWidth(b.Lo) {
 		return 0
 	}
 	return b.Lo + (b.Hi-b.Lo)/2

@@ -367,7 +367,10 @@ func (a *Accountant) offer(p Peak) bool {
 		a.peak = p
 		return true
 	}
-	if a.havePeak && p.Memory() <= a.peak.Memory() {
+	// Ties go to the earlier, but for the same mark accounted again,
+	// whose later figures are the mark's (a forced GC's early publication
+	// seen by a second snapshot).
+	if a.havePeak && (p.Memory() < a.peak.Memory() || p.Memory() == a.peak.Memory() && p.Cycle != a.peak.Cycle) {
 		return false
 	}
 	a.peak = p
@@ -390,12 +393,10 @@ func (a *Accountant) raiseFloor(p Peak) {
 }
 
 // holdsAsMuch reports whether the exact pair p held at least what the
-// floor reading did: heap and memory outside it, or the heap alone when
-// p's moment has no reading of the memory outside it.
+// floor reading did, heap and memory outside it. A pair whose moment has
+// no reading of the memory outside the heap is known to have held its
+// heap only.
 func holdsAsMuch(p Peak, floor Memory) bool {
-	if !p.Moment().Known() {
-		return p.heap() >= floor.Heap
-	}
 	return p.Memory() >= floor.Held()
 }
 
@@ -650,11 +651,12 @@ func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
 //   - its in-use bytes: what that GC found live (s.Now.Live) if published,
 //     else what the GC before it found (s.End.Live);
 //   - the frees published since the previous snapshot: up to the forced
-//     GC's sweep (s.Now.Frees) if published, else up to the sweep before
-//     (s.End.Frees), less what the previous snapshot held.
+//     GC's sweep (s.Now.Frees) if published, else up to the sweep before,
+//     less what the previous snapshot held; a sweep's total is bounded by
+//     the readings either side of the next mark, so these are ranges.
 //
 // The answer whose expectations are nearer, in standard deviations of the
-// sampling error, wins. A forced GC that only drops garbage leaves the live
+// sampling error (none inside a range), wins. A forced GC that only drops garbage leaves the live
 // heap as it was, and only the frees can tell; one that drops live data
 // and frees little is told by the in-use bytes. Without the readings it is
 // taken as published early, the usual case.
@@ -681,24 +683,50 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 		d := (float64(sampled) - float64(want)) / sd
 		return d * d
 	}
+	// within is off from the nearest end of [lo, hi], 0 inside it.
+	within := func(sampled int64, lo, hi int64) float64 {
+		if hi < 0 {
+			hi = 0
+		}
+		switch {
+		case sampled < lo:
+			return off(sampled, uint64(lo))
+		case sampled > hi:
+			return off(sampled, uint64(hi))
+		}
+		return 0
+	}
 	// End.Live is 0 before the first GC: nothing was marked.
 	if s.End.Known() {
 		early, regular := off(inuse, s.Now.Live), off(inuse, s.End.Live)
-		// What the previous snapshot held of the frees: up to the sweep
-		// before the forced mark if it was published early itself, else up
-		// to the sweep before its own mark.
-		base, ok := s.End.Frees, a.afterForced
+		// The frees each answer expects published since the previous
+		// snapshot. What the sweeps up to n−1 freed lies between the
+		// readings either side of mark n (a sweep is over before the
+		// next mark; a reading before that mark may precede the sweep's
+		// end, and is no total). The forced GC's own sweep is over when
+		// it publishes, and the reading with the snapshot follows it.
+		wc, okC := a.marks.at(s.Cycle)
+		var base window
+		okBase := false
 		switch {
-		case ok:
-		case a.prevSnap.End.Known():
-			base, ok = a.prevSnap.End.Frees, true
+		case a.afterForced:
+			// Published early itself: up to the sweep before this mark.
+			base, okBase = wc, okC
 		case a.prevSnap.Cycle == 0:
 			// Taken before any GC: no sweep had freed anything.
-			base, ok = 0, true
+			okBase = true
+		default:
+			base, okBase = a.marks.at(a.prevSnap.Cycle)
 		}
-		if adjacent && ok && s.Now.Frees >= s.End.Frees && s.End.Frees >= base {
-			early += off(freed, s.Now.Frees-base)
-			regular += off(freed, s.End.Frees-base)
+		if adjacent && okC && okBase {
+			now := int64(s.Now.Frees)
+			lo, hi := int64(base.before.Frees), int64(base.after.Frees)
+			early += within(freed, now-hi, now-lo)
+			if a.afterForced {
+				regular += off(freed, 0)
+			} else {
+				regular += within(freed, int64(wc.before.Frees)-hi, int64(wc.after.Frees)-lo)
+			}
 		}
 		return early <= regular
 	}

@@ -81,14 +81,14 @@ func (t *tracker) outsideGrew(r reading) bool {
 const outsideEvery = 200 * time.Millisecond
 
 // readAfter is a reading taken right after a snapshot of cycle, its Now,
-// or zero if another GC has ended since.
-func (t *tracker) readAfter(cycle uint32) peak.Memory {
+// or zero if another GC has ended since; and the count of forced GCs then.
+func (t *tracker) readAfter(cycle uint32) (peak.Memory, uint32) {
 	var now reading
 	t.read(&now)
 	if now.cycles != cycle {
-		return peak.Memory{}
+		return peak.Memory{}, now.forced
 	}
-	return now.memory()
+	return now.memory(), now.forced
 }
 
 // note keeps r as the cycle's last reading, and as its largest if it is.
@@ -135,13 +135,20 @@ func (t *tracker) account(seen time.Duration) {
 		seen = time.Since(t.start) // another GC ran between reading and snapshot
 	}
 	snap.Seen = seen
-	snap.Now = t.readAfter(snap.Cycle)
+	var forced uint32
+	snap.Now, forced = t.readAfter(snap.Cycle)
+	if snap.Cycle == t.cur.cycles || !snap.Now.Known() {
+		// Else GCs ended between the reading and the snapshot, and not
+		// after it: the reading after the snapshot counts the forced ones
+		// among them.
+		forced = t.cur.forced
+	}
 	if gap := seen - t.lastSeen; gap < 4*t.interval {
 		t.fastUntil = time.Now().Add(fastFor)
 	}
 	t.lastSeen = seen
-	snap.Forced = t.cur.forced != t.lastForced
-	t.lastForced = t.cur.forced
+	snap.Forced = forced != t.lastForced
+	t.lastForced = forced
 	t.lastCycle = snap.Cycle
 	t.lastEndFrees = snap.End.Frees
 	t.before = peak.Memory{}
@@ -212,7 +219,7 @@ func (t *tracker) recheckForced() {
 	snap.Seen = t.cur.at
 	// After the snapshot, and so after the publication, which comes
 	// once the sweep is over.
-	snap.Now = t.readAfter(snap.Cycle)
+	snap.Now, _ = t.readAfter(snap.Cycle)
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d again, published early (alloc/free bytes %d/%d, before %d/%d)\n", snap.Cycle, sum[0], sum[1], t.recheckSums[0], t.recheckSums[1])
 	}

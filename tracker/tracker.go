@@ -309,13 +309,29 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	t.before = t.cur.memory()
 	t.end = t.cur
 	// A first snapshot, so that the first GC's pair has a predecessor.
-	if snap, ok := t.snapshot(); ok && snap.Cycle == t.lastCycle {
+	// After mark 1 the regular profile is empty (the allocations before
+	// mark 0): one of cycle 1 that holds anything is runtime.MemProfile
+	// publishing every pending cycle, as it does when nothing was
+	// published yet (a GC ran before the tracker started), or a
+	// runtime.GC's early publication. Its pair would not be the heap at
+	// mark 1: the next snapshot begins the pairing.
+	if snap, ok := t.snapshot(); ok && snap.Cycle == t.lastCycle && !(snap.Cycle == 1 && published(snap.Records)) {
 		snap.Seen = t.cur.at
 		t.acc.Add(snap)
 	}
 	t.window = t.cur
 	t.windowEnd = t.cur.at + timelineWindow
 	return t, nil
+}
+
+// published reports whether a profile holds any allocation or free.
+func published(rs []runtime.MemProfileRecord) bool {
+	for i := range rs {
+		if rs[i].AllocObjects != 0 || rs[i].FreeObjects != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func joinPath(dir, name string) string { return dir + string(os.PathSeparator) + name }

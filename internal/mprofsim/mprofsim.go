@@ -2,7 +2,8 @@
 // (src/runtime/mprof.go), for the tests of the code that reads it: peak,
 // which pairs the snapshots, and tracker, which takes them. A simulated
 // program is a list of objects, each made between two marks and found
-// unreachable at a later one.
+// unreachable at a later one; or, in Timed, a random program run step by
+// step under a simulated runtime, for randomized tests.
 package mprofsim
 
 import "runtime"
