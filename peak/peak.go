@@ -104,6 +104,10 @@ type Snapshot struct {
 	// it is not identical the forced snapshot was regular and the next pair
 	// holds mark Cycle exactly.
 	Forced bool
+	// ForcedEvery says that every GC since the previous snapshot was
+	// forced: after cycles the tracker did not see, Forced says only that
+	// one of them was.
+	ForcedEvery bool
 	// Records is the MemProfile content. The Accountant keeps no reference
 	// to it after Add returns.
 	Records []runtime.MemProfileRecord
@@ -414,7 +418,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 	skip := false
 	if s.Forced {
 		a.Forced++
-		if !a.publishedEarly(s, cur) {
+		if !a.publishedEarly(s, cur, sum) {
 			// Taken before the early publication: a regular snapshot, whose
 			// pair is the heap at the mark before. A second snapshot of
 			// the cycle, or the next one, gives the forced mark.
@@ -491,8 +495,13 @@ func (a *Accountant) Add(s Snapshot) bool {
 		a.Gaps++
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
+		// The pair always bounds the mark before the last: it holds at
+		// least the allocations before it. It holds those before the last
+		// mark only after that GC's early publication, which only a GC the
+		// program forced makes: across unseen cycles, that is known only
+		// when every one of them was forced.
 		p.Cycle = s.Cycle - 1
-		if s.Forced {
+		if s.Forced && s.ForcedEvery {
 			p.Cycle = s.Cycle
 		}
 		p.At = s.Seen
@@ -660,20 +669,34 @@ func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
 // heap as it was, and only the frees can tell; one that drops live data
 // and frees little is told by the in-use bytes. Without the readings it is
 // taken as published early, the usual case.
-func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
-	if !s.Now.Known() || s.Now.Live == 0 {
-		return true
-	}
+func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
+	if adjacent && a.prevSnap.Cycle == 0 && sum == a.prevSums {
+		// The first GC, forced, after the tracker's first snapshot: its
+		// early publication would hold what was allocated since, and a
+		// snapshot the same as the first holds nothing new.
+		return false
+	}
 	var inuse, freed int64
 	for _, r := range cur {
 		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
 		inuse += b
 	}
+	rate := math.Max(float64(a.Rate), 1)
+	if !s.Now.Known() || s.Now.Live == 0 {
+		// No reading of what the forced GC found live (another GC ended
+		// before the tracker read): in-use bytes that are what the GC
+		// before found live say the publication had not landed yet.
+		if s.End.Known() && s.End.Live > 0 {
+			d := math.Abs(float64(inuse) - float64(s.End.Live))
+			size := math.Max(float64(inuse), float64(s.End.Live))
+			return d > 3*math.Sqrt(rate*size)+0.01*size+64<<10
+		}
+		return true
+	}
 	if adjacent {
 		freed = a.freedSince(a.prev, cur)
 	}
-	rate := math.Max(float64(a.Rate), 1)
 	// off is how far a sampled figure is from an expected one, squared, in
 	// standard deviations of the sampling error (about sqrt(rate × size)
 	// bytes, and 1% or 64 KiB for what the readings miss).
@@ -838,7 +861,11 @@ func (p *Peak) carryLive(last Peak) {
 		}
 		p.LiveBytes += s.LiveBytes
 	}
-	if last.MarkLive > p.MarkLive {
+	switch {
+	case last.MarkLive == 0:
+		// What the last GC found live is not known: nor is the end's.
+		p.MarkLive = 0
+	case last.MarkLive > p.MarkLive:
 		p.MarkLive = last.MarkLive
 	}
 	p.LiveFrom, p.LiveFromAt = last.Cycle, last.At

@@ -39,7 +39,7 @@ func (t *tracker) observe() {
 			t.accountNow("outside")
 			return
 		}
-		if t.peakDirty && time.Since(t.peakWritten) >= peakWriteEvery {
+		if t.peakDirty && t.since(t.peakWritten) >= peakWriteEvery {
 			t.flushPeak()
 		}
 		return
@@ -53,7 +53,7 @@ func (t *tracker) observe() {
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
 func (t *tracker) outsideGrew(r reading) bool {
-	if t.accounting || time.Since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
+	if t.accounting || t.since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
 		return false
 	}
 	var best, bestOutside uint64
@@ -69,7 +69,7 @@ func (t *tracker) outsideGrew(r reading) bool {
 	if now <= best+margin || outside < bestOutside+(now-best)/2 {
 		return false
 	}
-	t.lastOutside = time.Now()
+	t.lastOutside = t.now()
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: memory outside the heap grew to %d (heap %d, peak's memory %d): accounting now\n", outside, r.heap, best)
 	}
@@ -132,7 +132,7 @@ func (t *tracker) account(seen time.Duration) {
 		snap.Since = t.before
 	}
 	if snap.Cycle != t.cur.cycles {
-		seen = time.Since(t.start) // another GC ran between reading and snapshot
+		seen = t.since(t.start) // another GC ran between reading and snapshot
 	}
 	snap.Seen = seen
 	var forced uint32
@@ -144,10 +144,11 @@ func (t *tracker) account(seen time.Duration) {
 		forced = t.cur.forced
 	}
 	if gap := seen - t.lastSeen; gap < 4*t.interval {
-		t.fastUntil = time.Now().Add(fastFor)
+		t.fastUntil = t.now().Add(fastFor)
 	}
 	t.lastSeen = seen
 	snap.Forced = forced != t.lastForced
+	snap.ForcedEvery = forced-t.lastForced >= snap.Cycle-t.lastCycle
 	t.lastForced = forced
 	t.lastCycle = snap.Cycle
 	t.lastEndFrees = snap.End.Frees
@@ -164,13 +165,13 @@ func (t *tracker) account(seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
-	if time.Since(t.historyWritten) >= historyWriteEvery && !t.accounting {
+	if t.since(t.historyWritten) >= historyWriteEvery && !t.accounting {
 		t.writeHistory()
 	}
 	t.rechecking = false
 	if snap.Forced {
 		t.rechecking = true
-		t.recheckUntil = time.Now().Add(recheckFor)
+		t.recheckUntil = t.now().Add(recheckFor)
 		t.recheckSums = sumRecords(snap.Records)
 	}
 	if t.accAdd(snap) {
@@ -201,7 +202,7 @@ const recheckFor = 250 * time.Millisecond
 // has changed (the early publication has landed), gives it to the
 // accountant, which then has the heap at the forced mark exactly.
 func (t *tracker) recheckForced() {
-	if time.Now().After(t.recheckUntil) {
+	if t.now().After(t.recheckUntil) {
 		t.rechecking = false
 		return
 	}

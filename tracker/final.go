@@ -152,14 +152,14 @@ func (t *tracker) accountNow(reason string) {
 		t.waitSwept()
 		from := t.lastCycle
 		ok := t.src.startGC(from)
-		seen := time.Since(t.start)
+		seen := t.since(t.start)
 		t.startedGC = true
 		if !ok {
 			// Fall back to a blocking GC: its snapshot can still close the
 			// pair begun before it, but cannot start one.
 			runtime.GC()
 			t.read(&t.cur)
-			t.account(time.Since(t.start))
+			t.account(t.since(t.start))
 			t.startedGC = false
 			t.acc.Reset()
 			break
@@ -332,7 +332,7 @@ const historyWriteEvery = 2 * time.Second
 
 // writeHistory writes the leak history and the moments as they are.
 func (t *tracker) writeHistory() {
-	t.historyWritten = time.Now()
+	t.historyWritten = t.now()
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
 		warn("%v", err)
 	}

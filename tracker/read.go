@@ -67,7 +67,7 @@ type source interface {
 // read fills r with the current memory figures.
 func (t *tracker) read(r *reading) {
 	t.src.read(r)
-	r.at = time.Since(t.start)
+	r.at = t.since(t.start)
 }
 
 // snapshot copies the heap profile, see source.

@@ -140,8 +140,12 @@ func unwinding() string {
 type tracker struct {
 	dir      string
 	interval time.Duration
-	start    time.Time
-	rate     int
+	// now is the clock the tracker's decisions go by (how long since
+	// the peak was written, until when to poll fast...): time.Now, or a
+	// simulation's.
+	now   func() time.Time
+	start time.Time
+	rate  int
 
 	requests chan request
 	sigc     chan os.Signal
@@ -277,6 +281,7 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	t := &tracker{
 		dir:        dir,
 		interval:   interval,
+		now:        time.Now,
 		start:      time.Now(),
 		rate:       src.rate(),
 		requests:   make(chan request),
@@ -434,3 +439,6 @@ func signalName(sig os.Signal) string {
 	}
 	return sig.String()
 }
+
+// since is the time elapsed since then by the tracker's clock.
+func (t *tracker) since(then time.Time) time.Duration { return t.now().Sub(then) }

@@ -22,7 +22,7 @@ const peakWriteEvery = 100 * time.Millisecond
 // reported on stderr: the program goes on regardless.
 func (t *tracker) writePeak() {
 	t.peakDirty = true
-	if time.Since(t.peakWritten) >= peakWriteEvery {
+	if t.since(t.peakWritten) >= peakWriteEvery {
 		t.flushPeak()
 	}
 }
@@ -38,7 +38,7 @@ func (t *tracker) flushPeak() {
 	}
 	reason := t.momentName(p)
 	t.peakDirty = false
-	t.peakWritten = time.Now()
+	t.peakWritten = t.now()
 	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
 		warn("write peak: %v", err)
 	}
