@@ -623,7 +623,7 @@ func goEnvFor(t *testing.T) (env []string, home, tmp string) {
 // program dies with it, and the next run removes the temporary directory
 // the killed one left.
 func TestKilledGofilLeavesNothing(t *testing.T) {
-	env, _, tmp := goEnvFor(t)
+	env, home, _ := goEnvFor(t)
 	cmd := exec.Command(gofilBin, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "survive")
 	cmd.Dir = testdata(t, "exits")
 	cmd.Env = append(os.Environ(), env...)
@@ -651,9 +651,9 @@ func TestKilledGofilLeavesNothing(t *testing.T) {
 		syscall.Kill(children[0], syscall.SIGKILL)
 		t.Errorf("the program, pid %d, ran on after gofil was killed", children[0])
 	}
-	left, _ := filepath.Glob(filepath.Join(tmp, "gofil-run-*"))
+	left, _ := filepath.Glob(filepath.Join(home, ".cache", "gofil", "gofil-run-*"))
 	if len(left) != 1 {
-		t.Fatalf("the killed gofil left %q in TMPDIR, want its one temporary directory", left)
+		t.Fatalf("the killed gofil left %q in its cache, want its one temporary directory", left)
 	}
 	r := gofilEnv(t, testdata(t, "exits"), env, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "return")
 	if r.code != 0 {

@@ -156,13 +156,6 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
-	privtmp.Sweep(os.TempDir(), tmpPrefix)
-	tmp, err := os.MkdirTemp("", privtmp.Pattern(tmpPrefix))
-	if err != nil {
-		return fail(exitBadInput, "%v", err)
-	}
-	defer os.RemoveAll(tmp)
-
 	binary := target.Binary
 	var packages []string
 	if binary == "" {
@@ -170,6 +163,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
+		// The program is built into the private cache, not the user's
+		// TMPDIR, which may be shared: gofil runs what it finds there.
+		privtmp.Sweep(cache, tmpPrefix)
+		tmp, err := os.MkdirTemp(cache, privtmp.Pattern(tmpPrefix))
+		if err != nil {
+			return fail(exitBadInput, "%v", err)
+		}
+		defer os.RemoveAll(tmp)
 		binary = filepath.Join(tmp, programName(targetArgs[0]))
 		flags := append([]string{}, f.buildFlags...)
 		if f.tags != "" {
@@ -366,7 +367,8 @@ func defaultOutDir(arg string, now time.Time) string {
 	}
 }
 
-// tmpPrefix begins the name of a run's temporary directory.
+// tmpPrefix begins the name of the directory a run's program is built
+// into.
 const tmpPrefix = "gofil-run-"
 
 // makeOutDir makes the report directory dir, 0700, before anything else is
