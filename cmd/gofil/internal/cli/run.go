@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
 )
@@ -236,7 +237,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
-		Stdin: stdin, Stdout: stdout, Stderr: unescaped(stderr),
+		Stdin: stdin, Stdout: term.Unescaped(stdout), Stderr: term.Unescaped(stderr),
 		Reports: target.Binary == "",
 	}
 	if group != nil {

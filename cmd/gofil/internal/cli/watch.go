@@ -23,6 +23,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
@@ -398,7 +399,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	}
 	if len(res.Suspects) > 0 {
 		top := res.Suspects[0]
-		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", top.Function, report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
+		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", term.Name(top.Function), report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
 	} else {
 		line += "; top suspect: none yet"
 	}
@@ -528,8 +529,8 @@ func watchText(w io.Writer, s *leak.Summary) {
 				fmt.Fprintf(w, "  ... and %d more in %s\n", len(s.Suspects)-i, leaksJSON)
 				break
 			}
-			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s  %s:%d\n", "+"+report.Bytes(site.GrowthBytes),
-				report.Bytes(int64(site.BytesPerSecond)), site.R2, site.Function, report.RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s\n", "+"+report.Bytes(site.GrowthBytes),
+				report.Bytes(int64(site.BytesPerSecond)), site.R2, report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	if len(s.Churn) > 0 {
@@ -538,8 +539,8 @@ func watchText(w io.Writer, s *leak.Summary) {
 			if i == 3 {
 				break
 			}
-			fmt.Fprintf(w, "  %11s allocated, in use %s  %s  %s:%d\n", report.Bytes(site.AllocatedBytes),
-				units.Signed(site.GrowthBytes), site.Function, report.RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %11s allocated, in use %s  %s\n", report.Bytes(site.AllocatedBytes),
+				units.Signed(site.GrowthBytes), report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
 }
