@@ -9,6 +9,7 @@ package term
 import (
 	"fmt"
 	"io"
+	"os"
 	"unicode/utf8"
 )
 
@@ -40,6 +41,17 @@ func Name(s string) string {
 		return s
 	}
 	return string(escape([]byte(s), false))
+}
+
+// IsTerminal reports whether w, or the writer under an Escaping one, is a
+// terminal (a character device), where a line can be rewritten in place.
+func IsTerminal(w io.Writer) bool {
+	f, ok := Unescaped(w).(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 type writer struct {

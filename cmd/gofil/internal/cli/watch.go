@@ -430,7 +430,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	}
 	if len(res.Suspects) > 0 {
 		top := res.Suspects[0]
-		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", term.Name(top.Function), report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
+		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", top.Function, report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
 	} else {
 		line += "; top suspect: none yet"
 	}
@@ -579,24 +579,27 @@ func watchText(w io.Writer, s *leak.Summary) {
 // liveLine shows one status line on a terminal, rewritten in place, or one
 // line per update elsewhere.
 type liveLine struct {
-	w     io.Writer
-	tty   bool
+	w io.Writer
+	// tty is the terminal under w, written to directly: the carriage
+	// return and the sequence that clears the rest of the line are
+	// gofil's own, which w would escape. Nil elsewhere.
+	tty   io.Writer
 	shown bool
 }
 
 func newLiveLine(w io.Writer) *liveLine {
 	l := &liveLine{w: w}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			l.tty = true
-		}
+	if term.IsTerminal(w) {
+		l.tty = term.Unescaped(w)
 	}
 	return l
 }
 
+// show shows s, one line, with whatever names it holds escaped.
 func (l *liveLine) show(s string) {
-	if l.tty {
-		fmt.Fprintf(l.w, "\r%s\x1b[K", s)
+	s = term.Name(s)
+	if l.tty != nil {
+		fmt.Fprintf(l.tty, "\r%s\x1b[K", s)
 		l.shown = true
 		return
 	}
