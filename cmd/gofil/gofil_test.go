@@ -77,15 +77,7 @@ func gofilEnv(t *testing.T, dir string, env []string, args ...string) result {
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("gofil %v: %v", args, err)
-	}
+	r := runGofil(t, cmd)
 	for i, a := range args {
 		if a == "-o" && i+1 < len(args) {
 			r.dir = args[i+1]
@@ -93,6 +85,22 @@ func gofilEnv(t *testing.T, dir string, env []string, args ...string) result {
 	}
 	if r.dir != "" {
 		r.summary = readSummary(t, r.dir)
+	}
+	return r
+}
+
+// runGofil runs cmd, a gofil command, and gathers its exit code and what
+// it printed.
+func runGofil(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("gofil %v: %v", cmd.Args[1:], err)
 	}
 	return r
 }

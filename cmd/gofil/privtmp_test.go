@@ -310,16 +310,7 @@ func TestAgentCacheRefusesTMPDIRsOthersControl(t *testing.T) {
 		cmd.Dir = testdata(t, "example")
 		cmd.Env = append(os.Environ(), append(goEnv, "TMPDIR="+tmpdir, "HOME="+home)...)
 		cmd.SysProcAttr = cred
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		r := result{stdout: stdout.String(), stderr: stderr.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("gofil as alice: %v", err)
-		}
-		return r
+		return runGofil(t, cmd)
 	}
 
 	for _, c := range []struct {

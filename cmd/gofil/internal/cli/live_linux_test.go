@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,12 +42,7 @@ func openPty(t *testing.T) (tty, reader *os.File) {
 // (a carriage return, the line, and the sequence that clears the rest of
 // it), not one line per snapshot with those bytes escaped.
 func TestWatchRewritesItsLineOnATerminal(t *testing.T) {
-	var body bytes.Buffer
-	if err := pprof.Lookup("heap").WriteTo(&body, 0); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body.Bytes()) }))
-	defer hs.Close()
+	hs := heapServer(t)
 	tty, reader := openPty(t)
 	read := make(chan []byte)
 	go func() {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,14 +25,7 @@ func TestNamesEscapedOnTheTerminal(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "heap.pb.gz")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Write(out); err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
+	writeProfile(t, path, p)
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{"report", "-o", filepath.Join(dir, "report"), path}, nil, &stdout, &stderr)
 	if code != 0 {
@@ -65,14 +57,7 @@ func TestNamesEscapedOnEveryStream(t *testing.T) {
 	write := func(name string, p *profile.Profile) string {
 		t.Helper()
 		path := filepath.Join(dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Write(f); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		writeProfile(t, path, p)
 		return path
 	}
 	check := func(what, out string) {

@@ -15,6 +15,19 @@ import (
 	"github.com/gofil/gofil/leak"
 )
 
+// heapServer serves a heap profile of this process, the same at every
+// request, until the test ends.
+func heapServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	var body bytes.Buffer
+	if err := pprof.Lookup("heap").WriteTo(&body, 0); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body.Bytes()) }))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
 func TestRedactURL(t *testing.T) {
 	if got := redactURL("http://me:secret@127.0.0.1:6060/debug/pprof/heap?gc=1"); strings.Contains(got, "secret") {
 		t.Errorf("redactURL kept the password: %s", got)
@@ -29,12 +42,7 @@ func TestRedactURL(t *testing.T) {
 // in the watch, never writes over one, and keeps the first and the latest
 // 1023 on disk.
 func TestWatchKeepsEverySnapshotCounted(t *testing.T) {
-	var body bytes.Buffer
-	if err := pprof.Lookup("heap").WriteTo(&body, 0); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body.Bytes()) }))
-	defer hs.Close()
+	hs := heapServer(t)
 	out := filepath.Join(t.TempDir(), "watch")
 	if _, err := makeOutDir(out); err != nil {
 		t.Fatal(err)
