@@ -570,3 +570,44 @@ func TestApproximatePeakSaysSo(t *testing.T) {
 		t.Errorf("headline %q", h)
 	}
 }
+
+// TestCallGraphKeepsAScriptLikeName: a function whose name holds
+// "javascript:" (in any case) is drawn in the call graph, its name escaped
+// as text, not taken for a script.
+func TestCallGraphKeepsAScriptLikeName(t *testing.T) {
+	const name = `main.JavaScript:alert(1)<x>`
+	h := &Heap{Bytes: 100, Objects: 1, Stacks: []Stack{{
+		Frames: []Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: name, File: "/m.go", Line: 2}},
+		Bytes:  100, Objects: 1,
+	}}}
+	svg, err := svgOf(context.Background(), buildCallGraph(h).dot())
+	if err != nil {
+		t.Fatalf("no call graph: %v", err)
+	}
+	if !strings.Contains(svg, ">main.JavaScript:alert(1)&lt;x&gt;</text>") {
+		t.Errorf("the call graph does not show the name as text:\n%s", svg)
+	}
+}
+
+// TestCheckSVGRefusesScripts: what could run in the page, were Graphviz to
+// write it, is refused; names are text.
+func TestCheckSVGRefusesScripts(t *testing.T) {
+	const ok = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><g><a xlink:title="javascript:x"><text>javascript:x &lt;script&gt;</text></a></g></svg>`
+	if err := checkSVG(ok); err != nil {
+		t.Errorf("a name that reads like a script: %v", err)
+	}
+	for _, bad := range []string{
+		`<svg><script>alert(1)</script></svg>`,
+		`<svg><SCRIPT>alert(1)</SCRIPT></svg>`,
+		`<svg xmlns:xlink="http://www.w3.org/1999/xlink"><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>`,
+		`<svg><a href="https://example.com/"><text>x</text></a></svg>`,
+		`<svg><g onload="alert(1)"></g></svg>`,
+		`<svg><foreignObject><div>x</div></foreignObject></svg>`,
+		`<svg><set attributeName="href" to="javascript:alert(1)"/></svg>`,
+		`<svg><g>`,
+	} {
+		if err := checkSVG(bad); err == nil {
+			t.Errorf("checkSVG took %s", bad)
+		}
+	}
+}

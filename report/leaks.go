@@ -63,6 +63,6 @@ func LeaksText(w io.Writer, res *leak.Result, n int) {
 		n = len(res.Suspects)
 	}
 	for _, s := range res.Suspects[:n] {
-		fmt.Fprintf(w, "  %10s  %10s/s  %s  %s:%d\n", Bytes(s.GrowthBytes), Bytes(int64(s.BytesPerSecond)), s.Function, RelPath(s.File), s.Line)
+		fmt.Fprintf(w, "  %10s  %10s/s  %s\n", Bytes(s.GrowthBytes), Bytes(int64(s.BytesPerSecond)), SiteText(s.Function, s.File, s.Line))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 )
 
 // SchemaVersion is the version of summary.json's layout. Fields are only
@@ -558,7 +559,7 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 10
 		}
 		for _, site := range s.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
@@ -569,7 +570,7 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 5
 		}
 		for _, site := range o.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s  %s:%d\n", Bytes(site.Bytes), site.Percent, site.Function, RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	for _, n := range s.Notes {
@@ -579,6 +580,13 @@ func Text(w io.Writer, s *Summary, dir string) {
 		fmt.Fprintf(w, "gofil: GC settings, as a replay of the GC pacer predicts: %s (all settings: summary.json whatif)\n", s.GCAdvice)
 	}
 	fmt.Fprintf(w, "gofil: report: %s\n", dir)
+}
+
+// SiteText is an allocation site as gofil prints it within a line on the
+// terminal: its function and its file, shortened by RelPath, with every
+// control character escaped (term.Name), and its line.
+func SiteText(function, file string, line int) string {
+	return term.Name(function) + "  " + term.Name(RelPath(file)) + ":" + strconv.Itoa(line)
 }
 
 // RelPath shortens a path under the working directory, for display.

@@ -77,15 +77,7 @@ func gofilEnv(t *testing.T, dir string, env []string, args ...string) result {
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("gofil %v: %v", args, err)
-	}
+	r := runGofil(t, cmd)
 	for i, a := range args {
 		if a == "-o" && i+1 < len(args) {
 			r.dir = args[i+1]
@@ -93,6 +85,22 @@ func gofilEnv(t *testing.T, dir string, env []string, args ...string) result {
 	}
 	if r.dir != "" {
 		r.summary = readSummary(t, r.dir)
+	}
+	return r
+}
+
+// runGofil runs cmd, a gofil command, and gathers its exit code and what
+// it printed.
+func runGofil(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("gofil %v: %v", cmd.Args[1:], err)
 	}
 	return r
 }
@@ -623,7 +631,7 @@ func goEnvFor(t *testing.T) (env []string, home, tmp string) {
 // program dies with it, and the next run removes the temporary directory
 // the killed one left.
 func TestKilledGofilLeavesNothing(t *testing.T) {
-	env, _, tmp := goEnvFor(t)
+	env, home, _ := goEnvFor(t)
 	cmd := exec.Command(gofilBin, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "survive")
 	cmd.Dir = testdata(t, "exits")
 	cmd.Env = append(os.Environ(), env...)
@@ -651,9 +659,9 @@ func TestKilledGofilLeavesNothing(t *testing.T) {
 		syscall.Kill(children[0], syscall.SIGKILL)
 		t.Errorf("the program, pid %d, ran on after gofil was killed", children[0])
 	}
-	left, _ := filepath.Glob(filepath.Join(tmp, "gofil-run-*"))
+	left, _ := filepath.Glob(filepath.Join(home, ".cache", "gofil", "gofil-run-*"))
 	if len(left) != 1 {
-		t.Fatalf("the killed gofil left %q in TMPDIR, want its one temporary directory", left)
+		t.Fatalf("the killed gofil left %q in its cache, want its one temporary directory", left)
 	}
 	r := gofilEnv(t, testdata(t, "exits"), env, "run", "-o", filepath.Join(t.TempDir(), "report"), ".", "--", "return")
 	if r.code != 0 {

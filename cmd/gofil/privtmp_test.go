@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"debug/buildinfo"
 	"fmt"
 	"io/fs"
@@ -9,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gofil/gofil/report"
 )
@@ -248,5 +251,102 @@ func TestReportDirIsPrivate(t *testing.T) {
 		if r := gofil(t, testdata(t, "example"), "run", "-o", theirs, "."); r.code != 2 || !strings.Contains(r.stderr, "owned by uid 65534") {
 			t.Errorf("-o a directory another user owns: exit code %d, stderr %q", r.code, r.stderr)
 		}
+	}
+}
+
+// TestAgentCacheRefusesTMPDIRsOthersControl: alice and mallory share a
+// primary group. Without a home, alice's gofil keeps its cache in TMPDIR; a
+// TMPDIR her group can write and that is not sticky, or a sticky one that
+// mallory owns, would let mallory move her cache away between gofil's check
+// and the build, and swap in an agent of his. gofil refuses either, naming
+// it, before it writes anything there. A home she cannot write is no home:
+// her own TMPDIR is taken, and the agent written there (the build is then
+// made to fail at once: a cold build as another user takes a minute). The
+// users exist as ids only, so nothing is left on the system to remove.
+func TestAgentCacheRefusesTMPDIRsOthersControl(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("makes other users: needs root")
+	}
+	const alice, mallory, group = 64201, 64202, 64200
+	// Everything alice uses is in a directory she can reach.
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(base, "gofil")
+	data, err := os.ReadFile(gofilBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(base, "alice")
+	for _, d := range []string{own, filepath.Join(own, "tmp"), filepath.Join(own, "home")} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, alice, group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(filepath.Join(own, "home"), 0o500)
+	goEnv := []string{"XDG_CACHE_HOME=", "GOCACHE=" + filepath.Join(own, "gocache"), "GOPATH=" + filepath.Join(own, "go"), "GOMODCACHE=" + filepath.Join(own, "go", "mod"), "GOPROXY=off"}
+	cred := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice, Gid: group}}
+	goCmd := exec.Command("go", "env", "GOROOT")
+	goCmd.Env = append(os.Environ(), goEnv...)
+	goCmd.SysProcAttr = cred
+	if out, err := goCmd.CombinedOutput(); err != nil {
+		t.Skipf("another user cannot run the go command here: %v\n%s", err, out)
+	}
+	asAlice := func(tmpdir, home string, flags ...string) result {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		args := append([]string{"run", "-o", filepath.Join(own, fmt.Sprintf("report-%d", time.Now().UnixNano()))}, flags...)
+		cmd := exec.CommandContext(ctx, bin, append(args, ".")...)
+		cmd.Dir = testdata(t, "example")
+		cmd.Env = append(os.Environ(), append(goEnv, "TMPDIR="+tmpdir, "HOME="+home)...)
+		cmd.SysProcAttr = cred
+		return runGofil(t, cmd)
+	}
+
+	for _, c := range []struct {
+		name         string
+		owner, group int
+		mode         os.FileMode
+		want         string
+	}{
+		{"writable by the group, not sticky", 0, group, os.ModeSetgid | 0o775, "which others can write (0775) and which is not sticky"},
+		{"sticky, mallory's", mallory, group, os.ModeSticky | 0o777, fmt.Sprintf("which uid %d owns", mallory)},
+	} {
+		shared := filepath.Join(base, fmt.Sprintf("shared-%d", c.owner))
+		if err := os.Mkdir(shared, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(shared, c.owner, c.group); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(shared, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		r := asAlice(shared, "")
+		if r.code != 2 || !strings.Contains(r.stderr, "cache directory") || !strings.Contains(r.stderr, "in "+shared+", "+c.want) {
+			t.Errorf("TMPDIR %s: exit code %d, stderr %q; want 2 and a line saying why %s is refused", c.name, r.code, r.stderr, shared)
+		}
+		if agents, _ := filepath.Glob(filepath.Join(shared, "*", "agent-*")); len(agents) > 0 {
+			t.Errorf("TMPDIR %s: the agent was written to %q", c.name, agents)
+		}
+	}
+
+	tmp := filepath.Join(own, "tmp")
+	r := asAlice(tmp, filepath.Join(own, "home"), "--build-flag=-toolexec=/bin/false")
+	if strings.Contains(r.stderr, "cache directory") || !strings.Contains(r.stderr, "does not build") {
+		t.Errorf("with a read-only home: exit code %d, stderr %q; want the build to be reached", r.code, r.stderr)
+	}
+	if agents, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("gofil-%d", alice), "agent-*")); len(agents) != 1 {
+		t.Errorf("with a read-only home: agent directories %q in TMPDIR, want one", agents)
 	}
 }

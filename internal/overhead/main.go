@@ -17,6 +17,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"github.com/gofil/gofil/internal/privtmp"
 )
 
 func main() {
@@ -34,6 +36,12 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(tmp)
+	// The programs built there are run: a TMPDIR another user could change
+	// is refused.
+	if err := privtmp.Check(tmp); err != nil {
+		os.RemoveAll(tmp)
+		fail(err)
+	}
 	gofilAbs, err := filepath.Abs(*gofil)
 	if err != nil {
 		fail(err)

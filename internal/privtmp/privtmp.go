@@ -16,16 +16,18 @@ import (
 )
 
 // CacheDir returns gofil's own cache, created if missing: the agent's
-// source, each build's files and the Graphviz helper. It is the user's
-// (~/.cache/gofil), or, without a home, a directory of the user's own in
-// the temporary directory; either is checked to be private.
+// source, each build's files and binary, and the Graphviz helper. It is the
+// user's (~/.cache/gofil), or, without a home or with one where it cannot
+// be made private (read-only, say), a directory of the user's own in the
+// temporary directory; either is checked as Check does.
 func CacheDir() (string, error) {
-	var dir string
 	if base, err := os.UserCacheDir(); err == nil {
-		dir = filepath.Join(base, "gofil")
-	} else {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("gofil-%d", os.Getuid()))
+		dir := filepath.Join(base, "gofil")
+		if MakePrivate(dir) == nil {
+			return dir, nil
+		}
 	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("gofil-%d", os.Getuid()))
 	if err := MakePrivate(dir); err != nil {
 		return "", fmt.Errorf("cache directory: %w", err)
 	}
@@ -43,10 +45,12 @@ func MakePrivate(dir string) error {
 }
 
 // Check reports an error unless dir is a directory (not a symbolic link)
-// owned by the user running gofil that no one else can write, in
-// directories that no one else can rename it out of: each directory above
-// it is either writable by no one else or sticky (as /tmp is), so that
-// another user cannot put a directory of theirs in its place between the
+// owned by the user running gofil that no one else can write, reached
+// through directories no one else can change: each directory on the way
+// from / to it, symbolic links followed, is owned by root or the user, and
+// writable by no one else unless it is sticky (as /tmp is). Another user
+// who could write one of them, or who owns one, could move dir or a
+// directory above it away and put one of theirs in its place between the
 // check and the use.
 func Check(dir string) error {
 	if err := checkDir(dir); err != nil {
@@ -56,23 +60,83 @@ func Check(dir string) error {
 	if err != nil {
 		return err
 	}
-	for up := filepath.Dir(abs); ; up = filepath.Dir(up) {
-		st, err := os.Stat(up)
+	return checkWay(dir, filepath.Dir(abs))
+}
+
+// maxLinks bounds the symbolic links followed on the way to a directory,
+// as the kernel's own limit (MAXSYMLINKS) does.
+const maxLinks = 40
+
+// checkWay reports an error unless every directory the kernel passes
+// through to reach path (an absolute path, path itself included) is one
+// only root or the user can change: owned by one of them, and writable by
+// no one else unless sticky. A symbolic link on the way is followed, and
+// the directories on the way to its target are checked too.
+func checkWay(dir, path string) error {
+	todo := strings.Split(path, "/")
+	at := "/"
+	st, err := os.Lstat(at)
+	if err != nil {
+		return err
+	}
+	if err := checkAbove(dir, at, st); err != nil {
+		return err
+	}
+	for links := 0; len(todo) > 0; {
+		name := todo[0]
+		todo = todo[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			at = filepath.Dir(at)
+			continue
+		}
+		next := filepath.Join(at, name)
+		st, err := os.Lstat(next)
 		if err != nil {
 			return err
 		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		if !ok {
-			return errors.New("cannot tell who owns " + up)
+		if st.Mode()&os.ModeSymlink != 0 {
+			if links++; links > maxLinks {
+				return fmt.Errorf("%s: too many symbolic links on the way", dir)
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return err
+			}
+			if filepath.IsAbs(target) {
+				at = "/"
+			}
+			todo = append(strings.Split(target, "/"), todo...)
+			continue
 		}
-		others := st.Mode().Perm()&0o002 != 0 || st.Mode().Perm()&0o020 != 0 && int(sys.Gid) != os.Getgid()
-		if others && st.Mode()&os.ModeSticky == 0 {
-			return fmt.Errorf("%s is in %s, which others can write and which is not sticky: another user could move it away", dir, up)
+		if err := checkAbove(dir, next, st); err != nil {
+			return err
 		}
-		if up == filepath.Dir(up) {
-			return nil
-		}
+		at = next
 	}
+	return nil
+}
+
+// checkAbove reports an error unless up, a directory above dir whose
+// Lstat is st, is owned by root or the user and writable by no one else
+// unless it is sticky.
+func checkAbove(dir, up string, st os.FileInfo) error {
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", up)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return errors.New("cannot tell who owns " + up)
+	}
+	if sys.Uid != 0 && int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("%s is in %s, which uid %d owns: another user could move it away", dir, up, sys.Uid)
+	}
+	if st.Mode().Perm()&0o022 != 0 && st.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("%s is in %s, which others can write (%04o) and which is not sticky: another user could move it away", dir, up, st.Mode().Perm())
+	}
+	return nil
 }
 
 func checkDir(dir string) error {

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/internal/term"
 )
 
 const usage = `gofil finds the moment a Go program used the most memory, and which lines held it.
@@ -84,7 +86,7 @@ func exitWith(code int) error {
 }
 
 // exitCode is the one mapping from a command's error to gofil's exit code;
-// it says the error on stderr first.
+// it says the error on stderr first, on one line whatever names it quotes.
 func exitCode(name string, err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
@@ -92,11 +94,11 @@ func exitCode(name string, err error, stderr io.Writer) int {
 	var e *exitError
 	if errors.As(err, &e) {
 		if e.msg != "" {
-			fmt.Fprintf(stderr, "gofil %s: %s\n", name, e.msg)
+			fmt.Fprintf(stderr, "gofil %s: %s\n", name, term.Name(e.msg))
 		}
 		return e.code
 	}
-	fmt.Fprintf(stderr, "gofil %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "gofil %s: %s\n", name, term.Name(err.Error()))
 	return exitFailed
 }
 
@@ -113,7 +115,8 @@ func lookup(name string) (command, bool) {
 // code: the program's under `gofil run`, else one of exitOK, exitFailed,
 // exitBadInput and exitReport.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	stderr = termWriter{stderr}
+	// Names from a profile or a program reach both: escaped.
+	stdout, stderr = term.Escaping(stdout), term.Escaping(stderr)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitBadInput

@@ -116,7 +116,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if shown == 0 {
 			fmt.Fprintf(stdout, "gofil diff: allocation sites that grew most:\n")
 		}
-		fmt.Fprintf(stdout, "  %11s  %s  %s:%d\n", units.Signed(s.GrowthBytes), s.Function, report.RelPath(s.File), s.Line)
+		fmt.Fprintf(stdout, "  %11s  %s\n", units.Signed(s.GrowthBytes), report.SiteText(s.Function, s.File, s.Line))
 		shown++
 	}
 	if shown == 0 {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
@@ -319,7 +320,7 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
 		fmt.Fprintf(stderr, "gofil: largest allocation sites:\n")
 	}
 	for _, site := range s.Top[:n] {
-		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", report.Bytes(site.Bytes), site.Percent, site.Function, site.File, site.Line)
+		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", report.Bytes(site.Bytes), site.Percent, term.Name(site.Function), term.Name(site.File), site.Line)
 	}
 	fmt.Fprintf(stderr, "gofil: report: %s\n", outDir)
 	return outDir, nil

@@ -31,11 +31,17 @@ func inlinedProfile() *profile.Profile {
 // writeInlined writes inlinedProfile to path.
 func writeInlined(t *testing.T, path string) {
 	t.Helper()
+	writeProfile(t, path, inlinedProfile())
+}
+
+// writeProfile writes p to path.
+func writeProfile(t *testing.T, path string, p *profile.Profile) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := inlinedProfile().Write(f); err != nil {
+	if err := p.Write(f); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

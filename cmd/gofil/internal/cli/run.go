@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
 )
@@ -156,13 +157,6 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
-	privtmp.Sweep(os.TempDir(), tmpPrefix)
-	tmp, err := os.MkdirTemp("", privtmp.Pattern(tmpPrefix))
-	if err != nil {
-		return fail(exitBadInput, "%v", err)
-	}
-	defer os.RemoveAll(tmp)
-
 	binary := target.Binary
 	var packages []string
 	if binary == "" {
@@ -170,6 +164,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
+		// The program is built into the private cache, not the user's
+		// TMPDIR, which may be shared: gofil runs what it finds there.
+		privtmp.Sweep(cache, tmpPrefix)
+		tmp, err := os.MkdirTemp(cache, privtmp.Pattern(tmpPrefix))
+		if err != nil {
+			return fail(exitBadInput, "%v", err)
+		}
+		defer os.RemoveAll(tmp)
 		binary = filepath.Join(tmp, programName(targetArgs[0]))
 		flags := append([]string{}, f.buildFlags...)
 		if f.tags != "" {
@@ -240,7 +242,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
-		Stdin: stdin, Stdout: stdout, Stderr: unescaped(stderr),
+		Stdin: stdin, Stdout: term.Unescaped(stdout), Stderr: term.Unescaped(stderr),
 		Reports: target.Binary == "",
 	}
 	if group != nil {
@@ -371,7 +373,8 @@ func defaultOutDir(arg string, now time.Time) string {
 	}
 }
 
-// tmpPrefix begins the name of a run's temporary directory.
+// tmpPrefix begins the name of the directory a run's program is built
+// into.
 const tmpPrefix = "gofil-run-"
 
 // makeOutDir makes the report directory dir, 0700, before anything else is

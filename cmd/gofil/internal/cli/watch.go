@@ -23,6 +23,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
@@ -99,13 +100,22 @@ func parseWatchFlags(args []string) (watchFlags, error) {
 	// The URL may come before the flags, as in "gofil watch URL --interval 1s".
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
-		return f, err
+		// The error quotes a flag's value, which may be the URL.
+		msg := err.Error()
+		for _, a := range args {
+			msg = strings.ReplaceAll(msg, a, redactURL(a))
+		}
+		return f, errors.New(msg)
 	}
 	switch {
 	case len(pos) == 0:
 		return f, errors.New("no URL: give the server's address, e.g. http://127.0.0.1:6060")
 	case len(pos) > 1:
-		return f, fmt.Errorf("one URL only, got %q", pos)
+		shown := make([]string, len(pos))
+		for i, p := range pos {
+			shown[i] = redactURL(p)
+		}
+		return f, fmt.Errorf("one URL only, got %q", shown)
 	case f.interval <= 0:
 		return f, errors.New("--interval must be positive")
 	case f.duration < 0:
@@ -131,15 +141,23 @@ func heapURL(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
+	// Every message names the URL without its password, and a URL that
+	// does not parse is not quoted by url.Parse's error, which holds it
+	// whole, or part of the password when that is where it failed.
+	shown := redactURL(s)
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("URL %q: %w", s, err)
+		var ue *url.Error
+		if _, err := url.Parse(shown); errors.As(err, &ue) {
+			return "", fmt.Errorf("URL %q: %w", shown, ue.Err)
+		}
+		return "", fmt.Errorf("URL %q: its user name or password does not parse (a %% in them is written %%25)", shown)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("URL %q: want http or https", s)
+		return "", fmt.Errorf("URL %q: want http or https", shown)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("URL %q has no host", s)
+		return "", fmt.Errorf("URL %q has no host", shown)
 	}
 	p := strings.TrimSuffix(u.Path, "/")
 	switch {
@@ -281,14 +299,28 @@ func scrubSecret(msg, rawURL string) string {
 	return msg
 }
 
-// redactURL hides a password in a URL, which the report files should not
-// keep.
+// redactURL hides the password of s, a URL as typed (with or without its
+// scheme) or as gofil made it, which no message or report file shows: as
+// url.URL.Redacted does when s parses; when it does not, everything from
+// the scheme to the last @ (the most the user name and password can be)
+// is hidden.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
+	prefix := ""
+	if !strings.Contains(s, "://") {
+		prefix = "http://" // as heapURL reads it
+	}
+	if u, err := url.Parse(prefix + s); err == nil {
+		return strings.TrimPrefix(u.Redacted(), prefix)
+	}
+	authority := s
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		authority = rest
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
 		return s
 	}
-	return u.Redacted()
+	return s[:len(s)-len(authority)] + "xxxxx" + authority[at:]
 }
 
 // watcher takes the snapshots of one watch.
@@ -528,8 +560,8 @@ func watchText(w io.Writer, s *leak.Summary) {
 				fmt.Fprintf(w, "  ... and %d more in %s\n", len(s.Suspects)-i, leaksJSON)
 				break
 			}
-			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s  %s:%d\n", "+"+report.Bytes(site.GrowthBytes),
-				report.Bytes(int64(site.BytesPerSecond)), site.R2, site.Function, report.RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s\n", "+"+report.Bytes(site.GrowthBytes),
+				report.Bytes(int64(site.BytesPerSecond)), site.R2, report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	if len(s.Churn) > 0 {
@@ -538,8 +570,8 @@ func watchText(w io.Writer, s *leak.Summary) {
 			if i == 3 {
 				break
 			}
-			fmt.Fprintf(w, "  %11s allocated, in use %s  %s  %s:%d\n", report.Bytes(site.AllocatedBytes),
-				units.Signed(site.GrowthBytes), site.Function, report.RelPath(site.File), site.Line)
+			fmt.Fprintf(w, "  %11s allocated, in use %s  %s\n", report.Bytes(site.AllocatedBytes),
+				units.Signed(site.GrowthBytes), report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
 }
@@ -547,24 +579,27 @@ func watchText(w io.Writer, s *leak.Summary) {
 // liveLine shows one status line on a terminal, rewritten in place, or one
 // line per update elsewhere.
 type liveLine struct {
-	w     io.Writer
-	tty   bool
+	w io.Writer
+	// tty is the terminal under w, written to directly: the carriage
+	// return and the sequence that clears the rest of the line are
+	// gofil's own, which w would escape. Nil elsewhere.
+	tty   io.Writer
 	shown bool
 }
 
 func newLiveLine(w io.Writer) *liveLine {
 	l := &liveLine{w: w}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			l.tty = true
-		}
+	if term.IsTerminal(w) {
+		l.tty = term.Unescaped(w)
 	}
 	return l
 }
 
+// show shows s, one line, with whatever names it holds escaped.
 func (l *liveLine) show(s string) {
-	if l.tty {
-		fmt.Fprintf(l.w, "\r%s\x1b[K", s)
+	s = term.Name(s)
+	if l.tty != nil {
+		fmt.Fprintf(l.tty, "\r%s\x1b[K", s)
 		l.shown = true
 		return
 	}
