@@ -142,3 +142,34 @@ func TestDirWithoutGoMod(t *testing.T) {
 		t.Errorf("main.load holds %d bytes, want 40 MiB ±5%%", got)
 	}
 }
+
+// TestBuildSettings: the agent builds beside any go line the go command
+// takes. Each case once failed: a module at go 1.13 did not compile (the
+// agent, which uses generics, took its go line).
+func TestBuildSettings(t *testing.T) {
+	const holder = "package main\n\nimport \"fmt\"\n\nvar version = \"none\"\n\nvar keep [][]byte\n\nfunc main() {\n\tfor i := 0; i < 16; i++ {\n\t\tkeep = append(keep, make([]byte, 1<<20))\n\t}\n\tfmt.Println(version, len(keep))\n}\n"
+	cases := []struct {
+		name   string
+		files  map[string]string
+		env    []string
+		args   []string
+		stdout string
+	}{
+		{"go1.13", map[string]string{"go.mod": "module example.com/old\n\ngo 1.13\n", "main.go": holder}, nil, nil, "none 16\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, c.files)
+			out := filepath.Join(t.TempDir(), "report")
+			args := append(append([]string{"run", "-o", out}, c.args...), ".")
+			r := gofilEnv(t, dir, c.env, args...)
+			if r.code != 0 || r.stdout != c.stdout {
+				t.Fatalf("exit code %d, stdout %q, want %q\n%s", r.code, r.stdout, c.stdout, r.stderr)
+			}
+			if r.summary == nil || r.summary.Peak == nil || r.summary.Peak.HeapBytes < 16*mib {
+				t.Errorf("the tracker did not see the 16 MiB the program holds\n%s", r.stderr)
+			}
+		})
+	}
+}

@@ -6,8 +6,6 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	gobuild "go/build"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,14 +172,10 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	defer os.RemoveAll(work)
 
 	overlay := map[string]string{}
-	agentGo := "1.21"
 	modRoot := pkg.Dir
 	needAgent := true
 	if pkg.Module != nil && pkg.Module.GoMod != "" {
 		modRoot = filepath.Dir(pkg.Module.GoMod)
-		if v := pkg.Module.GoVersion; v != "" && versionLess(v, agentGo) {
-			agentGo = v
-		}
 		needAgent = pkg.Module.Path != gofil.AgentModule
 	}
 	workFile := ""
@@ -195,9 +188,6 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		if err != nil {
 			return fmt.Errorf("read %s: %w", workFile, err)
 		}
-		if wf, err := modfile.ParseWork(workFile, workData, nil); err == nil && wf.Go != nil && versionLess(wf.Go.Version, agentGo) {
-			agentGo = wf.Go.Version
-		}
 	}
 	buildEnv := os.Environ()
 	if needAgent && workFile != "" {
@@ -205,7 +195,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		// through a copy of go.work that gofil points GOWORK at: a go.mod
 		// requirement would make the go command look for the other
 		// workspace modules' versions.
-		agentDir, err := writeAgent(opts.CacheDir, agentGo)
+		agentDir, err := writeAgent(opts.CacheDir)
 		if err != nil {
 			return err
 		}
@@ -219,7 +209,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 		}
 		buildEnv = append(buildEnv, "GOWORK="+p)
 	} else if needAgent {
-		agentDir, err := writeAgent(opts.CacheDir, agentGo)
+		agentDir, err := writeAgent(opts.CacheDir)
 		if err != nil {
 			return err
 		}
@@ -435,101 +425,6 @@ func addAgentToWork(path string, data []byte, agentDir string) ([]byte, error) {
 	return modfile.Format(f.Syntax), nil
 }
 
-// writeAgent writes the agent's source as a module of its own under cache
-// and returns its directory. The go line follows the user's module, which
-// may not require a module newer than itself.
-func writeAgent(cache, goLine string) (string, error) {
-	h := sha256.New()
-	h.Write([]byte(goLine))
-	var files []string
-	err := fs.WalkDir(gofil.AgentSource, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && !strings.HasSuffix(p, "_test.go") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("agent source: %w", err)
-	}
-	sort.Strings(files)
-	contents := make(map[string][]byte, len(files))
-	for _, p := range files {
-		data, err := gofil.AgentSource.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("agent source: %w", err)
-		}
-		contents[p] = data
-		h.Write([]byte(p))
-		h.Write(data)
-	}
-	mod := "module " + gofil.AgentModule + "\n\ngo " + goLine + "\n"
-	contents["go.mod"] = []byte(mod)
-	files = append(files, "go.mod")
-	dir := filepath.Join(cache, "agent-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if sameFiles(dir, files, contents) {
-		return dir, nil
-	}
-	// Missing, partly written or changed since: made again, then put in
-	// place of what was there.
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(cache, ".agent-")
-	if err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	for _, p := range files {
-		dst := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return "", fmt.Errorf("agent cache: %w", err)
-		}
-		if err := os.WriteFile(dst, contents[p], 0o600); err != nil {
-			return "", fmt.Errorf("agent cache: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if sameFiles(dir, files, contents) {
-			return dir, nil // another gofil wrote it first
-		}
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	return dir, nil
-}
-
-// sameFiles reports whether dir holds exactly files, each with its
-// contents, as regular files: the agent's source is checked on every use,
-// never trusted for its name.
-func sameFiles(dir string, files []string, contents map[string][]byte) bool {
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		want, ok := contents[filepath.ToSlash(rel)]
-		if !ok || !d.Type().IsRegular() {
-			return errors.New("not the agent's")
-		}
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, want) {
-			return errors.New("not the agent's")
-		}
-		n++
-		return nil
-	})
-	return err == nil && n == len(files)
-}
-
 func writeOverlayFile(work, name string, data []byte, overlay map[string]string, target string) error {
 	p := filepath.Join(work, name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -593,24 +488,6 @@ func goVersion(ctx context.Context) string {
 		}
 	}
 	return parts[0] + "." + minor
-}
-
-// versionLess compares Go versions such as "1.19", "1.21.3".
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			fmt.Sscan(pa[i], &x)
-		}
-		if i < len(pb) {
-			fmt.Sscan(pb[i], &y)
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
 
 // buildPrefix begins the name of a build's directory in the cache.
