@@ -143,9 +143,13 @@ func TestDirWithoutGoMod(t *testing.T) {
 	}
 }
 
-// TestBuildSettings: the agent builds beside any go line the go command
+// TestBuildSettings: the user's build settings reach every go command
+// gofil runs, and the agent builds beside any go line the go command
 // takes. Each case once failed: a module at go 1.13 did not compile (the
-// agent, which uses generics, took its go line).
+// agent, which uses generics, took its go line); with --tags the tracker
+// went into the file the tags exclude, and wrote nothing; -ldflags in
+// GOFLAGS was replaced by gofil's own; a syntax error in main's file was
+// reported as "no func main".
 func TestBuildSettings(t *testing.T) {
 	const holder = "package main\n\nimport \"fmt\"\n\nvar version = \"none\"\n\nvar keep [][]byte\n\nfunc main() {\n\tfor i := 0; i < 16; i++ {\n\t\tkeep = append(keep, make([]byte, 1<<20))\n\t}\n\tfmt.Println(version, len(keep))\n}\n"
 	cases := []struct {
@@ -156,6 +160,13 @@ func TestBuildSettings(t *testing.T) {
 		stdout string
 	}{
 		{"go1.13", map[string]string{"go.mod": "module example.com/old\n\ngo 1.13\n", "main.go": holder}, nil, nil, "none 16\n"},
+		{"tags", map[string]string{
+			"go.mod":       "module example.com/tags\n\ngo 1.22\n",
+			"main_dev.go":  "//go:build !prod\n\npackage main\n\nfunc main() {}\n",
+			"main_prod.go": "//go:build prod\n\n" + holder,
+		}, nil, []string{"--tags", "prod"}, "none 16\n"},
+		{"ldflags", map[string]string{"go.mod": "module example.com/ver\n\ngo 1.22\n", "main.go": holder},
+			[]string{"GOFLAGS=-ldflags=-X=main.version=1.2.3"}, nil, "1.2.3 16\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,4 +183,15 @@ func TestBuildSettings(t *testing.T) {
 			}
 		})
 	}
+	t.Run("syntax", func(t *testing.T) {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{
+			"go.mod":  "module example.com/bad\n\ngo 1.22\n",
+			"main.go": "package main\n\nfunc main() {\n\tx :=\n}\n",
+		})
+		r := gofil(t, dir, "run", "-o", filepath.Join(t.TempDir(), "report"), ".")
+		if r.code == 0 || !strings.Contains(r.stderr, "main.go:5:1: syntax error") {
+			t.Errorf("exit code %d, want the compiler's syntax error:\n%s", r.code, r.stderr)
+		}
+	})
 }

@@ -151,12 +151,43 @@ func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
 	return append([]string{"main"}, pkg.Deps...), nil
 }
 
+// goEnv is what `go env` says of the settings a build depends on.
+type goEnv struct {
+	GOFLAGS, GOWORK, GOVERSION string
+}
+
+func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
+	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOVERSION")
+	if err != nil {
+		return goEnv{}, &Error{Msg: "go env failed", Output: err.Error()}
+	}
+	var e goEnv
+	if err := json.Unmarshal(out, &e); err != nil {
+		return goEnv{}, fmt.Errorf("go env: %w", err)
+	}
+	if e.GOWORK == "off" {
+		e.GOWORK = ""
+	}
+	return e, nil
+}
+
 func build(ctx context.Context, t Target, opts Options, listedPkg **listed) error {
 	pkgArgs := []string{t.Package}
 	if len(t.Files) > 0 {
 		pkgArgs = t.Files
 	}
-	pkg, err := list(ctx, t.Dir, pkgArgs)
+	genv, err := readGoEnv(ctx, t.Dir, os.Environ())
+	if err != nil {
+		return err
+	}
+	goflags, err := splitGOFLAGS(genv.GOFLAGS)
+	if err != nil {
+		return &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
+	}
+	// The go command reads GOFLAGS itself; the flags on its command line
+	// are the user's, the same for go list as for go build, so that both
+	// see the same files (-tags) and packages (-race).
+	pkg, err := list(ctx, t.Dir, os.Environ(), opts.Flags, pkgArgs)
 	if err != nil {
 		return err
 	}
@@ -180,7 +211,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	}
 	workFile := ""
 	if needAgent {
-		workFile = goWork(ctx, t.Dir)
+		workFile = genv.GOWORK
 	}
 	var workData []byte
 	if workFile != "" {
@@ -222,7 +253,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 				return fmt.Errorf("read %s: %w", goMod, err)
 			}
 		} else {
-			data = []byte("module gofil.run/main\n\ngo " + goVersion(ctx) + "\n")
+			data = []byte("module gofil.run/main\n\ngo " + goVersionLine(genv.GOVERSION) + "\n")
 		}
 		mod, err := addAgent(goMod, data, agentDir)
 		if err != nil {
@@ -237,8 +268,10 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	if err != nil {
 		return err
 	}
-	if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
-		return err
+	if withAgent != nil {
+		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
+			return err
+		}
 	}
 	overlayJSON, err := json.Marshal(struct{ Replace map[string]string }{overlay})
 	if err != nil {
@@ -250,7 +283,7 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	}
 
 	args := []string{"build", "-overlay", overlayPath, "-o", opts.Output}
-	args = append(args, mergeLdflags(opts.Flags)...)
+	args = append(args, buildFlags(goflags, opts.Flags)...)
 	if _, err := os.Stat(filepath.Join(modRoot, "vendor", "modules.txt")); err == nil && !hasFlag(opts.Flags, "-mod") {
 		// The agent is not in vendor/modules.txt.
 		args = append(args, "-mod=mod")
@@ -265,6 +298,11 @@ func build(ctx context.Context, t Target, opts Options, listedPkg **listed) erro
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
 		return &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
+	}
+	if withAgent == nil {
+		// The compiler found the func main gofil did not.
+		os.Remove(opts.Output)
+		return &Error{Msg: fmt.Sprintf("%s: gofil found no func main to add its tracker to", displayName(t, pkg))}
 	}
 	return nil
 }
@@ -285,22 +323,14 @@ func cleanOutput(s, work string) string {
 	return strings.ReplaceAll(s, work+string(filepath.Separator), "")
 }
 
-func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
-	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, pkgArgs...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	privtmp.KillGroupOnCancel(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, &Error{Msg: "cannot load the package", Output: msg}
+func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*listed, error) {
+	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, flags...)
+	args = append(args, pkgArgs...)
+	out, err := goCommand(ctx, dir, env, args...)
+	if err != nil {
+		return nil, &Error{Msg: "cannot load the package", Output: err.Error()}
 	}
-	dec := json.NewDecoder(&stdout)
+	dec := json.NewDecoder(bytes.NewReader(out))
 	var pkgs []*listed
 	for dec.More() {
 		var p listed
@@ -324,7 +354,12 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 // tracker after the package clause, and a deferred call of its MainDone
 // after main's opening brace. Every position the program reports, in a
 // panic's trace say, is unchanged, and no frame of gofil's comes between
-// runtime.main and the program's main.
+// runtime.main and the program's main. What is added is Go 1.0, compiled
+// at the language version of the package's module whatever that is.
+//
+// A file that does not parse is skipped; without func main, the result is
+// empty and the package is built as it is, for the compiler to say what is
+// wrong (a syntax error in main's file, most likely).
 func addMainDone(pkg *listed) (string, []byte, error) {
 	files := append(append([]string{}, pkg.GoFiles...), pkg.CgoFiles...)
 	fset := token.NewFileSet()
@@ -336,7 +371,7 @@ func addMainDone(pkg *listed) (string, []byte, error) {
 		}
 		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
 		if err != nil {
-			continue // the compiler will report it
+			continue
 		}
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
@@ -356,7 +391,7 @@ func addMainDone(pkg *listed) (string, []byte, error) {
 			return path, out, nil
 		}
 	}
-	return "", nil, &Error{Msg: "the main package has no func main", Output: ""}
+	return "", nil, nil
 }
 
 // addAgent adds the agent module to a go.mod: a requirement and a
@@ -374,21 +409,6 @@ func addAgent(path string, data []byte, agentDir string) ([]byte, error) {
 	}
 	f.Cleanup()
 	return f.Format()
-}
-
-// goWork returns the go.work file in force in dir, or "".
-func goWork(ctx context.Context, dir string) string {
-	cmd := exec.CommandContext(ctx, "go", "env", "GOWORK")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		return ""
-	}
-	w := strings.TrimSpace(string(out))
-	if w == "off" {
-		return ""
-	}
-	return w
 }
 
 // addAgentToWork copies a go.work with its directories made absolute (the
@@ -434,48 +454,37 @@ func writeOverlayFile(work, name string, data []byte, overlay map[string]string,
 	return nil
 }
 
-// mergeLdflags adds -checklinkname=0, which the tracker's exit hook needs,
-// to the user's -ldflags, or adds an -ldflags flag.
-func mergeLdflags(flags []string) []string {
-	out := make([]string, 0, len(flags)+1)
-	merged := false
-	for i := 0; i < len(flags); i++ {
-		f := flags[i]
-		switch {
-		case strings.HasPrefix(f, "-ldflags=") || strings.HasPrefix(f, "--ldflags="):
-			k, v, _ := strings.Cut(f, "=")
-			out = append(out, k+"=-checklinkname=0 "+v)
-			merged = true
-		case (f == "-ldflags" || f == "--ldflags") && i+1 < len(flags):
-			out = append(out, f+"=-checklinkname=0 "+flags[i+1])
-			i++
-			merged = true
-		default:
-			out = append(out, f)
+// goCommand runs the go command in dir and returns its standard output; an
+// error holds what it wrote on its standard error.
+func goCommand(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	privtmp.KillGroupOnCancel(cmd)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
 		}
+		return nil, fmt.Errorf("%s", msg)
 	}
-	if !merged {
-		out = append(out, "-ldflags=-checklinkname=0")
-	}
-	return out
+	return stdout.Bytes(), nil
 }
 
-func hasFlag(flags []string, name string) bool {
-	for _, f := range flags {
-		if f == name || strings.HasPrefix(f, name+"=") || f == "-"+name || strings.HasPrefix(f, "-"+name+"=") {
-			return true
-		}
+// goVersionLine makes a go line's version of a GOVERSION ("go1.26.8",
+// "go1.27rc1", "go1.26.8 X:jsonv2", "devel go1.27-..."): the version as it
+// is when a go line takes it, else major.minor, else 1.21.
+func goVersionLine(goversion string) string {
+	v := strings.TrimPrefix(strings.TrimPrefix(goversion, "devel "), "go")
+	if i := strings.IndexAny(v, " -"); i >= 0 {
+		v = v[:i]
 	}
-	return false
-}
-
-func goVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "1.21"
+	if modfile.GoVersionRE.MatchString(v) {
+		return v
 	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
-	// "1.26.8" or "1.26rc1": keep major.minor.
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {
 		return "1.21"
@@ -486,6 +495,9 @@ func goVersion(ctx context.Context) string {
 			minor = minor[:i]
 			break
 		}
+	}
+	if minor == "" {
+		return "1.21"
 	}
 	return parts[0] + "." + minor
 }
