@@ -122,30 +122,51 @@ func (e *Error) Error() string { return e.Msg }
 
 // listed is what `go list` says of the target package.
 type listed struct {
-	Dir        string
-	ImportPath string
-	Name       string
-	GoFiles    []string
-	CgoFiles   []string
-	Module     *struct {
-		Path      string
-		GoMod     string
-		GoVersion string
-		Dir       string
-	}
-	Error *struct{ Err string }
+	Dir            string
+	ImportPath     string
+	Name           string
+	Standard       bool
+	GoFiles        []string
+	CgoFiles       []string
+	IgnoredGoFiles []string
+	CFiles         []string
+	CXXFiles       []string
+	MFiles         []string
+	HFiles         []string
+	FFiles         []string
+	SFiles         []string
+	SwigFiles      []string
+	SwigCXXFiles   []string
+	SysoFiles      []string
+	EmbedFiles     []string
+	Module         *listedModule
+	Error          *struct{ Err string }
 	// Deps are the import paths of every package the program links,
 	// without the agent.
 	Deps []string
 }
+
+// listedModule is what `go list` says of a package's module.
+type listedModule struct {
+	Path      string
+	Version   string
+	Main      bool
+	GoMod     string
+	GoVersion string
+	Dir       string
+}
+
+// listFields are the fields of listed, for go list -json.
+const listFields = "Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,IgnoredGoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles," +
+	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,Module,Error,Deps"
 
 // Build compiles t with the tracker injected into opts.Output and returns
 // the import paths of the packages the program links without the agent,
 // "main" included: memory that packages outside them allocate is the
 // agent's.
 func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
-	var pkg *listed
-	if err := build(ctx, t, opts, &pkg); err != nil {
+	pkg, err := build(ctx, t, opts)
+	if err != nil {
 		return nil, err
 	}
 	return append([]string{"main"}, pkg.Deps...), nil
@@ -153,11 +174,11 @@ func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
 
 // goEnv is what `go env` says of the settings a build depends on.
 type goEnv struct {
-	GOFLAGS, GOWORK, GOVERSION string
+	GOFLAGS, GOWORK, GOMOD, GOVERSION string
 }
 
 func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
-	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOVERSION")
+	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOMOD", "GOVERSION")
 	if err != nil {
 		return goEnv{}, &Error{Msg: "go env failed", Output: err.Error()}
 	}
@@ -171,145 +192,194 @@ func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
 	return e, nil
 }
 
-func build(ctx context.Context, t Target, opts Options, listedPkg **listed) error {
-	pkgArgs := []string{t.Package}
-	if len(t.Files) > 0 {
-		pkgArgs = t.Files
-	}
-	genv, err := readGoEnv(ctx, t.Dir, os.Environ())
+// The build takes one of three ways, by where package main is:
+//
+//   - in a main module (or .go files): the overlay adds the tracker to the
+//     file of func main, and the agent to the main module's go.mod, or to a
+//     copy of go.work;
+//   - in another module, the module cache above all: the overlay cannot
+//     touch it, and a stand-in is built (standin.go);
+//   - pkg@version: as `go run` does, in a main module of its own
+//     (versioned.go), with a stand-in.
+func build(ctx context.Context, t Target, opts Options) (*listed, error) {
+	privtmp.Sweep(opts.CacheDir, buildPrefix)
+	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("build directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	dir, env := t.Dir, os.Environ()
+	genv, err := readGoEnv(ctx, dir, env)
+	if err != nil {
+		return nil, err
 	}
 	goflags, err := splitGOFLAGS(genv.GOFLAGS)
 	if err != nil {
-		return &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
+		return nil, &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
 	}
 	// The go command reads GOFLAGS itself; the flags on its command line
 	// are the user's, the same for go list as for go build, so that both
 	// see the same files (-tags) and packages (-race).
-	pkg, err := list(ctx, t.Dir, os.Environ(), opts.Flags, pkgArgs)
-	if err != nil {
-		return err
+	flags := append([]string{}, opts.Flags...)
+	pkgArgs := []string{t.Package}
+	if len(t.Files) > 0 {
+		pkgArgs = t.Files
 	}
-	*listedPkg = pkg
+	versioned := false
+	if path, version, ok := splitVersion(t.Package); ok && len(t.Files) == 0 {
+		versioned = true
+		dir = filepath.Join(work, "main")
+		env = append(env, "GOWORK=off")
+		if err := versionedModule(ctx, dir, env, goVersionLine(genv.GOVERSION), path, version, tagFlags(flags)); err != nil {
+			return nil, err
+		}
+		genv.GOWORK, genv.GOMOD = "", filepath.Join(dir, "go.mod")
+		flags = append(flags, "-mod=mod")
+		pkgArgs = []string{path}
+	}
+	pkg, err := list(ctx, dir, env, flags, pkgArgs)
+	if err != nil {
+		return nil, err
+	}
 	if pkg.Name != "main" {
-		return fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
+		return nil, fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
 	}
-	privtmp.Sweep(opts.CacheDir, buildPrefix)
-	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
-	if err != nil {
-		return fmt.Errorf("build directory: %w", err)
+	if pkg.Standard {
+		// Its files are in GOROOT, whose commands import cmd/internal
+		// packages that no module of gofil's could.
+		return nil, &Error{Msg: fmt.Sprintf("%s is a command of the Go distribution: gofil cannot add its tracker to it", displayName(t, pkg))}
 	}
-	defer os.RemoveAll(work)
+	// outside: package main is not in a main module, and is built from a
+	// stand-in.
+	outside := pkg.Module != nil && !pkg.Module.Main
 
-	overlay := map[string]string{}
-	modRoot := pkg.Dir
-	needAgent := true
-	if pkg.Module != nil && pkg.Module.GoMod != "" {
-		modRoot = filepath.Dir(pkg.Module.GoMod)
-		needAgent = pkg.Module.Path != gofil.AgentModule
+	// The main module's go.mod, which the overlay replaces by a copy with
+	// the modules gofil adds: the package's module's, that of the
+	// directory the go command runs in, or, for .go files outside any
+	// module, one gofil makes up in their directory.
+	goMod, modPath := "", ""
+	var modData []byte
+	switch {
+	case genv.GOWORK != "":
+	case outside:
+		goMod = genv.GOMOD
+	case pkg.Module != nil && pkg.Module.GoMod != "":
+		goMod = pkg.Module.GoMod
+	default:
+		goMod = filepath.Join(pkg.Dir, "go.mod")
+		modData = []byte("module gofil.run/main\n\ngo " + goVersionLine(genv.GOVERSION) + "\n")
 	}
-	workFile := ""
-	if needAgent {
-		workFile = genv.GOWORK
-	}
-	var workData []byte
-	if workFile != "" {
-		workData, err = os.ReadFile(workFile)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", workFile, err)
+	if goMod != "" && modData == nil {
+		if goMod == os.DevNull || !filepath.IsAbs(goMod) {
+			return nil, &Error{Msg: fmt.Sprintf("%s is outside the main module, and there is none here", displayName(t, pkg))}
 		}
+		modData, err = os.ReadFile(goMod)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", goMod, err)
+		}
+		modPath = modfile.ModulePath(modData)
 	}
-	buildEnv := os.Environ()
-	if needAgent && workFile != "" {
-		// In a workspace the agent joins as one more workspace module,
-		// through a copy of go.work that gofil points GOWORK at: a go.mod
-		// requirement would make the go command look for the other
-		// workspace modules' versions.
+	var add []localModule
+	ownModule := modPath == gofil.AgentModule
+	if genv.GOWORK != "" {
+		ownModule = pkg.Module != nil && pkg.Module.Path == gofil.AgentModule
+	}
+	if !ownModule {
+		// gofil's own module, run from its tree, holds the agent already.
 		agentDir, err := writeAgent(opts.CacheDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		workCopy, err := addAgentToWork(workFile, workData, agentDir)
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(work, "go.work")
-		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
-			return fmt.Errorf("workspace: %w", err)
-		}
-		buildEnv = append(buildEnv, "GOWORK="+p)
-	} else if needAgent {
-		agentDir, err := writeAgent(opts.CacheDir)
-		if err != nil {
-			return err
-		}
-		goMod := filepath.Join(modRoot, "go.mod")
-		var data []byte
-		if pkg.Module != nil && pkg.Module.GoMod != "" {
-			goMod = pkg.Module.GoMod
-			data, err = os.ReadFile(goMod)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", goMod, err)
-			}
-		} else {
-			data = []byte("module gofil.run/main\n\ngo " + goVersionLine(genv.GOVERSION) + "\n")
-		}
-		mod, err := addAgent(goMod, data, agentDir)
-		if err != nil {
-			return err
-		}
-		if err := writeOverlayFile(work, "go.mod", mod, overlay, goMod); err != nil {
-			return err
-		}
+		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
 	}
 
 	mainFile, withAgent, err := addMainDone(pkg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if withAgent != nil {
+	overlay := map[string]string{}
+	buildArgs := pkgArgs
+	if outside {
+		// GOFLAGS first, as the go command reads them.
+		trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
+		standIn, err := writeStandIn(filepath.Join(work, "pkg"), pkg, mainFile, withAgent, trimpath)
+		if err != nil {
+			return nil, err
+		}
+		add = append(add, standIn)
+		buildArgs = []string{standIn.Path}
+	} else if withAgent != nil {
 		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
-			return err
+			return nil, err
+		}
+	}
+
+	if genv.GOWORK != "" {
+		data, err := os.ReadFile(genv.GOWORK)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", genv.GOWORK, err)
+		}
+		workCopy, err := addModulesToWork(genv.GOWORK, data, add)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(work, "go.work")
+		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		env = append(env, "GOWORK="+p)
+	} else if len(add) > 0 {
+		mod, err := addModules(goMod, modData, add)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeOverlayFile(work, "go.mod", mod, overlay, goMod); err != nil {
+			return nil, err
 		}
 	}
 	overlayJSON, err := json.Marshal(struct{ Replace map[string]string }{overlay})
 	if err != nil {
-		return fmt.Errorf("overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 	overlayPath := filepath.Join(work, "overlay.json")
 	if err := os.WriteFile(overlayPath, overlayJSON, 0o600); err != nil {
-		return fmt.Errorf("overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 
 	args := []string{"build", "-overlay", overlayPath, "-o", opts.Output}
-	args = append(args, buildFlags(goflags, opts.Flags)...)
-	if _, err := os.Stat(filepath.Join(modRoot, "vendor", "modules.txt")); err == nil && !hasFlag(opts.Flags, "-mod") {
-		// The agent is not in vendor/modules.txt.
-		args = append(args, "-mod=mod")
+	args = append(args, buildFlags(goflags, flags)...)
+	if goMod != "" && !versioned && !hasFlag(flags, "-mod") {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(goMod), "vendor", "modules.txt")); err == nil {
+			// The agent is not in vendor/modules.txt.
+			args = append(args, "-mod=mod")
+		}
 	}
-	args = append(args, pkgArgs...)
+	args = append(args, buildArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = t.Dir
-	cmd.Env = buildEnv
+	cmd.Dir = dir
+	cmd.Env = env
 	privtmp.KillGroupOnCancel(cmd)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
-		return &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
+		return nil, &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
 	}
 	if withAgent == nil {
 		// The compiler found the func main gofil did not.
 		os.Remove(opts.Output)
-		return &Error{Msg: fmt.Sprintf("%s: gofil found no func main to add its tracker to", displayName(t, pkg))}
+		return nil, &Error{Msg: fmt.Sprintf("%s: gofil found no func main to add its tracker to", displayName(t, pkg))}
 	}
-	return nil
+	return pkg, nil
 }
 
 func displayName(t Target, pkg *listed) string {
 	if len(t.Files) > 0 {
 		return strings.Join(t.Files, " ")
+	}
+	if _, _, ok := splitVersion(t.Package); ok {
+		return t.Package
 	}
 	if pkg != nil && pkg.ImportPath != "" && pkg.ImportPath != "." {
 		return pkg.ImportPath
@@ -324,7 +394,7 @@ func cleanOutput(s, work string) string {
 }
 
 func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*listed, error) {
-	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, flags...)
+	args := append([]string{"list", "-e", "-json=" + listFields}, flags...)
 	args = append(args, pkgArgs...)
 	out, err := goCommand(ctx, dir, env, args...)
 	if err != nil {
@@ -392,57 +462,6 @@ func addMainDone(pkg *listed) (string, []byte, error) {
 		}
 	}
 	return "", nil, nil
-}
-
-// addAgent adds the agent module to a go.mod: a requirement and a
-// replacement by the local copy.
-func addAgent(path string, data []byte, agentDir string) ([]byte, error) {
-	f, err := modfile.Parse(path, data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	if err := f.AddRequire(gofil.AgentModule, "v0.0.0"); err != nil {
-		return nil, fmt.Errorf("edit go.mod: %w", err)
-	}
-	if err := f.AddReplace(gofil.AgentModule, "", agentDir, ""); err != nil {
-		return nil, fmt.Errorf("edit go.mod: %w", err)
-	}
-	f.Cleanup()
-	return f.Format()
-}
-
-// addAgentToWork copies a go.work with its directories made absolute (the
-// copy lives elsewhere) and the agent's directory added to them.
-func addAgentToWork(path string, data []byte, agentDir string) ([]byte, error) {
-	f, err := modfile.ParseWork(path, data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	base := filepath.Dir(path)
-	for _, u := range f.Use {
-		if !filepath.IsAbs(u.Path) {
-			abs := filepath.Join(base, filepath.FromSlash(u.Path))
-			if err := f.AddUse(abs, u.ModulePath); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-			if err := f.DropUse(u.Path); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-		}
-	}
-	for _, r := range f.Replace {
-		if r.New.Version == "" && !filepath.IsAbs(r.New.Path) && (strings.HasPrefix(r.New.Path, "./") || strings.HasPrefix(r.New.Path, "../")) {
-			abs := filepath.Join(base, filepath.FromSlash(r.New.Path))
-			if err := f.AddReplace(r.Old.Path, r.Old.Version, abs, ""); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-		}
-	}
-	if err := f.AddUse(agentDir, gofil.AgentModule); err != nil {
-		return nil, fmt.Errorf("edit go.work: %w", err)
-	}
-	f.Cleanup()
-	return modfile.Format(f.Syntax), nil
 }
 
 func writeOverlayFile(work, name string, data []byte, overlay map[string]string, target string) error {

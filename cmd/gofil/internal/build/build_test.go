@@ -5,6 +5,8 @@ import (
 	"context"
 	"debug/buildinfo"
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +16,133 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/zip"
+
 	"github.com/gofil/gofil"
 )
+
+// proxyDir is a module proxy on disk shared by the tests of this binary,
+// and modCache the module cache they fill from it, both made by TestMain.
+var proxyDir, modCache string
+
+func TestMain(m *testing.M) {
+	root, err := os.MkdirTemp("", "gofil-build-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	proxyDir, modCache = filepath.Join(root, "proxy"), filepath.Join(root, "modcache")
+	if err := writeProxy(proxyDir, filepath.Join(root, "src")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(root)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(root) // the tests set -modcacherw: the cache can be removed
+	os.Exit(code)
+}
+
+// toolMain is package main of example.com/tool/cmd/tool. Its closures
+// capture one loop variable at the module's go 1.13, three from go 1.22
+// on: it prints "3 3 3" only when compiled at its module's language.
+const toolMain = `package main
+
+import (
+	"fmt"
+	"os"
+
+	"example.com/tool/internal/hold"
+)
+
+func main() {
+	var fs []func() int
+	for i := 0; i < 3; i++ {
+		fs = append(fs, func() int { return i })
+	}
+	fmt.Println(fs[0](), fs[1](), fs[2](), len(hold.Hold(2)))
+	if len(os.Args) > 1 && os.Args[1] == "panic" {
+		panic("asked to")
+	}
+}
+`
+
+// toolPanicLine is the line of toolMain's panic.
+const toolPanicLine = 17
+
+// proxyModules are the modules the proxy serves, by path@version, each
+// with its files. example.com/tool, at go 1.13 as esbuild is, has a
+// command that imports one of its internal packages; v1.1.0 has a
+// replace directive, which `go run pkg@version` refuses.
+var proxyModules = map[string]map[string]string{
+	"example.com/tool@v1.0.0": {
+		"go.mod":                "module example.com/tool\n\ngo 1.13\n",
+		"internal/hold/hold.go": "package hold\n\n// Hold holds n MiB.\nfunc Hold(n int) [][]byte {\n\tvar out [][]byte\n\tfor i := 0; i < n; i++ {\n\t\tout = append(out, make([]byte, 1<<20))\n\t}\n\treturn out\n}\n",
+		"cmd/tool/main.go":      toolMain,
+	},
+	"example.com/tool@v1.1.0": {
+		"go.mod":           "module example.com/tool\n\ngo 1.13\n\nreplace example.com/other => ./other\n",
+		"cmd/tool/main.go": "package main\n\nfunc main() {}\n",
+	},
+}
+
+// writeProxy writes proxyModules as a GOPROXY=file:// directory, making
+// each module's zip from its files written under src.
+func writeProxy(proxy, src string) error {
+	versions := map[string][]string{}
+	for pv, files := range proxyModules {
+		path, version, _ := strings.Cut(pv, "@")
+		versions[path] = append(versions[path], version)
+		dir := filepath.Join(src, pv)
+		for name, content := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				return err
+			}
+		}
+		esc, err := module.EscapePath(path)
+		if err != nil {
+			return err
+		}
+		at := filepath.Join(proxy, filepath.FromSlash(esc), "@v")
+		if err := os.MkdirAll(at, 0o755); err != nil {
+			return err
+		}
+		var z bytes.Buffer
+		if err := zip.CreateFromDir(&z, module.Version{Path: path, Version: version}, dir); err != nil {
+			return err
+		}
+		info := fmt.Sprintf(`{"Version":%q,"Time":"2024-01-01T00:00:00Z"}`, version)
+		for name, data := range map[string][]byte{".info": []byte(info), ".mod": []byte(files["go.mod"]), ".zip": z.Bytes()} {
+			if err := os.WriteFile(filepath.Join(at, version+name), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	for path, vs := range versions {
+		esc, _ := module.EscapePath(path)
+		slices.Sort(vs)
+		list := strings.Join(vs, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(proxy, filepath.FromSlash(esc), "@v", "list"), []byte(list), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// useProxy points the go command at the test proxy and module cache, and
+// keeps it from fetching anything else, a newer toolchain included.
+func useProxy(t *testing.T) {
+	t.Setenv("GOPROXY", "file://"+filepath.ToSlash(proxyDir))
+	t.Setenv("GOMODCACHE", modCache)
+	t.Setenv("GOSUMDB", "off")
+	t.Setenv("GOFLAGS", "-modcacherw")
+	t.Setenv("GOTOOLCHAIN", "local")
+	t.Setenv("GOWORK", "")
+}
 
 func writeTree(t *testing.T, root string, files map[string]string) {
 	t.Helper()
@@ -27,6 +154,15 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func goIn(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
@@ -73,6 +209,90 @@ func linksAgent(t *testing.T, bin string) bool {
 		t.Fatal(err)
 	}
 	return slices.ContainsFunc(info.Deps, func(m *debug.Module) bool { return m.Path == gofil.AgentModule })
+}
+
+// TestModuleCachePackage: a command of a module the user's module
+// requires, in the module cache, where the go command refuses overlays,
+// builds with the tracker by its package path, alone, in a workspace, or
+// with -trimpath. It is compiled at its own module's language (go 1.13),
+// imports its module's internal package, and its panic trace names its
+// own file in the module cache, as `go build` names it. The user's files
+// are left as they were.
+func TestModuleCachePackage(t *testing.T) {
+	useProxy(t)
+	for _, c := range []struct {
+		name      string
+		workspace bool
+		flags     []string
+	}{{"module", false, nil}, {"workspace", true, nil}, {"trimpath", false, []string{"-trimpath"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			user := filepath.Join(root, "user")
+			writeTree(t, user, map[string]string{
+				"go.mod":  "module example.com/user\n\ngo 1.22\n",
+				"main.go": "package main\n\nfunc main() {}\n",
+			})
+			goIn(t, user, "get", "example.com/tool@v1.0.0")
+			if c.workspace {
+				writeTree(t, root, map[string]string{"go.work": "go 1.22\n\nuse ./user\n"})
+			}
+			before := snapshot(t, root)
+			bin := mustBuild(t, Target{Package: "example.com/tool/cmd/tool", Dir: user}, c.flags...)
+			if !linksAgent(t, bin) {
+				t.Errorf("the binary does not link the tracker")
+			}
+			stdout, stderr, err := run(t, bin)
+			if err != nil || stdout != "3 3 3 2\n" {
+				t.Errorf("got %q, %v, want \"3 3 3 2\" (the module's go 1.13 loop semantics)\n%s", stdout, err, stderr)
+			}
+			_, stderr, _ = run(t, bin, "panic")
+			file := filepath.Join(modCache, "example.com", "tool@v1.0.0", "cmd", "tool", "main.go")
+			if c.flags != nil {
+				file = "example.com/tool@v1.0.0/cmd/tool/main.go"
+			}
+			want := fmt.Sprintf("main.main()\n\t%s:%d ", file, toolPanicLine)
+			if !strings.Contains(stderr, want) {
+				t.Errorf("the panic's trace does not say %q:\n%s", want, stderr)
+			}
+			if after := snapshot(t, root); !maps.Equal(before, after) {
+				t.Errorf("gofil changed the user's files:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}
+
+// TestVersionedPackage: pkg@version builds as `go run` takes it, outside
+// any module, with version queries; a module whose go.mod holds a
+// replace directive is refused, as go run refuses it.
+func TestVersionedPackage(t *testing.T) {
+	useProxy(t)
+	dir := t.TempDir() // no go.mod above it
+	for _, q := range []string{"v1.0.0", "v1.0"} {
+		bin := mustBuild(t, Target{Package: "example.com/tool/cmd/tool@" + q, Dir: dir})
+		if !linksAgent(t, bin) {
+			t.Errorf("@%s: the binary does not link the tracker", q)
+		}
+		if stdout, stderr, err := run(t, bin); err != nil || stdout != "3 3 3 2\n" {
+			t.Errorf("@%s: got %q, %v, want \"3 3 3 2\"\n%s", q, stdout, err, stderr)
+		}
+	}
+	// latest is v1.1.0, whose go.mod holds a replace directive.
+	_, err := buildIt(t, Target{Package: "example.com/tool/cmd/tool@latest", Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "example.com/tool@v1.1.0") || !strings.Contains(err.Error(), "replace directives") {
+		t.Errorf("a module with a replace directive: got %v, want a refusal", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the build wrote %d entries in the directory it ran in", len(entries))
+	}
+}
+
+// TestGoDistributionCommand: a command of the Go distribution is refused
+// with a message that says why.
+func TestGoDistributionCommand(t *testing.T) {
+	_, err := buildIt(t, Target{Package: "cmd/gofmt", Dir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "command of the Go distribution") {
+		t.Errorf("got %v, want a refusal", err)
+	}
 }
 
 // TestOldGoLines: a main module whose go line is older than the agent's
@@ -189,6 +409,20 @@ func TestGoVersionLine(t *testing.T) {
 	}
 }
 
+func TestBoolFlag(t *testing.T) {
+	for _, c := range []struct {
+		flags []string
+		want  bool
+	}{
+		{nil, false}, {[]string{"-trimpath"}, true}, {[]string{"--trimpath=true"}, true},
+		{[]string{"-trimpath", "-trimpath=false"}, false}, {[]string{"-trimpathx"}, false},
+	} {
+		if got := boolFlag(c.flags, "-trimpath"); got != c.want {
+			t.Errorf("boolFlag(%q) = %v, want %v", c.flags, got, c.want)
+		}
+	}
+}
+
 func TestSplitGOFLAGS(t *testing.T) {
 	got, err := splitGOFLAGS(" -mod=mod\t'-ldflags=-X a=b -s' \"-tags=x y\"  -trimpath ")
 	want := []string{"-mod=mod", "-ldflags=-X a=b -s", "-tags=x y", "-trimpath"}
@@ -218,4 +452,85 @@ func TestBuildFlags(t *testing.T) {
 			t.Errorf("buildFlags(%q, %q) = %q, want %q", c.goflags, c.flags, got, c.want)
 		}
 	}
+}
+
+// TestStandInFiles: the stand-in's files are the package's, each .go file
+// after a line directive naming the original, with -trimpath as the go
+// command names it; the main file carries the tracker.
+func TestStandInFiles(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{
+		"main.go":        "\uFEFFpackage main\n\nfunc main() {}\n",
+		"other_linux.go": "//go:build linux\n\npackage main\n",
+		"asm_amd64.s":    "// nothing\n",
+		"static/a.txt":   "a",
+		"default.pgo":    "",
+	})
+	pkg := &listed{
+		Dir: src, ImportPath: "example.com/m/cmd/x", Name: "main",
+		GoFiles: []string{"main.go"}, IgnoredGoFiles: []string{"other_linux.go", "x_test.go"},
+		SFiles: []string{"asm_amd64.s"}, EmbedFiles: []string{"static/a.txt"},
+	}
+	pkg.Module = &listedModule{Path: "example.com/m", Version: "v1.2.3", GoVersion: "1.13"}
+	mainFile, withAgent, err := addMainDone(pkg)
+	if err != nil || mainFile != filepath.Join(src, "main.go") {
+		t.Fatalf("addMainDone: %q, %v", mainFile, err)
+	}
+	for _, trimpath := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "pkg")
+		mod, err := writeStandIn(dir, pkg, mainFile, withAgent, trimpath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mod.Path != "example.com/m/cmd/x/gofil_main" || mod.Dir != dir {
+			t.Errorf("module %+v", mod)
+		}
+		read := func(name string) string {
+			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+			if err != nil {
+				t.Error(err)
+			}
+			return string(data)
+		}
+		if got := read("go.mod"); got != "module example.com/m/cmd/x/gofil_main\n\ngo 1.13\n" {
+			t.Errorf("go.mod:\n%s", got)
+		}
+		name := filepath.Join(src, "main.go")
+		if trimpath {
+			name = "example.com/m@v1.2.3/cmd/x/main.go"
+		}
+		main := read("main.go")
+		if !strings.HasPrefix(main, "//line "+name+":1:1\npackage main; import gofiltracker ") || !strings.Contains(main, "MainDone()") {
+			t.Errorf("main.go (trimpath %v):\n%s", trimpath, main)
+		}
+		if got := read("other_linux.go"); !strings.HasPrefix(got, "//line ") || !strings.HasSuffix(got, "\n//go:build linux\n\npackage main\n") {
+			t.Errorf("other_linux.go:\n%s", got)
+		}
+		for _, name := range []string{"asm_amd64.s", "static/a.txt", "default.pgo"} {
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name))); err != nil {
+				t.Errorf("%s not copied: %v", name, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "x_test.go")); err == nil {
+			t.Errorf("a test file was copied")
+		}
+	}
+}
+
+// snapshot returns every file under root with its content.
+func snapshot(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -115,4 +116,38 @@ func hasFlag(flags []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// boolFlag reports whether the last setting of the go command's boolean
+// flag name ("-trimpath") in flags, one dash or two, turns it on.
+func boolFlag(flags []string, name string) bool {
+	name = strings.TrimLeft(name, "-")
+	on := false
+	for _, f := range flags {
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "-"), "-")
+		if f == name {
+			on = true
+		} else if v, ok := strings.CutPrefix(f, name+"="); ok {
+			b, err := strconv.ParseBool(v)
+			on = err == nil && b
+		}
+	}
+	return on
+}
+
+// tagFlags returns the -tags flags among flags, "-tags=x" or "-tags" "x":
+// what decides, beyond the platform, which files a package has.
+func tagFlags(flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		f := strings.TrimPrefix(flags[i], "-")
+		switch {
+		case strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "tags="):
+			out = append(out, flags[i])
+		case (f == "-tags" || f == "tags") && i+1 < len(flags):
+			out = append(out, flags[i], flags[i+1])
+			i++
+		}
+	}
+	return out
 }
