@@ -22,8 +22,9 @@ import (
 	"github.com/gofil/gofil/report"
 )
 
-// gofilBin is the gofil binary under test, built once by TestMain.
-var gofilBin string
+// gofilBin is the gofil binary under test, built once by TestMain in
+// testRoot, which the tests may share things in and which TestMain removes.
+var gofilBin, testRoot string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "gofil-test-")
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	testRoot = dir
 	gofilBin = filepath.Join(dir, "gofil")
 	out, err := exec.Command("go", "build", "-o", gofilBin, ".").CombinedOutput()
 	if err != nil {

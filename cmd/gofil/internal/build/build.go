@@ -6,8 +6,6 @@ package build
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	gobuild "go/build"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,163 +122,264 @@ func (e *Error) Error() string { return e.Msg }
 
 // listed is what `go list` says of the target package.
 type listed struct {
-	Dir        string
-	ImportPath string
-	Name       string
-	GoFiles    []string
-	CgoFiles   []string
-	Module     *struct {
-		Path      string
-		GoMod     string
-		GoVersion string
-		Dir       string
-	}
-	Error *struct{ Err string }
+	Dir            string
+	ImportPath     string
+	Name           string
+	Standard       bool
+	GoFiles        []string
+	CgoFiles       []string
+	IgnoredGoFiles []string
+	CFiles         []string
+	CXXFiles       []string
+	MFiles         []string
+	HFiles         []string
+	FFiles         []string
+	SFiles         []string
+	SwigFiles      []string
+	SwigCXXFiles   []string
+	SysoFiles      []string
+	EmbedFiles     []string
+	Module         *listedModule
+	Error          *struct{ Err string }
 	// Deps are the import paths of every package the program links,
 	// without the agent.
 	Deps []string
 }
+
+// listedModule is what `go list` says of a package's module.
+type listedModule struct {
+	Path      string
+	Version   string
+	Main      bool
+	GoMod     string
+	GoVersion string
+	Dir       string
+}
+
+// listFields are the fields of listed, for go list -json.
+const listFields = "Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,IgnoredGoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles," +
+	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,Module,Error,Deps"
 
 // Build compiles t with the tracker injected into opts.Output and returns
 // the import paths of the packages the program links without the agent,
 // "main" included: memory that packages outside them allocate is the
 // agent's.
 func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
-	var pkg *listed
-	if err := build(ctx, t, opts, &pkg); err != nil {
+	pkg, err := build(ctx, t, opts)
+	if err != nil {
 		return nil, err
 	}
 	return append([]string{"main"}, pkg.Deps...), nil
 }
 
-func build(ctx context.Context, t Target, opts Options, listedPkg **listed) error {
+// goEnv is what `go env` says of the settings a build depends on.
+type goEnv struct {
+	GOFLAGS, GOWORK, GOMOD, GOVERSION string
+}
+
+func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
+	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOMOD", "GOVERSION")
+	if err != nil {
+		return goEnv{}, &Error{Msg: "go env failed", Output: err.Error()}
+	}
+	var e goEnv
+	if err := json.Unmarshal(out, &e); err != nil {
+		return goEnv{}, fmt.Errorf("go env: %w", err)
+	}
+	if e.GOWORK == "off" {
+		e.GOWORK = ""
+	}
+	return e, nil
+}
+
+// The build takes one of three ways, by where package main is:
+//
+//   - in a main module (or .go files): the overlay adds the tracker to the
+//     file of func main, and the agent to the main module's go.mod, or to a
+//     copy of go.work;
+//   - in another module, the module cache above all: the overlay cannot
+//     touch it, and a stand-in is built (standin.go);
+//   - pkg@version: as `go run` does, in a main module of its own
+//     (versioned.go), with a stand-in.
+func build(ctx context.Context, t Target, opts Options) (*listed, error) {
+	privtmp.Sweep(opts.CacheDir, buildPrefix)
+	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
+	if err != nil {
+		return nil, fmt.Errorf("build directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	dir, env := t.Dir, os.Environ()
+	genv, err := readGoEnv(ctx, dir, env)
+	if err != nil {
+		return nil, err
+	}
+	goflags, err := splitGOFLAGS(genv.GOFLAGS)
+	if err != nil {
+		return nil, &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
+	}
+	// The go command reads GOFLAGS itself; the flags on its command line
+	// are the user's, the same for go list as for go build, so that both
+	// see the same files (-tags) and packages (-race).
+	flags := append([]string{}, opts.Flags...)
 	pkgArgs := []string{t.Package}
 	if len(t.Files) > 0 {
 		pkgArgs = t.Files
 	}
-	pkg, err := list(ctx, t.Dir, pkgArgs)
-	if err != nil {
-		return err
+	versioned := false
+	if path, version, ok := splitVersion(t.Package); ok && len(t.Files) == 0 {
+		versioned = true
+		dir = filepath.Join(work, "main")
+		env = append(env, "GOWORK=off")
+		if err := versionedModule(ctx, dir, env, goVersionLine(genv.GOVERSION), path, version, tagFlags(flags)); err != nil {
+			return nil, err
+		}
+		genv.GOWORK, genv.GOMOD = "", filepath.Join(dir, "go.mod")
+		flags = append(flags, "-mod=mod")
+		pkgArgs = []string{path}
 	}
-	*listedPkg = pkg
+	pkg, err := list(ctx, dir, env, flags, pkgArgs)
+	if err != nil {
+		return nil, err
+	}
 	if pkg.Name != "main" {
-		return fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
+		return nil, fmt.Errorf("%s is package %s, not a main package: gofil runs programs", displayName(t, pkg), pkg.Name)
 	}
-	privtmp.Sweep(opts.CacheDir, buildPrefix)
-	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
-	if err != nil {
-		return fmt.Errorf("build directory: %w", err)
+	if pkg.Standard {
+		// Its files are in GOROOT, whose commands import cmd/internal
+		// packages that no module of gofil's could.
+		return nil, &Error{Msg: fmt.Sprintf("%s is a command of the Go distribution: gofil cannot add its tracker to it", displayName(t, pkg))}
 	}
-	defer os.RemoveAll(work)
+	// outside: package main is not in a main module, and is built from a
+	// stand-in.
+	outside := pkg.Module != nil && !pkg.Module.Main
 
-	overlay := map[string]string{}
-	agentGo := "1.21"
-	modRoot := pkg.Dir
-	needAgent := true
-	if pkg.Module != nil && pkg.Module.GoMod != "" {
-		modRoot = filepath.Dir(pkg.Module.GoMod)
-		if v := pkg.Module.GoVersion; v != "" && versionLess(v, agentGo) {
-			agentGo = v
-		}
-		needAgent = pkg.Module.Path != gofil.AgentModule
+	// The main module's go.mod, which the overlay replaces by a copy with
+	// the modules gofil adds: the package's module's, that of the
+	// directory the go command runs in, or, for .go files outside any
+	// module, one gofil makes up in their directory.
+	goMod, modPath := "", ""
+	var modData []byte
+	switch {
+	case genv.GOWORK != "":
+	case outside:
+		goMod = genv.GOMOD
+	case pkg.Module != nil && pkg.Module.GoMod != "":
+		goMod = pkg.Module.GoMod
+	default:
+		goMod = filepath.Join(pkg.Dir, "go.mod")
+		modData = []byte("module gofil.run/main\n\ngo " + goVersionLine(genv.GOVERSION) + "\n")
 	}
-	workFile := ""
-	if needAgent {
-		workFile = goWork(ctx, t.Dir)
+	if goMod != "" && modData == nil {
+		if goMod == os.DevNull || !filepath.IsAbs(goMod) {
+			return nil, &Error{Msg: fmt.Sprintf("%s is outside the main module, and there is none here", displayName(t, pkg))}
+		}
+		modData, err = os.ReadFile(goMod)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", goMod, err)
+		}
+		modPath = modfile.ModulePath(modData)
 	}
-	var workData []byte
-	if workFile != "" {
-		workData, err = os.ReadFile(workFile)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", workFile, err)
-		}
-		if wf, err := modfile.ParseWork(workFile, workData, nil); err == nil && wf.Go != nil && versionLess(wf.Go.Version, agentGo) {
-			agentGo = wf.Go.Version
-		}
+	var add []localModule
+	ownModule := modPath == gofil.AgentModule
+	if genv.GOWORK != "" {
+		ownModule = pkg.Module != nil && pkg.Module.Path == gofil.AgentModule
 	}
-	buildEnv := os.Environ()
-	if needAgent && workFile != "" {
-		// In a workspace the agent joins as one more workspace module,
-		// through a copy of go.work that gofil points GOWORK at: a go.mod
-		// requirement would make the go command look for the other
-		// workspace modules' versions.
-		agentDir, err := writeAgent(opts.CacheDir, agentGo)
+	if !ownModule {
+		// gofil's own module, run from its tree, holds the agent already.
+		agentDir, err := writeAgent(opts.CacheDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		workCopy, err := addAgentToWork(workFile, workData, agentDir)
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(work, "go.work")
-		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
-			return fmt.Errorf("workspace: %w", err)
-		}
-		buildEnv = append(buildEnv, "GOWORK="+p)
-	} else if needAgent {
-		agentDir, err := writeAgent(opts.CacheDir, agentGo)
-		if err != nil {
-			return err
-		}
-		goMod := filepath.Join(modRoot, "go.mod")
-		var data []byte
-		if pkg.Module != nil && pkg.Module.GoMod != "" {
-			goMod = pkg.Module.GoMod
-			data, err = os.ReadFile(goMod)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", goMod, err)
-			}
-		} else {
-			data = []byte("module gofil.run/main\n\ngo " + goVersion(ctx) + "\n")
-		}
-		mod, err := addAgent(goMod, data, agentDir)
-		if err != nil {
-			return err
-		}
-		if err := writeOverlayFile(work, "go.mod", mod, overlay, goMod); err != nil {
-			return err
-		}
+		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
 	}
 
 	mainFile, withAgent, err := addMainDone(pkg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
-		return err
+	overlay := map[string]string{}
+	buildArgs := pkgArgs
+	if outside {
+		// GOFLAGS first, as the go command reads them.
+		trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
+		standIn, err := writeStandIn(filepath.Join(work, "pkg"), pkg, mainFile, withAgent, trimpath)
+		if err != nil {
+			return nil, err
+		}
+		add = append(add, standIn)
+		buildArgs = []string{standIn.Path}
+	} else if withAgent != nil {
+		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
+			return nil, err
+		}
+	}
+
+	if genv.GOWORK != "" {
+		data, err := os.ReadFile(genv.GOWORK)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", genv.GOWORK, err)
+		}
+		workCopy, err := addModulesToWork(genv.GOWORK, data, add)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(work, "go.work")
+		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		env = append(env, "GOWORK="+p)
+	} else if len(add) > 0 {
+		mod, err := addModules(goMod, modData, add)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeOverlayFile(work, "go.mod", mod, overlay, goMod); err != nil {
+			return nil, err
+		}
 	}
 	overlayJSON, err := json.Marshal(struct{ Replace map[string]string }{overlay})
 	if err != nil {
-		return fmt.Errorf("overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 	overlayPath := filepath.Join(work, "overlay.json")
 	if err := os.WriteFile(overlayPath, overlayJSON, 0o600); err != nil {
-		return fmt.Errorf("overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
 
 	args := []string{"build", "-overlay", overlayPath, "-o", opts.Output}
-	args = append(args, mergeLdflags(opts.Flags)...)
-	if _, err := os.Stat(filepath.Join(modRoot, "vendor", "modules.txt")); err == nil && !hasFlag(opts.Flags, "-mod") {
-		// The agent is not in vendor/modules.txt.
-		args = append(args, "-mod=mod")
+	args = append(args, buildFlags(goflags, flags)...)
+	if goMod != "" && !versioned && !hasFlag(flags, "-mod") {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(goMod), "vendor", "modules.txt")); err == nil {
+			// The agent is not in vendor/modules.txt.
+			args = append(args, "-mod=mod")
+		}
 	}
-	args = append(args, pkgArgs...)
+	args = append(args, buildArgs...)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = t.Dir
-	cmd.Env = buildEnv
+	cmd.Dir = dir
+	cmd.Env = env
 	privtmp.KillGroupOnCancel(cmd)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	if err := cmd.Run(); err != nil {
-		return &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
+		return nil, &Error{Msg: fmt.Sprintf("%s does not build", displayName(t, pkg)), Output: cleanOutput(out.String(), work)}
 	}
-	return nil
+	if withAgent == nil {
+		// The compiler found the func main gofil did not.
+		os.Remove(opts.Output)
+		return nil, &Error{Msg: fmt.Sprintf("%s: gofil found no func main to add its tracker to", displayName(t, pkg))}
+	}
+	return pkg, nil
 }
 
 func displayName(t Target, pkg *listed) string {
 	if len(t.Files) > 0 {
 		return strings.Join(t.Files, " ")
+	}
+	if _, _, ok := splitVersion(t.Package); ok {
+		return t.Package
 	}
 	if pkg != nil && pkg.ImportPath != "" && pkg.ImportPath != "." {
 		return pkg.ImportPath
@@ -295,22 +393,14 @@ func cleanOutput(s, work string) string {
 	return strings.ReplaceAll(s, work+string(filepath.Separator), "")
 }
 
-func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
-	args := append([]string{"list", "-e", "-json=Dir,ImportPath,Name,GoFiles,CgoFiles,Module,Error,Deps"}, pkgArgs...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	privtmp.KillGroupOnCancel(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return nil, &Error{Msg: "cannot load the package", Output: msg}
+func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*listed, error) {
+	args := append([]string{"list", "-e", "-json=" + listFields}, flags...)
+	args = append(args, pkgArgs...)
+	out, err := goCommand(ctx, dir, env, args...)
+	if err != nil {
+		return nil, &Error{Msg: "cannot load the package", Output: err.Error()}
 	}
-	dec := json.NewDecoder(&stdout)
+	dec := json.NewDecoder(bytes.NewReader(out))
 	var pkgs []*listed
 	for dec.More() {
 		var p listed
@@ -334,7 +424,12 @@ func list(ctx context.Context, dir string, pkgArgs []string) (*listed, error) {
 // tracker after the package clause, and a deferred call of its MainDone
 // after main's opening brace. Every position the program reports, in a
 // panic's trace say, is unchanged, and no frame of gofil's comes between
-// runtime.main and the program's main.
+// runtime.main and the program's main. What is added is Go 1.0, compiled
+// at the language version of the package's module whatever that is.
+//
+// A file that does not parse is skipped; without func main, the result is
+// empty and the package is built as it is, for the compiler to say what is
+// wrong (a syntax error in main's file, most likely).
 func addMainDone(pkg *listed) (string, []byte, error) {
 	files := append(append([]string{}, pkg.GoFiles...), pkg.CgoFiles...)
 	fset := token.NewFileSet()
@@ -346,7 +441,7 @@ func addMainDone(pkg *listed) (string, []byte, error) {
 		}
 		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
 		if err != nil {
-			continue // the compiler will report it
+			continue
 		}
 		for _, d := range f.Decls {
 			fn, ok := d.(*ast.FuncDecl)
@@ -366,168 +461,7 @@ func addMainDone(pkg *listed) (string, []byte, error) {
 			return path, out, nil
 		}
 	}
-	return "", nil, &Error{Msg: "the main package has no func main", Output: ""}
-}
-
-// addAgent adds the agent module to a go.mod: a requirement and a
-// replacement by the local copy.
-func addAgent(path string, data []byte, agentDir string) ([]byte, error) {
-	f, err := modfile.Parse(path, data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	if err := f.AddRequire(gofil.AgentModule, "v0.0.0"); err != nil {
-		return nil, fmt.Errorf("edit go.mod: %w", err)
-	}
-	if err := f.AddReplace(gofil.AgentModule, "", agentDir, ""); err != nil {
-		return nil, fmt.Errorf("edit go.mod: %w", err)
-	}
-	f.Cleanup()
-	return f.Format()
-}
-
-// goWork returns the go.work file in force in dir, or "".
-func goWork(ctx context.Context, dir string) string {
-	cmd := exec.CommandContext(ctx, "go", "env", "GOWORK")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		return ""
-	}
-	w := strings.TrimSpace(string(out))
-	if w == "off" {
-		return ""
-	}
-	return w
-}
-
-// addAgentToWork copies a go.work with its directories made absolute (the
-// copy lives elsewhere) and the agent's directory added to them.
-func addAgentToWork(path string, data []byte, agentDir string) ([]byte, error) {
-	f, err := modfile.ParseWork(path, data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	base := filepath.Dir(path)
-	for _, u := range f.Use {
-		if !filepath.IsAbs(u.Path) {
-			abs := filepath.Join(base, filepath.FromSlash(u.Path))
-			if err := f.AddUse(abs, u.ModulePath); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-			if err := f.DropUse(u.Path); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-		}
-	}
-	for _, r := range f.Replace {
-		if r.New.Version == "" && !filepath.IsAbs(r.New.Path) && (strings.HasPrefix(r.New.Path, "./") || strings.HasPrefix(r.New.Path, "../")) {
-			abs := filepath.Join(base, filepath.FromSlash(r.New.Path))
-			if err := f.AddReplace(r.Old.Path, r.Old.Version, abs, ""); err != nil {
-				return nil, fmt.Errorf("edit go.work: %w", err)
-			}
-		}
-	}
-	if err := f.AddUse(agentDir, gofil.AgentModule); err != nil {
-		return nil, fmt.Errorf("edit go.work: %w", err)
-	}
-	f.Cleanup()
-	return modfile.Format(f.Syntax), nil
-}
-
-// writeAgent writes the agent's source as a module of its own under cache
-// and returns its directory. The go line follows the user's module, which
-// may not require a module newer than itself.
-func writeAgent(cache, goLine string) (string, error) {
-	h := sha256.New()
-	h.Write([]byte(goLine))
-	var files []string
-	err := fs.WalkDir(gofil.AgentSource, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && !strings.HasSuffix(p, "_test.go") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("agent source: %w", err)
-	}
-	sort.Strings(files)
-	contents := make(map[string][]byte, len(files))
-	for _, p := range files {
-		data, err := gofil.AgentSource.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("agent source: %w", err)
-		}
-		contents[p] = data
-		h.Write([]byte(p))
-		h.Write(data)
-	}
-	mod := "module " + gofil.AgentModule + "\n\ngo " + goLine + "\n"
-	contents["go.mod"] = []byte(mod)
-	files = append(files, "go.mod")
-	dir := filepath.Join(cache, "agent-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if sameFiles(dir, files, contents) {
-		return dir, nil
-	}
-	// Missing, partly written or changed since: made again, then put in
-	// place of what was there.
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(cache, ".agent-")
-	if err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	for _, p := range files {
-		dst := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return "", fmt.Errorf("agent cache: %w", err)
-		}
-		if err := os.WriteFile(dst, contents[p], 0o600); err != nil {
-			return "", fmt.Errorf("agent cache: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if sameFiles(dir, files, contents) {
-			return dir, nil // another gofil wrote it first
-		}
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	return dir, nil
-}
-
-// sameFiles reports whether dir holds exactly files, each with its
-// contents, as regular files: the agent's source is checked on every use,
-// never trusted for its name.
-func sameFiles(dir string, files []string, contents map[string][]byte) bool {
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		want, ok := contents[filepath.ToSlash(rel)]
-		if !ok || !d.Type().IsRegular() {
-			return errors.New("not the agent's")
-		}
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, want) {
-			return errors.New("not the agent's")
-		}
-		n++
-		return nil
-	})
-	return err == nil && n == len(files)
+	return "", nil, nil
 }
 
 func writeOverlayFile(work, name string, data []byte, overlay map[string]string, target string) error {
@@ -539,48 +473,37 @@ func writeOverlayFile(work, name string, data []byte, overlay map[string]string,
 	return nil
 }
 
-// mergeLdflags adds -checklinkname=0, which the tracker's exit hook needs,
-// to the user's -ldflags, or adds an -ldflags flag.
-func mergeLdflags(flags []string) []string {
-	out := make([]string, 0, len(flags)+1)
-	merged := false
-	for i := 0; i < len(flags); i++ {
-		f := flags[i]
-		switch {
-		case strings.HasPrefix(f, "-ldflags=") || strings.HasPrefix(f, "--ldflags="):
-			k, v, _ := strings.Cut(f, "=")
-			out = append(out, k+"=-checklinkname=0 "+v)
-			merged = true
-		case (f == "-ldflags" || f == "--ldflags") && i+1 < len(flags):
-			out = append(out, f+"=-checklinkname=0 "+flags[i+1])
-			i++
-			merged = true
-		default:
-			out = append(out, f)
+// goCommand runs the go command in dir and returns its standard output; an
+// error holds what it wrote on its standard error.
+func goCommand(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	privtmp.KillGroupOnCancel(cmd)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
 		}
+		return nil, fmt.Errorf("%s", msg)
 	}
-	if !merged {
-		out = append(out, "-ldflags=-checklinkname=0")
-	}
-	return out
+	return stdout.Bytes(), nil
 }
 
-func hasFlag(flags []string, name string) bool {
-	for _, f := range flags {
-		if f == name || strings.HasPrefix(f, name+"=") || f == "-"+name || strings.HasPrefix(f, "-"+name+"=") {
-			return true
-		}
+// goVersionLine makes a go line's version of a GOVERSION ("go1.26.8",
+// "go1.27rc1", "go1.26.8 X:jsonv2", "devel go1.27-..."): the version as it
+// is when a go line takes it, else major.minor, else 1.21.
+func goVersionLine(goversion string) string {
+	v := strings.TrimPrefix(strings.TrimPrefix(goversion, "devel "), "go")
+	if i := strings.IndexAny(v, " -"); i >= 0 {
+		v = v[:i]
 	}
-	return false
-}
-
-func goVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "1.21"
+	if modfile.GoVersionRE.MatchString(v) {
+		return v
 	}
-	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "go")
-	// "1.26.8" or "1.26rc1": keep major.minor.
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {
 		return "1.21"
@@ -592,25 +515,10 @@ func goVersion(ctx context.Context) string {
 			break
 		}
 	}
-	return parts[0] + "." + minor
-}
-
-// versionLess compares Go versions such as "1.19", "1.21.3".
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		var x, y int
-		if i < len(pa) {
-			fmt.Sscan(pa[i], &x)
-		}
-		if i < len(pb) {
-			fmt.Sscan(pb[i], &y)
-		}
-		if x != y {
-			return x < y
-		}
+	if minor == "" {
+		return "1.21"
 	}
-	return false
+	return parts[0] + "." + minor
 }
 
 // buildPrefix begins the name of a build's directory in the cache.

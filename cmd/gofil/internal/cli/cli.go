@@ -17,7 +17,7 @@ import (
 const usage = `gofil finds the moment a Go program used the most memory, and which lines held it.
 
 Usage:
-  gofil run [flags] PACKAGE | FILE.go... | BINARY [-- ARGS...]
+  gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINARY [-- ARGS...]
   gofil report [--open] [-o DIR] DIR | PROFILE
   gofil watch [flags] URL
   gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz

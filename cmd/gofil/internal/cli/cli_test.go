@@ -77,3 +77,19 @@ func TestRunFlagsAnyOrder(t *testing.T) {
 		t.Errorf("a file list: target %q, err %v", target, err)
 	}
 }
+
+// TestProgramName: the program is named after the last element of what the
+// user named, without a package's version.
+func TestProgramName(t *testing.T) {
+	for arg, want := range map[string]string{
+		"golang.org/x/tools/cmd/stringer@v0.30.0": "stringer",
+		"github.com/evanw/esbuild/cmd/esbuild":    "esbuild",
+		"example.com/cmd/x@feature/branch":        "x",
+		"./cmd/job/":                              "job",
+		"main.go":                                 "main",
+	} {
+		if got := programName(arg); got != want {
+			t.Errorf("programName(%q) = %q, want %q", arg, got, want)
+		}
+	}
+}

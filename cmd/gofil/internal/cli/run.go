@@ -28,7 +28,7 @@ import (
 	"github.com/gofil/gofil/report"
 )
 
-const runUsage = `Usage: gofil run [flags] PACKAGE | FILE.go... | BINARY [-- ARGS...]
+const runUsage = `Usage: gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINARY [-- ARGS...]
 
 Builds the program with gofil's tracker (your files are not modified), runs
 it with your stdin, stdout, stderr, environment and working directory, and
@@ -351,7 +351,12 @@ func godebug(user string, rate uint64) string {
 	return strings.Join(parts, ",")
 }
 
+// programName names the program after what the user named: a file, a
+// directory, or a package path, whose version (pkg@version) is left out.
 func programName(arg string) string {
+	if _, err := os.Stat(arg); err != nil {
+		arg, _, _ = strings.Cut(arg, "@")
+	}
 	base := filepath.Base(strings.TrimSuffix(arg, "/"))
 	base = strings.TrimSuffix(base, ".go")
 	if base == "." || base == "" || base == "/" {

@@ -1,0 +1,153 @@
+package build
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// splitGOFLAGS splits a GOFLAGS value as the go command does
+// (cmd/internal/quoted.Split): fields separated by spaces, a field may be
+// wrapped in single or double quotes, with nothing unescaped inside.
+func splitGOFLAGS(s string) ([]string, error) {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	var out []string
+	for len(s) > 0 {
+		for len(s) > 0 && isSpace(s[0]) {
+			s = s[1:]
+		}
+		if len(s) == 0 {
+			break
+		}
+		if q := s[0]; q == '"' || q == '\'' {
+			i := strings.IndexByte(s[1:], q)
+			if i < 0 {
+				return nil, fmt.Errorf("GOFLAGS: unterminated %c string", q)
+			}
+			out = append(out, s[1:1+i])
+			s = s[i+2:]
+			continue
+		}
+		i := 0
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		out = append(out, s[:i])
+		s = s[i:]
+	}
+	return out, nil
+}
+
+// buildFlags returns the flags gofil gives `go build`: the user's, with
+// the linker flag the tracker needs (-checklinkname=0, for its exit hook)
+// added to every -ldflags they set, on the command line or in GOFLAGS.
+//
+// -ldflags is a per-package flag: each occurrence, GOFLAGS' first and then
+// the command line's, adds a value, and a package takes the last value
+// whose pattern matches it (cmd/go/internal/load/flag.go). A plain
+// -ldflags=-checklinkname=0 on the command line would therefore replace
+// the user's -ldflags for the main package, GOFLAGS=-ldflags=-X=... as
+// much as a -ldflags of theirs on the command line (`go run` keeps them).
+// So gofil's own value goes first and every value of the user's follows
+// with the flag added: whichever of them the main package takes has it.
+func buildFlags(goflags, flags []string) []string {
+	var values []string
+	for _, f := range goflags {
+		if v, ok := ldflagsValue(f); ok {
+			values = append(values, v)
+		}
+	}
+	out := []string{"-ldflags=-checklinkname=0"}
+	var rest []string
+	for i := 0; i < len(flags); i++ {
+		f := flags[i]
+		if v, ok := ldflagsValue(f); ok {
+			values = append(values, v)
+			continue
+		}
+		if (f == "-ldflags" || f == "--ldflags") && i+1 < len(flags) {
+			values = append(values, flags[i+1])
+			i++
+			continue
+		}
+		rest = append(rest, f)
+	}
+	for _, v := range values {
+		out = append(out, "-ldflags="+withCheckLinkname(v))
+	}
+	return append(rest, out...)
+}
+
+// ldflagsValue returns the value of an -ldflags=VALUE flag.
+func ldflagsValue(f string) (string, bool) {
+	for _, p := range []string{"-ldflags=", "--ldflags="} {
+		if v, ok := strings.CutPrefix(f, p); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// withCheckLinkname adds -checklinkname=0 to one -ldflags value, after its
+// package pattern if it has one ("all=-s -w").
+func withCheckLinkname(v string) string {
+	const own = "-checklinkname=0"
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return own
+	}
+	if !strings.HasPrefix(v, "-") {
+		if i := strings.IndexByte(v, '='); i > 0 {
+			return v[:i+1] + own + " " + v[i+1:]
+		}
+		return v // not valid: the go command says why
+	}
+	return own + " " + v
+}
+
+// hasFlag reports whether flags set the go command's flag name ("-mod"),
+// written with one dash or two, with its value after "=" or not.
+func hasFlag(flags []string, name string) bool {
+	name = strings.TrimLeft(name, "-")
+	for _, f := range flags {
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "-"), "-")
+		if f == name || strings.HasPrefix(f, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// boolFlag reports whether the last setting of the go command's boolean
+// flag name ("-trimpath") in flags, one dash or two, turns it on.
+func boolFlag(flags []string, name string) bool {
+	name = strings.TrimLeft(name, "-")
+	on := false
+	for _, f := range flags {
+		f = strings.TrimPrefix(strings.TrimPrefix(f, "-"), "-")
+		if f == name {
+			on = true
+		} else if v, ok := strings.CutPrefix(f, name+"="); ok {
+			b, err := strconv.ParseBool(v)
+			on = err == nil && b
+		}
+	}
+	return on
+}
+
+// tagFlags returns the -tags flags among flags, "-tags=x" or "-tags" "x":
+// what decides, beyond the platform, which files a package has.
+func tagFlags(flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		f := strings.TrimPrefix(flags[i], "-")
+		switch {
+		case strings.HasPrefix(f, "-tags=") || strings.HasPrefix(f, "tags="):
+			out = append(out, flags[i])
+		case (f == "-tags" || f == "tags") && i+1 < len(flags):
+			out = append(out, flags[i], flags[i+1])
+			i++
+		}
+	}
+	return out
+}
