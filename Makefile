@@ -1,7 +1,8 @@
 GO ?= go
-# The tracker reaches runtime internals through linkname; its own tests
-# link only with this flag, as `gofil run` builds programs with it.
-LDFLAGS := -ldflags=-checklinkname=0
+# The tracker reaches runtime internals through linkname, under the tag
+# gofil_linkname and with the linker flag, as `gofil run` builds programs;
+# a plain `go test ./...` builds the tracker without them.
+LDFLAGS := -tags=gofil_linkname -ldflags=-checklinkname=0
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests are worth the race detector's time.
 RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./cmd/gofil/internal/build/...

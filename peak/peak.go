@@ -219,6 +219,10 @@ type Peak struct {
 	// pair whose Slack is within tightSlack is not Approximate.
 	Approximate bool
 	Slack       uint64
+	// Gap says the pair spans GC cycles the tracker did not see: Before
+	// is then the bound the exact counters give, or the reading at which
+	// the pair is exact.
+	Gap bool
 	// Least, for an approximate pair, is the reading with the most memory
 	// among those taken within the span both it and its exact bound count
 	// (from the last reading before its first mark to its last mark): the
@@ -253,11 +257,23 @@ func (p Peak) Moment() Memory {
 }
 
 // Exact is the runtime's exact heap at the peak's moment, 0 if unknown.
+// Where the heap at the mark is not known, it is the largest reading
+// before the mark, which peaks are compared by (Memory); Proven says
+// whether it is the figure for the peak's moment itself.
 func (p Peak) Exact() uint64 {
 	if p.Unswept > 0 || p.MarkExact == 0 {
 		return p.Before.Heap
 	}
 	return p.MarkExact
+}
+
+// Proven reports whether Exact is the runtime's figure for the peak's
+// moment itself: the heap at the mark, proven by the readings around it,
+// the reading before the mark that held more (Unswept), or the bound or
+// reading of a pair across unseen cycles (Gap). Otherwise it is a reading
+// before the mark, which is no figure for the mark.
+func (p Peak) Proven() bool {
+	return p.MarkExact != 0 || p.Unswept > 0 || p.Gap
 }
 
 // Memory is what the process held at the peak's moment: the Go heap (the
@@ -507,6 +523,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 		p.At = s.Seen
 		p.Before = s.Before
 		p.Approximate = true
+		p.Gap = true
 		// Every reading from the last one before the pair's first mark to
 		// its last mark is within what both the pair and the exact bound
 		// below count: the heap then was at most the bound, and at least

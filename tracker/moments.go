@@ -71,7 +71,7 @@ func (m *moments) add(p peak.Peak) {
 // fill makes mo the heap of p, reusing its values' memory.
 func (m *moments) fill(mo *moment, p peak.Peak) {
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
-	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, p.Exact()
+	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, provenExact(p)
 	mo.values = mo.values[:0]
 	for _, s := range p.Stacks {
 		if s.Bytes <= 0 {

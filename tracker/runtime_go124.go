@@ -1,4 +1,4 @@
-//go:build go1.24
+//go:build go1.24 && gofil_linkname
 
 package tracker
 
@@ -9,8 +9,11 @@ import (
 )
 
 // This file reaches into the runtime and os/signal, which offer no API for
-// what it needs. It builds with -ldflags=-checklinkname=0, which `gofil run`
-// passes; runtime_test.go fails loudly when a Go release changes either.
+// what it needs. It links only with -ldflags=-checklinkname=0, so it is
+// built under the tag gofil_linkname, which `gofil run` passes with that
+// flag (as `make test` does); a plain `go build` or `go test` of the
+// package builds runtime_other.go instead. runtime_test.go fails loudly
+// when a Go release changes either.
 
 // exitHooksSupported says that os.Exit and a return from main run the
 // tracker's final accounting.

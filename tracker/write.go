@@ -75,7 +75,7 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		SampledBytes:    p.Sampled,
 		UnsweptBytes:    p.Unswept,
 		LiveBytes:       p.LiveBytes,
-		ExactBytes:      p.Exact(),
+		ExactBytes:      provenExact(p),
 		MarkExactBytes:  p.MarkExact,
 		MarkLiveBytes:   p.MarkLive,
 		MarkLoBytes:     p.MarkBounds.Lo,
@@ -229,4 +229,13 @@ func gcSettings() (gogc, limit *int64) {
 		limit = &v
 	}
 	return gogc, limit
+}
+
+// provenExact is the runtime's figure for p's moment when the readings
+// prove it, else 0: unknown.
+func provenExact(p peak.Peak) uint64 {
+	if !p.Proven() {
+		return 0
+	}
+	return p.Exact()
 }

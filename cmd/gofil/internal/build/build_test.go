@@ -438,14 +438,18 @@ func TestBuildFlags(t *testing.T) {
 	cases := []struct {
 		goflags, flags, want []string
 	}{
-		{nil, nil, []string{"-ldflags=-checklinkname=0"}},
-		{nil, []string{"-race", "-tags=x"}, []string{"-race", "-tags=x", "-ldflags=-checklinkname=0"}},
+		{nil, nil, []string{"-ldflags=-checklinkname=0", "-tags=gofil_linkname"}},
+		{nil, []string{"-race", "-tags=x"}, []string{"-race", "-ldflags=-checklinkname=0", "-tags=x,gofil_linkname"}},
 		{[]string{"-ldflags=-X=main.v=1"}, nil,
-			[]string{"-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0 -X=main.v=1"}},
+			[]string{"-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0 -X=main.v=1", "-tags=gofil_linkname"}},
 		{[]string{"-mod=mod", "--ldflags=-s"}, []string{"-ldflags", "-w", "-race"},
-			[]string{"-race", "-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0 -s", "-ldflags=-checklinkname=0 -w"}},
-		{nil, []string{"-ldflags=all=-s -w"}, []string{"-ldflags=-checklinkname=0", "-ldflags=all=-checklinkname=0 -s -w"}},
-		{nil, []string{"-ldflags="}, []string{"-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0"}},
+			[]string{"-race", "-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0 -s", "-ldflags=-checklinkname=0 -w", "-tags=gofil_linkname"}},
+		{nil, []string{"-ldflags=all=-s -w"}, []string{"-ldflags=-checklinkname=0", "-ldflags=all=-checklinkname=0 -s -w", "-tags=gofil_linkname"}},
+		{nil, []string{"-ldflags="}, []string{"-ldflags=-checklinkname=0", "-ldflags=-checklinkname=0", "-tags=gofil_linkname"}},
+		// -tags: the command line's replaces GOFLAGS', and gofil's tag
+		// joins whichever wins, in either of the go command's forms.
+		{[]string{"-tags=a b"}, nil, []string{"-ldflags=-checklinkname=0", "-tags=a,b,gofil_linkname"}},
+		{[]string{"-tags=a"}, []string{"-tags", "prod"}, []string{"-ldflags=-checklinkname=0", "-tags=prod,gofil_linkname"}},
 	}
 	for _, c := range cases {
 		if got := buildFlags(c.goflags, c.flags); !slices.Equal(got, c.want) {

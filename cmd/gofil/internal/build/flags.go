@@ -50,11 +50,21 @@ func splitGOFLAGS(s string) ([]string, error) {
 // much as a -ldflags of theirs on the command line (`go run` keeps them).
 // So gofil's own value goes first and every value of the user's follows
 // with the flag added: whichever of them the main package takes has it.
+//
+// The build tag LinknameTag selects the tracker's file that reaches the
+// runtime through linkname (plain `go test ./...`, without the linker
+// flag, builds the other). -tags is not per package: the last one given
+// wins, the command line's over GOFLAGS'. So the user's tags and gofil's
+// go in one -tags flag, at the end.
 func buildFlags(goflags, flags []string) []string {
 	var values []string
+	tags := ""
 	for _, f := range goflags {
 		if v, ok := ldflagsValue(f); ok {
 			values = append(values, v)
+		}
+		if v, ok := tagsValue(f); ok {
+			tags = v
 		}
 	}
 	out := []string{"-ldflags=-checklinkname=0"}
@@ -70,12 +80,48 @@ func buildFlags(goflags, flags []string) []string {
 			i++
 			continue
 		}
+		if v, ok := tagsValue(f); ok {
+			tags = v
+			continue
+		}
+		if (f == "-tags" || f == "--tags") && i+1 < len(flags) {
+			tags = flags[i+1]
+			i++
+			continue
+		}
 		rest = append(rest, f)
 	}
 	for _, v := range values {
 		out = append(out, "-ldflags="+withCheckLinkname(v))
 	}
+	out = append(out, "-tags="+withLinknameTag(tags))
 	return append(rest, out...)
+}
+
+// LinknameTag is the build tag under which the tracker reaches runtime
+// internals through linkname (tracker/runtime_go124.go).
+const LinknameTag = "gofil_linkname"
+
+// tagsValue returns the value of a -tags=VALUE flag.
+func tagsValue(f string) (string, bool) {
+	for _, p := range []string{"-tags=", "--tags="} {
+		if v, ok := strings.CutPrefix(f, p); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// withLinknameTag adds LinknameTag to a -tags value, comma-separated (the
+// go command also takes the older space-separated form).
+func withLinknameTag(tags string) string {
+	var list []string
+	for _, t := range strings.FieldsFunc(tags, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if t != LinknameTag {
+			list = append(list, t)
+		}
+	}
+	return strings.Join(append(list, LinknameTag), ",")
 }
 
 // ldflagsValue returns the value of an -ldflags=VALUE flag.
