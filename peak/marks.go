@@ -112,6 +112,17 @@ func (v *interval) meet(lo, hi int64) {
 	}
 }
 
+// frees bounds F at the window's mark: the readings either side, or
+// exactly the reading before when it was taken while that GC marked (its
+// start ends the sweeps before it, and its own sweep begins after the
+// mark).
+func (w window) frees() (lo, hi int64) {
+	if w.before.Marking {
+		return int64(w.before.Frees), int64(w.before.Frees)
+	}
+	return int64(w.before.Frees), int64(w.after.Frees)
+}
+
 // heapAt bounds the heap at mark n, and gives the live heap that mark
 // found (0 if no reading of it is known).
 func (ws *windows) heapAt(n uint32) (b Bounds, live uint64) {
@@ -119,7 +130,8 @@ func (ws *windows) heapAt(n uint32) (b Bounds, live uint64) {
 	wn, okN := ws.at(n)
 	if okN {
 		// Directly: A(m_n) − F(m_n).
-		v.meet(int64(wn.before.Allocs)-int64(wn.after.Frees), int64(wn.after.Allocs)-int64(wn.before.Frees))
+		fLo, fHi := wn.frees()
+		v.meet(int64(wn.before.Allocs)-fHi, int64(wn.after.Allocs)-fLo)
 		// By allocation, from the mark before: what it found live (read
 		// while the count was n−1) and all allocated since. The process
 		// starts with nothing allocated, at "mark 0".
@@ -142,7 +154,9 @@ func (ws *windows) heapAt(n uint32) (b Bounds, live uint64) {
 	if okN && okNext && live != 0 {
 		// By frees: what mark n found live and what its sweep freed.
 		l := int64(live)
-		v.meet(l+int64(wNext.before.Frees)-int64(wn.after.Frees), l+int64(wNext.after.Frees)-int64(wn.before.Frees))
+		nLo, nHi := wn.frees()
+		xLo, xHi := wNext.frees()
+		v.meet(l+xLo-nHi, l+xHi-nLo)
 	}
 	if !v.ok || v.hi <= 0 {
 		return Bounds{}, live

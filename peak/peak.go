@@ -129,6 +129,10 @@ type Memory struct {
 	At time.Duration
 	// Cycles is the number of completed GC cycles when it was read.
 	Cycles uint32
+	// Marking says GC Cycles+1 was marking: it had started, so the
+	// sweeps before it were over, and its own had not begun. Frees is
+	// then all the sweeps before its mark freed, exactly.
+	Marking bool
 	// Heap is the runtime's exact figure for bytes in heap objects
 	// (runtime/metrics /memory/classes/heap/objects:bytes).
 	Heap uint64

@@ -153,6 +153,13 @@ func (t *tracker) accountNow(reason string) {
 		from := t.lastCycle
 		ok := t.src.startGC(from)
 		seen := t.since(t.start)
+		if mr, isMR := t.src.(markReader); isMR && ok {
+			if r, at, marked := mr.marking(); marked && r.cycles == from {
+				// The last reading before the mark, taken as it marked.
+				r.at = at.Sub(t.start)
+				t.note(r)
+			}
+		}
 		t.startedGC = true
 		if !ok {
 			// Fall back to a blocking GC: its snapshot can still close the
@@ -197,6 +204,7 @@ const sweepWait = 50 * time.Millisecond
 // none started.
 func (s *runtimeSource) startGC(from uint32) bool {
 	c := s.gcSamples
+	s.mark = reading{}
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
 	metrics.Read(c)
@@ -215,6 +223,10 @@ func (s *runtimeSource) startGC(from uint32) bool {
 			// heap. If no cycle ends soon, it was another pause: kick again.
 			pauses = n
 			quiet = time.Now().Add(20 * time.Millisecond)
+			// A reading while it marks holds exactly what the sweeps
+			// before its mark freed (peak.Memory.Marking).
+			s.read(&s.mark)
+			s.markAt = time.Now()
 		}
 		limit := 4096
 		if pauses < 0 {

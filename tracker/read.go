@@ -64,6 +64,16 @@ type source interface {
 	gcPercent() int64
 }
 
+// markReader is a source that keeps a reading taken while the last GC
+// startGC started was marking.
+type markReader interface {
+	marking() (reading, time.Time, bool)
+}
+
+func (s *runtimeSource) marking() (reading, time.Time, bool) {
+	return s.mark, s.markAt, s.mark.marking
+}
+
 // read fills r with the current memory figures.
 func (t *tracker) read(r *reading) {
 	t.src.read(r)
@@ -87,6 +97,10 @@ type runtimeSource struct {
 	gcSamples []metrics.Sample
 	cycles    [1]metrics.Sample
 	gogc      [1]metrics.Sample
+	// mark is a reading startGC took while the GC it started marked, at
+	// markAt.
+	mark   reading
+	markAt time.Time
 	statm     *os.File
 	statmBuf  []byte
 	pagesize  uint64
@@ -197,7 +211,7 @@ func (s *runtimeSource) readRSS() (rss, anon uint64) {
 
 func (r reading) memory() peak.Memory {
 	return peak.Memory{
-		At: r.at, Cycles: r.cycles, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
+		At: r.at, Cycles: r.cycles, Marking: r.marking, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
 		RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released,
 	}
 }
