@@ -107,6 +107,9 @@ type Snapshot struct {
 	// Records is the MemProfile content. The Accountant keeps no reference
 	// to it after Add returns.
 	Records []runtime.MemProfileRecord
+	// Counts, when not nil, is the snapshot instead of Records, read into
+	// the Accountant's Table (Table.Begin): the latest read from it.
+	Counts *Counts
 	// Since, for a snapshot taken after GC cycles the tracker did not see
 	// (Cycle more than one past the previous snapshot's), is the reading
 	// with the largest exact heap taken since the previous snapshot, while
@@ -263,6 +266,10 @@ type Accountant struct {
 	// Rate is the sampling rate the snapshots were taken with
 	// (runtime.MemProfileRate), used to unbias them.
 	Rate int
+	// Table keeps the records between snapshots; nil, the Accountant
+	// makes its own. A snapshot of Counts must be read into it.
+	Table *Table
+	buffers
 
 	prev     records
 	prevSnap Snapshot
@@ -380,8 +387,8 @@ func holdsAsMuch(p Peak, floor Memory) bool {
 // Add feeds the next snapshot. It returns true when the pairing with the
 // previous snapshot produced a new peak.
 func (a *Accountant) Add(s Snapshot) bool {
-	cur := index(s.Records)
-	sum := totals(s.Records)
+	cur := a.index(s)
+	sum := cur.totals()
 	if a.havePrev && s.Cycle == a.prevSnap.Cycle {
 		return a.again(s, cur, sum)
 	}
@@ -552,7 +559,9 @@ func (a *Accountant) Add(s Snapshot) bool {
 	a.prev = cur
 	a.prevSnap = s
 	a.prevSnap.Records = nil
+	a.prevSnap.Counts = nil
 	a.havePrev = true
+	a.settle()
 	return newPeak
 }
 
@@ -590,6 +599,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	}
 	a.prevSums = sum
 	a.prev = cur
+	a.settle()
 	return newPeak
 }
 
@@ -597,9 +607,9 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // unbiased one record at a time.
 func (a *Accountant) freedSince(base, top records) int64 {
 	var freed int64
-	for k, r := range top {
-		b := base[k]
-		_, f := a.unbias(r.FreeObjects-b.FreeObjects, r.FreeBytes-b.FreeBytes)
+	for i, n := 0, top.len(); i < n; i++ {
+		objs := top.free(i) - base.free(i)
+		_, f := a.unbias(objs, objs*top.t.size(i))
 		freed += f
 	}
 	return freed
@@ -650,11 +660,8 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records) bool {
 		return true
 	}
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
-	var inuse, freed int64
-	for _, r := range cur {
-		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
-		inuse += b
-	}
+	var freed int64
+	inuse := a.inUse(cur)
 	if adjacent {
 		freed = a.freedSince(a.prev, cur)
 	}
