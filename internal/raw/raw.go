@@ -13,6 +13,7 @@ package raw
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -266,7 +267,7 @@ type Exit struct {
 
 // WriteJSON writes f to dir/name atomically and durably.
 func WriteJSON(dir, name string, f File) error {
-	return writeFile(dir, name, Encode(f), true)
+	return writeFile(dir, name, func(w io.Writer) error { return encodeTo(w, f) }, true)
 }
 
 // ReplaceJSON writes f to dir/name atomically, without waiting for the
@@ -274,22 +275,25 @@ func WriteJSON(dir, name string, f File) error {
 // cache behind, but not a crash of the machine. It is for files rewritten
 // often while the program runs.
 func ReplaceJSON(dir, name string, f File) error {
-	return writeFile(dir, name, Encode(f), false)
+	return writeFile(dir, name, func(w io.Writer) error { return encodeTo(w, f) }, false)
 }
 
 // WriteFile writes data to dir/name through a temporary file, syncs it and
 // renames it into place.
 func WriteFile(dir, name string, data []byte) error {
-	return writeFile(dir, name, data, true)
+	return writeFile(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, true)
 }
 
-func writeFile(dir, name string, data []byte, durable bool) error {
+func writeFile(dir, name string, write func(io.Writer) error, durable bool) error {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", name, err)
