@@ -61,9 +61,6 @@ func (b *bucketReader) appendRec(r uint32) {
 	b.nrecs++
 }
 
-// pendingKept is the room for new buckets a reader keeps between reads.
-const pendingKept = 4096
-
 // pendingBucket is a bucket met in a read that has no record yet: a new
 // one (pos −1; the new ones come first, newest first), or a known one that
 // published its first counts. size is 0 while it has published nothing.
@@ -159,7 +156,7 @@ func (b *bucketReader) read() (c *peak.Counts, ok bool) {
 		b.tab.Widen()
 		return nil, false
 	case b.full:
-		b.pending = make([]pendingBucket, 0, b.stashed+b.stashed/4+64)
+		b.pending = make([]pendingBucket, 0, 2*b.stashed+1024)
 		return nil, false
 	}
 	return c, true
@@ -202,10 +199,11 @@ func (b *bucketReader) commit(c *peak.Counts) {
 			b.oldest = b.last
 		}
 	}
-	if cap(b.pending) > pendingKept {
-		// A read with many new buckets (the first ones, mostly): the
-		// next is likely to have fewer.
-		b.pending = make([]pendingBucket, 0, pendingKept)
+	if cap(b.pending) > 4*b.stashed+1024 {
+		// Room for many more new buckets than this read had (the first
+		// reads have the most): the next reads are likely to have as
+		// few.
+		b.pending = make([]pendingBucket, 0, 2*b.stashed+1024)
 	}
 	b.pending = b.pending[:0]
 }

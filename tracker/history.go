@@ -44,7 +44,7 @@ const (
 	// historyValues bounds the values the points hold together: when a
 	// point would go past it, every other point is dropped, as when there
 	// are historyPoints.
-	historyValues = 1 << 16
+	historyValues = 1 << 15
 	// historyMinPoints is how many points there is always room for.
 	historyMinPoints = 8
 )

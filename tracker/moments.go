@@ -47,7 +47,7 @@ type momentValue struct {
 }
 
 // momentsBytes bounds the memory of the moments' values.
-const momentsBytes = 1 << 20
+const momentsBytes = 512 << 10
 
 // add records the heap at one mark.
 func (m *moments) add(p peak.Peak) {
