@@ -93,17 +93,19 @@ func (t *tracker) profile(reason string, p peak.Peak) raw.ProfileStream {
 	}
 	prof.Frames = append(prof.Frames, table.frames...)
 	return raw.ProfileStream{Profile: prof, EachStack: func(yield func(*raw.Stack)) {
+		var st raw.Stack
 		frames := make([]int, 0, 64)
 		for _, s := range p.Stacks {
 			frames = table.appendStack(frames[:0], s.PCs)
-			yield(&raw.Stack{
+			st = raw.Stack{
 				Frames:      frames,
 				Objects:     s.Objects,
 				Bytes:       s.Bytes,
 				LiveObjects: s.LiveObjects,
 				LiveBytes:   s.LiveBytes,
 				Truncated:   s.Truncated(),
-			})
+			}
+			yield(&st)
 		}
 	}}
 }

@@ -123,22 +123,32 @@ func (e *encoder) list(k string, n int, isNil bool, elem func(i int)) {
 	e.first = false
 }
 
-// seq writes a JSON array of the elements each gives, one at a time: each
-// calls add once per element with what writes it. It is never null.
-func (e *encoder) seq(k string, each func(add func(elem func()))) {
+// seq writes a JSON array whose elements are written one at a time
+// between begin and end, each after a call to next. It is never null.
+type seq struct {
+	e *encoder
+	n int
+}
+
+func (e *encoder) begin(k string) *seq {
 	e.key(k)
 	e.b = append(e.b, '[')
-	n := 0
-	each(func(elem func()) {
-		if n > 0 {
-			e.b = append(e.b, ',')
-		}
-		n++
-		elem()
-		e.flush(false)
-	})
-	e.b = append(e.b, ']')
-	e.first = false
+	return &seq{e: e}
+}
+
+// next starts an element, and lets the encoder write what the one before
+// left.
+func (s *seq) next() {
+	if s.n > 0 {
+		s.e.flush(false)
+		s.e.b = append(s.e.b, ',')
+	}
+	s.n++
+}
+
+func (s *seq) end() {
+	s.e.b = append(s.e.b, ']')
+	s.e.first = false
 }
 
 // appendString appends s as a JSON string, as encoding/json writes it:
@@ -202,6 +212,16 @@ func (s Stack) encode(e *encoder) {
 	e.close()
 }
 
+// encodeStacks writes the stacks each gives as "stacks".
+func encodeStacks(e *encoder, each func(yield func([]int))) {
+	q := e.begin("stacks")
+	each(func(s []int) {
+		q.next()
+		e.b = appendInts(e.b, s)
+	})
+	q.end()
+}
+
 func encodeFrames(e *encoder, fs []Frame) {
 	e.list("frames", len(fs), fs == nil, func(i int) { fs[i].encode(e) })
 }
@@ -244,9 +264,12 @@ func (p *Profile) encodeWith(e *encoder, each func(yield func(*Stack))) {
 	e.int("rate", int64(p.Rate))
 	encodeFrames(e, p.Frames)
 	if each != nil {
-		e.seq("stacks", func(add func(func())) {
-			each(func(s *Stack) { add(func() { s.encode(e) }) })
+		q := e.begin("stacks")
+		each(func(s *Stack) {
+			q.next()
+			s.encode(e)
 		})
+		q.end()
 	} else {
 		e.list("stacks", len(p.Stacks), p.Stacks == nil, func(i int) { p.Stacks[i].encode(e) })
 	}
@@ -275,9 +298,7 @@ func (h *History) encodeWith(e *encoder, stacks func(yield func([]int)), points 
 	e.int("rate", int64(h.Rate))
 	encodeFrames(e, h.Frames)
 	if stacks != nil {
-		e.seq("stacks", func(add func(func())) {
-			stacks(func(s []int) { add(func() { e.b = appendInts(e.b, s) }) })
-		})
+		encodeStacks(e, stacks)
 	} else {
 		e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) { e.b = appendInts(e.b, h.Stacks[i]) })
 	}
@@ -289,9 +310,12 @@ func (h *History) encodeWith(e *encoder, stacks func(yield func([]int)), points 
 		e.close()
 	}
 	if points != nil {
-		e.seq("points", func(add func(func())) {
-			points(func(pt *HistoryPoint) { add(func() { point(pt) }) })
+		q := e.begin("points")
+		points(func(pt *HistoryPoint) {
+			q.next()
+			point(pt)
 		})
+		q.end()
 	} else {
 		e.list("points", len(h.Points), h.Points == nil, func(i int) { point(&h.Points[i]) })
 	}
@@ -308,9 +332,7 @@ func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments
 	e.int("rate", int64(m.Rate))
 	encodeFrames(e, m.Frames)
 	if stacks != nil {
-		e.seq("stacks", func(add func(func())) {
-			stacks(func(s []int) { add(func() { e.b = appendInts(e.b, s) }) })
-		})
+		encodeStacks(e, stacks)
 	} else {
 		e.list("stacks", len(m.Stacks), m.Stacks == nil, func(i int) { e.b = appendInts(e.b, m.Stacks[i]) })
 	}
@@ -325,9 +347,12 @@ func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments
 		e.close()
 	}
 	if moments != nil {
-		e.seq("moments", func(add func(func())) {
-			moments(func(mo *Moment) { add(func() { moment(mo) }) })
+		q := e.begin("moments")
+		moments(func(mo *Moment) {
+			q.next()
+			moment(mo)
 		})
+		q.end()
 	} else {
 		e.list("moments", len(m.Moments), m.Moments == nil, func(i int) { moment(&m.Moments[i]) })
 	}
