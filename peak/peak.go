@@ -261,7 +261,9 @@ func (p Peak) heap() uint64 {
 }
 
 // Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
-// not safe for concurrent use: one goroutine owns it.
+// not safe for concurrent use: one goroutine owns it. The Stacks of the
+// Peaks it returns or passes to Trace are its own buffers, reused: they
+// hold until the next Add.
 type Accountant struct {
 	// Rate is the sampling rate the snapshots were taken with
 	// (runtime.MemProfileRate), used to unbias them.
