@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"unsafe"
 )
 
 // records is one snapshot's counts by record (stack, allocation size):
@@ -309,4 +310,17 @@ type buffers struct {
 	// 0 if none; ids are the stacks it holds.
 	at  pages[int32]
 	ids []uint32
+}
+
+// Bytes is about the memory the Accountant holds: its Table, and the
+// stacks of its pairs, peak and bound (their frames are the Table's).
+func (a *Accountant) Bytes() uint64 {
+	var n uint64
+	if a.Table != nil {
+		n = a.Table.Bytes()
+	}
+	stack := uint64(unsafe.Sizeof(Stack{}))
+	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
+	n += uint64(cap(a.garbage))*uint64(unsafe.Sizeof(garbage{})) + uint64(cap(a.ids))*4
+	return n + a.at.bytes()
 }
