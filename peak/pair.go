@@ -21,10 +21,14 @@ func (a *Accountant) table() *Table {
 	return a.Table
 }
 
-// index gives s as counts in the Accountant's Table: s.Counts, or
-// s.Records added to a buffer of the Table.
+// index gives s as counts in the Accountant's Table: s.Counts (whose
+// Table becomes the Accountant's if it had none), or s.Records added to a
+// buffer of the Table.
 func (a *Accountant) index(s Snapshot) records {
 	if s.Counts != nil {
+		if a.Table == nil {
+			a.Table = s.Counts.t
+		}
 		return s.Counts
 	}
 	return a.table().Index(s.Records)
