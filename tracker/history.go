@@ -100,10 +100,10 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 	for _, v := range pt.values {
 		h.at[v[0]] = 0
 	}
-	if max := historyValues / historyMinPoints; len(pt.values) > max {
+	if most := historyValues / historyMinPoints; len(pt.values) > most {
 		// The largest stacks: a leak worth the name is among them.
 		sort.Slice(pt.values, func(i, j int) bool { return pt.values[i][2] > pt.values[j][2] })
-		pt.values = append([][3]int64(nil), pt.values[:max]...)
+		pt.values = append([][3]int64(nil), pt.values[:most]...)
 	}
 	for len(h.points) > 1 && h.nvalues+len(pt.values) > historyValues {
 		h.thin()
