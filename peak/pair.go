@@ -4,45 +4,62 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"unsafe"
 )
 
-// key names one heap-profile record: the runtime keeps one per allocation
-// stack and allocation size (stkbucket in src/runtime/mprof.go hashes
-// both), so a line that allocates many sizes has many records.
-type key struct {
-	stack [32]uintptr
-	size  int64
+// records is one snapshot's counts by record (stack, allocation size):
+// the runtime keeps one record per allocation stack and allocation size
+// (stkbucket in src/runtime/mprof.go hashes both), so a line that
+// allocates many sizes has many records. A nil records is no snapshot.
+type records = *Counts
+
+// table is the Accountant's Table, its own if none was given.
+func (a *Accountant) table() *Table {
+	if a.Table == nil {
+		a.Table = &Table{}
+	}
+	return a.Table
 }
 
-// records is a snapshot's records by key.
-type records map[key]runtime.MemProfileRecord
+// index gives s as counts in the Accountant's Table: s.Counts (whose
+// Table becomes the Accountant's if it had none), or s.Records added to a
+// buffer of the Table.
+func (a *Accountant) index(s Snapshot) records {
+	if s.Counts != nil {
+		if a.Table == nil {
+			a.Table = s.Counts.t
+		}
+		return s.Counts
+	}
+	return a.table().Index(s.Records)
+}
 
-// index keys a snapshot's records. A record with neither allocations nor
-// frees published holds nothing yet and is left out.
-func index(rs []runtime.MemProfileRecord) records {
-	m := make(records, len(rs))
+// Index adds runtime.MemProfile records to a snapshot of t, and returns
+// it: the latest snapshot, as Begin's. A record with neither allocations
+// nor frees published holds nothing yet and is left out. Records whose
+// first 32 frames and size are the same are one: the runtime keys its
+// buckets by the whole stack (up to GODEBUG=profstackdepth frames),
+// MemProfile keeps 32, so deeper stacks that differ only beyond them
+// share a record.
+func (t *Table) Index(rs []runtime.MemProfileRecord) *Counts {
+	c := t.Begin()
 	for i := range rs {
 		r := &rs[i]
 		size, ok := recordSize(r)
-		if !ok {
+		if !ok || r.AllocObjects < 0 || r.FreeObjects < 0 {
 			continue
 		}
-		k := key{stack: r.Stack0, size: size}
-		if old, dup := m[k]; dup {
-			// The runtime keys its buckets by the whole stack (up to
-			// GODEBUG=profstackdepth frames), MemProfile keeps 32:
-			// deeper stacks that differ only beyond them share a key.
-			r2 := *r
-			r2.AllocObjects += old.AllocObjects
-			r2.AllocBytes += old.AllocBytes
-			r2.FreeObjects += old.FreeObjects
-			r2.FreeBytes += old.FreeBytes
-			m[k] = r2
+		rec := t.Record(r.Stack0[:], size, false)
+		if c.Add(rec, uint64(r.AllocObjects), uint64(r.FreeObjects)) {
 			continue
 		}
-		m[k] = *r
+		c.Grow()
+		if !c.Add(rec, uint64(r.AllocObjects), uint64(r.FreeObjects)) {
+			t.Widen()
+			c.Add(rec, uint64(r.AllocObjects), uint64(r.FreeObjects))
+		}
 	}
-	return m
+	return c
 }
 
 // recordSize is the allocation size of a record's objects: every object of
@@ -60,15 +77,55 @@ func recordSize(r *runtime.MemProfileRecord) (int64, bool) {
 // sums are a snapshot's totals, enough to tell two snapshots apart.
 type sums struct{ allocs, frees, allocBytes, freeBytes int64 }
 
-func totals(rs []runtime.MemProfileRecord) sums {
+// totals are c's sums; c must be the latest snapshot of its Table.
+func (c *Counts) totals() sums {
 	var s sums
-	for _, r := range rs {
-		s.allocs += r.AllocObjects
-		s.frees += r.FreeObjects
-		s.allocBytes += r.AllocBytes
-		s.freeBytes += r.FreeBytes
+	t := c.t
+	for i, n := 0, c.len(); i < n; i++ {
+		al, fr := t.allocs.get(i), c.frees.get(i)
+		s.allocs += al
+		s.frees += fr
+		s.allocBytes += al * t.size(i)
+		s.freeBytes += fr * t.size(i)
 	}
 	return s
+}
+
+// Sums are the bytes allocated and freed that s publishes. A snapshot of
+// Counts must be the latest read from its Table.
+func (s Snapshot) Sums() (allocBytes, freeBytes int64) {
+	if s.Counts != nil {
+		t := s.Counts.totals()
+		return t.allocBytes, t.freeBytes
+	}
+	for i := range s.Records {
+		allocBytes += s.Records[i].AllocBytes
+		freeBytes += s.Records[i].FreeBytes
+	}
+	return allocBytes, freeBytes
+}
+
+// Each calls f with every record of s that published an allocation or a
+// free: its stack's id in t, its allocation size and its cumulative
+// objects allocated and freed. A snapshot of Records has its stacks added
+// to t; one of Counts must be of t, and the latest read from it.
+func (s Snapshot) Each(t *Table, f func(stack uint32, size, allocObjects, freeObjects int64)) {
+	if s.Counts == nil {
+		for i := range s.Records {
+			r := &s.Records[i]
+			if size, ok := recordSize(r); ok {
+				f(t.Stack(r.Stack0[:]), size, r.AllocObjects, r.FreeObjects)
+			}
+		}
+		return
+	}
+	c := s.Counts
+	for i, n := 0, c.len(); i < n; i++ {
+		al, fr := c.t.allocs.get(i), c.frees.get(i)
+		if al != 0 || fr != 0 {
+			f(c.t.stackOf(i), c.t.size(i), al, fr)
+		}
+	}
 }
 
 // garbage is what the sweep before a mark freed from one stack, unbiased.
@@ -78,51 +135,96 @@ type garbage struct{ objects, bytes int64 }
 // record at a time, and sums it per stack. When older (the snapshot before
 // base) is given, it also returns, per stack of the result, what the sweep
 // before the mark freed (base.free − older.free), for the unswept
-// correction. The stacks are not sorted.
+// correction. The stacks are not sorted. top must be the latest snapshot
+// read from the Table. The result's Stacks and garbage are the
+// Accountant's buffers, reused by the next pair (settle).
 func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
+	t := top.t
 	var p Peak
-	var gs []garbage
-	byStack := make(map[[32]uintptr]int, len(top))
-	for k, t := range top {
-		b := base[k] // zero when the record first appears in top
+	p.Stacks = a.scratch[:0]
+	gs := a.garbage[:0]
+	ids := a.ids[:0]
+	a.at.grow(t.Stacks())
+	for i, n := 0, top.len(); i < n; i++ {
+		tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
+		if tAlloc == 0 && tFree == 0 {
+			continue // not published yet when top was taken
+		}
+		size := t.size(i)
+		bFree := base.free(i) // zero when the record first appears in top
 		var st Stack
-		st.Objects, st.Bytes = a.unbias(t.AllocObjects-b.FreeObjects, t.AllocBytes-b.FreeBytes)
-		st.LiveObjects, st.LiveBytes = a.unbias(t.AllocObjects-t.FreeObjects, t.AllocBytes-t.FreeBytes)
+		st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
+		st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
 		var g garbage
 		if older != nil {
-			o := older[k]
-			g.objects, g.bytes = a.unbias(b.FreeObjects-o.FreeObjects, b.FreeBytes-o.FreeBytes)
+			oFree := older.free(i)
+			g.objects, g.bytes = a.unbias(bFree-oFree, (bFree-oFree)*size)
 		}
 		if st.Bytes == 0 && st.LiveBytes == 0 && g.bytes == 0 {
 			continue
 		}
-		i, ok := byStack[k.stack]
-		if !ok {
-			i = len(p.Stacks)
-			byStack[k.stack] = i
-			// Copy the stack: t is a copy of the map's value, and the
-			// package may be compiled with per-loop (pre-Go 1.22) loop
-			// variables.
-			p.Stacks = append(p.Stacks, Stack{PCs: append([]uintptr(nil), t.Stack()...)})
+		sid := t.stackOf(i)
+		j := a.at.get(int(sid)) - 1
+		if j < 0 {
+			j = int32(len(p.Stacks))
+			a.at.set(int(sid), j+1)
+			ids = append(ids, sid)
+			p.Stacks = append(p.Stacks, Stack{PCs: t.PCs(sid)})
 			gs = append(gs, garbage{})
 		}
-		s := &p.Stacks[i]
+		s := &p.Stacks[j]
 		s.Objects += st.Objects
 		s.Bytes += st.Bytes
 		s.LiveObjects += st.LiveObjects
 		s.LiveBytes += st.LiveBytes
 		s.Records++
-		gs[i].objects += g.objects
-		gs[i].bytes += g.bytes
+		gs[j].objects += g.objects
+		gs[j].bytes += g.bytes
 		p.Objects += st.Objects
 		p.Bytes += st.Bytes
 		p.LiveBytes += st.LiveBytes
 	}
+	for _, sid := range ids {
+		a.at.set(int(sid), 0)
+	}
+	a.scratch, a.garbage, a.ids = p.Stacks, gs, ids
 	p.Sampled = p.Bytes
 	if older == nil {
 		gs = nil
 	}
 	return p, gs
+}
+
+// inUse is what c holds in use, unbiased one record at a time; c must be
+// the latest snapshot of its Table.
+func (a *Accountant) inUse(c records) int64 {
+	var inuse int64
+	t := c.t
+	for i, n := 0, c.len(); i < n; i++ {
+		objs := t.allocs.get(i) - c.frees.get(i)
+		_, b := a.unbias(objs, objs*t.size(i))
+		inuse += b
+	}
+	return inuse
+}
+
+// settle, after a snapshot is added, gives the Table the snapshots the
+// Accountant still needs, and the buffers pair fills to a new pair: a new
+// peak takes the buffer the pair filled, and a new bound a copy of it.
+func (a *Accountant) settle() {
+	a.table().held = [2]*Counts{a.prev, a.older}
+	if a.havePeak && sameArray(a.peak.Stacks, a.scratch) {
+		a.scratch, a.peakStacks = a.peakStacks[:0], a.scratch
+	}
+	if a.hasBound && (sameArray(a.bound.Stacks, a.scratch) || sameArray(a.bound.Stacks, a.peakStacks)) {
+		a.boundStacks = append(a.boundStacks[:0], a.bound.Stacks...)
+		a.bound.Stacks = a.boundStacks
+	}
+}
+
+// sameArray reports whether x and y share their underlying array.
+func sameArray(x, y []Stack) bool {
+	return cap(x) > 0 && cap(y) > 0 && &x[:cap(x)][0] == &y[:cap(y)][0]
 }
 
 // unbias scales one record's counts, or returns zeros for counts that hold
@@ -199,4 +301,30 @@ func Unbias(objects, bytes int64, rate int) (int64, int64) {
 	avg := float64(bytes) / float64(objects)
 	scale := 1 / (1 - math.Exp(-avg/float64(rate)))
 	return int64(float64(objects)*scale + 0.5), int64(float64(bytes)*scale + 0.5)
+}
+
+// buffers are what the Accountant reuses from one snapshot to the next
+// (pair, settle).
+type buffers struct {
+	// scratch and garbage are what pair fills, the last pair's stacks;
+	// peakStacks and boundStacks hold the peak's and the bound's.
+	scratch, peakStacks, boundStacks []Stack
+	garbage                          []garbage
+	// at is, by stack id, 1 + the stack's index in the pair being made,
+	// 0 if none; ids are the stacks it holds.
+	at  pages[int32]
+	ids []uint32
+}
+
+// Bytes is about the memory the Accountant holds: its Table, and the
+// stacks of its pairs, peak and bound (their frames are the Table's).
+func (a *Accountant) Bytes() uint64 {
+	var n uint64
+	if a.Table != nil {
+		n = a.Table.Bytes()
+	}
+	stack := uint64(unsafe.Sizeof(Stack{}))
+	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
+	n += uint64(cap(a.garbage))*uint64(unsafe.Sizeof(garbage{})) + uint64(cap(a.ids))*4
+	return n + a.at.bytes()
 }

@@ -117,6 +117,9 @@ type Snapshot struct {
 	// moved. The runtime's exact heap at each mark is bounded by them
 	// (marks.go). Zero if unknown.
 	MarkBefore, MarkAfter Memory
+	// Counts, when not nil, is the snapshot instead of Records, read into
+	// the Accountant's Table (Table.Begin): the latest read from it.
+	Counts *Counts
 	// Since, for a snapshot taken after GC cycles the tracker did not see
 	// (Cycle more than one past the previous snapshot's), is the reading
 	// with the largest exact heap taken since the previous snapshot, while
@@ -297,11 +300,17 @@ func (p Peak) heap() uint64 {
 }
 
 // Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
-// not safe for concurrent use: one goroutine owns it.
+// not safe for concurrent use: one goroutine owns it. The Stacks of the
+// Peaks it returns or passes to Trace are its own buffers, reused: they
+// hold until the next Add.
 type Accountant struct {
 	// Rate is the sampling rate the snapshots were taken with
 	// (runtime.MemProfileRate), used to unbias them.
 	Rate int
+	// Table keeps the records between snapshots; nil, the Accountant
+	// makes its own. A snapshot of Counts must be read into it.
+	Table *Table
+	buffers
 
 	prev     records
 	prevSnap Snapshot
@@ -427,8 +436,8 @@ func holdsAsMuch(p Peak, floor Memory) bool {
 // Add feeds the next snapshot. It returns true when the pairing with the
 // previous snapshot produced a new peak.
 func (a *Accountant) Add(s Snapshot) bool {
-	cur := index(s.Records)
-	sum := totals(s.Records)
+	cur := a.index(s)
+	sum := cur.totals()
 	if a.havePrev && s.Cycle == a.prevSnap.Cycle {
 		return a.again(s, cur, sum)
 	}
@@ -604,7 +613,9 @@ func (a *Accountant) Add(s Snapshot) bool {
 	a.prev = cur
 	a.prevSnap = s
 	a.prevSnap.Records = nil
+	a.prevSnap.Counts = nil
 	a.havePrev = true
+	a.settle()
 	return newPeak
 }
 
@@ -634,6 +645,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	}
 	a.prevSums = sum
 	a.prev = cur
+	a.settle()
 	return newPeak
 }
 
@@ -641,9 +653,9 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // unbiased one record at a time.
 func (a *Accountant) freedSince(base, top records) int64 {
 	var freed int64
-	for k, r := range top {
-		b := base[k]
-		_, f := a.unbias(r.FreeObjects-b.FreeObjects, r.FreeBytes-b.FreeBytes)
+	for i, n := 0, top.len(); i < n; i++ {
+		objs := top.free(i) - base.free(i)
+		_, f := a.unbias(objs, objs*top.t.size(i))
 		freed += f
 	}
 	return freed
@@ -698,11 +710,8 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 		// snapshot the same as the first holds nothing new.
 		return false
 	}
-	var inuse, freed int64
-	for _, r := range cur {
-		_, b := a.unbias(r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes)
-		inuse += b
-	}
+	var freed int64
+	inuse := a.inUse(cur)
 	rate := math.Max(float64(a.Rate), 1)
 	if !s.Now.Known() || s.Now.Live == 0 {
 		// No reading of what the forced GC found live (another GC ended

@@ -415,6 +415,9 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 		default:
 			details = append(details, "from the samples; the runtime's exact figure is not known")
 		}
+		if own := OwnText(p); own != "" {
+			details = append(details, own+" (the profiler's data, not in the samples below nor in the replay of other GC settings)")
+		}
 		for _, c := range p.Corrections {
 			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
 		}

@@ -611,3 +611,38 @@ func TestCheckSVGRefusesScripts(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnHeapSaid: the tracker's own heap at the peak is said beside the
+// Go heap that counts it, on stderr and on the page: "of which gofil's
+// own", beside the runtime's figure, or, when that is not known, beside
+// the sampled heap with it.
+func TestOwnHeapSaid(t *testing.T) {
+	for _, exact := range []uint64{64 << 20, 0} {
+		meta, run := syntheticRun(10, false)
+		run.Peak.Raw.ExactBytes = exact
+		run.Peak.TrackerBytes = 5 << 20
+		s := Build(meta, run)
+		if s.Peak.TrackerBytes != 5<<20 {
+			t.Fatalf("peak.tracker_bytes = %d", s.Peak.TrackerBytes)
+		}
+		want := "(runtime: 64.0 MiB, of which gofil's own: 5.0 MiB)"
+		if exact == 0 {
+			want = "(runtime: unknown; sampled " + Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
+			if PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
+				t.Errorf("the page's heap %d leaves out gofil's own %d", PeakHeap(s.Peak), 5<<20)
+			}
+		}
+		var text bytes.Buffer
+		Text(&text, s, "report")
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text %q, want %q", text.String(), want)
+		}
+		found := false
+		for _, f := range figures(meta, s, run) {
+			found = found || f.Label == "Go heap at the peak" && f.Value == Bytes(PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
+		}
+		if !found {
+			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", figures(meta, s, run))
+		}
+	}
+}

@@ -163,7 +163,12 @@ type PeakInfo struct {
 	// the peak may have fallen among them.
 	UpperBoundBytes     uint64  `json:"upper_bound_bytes,omitempty"`
 	UpperBoundAtSeconds float64 `json:"upper_bound_at_seconds,omitempty"`
-	// TrackerBytes is the tracker's own heap at the peak, excluded above.
+	// TrackerBytes is the tracker's own heap at the peak: its data and
+	// what it had allocated and not yet freed, sampled as the program's
+	// heap is (the stacks with a frame of the agent's). It is counted in
+	// HeapBytesExact and SampledBytes, left out of HeapBytes, Top and
+	// Functions; the what-if replay leaves out what the tracker counted
+	// it held at each GC cycle.
 	TrackerBytes int64 `json:"tracker_bytes"`
 }
 
@@ -547,6 +552,13 @@ func Text(w io.Writer, s *Summary, dir string) {
 					exact = "at least " + lower
 				}
 			}
+			// gofil's own part is said beside the figure that counts it.
+			switch own := OwnText(p); {
+			case own != "" && p.HeapBytesExact > 0:
+				exact += ", " + own
+			case own != "":
+				exact += fmt.Sprintf("; sampled %s, %s", Bytes(p.HeapBytes+p.TrackerBytes), own)
+			}
 			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", heap, exact, p.AtSeconds)
 			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
 		}
@@ -602,12 +614,23 @@ func RelPath(p string) string {
 }
 
 // PeakHeap is the Go heap at the peak as the page and the timeline show it:
-// the runtime's exact figure when known, else the sampled one.
+// the runtime's exact figure when known, else the sampled one; either
+// counts gofil's own heap (OwnText).
 func PeakHeap(p *PeakInfo) int64 {
 	if p.HeapBytesExact > 0 {
 		return int64(p.HeapBytesExact)
 	}
-	return p.HeapBytes
+	return p.HeapBytes + p.TrackerBytes
+}
+
+// OwnText is what the page and stderr say beside the Go heap at the peak
+// of gofil's own part of it (TrackerBytes): "of which gofil's own: 4.2 MiB",
+// or "" when the samples hold none.
+func OwnText(p *PeakInfo) string {
+	if p == nil || p.TrackerBytes <= 0 {
+		return ""
+	}
+	return "of which gofil's own: " + Bytes(p.TrackerBytes)
 }
 
 // GCSettings are the GC settings in force at a moment of the run: GOGC

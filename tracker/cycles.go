@@ -3,7 +3,6 @@ package tracker
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -156,7 +155,11 @@ func (t *tracker) account(seen time.Duration) {
 	t.end = reading{}
 	t.note(t.cur)
 	if t.debug {
-		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d end.live=%d end.frees=%d records=%d\n", snap.Cycle, snap.Forced, seen, snap.Before.Heap, snap.End.Live, snap.End.Frees, len(snap.Records))
+		records := len(snap.Records)
+		if snap.Counts != nil {
+			records = t.acc.Table.Records()
+		}
+		fmt.Fprintf(os.Stderr, "gofil-debug: snapshot cycle=%d forced=%v seen=%v before.heap=%d end.live=%d end.frees=%d records=%d stacks=%d table=%d\n", snap.Cycle, snap.Forced, seen, snap.Before.Heap, snap.End.Live, snap.End.Frees, records, t.acc.Table.Stacks(), t.acc.Table.Bytes())
 	}
 	// The program may set runtime.MemProfileRate itself: unbias at the
 	// rate in force.
@@ -172,7 +175,7 @@ func (t *tracker) account(seen time.Duration) {
 	if snap.Forced {
 		t.rechecking = true
 		t.recheckUntil = t.now().Add(recheckFor)
-		t.recheckSums = sumRecords(snap.Records)
+		t.recheckSums = sumRecords(snap)
 	}
 	if t.accAdd(snap) {
 		t.writePeak()
@@ -211,7 +214,7 @@ func (t *tracker) recheckForced() {
 		t.rechecking = false // a new cycle: observe takes it next time
 		return
 	}
-	sum := sumRecords(snap.Records)
+	sum := sumRecords(snap)
 	if sum == t.recheckSums {
 		return
 	}
@@ -231,11 +234,7 @@ func (t *tracker) recheckForced() {
 
 // sumRecords is a cheap fingerprint of a profile: it changes when anything
 // is published.
-func sumRecords(rs []runtime.MemProfileRecord) [2]int64 {
-	var s [2]int64
-	for i := range rs {
-		s[0] += rs[i].AllocBytes
-		s[1] += rs[i].FreeBytes
-	}
-	return s
+func sumRecords(snap peak.Snapshot) [2]int64 {
+	a, f := snap.Sums()
+	return [2]int64{a, f}
 }

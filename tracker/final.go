@@ -349,7 +349,7 @@ func (t *tracker) writeHistory() {
 		warn("%v", err)
 	}
 	// Not synced, as the peak is not: it is rewritten every few seconds.
-	if err := raw.ReplaceJSON(t.dir, raw.MomentsFile, t.moments.file(t)); err != nil {
+	if err := raw.ReplaceJSON(t.dir, raw.MomentsFile, t.moments.stream(t)); err != nil {
 		warn("%v", err)
 	}
 }

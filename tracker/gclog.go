@@ -111,6 +111,10 @@ func (t *tracker) logCycle(kind byte, r reading) {
 	b = strconv.AppendInt(b, f.gogc, 10)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, f.limit, 10)
+	// The tracker's own heap, counted in the runtime's live heap and
+	// heap: the replay takes it out.
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, t.ownBytes(), 10)
 	b = append(b, '\n')
 	l.line = b
 	l.f.Write(b)

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"sort"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -17,14 +18,20 @@ const (
 
 // history keeps what each GC found in use, per stack, at moments spread
 // over the whole run, so a long-running program's leaks can be told from its
-// churn afterwards. Its memory is bounded: at most historyPoints points,
-// each holding the stacks with anything in use.
+// churn afterwards. Its memory is bounded: at most historyPoints points and
+// historyValues values over them, each point holding the stacks with
+// anything in use, the largest historyValues/historyMinPoints of them at
+// most.
 type history struct {
 	every  time.Duration
 	last   time.Duration
 	taken  bool
-	stacks stackTable
+	stacks *peak.Table
 	points []historyPoint
+	// at is, by stack id, 1 + the stack's index in the point being made.
+	at []int32
+	// nvalues counts the values the points hold.
+	nvalues int
 }
 
 type historyPoint struct {
@@ -33,7 +40,17 @@ type historyPoint struct {
 	values [][3]int64
 }
 
-// add records the in-use heap of snap if a point is due.
+const (
+	// historyValues bounds the values the points hold together: when a
+	// point would go past it, every other point is dropped, as when there
+	// are historyPoints.
+	historyValues = 1 << 15
+	// historyMinPoints is how many points there is always room for.
+	historyMinPoints = 8
+)
+
+// add records the in-use heap of snap if a point is due. A snapshot of
+// Counts is of h.stacks.
 func (h *history) add(snap peak.Snapshot, rate int) {
 	if h.every == 0 {
 		h.every = historyEvery
@@ -41,67 +58,133 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 	if h.taken && snap.Seen-h.last < h.every {
 		return
 	}
+	if h.stacks == nil {
+		h.stacks = &peak.Table{}
+	}
 	h.taken = true
 	h.last = snap.Seen
 	pt := historyPoint{at: snap.Seen, cycle: snap.Cycle}
 	// The runtime keeps one record per (stack, allocation size): each is
-	// unbiased at its own size, then summed into its stack's value.
-	at := make(map[int]int)
-	for i := range snap.Records {
-		r := &snap.Records[i]
-		objs, bytes := r.AllocObjects-r.FreeObjects, r.AllocBytes-r.FreeBytes
-		if objs <= 0 || bytes <= 0 {
-			continue
+	// unbiased at its own size, then summed into its stack's value. The
+	// stacks are counted first, so that the point takes no more memory
+	// than its values.
+	n := 0
+	snap.Each(h.stacks, func(stack uint32, size, allocs, frees int64) {
+		if allocs-frees <= 0 || size <= 0 {
+			return
 		}
-		idx := h.stacks.id(r.Stack())
-		objs, bytes = peak.Unbias(objs, bytes, rate)
-		j, ok := at[idx]
-		if !ok {
-			j = len(pt.values)
-			at[idx] = j
-			pt.values = append(pt.values, [3]int64{int64(idx), 0, 0})
+		for len(h.at) <= int(stack) {
+			h.at = append(h.at, 0)
+		}
+		if h.at[stack] == 0 {
+			h.at[stack] = -1
+			n++
+		}
+	})
+	pt.values = make([][3]int64, 0, n)
+	snap.Each(h.stacks, func(stack uint32, size, allocs, frees int64) {
+		objs := allocs - frees
+		if objs <= 0 || size <= 0 {
+			return
+		}
+		objs, bytes := peak.Unbias(objs, objs*size, rate)
+		j := h.at[stack] - 1
+		if j < 0 {
+			j = int32(len(pt.values))
+			h.at[stack] = j + 1
+			pt.values = append(pt.values, [3]int64{int64(stack), 0, 0})
 		}
 		pt.values[j][1] += objs
 		pt.values[j][2] += bytes
+	})
+	for _, v := range pt.values {
+		h.at[v[0]] = 0
+	}
+	if most := historyValues / historyMinPoints; len(pt.values) > most {
+		// The largest stacks: a leak worth the name is among them.
+		sort.Slice(pt.values, func(i, j int) bool { return pt.values[i][2] > pt.values[j][2] })
+		pt.values = append([][3]int64(nil), pt.values[:most]...)
+	}
+	for len(h.points) > 1 && h.nvalues+len(pt.values) > historyValues {
+		h.thin()
 	}
 	h.points = append(h.points, pt)
+	h.nvalues += len(pt.values)
 	if len(h.points) >= historyPoints {
-		kept := h.points[:0]
-		for i := 0; i < len(h.points); i += 2 {
-			kept = append(kept, h.points[i])
-		}
-		// The newest point stays: it is the state at the end.
-		if last := h.points[len(h.points)-1]; kept[len(kept)-1].cycle != last.cycle {
-			kept = append(kept, last)
-		}
-		for i := len(kept); i < len(h.points); i++ {
-			h.points[i] = historyPoint{}
-		}
-		h.points = kept
-		h.every *= 2
+		h.thin()
 	}
 }
 
-// file symbolizes the history for the run directory.
-func (h *history) file(t *tracker) *raw.History {
-	f := &raw.History{
-		Version: raw.Version,
-		Rate:    t.rate,
-		Frames:  []raw.Frame{},
-		Stacks:  make([][]int, len(h.stacks.pcs)),
-		Points:  make([]raw.HistoryPoint, 0, len(h.points)),
+// thin drops every other point, keeping the newest, the state at the end,
+// and takes points half as often.
+func (h *history) thin() {
+	kept := h.points[:0]
+	n := 0
+	for i := 0; i < len(h.points); i += 2 {
+		kept = append(kept, h.points[i])
+		n += len(h.points[i].values)
 	}
-	table := frameTable{t: t, index: make(map[raw.Frame]int)}
-	for i, pcs := range h.stacks.pcs {
-		f.Stacks[i] = table.stack(pcs)
+	if last := h.points[len(h.points)-1]; kept[len(kept)-1].cycle != last.cycle {
+		kept = append(kept, last)
+		n += len(last.values)
+	}
+	for i := len(kept); i < len(h.points); i++ {
+		h.points[i] = historyPoint{}
+	}
+	h.points = kept
+	h.nvalues = n
+	h.every *= 2
+}
+
+// file symbolizes the history for the run directory: the stacks its
+// points hold, numbered in the order of their ids, each symbolized as it
+// is written, and the points.
+func (h *history) file(t *tracker) raw.HistoryStream {
+	f := &raw.History{Version: raw.Version, Rate: t.rate, Frames: []raw.Frame{}}
+	if h.stacks == nil {
+		return raw.HistoryStream{History: f, EachStack: func(func([]int)) {}, EachPoint: func(func(*raw.HistoryPoint)) {}}
+	}
+	// num is, by stack id, 1 + the stack's number in the file, 0 if no
+	// point holds it.
+	num := make([]int32, h.stacks.Stacks())
+	for _, p := range h.points {
+		for _, v := range p.values {
+			num[v[0]] = 1
+		}
+	}
+	table := newFrameTable(t)
+	n := int32(0)
+	for id := range num {
+		if num[id] != 0 {
+			n++
+			num[id] = n
+			table.scratch = table.appendStack(table.scratch[:0], h.stacks.PCs(uint32(id)))
+		}
 	}
 	f.Frames = append(f.Frames, table.frames...)
-	for _, p := range h.points {
-		values := p.values
-		if values == nil {
-			values = [][3]int64{}
-		}
-		f.Points = append(f.Points, raw.HistoryPoint{AtNS: int64(p.at), Cycle: p.cycle, Values: values})
+	return raw.HistoryStream{
+		History: f,
+		EachStack: func(yield func([]int)) {
+			frames := make([]int, 0, 64)
+			for id := range num {
+				if num[id] != 0 {
+					frames = table.appendStack(frames[:0], h.stacks.PCs(uint32(id)))
+					yield(frames)
+				}
+			}
+		},
+		EachPoint: func(yield func(*raw.HistoryPoint)) {
+			var values [][3]int64
+			for _, p := range h.points {
+				values = values[:0]
+				if values == nil {
+					values = [][3]int64{}
+				}
+				for _, v := range p.values {
+					values = append(values, [3]int64{int64(num[v[0]] - 1), v[1], v[2]})
+				}
+				yield(&raw.HistoryPoint{AtNS: int64(p.at), Cycle: p.cycle, Values: values})
+			}
+		},
 	}
-	return f
 }

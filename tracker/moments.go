@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"sort"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -15,13 +16,18 @@ const momentsMax = 64
 // moments keeps the heap per stack at GC marks spread over the run, for
 // the report's heap at any moment: every stride-th mark accounted, and,
 // added when written, the peak's and the last (the accountant keeps
-// both). Its memory is bounded by momentsMax moments of the stacks holding
-// anything at their mark, and each stack's frames once.
+// both). Its memory is bounded: at most momentsMax moments, whose values
+// (a few bytes per stack holding anything at the mark, varint-encoded)
+// take at most momentsBytes together, but for a single moment.
 type moments struct {
 	stride int
 	seen   int
-	stacks stackTable
+	stacks *peak.Table
 	list   []moment
+	// size is the bytes the list's values take.
+	size int
+	// order is fill's scratch: stack id << 32 | index in the peak.
+	order []uint64
 }
 
 type moment struct {
@@ -29,13 +35,19 @@ type moment struct {
 	at          int64 // nanoseconds since the tracker started
 	bytes, live int64
 	exact       uint64
-	values      []momentValue // sorted by stack
+	// values are the stacks holding anything at the mark, by increasing
+	// id: per stack, the varints of its id less the one before, objects,
+	// bytes and live bytes.
+	values []byte
 }
 
 type momentValue struct {
 	stack                int
 	objects, bytes, live int64
 }
+
+// momentsBytes bounds the memory of the moments' values.
+const momentsBytes = 512 << 10
 
 // add records the heap at one mark.
 func (m *moments) add(p peak.Peak) {
@@ -45,7 +57,9 @@ func (m *moments) add(p peak.Peak) {
 	if n := len(m.list); n > 0 && m.list[n-1].cycle == p.Cycle {
 		// The same mark accounted again (a forced GC's early publication):
 		// the later figures are the mark's.
+		m.size -= len(m.list[n-1].values)
 		m.fill(&m.list[n-1], p)
+		m.size += len(m.list[n-1].values)
 		return
 	}
 	m.seen++
@@ -54,40 +68,94 @@ func (m *moments) add(p peak.Peak) {
 	}
 	var kept moment
 	m.fill(&kept, p)
-	m.list = append(m.list, kept)
-	if len(m.list) >= momentsMax {
-		half := m.list[:0]
-		for i := 0; i < len(m.list); i += 2 {
-			half = append(half, m.list[i])
-		}
-		for i := len(half); i < len(m.list); i++ {
-			m.list[i] = moment{}
-		}
-		m.list = half
-		m.stride *= 2
+	for len(m.list) > 1 && m.size+len(kept.values) > momentsBytes {
+		m.halve()
 	}
+	m.list = append(m.list, kept)
+	m.size += len(kept.values)
+	if len(m.list) >= momentsMax {
+		m.halve()
+	}
+}
+
+// halve drops every other moment and keeps marks half as often.
+func (m *moments) halve() {
+	half := m.list[:0]
+	m.size = 0
+	for i := 0; i < len(m.list); i += 2 {
+		half = append(half, m.list[i])
+		m.size += len(m.list[i].values)
+	}
+	for i := len(half); i < len(m.list); i++ {
+		m.list[i] = moment{}
+	}
+	m.list = half
+	m.stride *= 2
 }
 
 // fill makes mo the heap of p, reusing its values' memory.
 func (m *moments) fill(mo *moment, p peak.Peak) {
+	if m.stacks == nil {
+		m.stacks = &peak.Table{}
+	}
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
 	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, provenExact(p)
-	mo.values = mo.values[:0]
-	for _, s := range p.Stacks {
-		if s.Bytes <= 0 {
-			continue
+	order := m.order[:0]
+	for i, s := range p.Stacks {
+		if s.Bytes > 0 {
+			order = append(order, uint64(m.stacks.Stack(s.PCs))<<32|uint64(i))
 		}
-		mo.values = append(mo.values, momentValue{stack: m.stacks.id(s.PCs), objects: s.Objects, bytes: s.Bytes, live: s.LiveBytes})
 	}
-	sort.Slice(mo.values, func(i, j int) bool { return mo.values[i].stack < mo.values[j].stack })
+	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	b := mo.values[:0]
+	prev := uint64(0)
+	for _, o := range order {
+		s := p.Stacks[uint32(o)]
+		b = binary.AppendUvarint(b, o>>32-prev)
+		b = binary.AppendVarint(b, s.Objects)
+		b = binary.AppendVarint(b, s.Bytes)
+		b = binary.AppendVarint(b, s.LiveBytes)
+		prev = o >> 32
+	}
+	if cap(b) > 2*len(b)+64 {
+		b = append([]byte(nil), b...)
+	}
+	mo.values = b
+	m.order = order
+}
+
+// valueReader reads a moment's values in order, one at a time.
+type valueReader struct {
+	b     []byte
+	stack uint64
+}
+
+// next is the next value, false at the end.
+func (r *valueReader) next() (momentValue, bool) {
+	if len(r.b) == 0 {
+		return momentValue{}, false
+	}
+	var v [4]int64
+	d, n := binary.Uvarint(r.b)
+	r.b = r.b[n:]
+	for i := 1; i < 4; i++ {
+		v[i], n = binary.Varint(r.b)
+		r.b = r.b[n:]
+	}
+	r.stack += d
+	return momentValue{stack: int(r.stack), objects: v[1], bytes: v[2], live: v[3]}, true
 }
 
 // file symbolizes the moments, the peak's mark and the last included, in
 // the order of their cycles, each as its changes from the one before.
-func (m *moments) file(t *tracker) *raw.Moments {
-	f := &raw.Moments{Version: raw.Version, Rate: t.rate, Frames: []raw.Frame{}, Stacks: [][]int{}, Moments: []raw.Moment{}}
+func (m *moments) file(t *tracker) *raw.Moments { return m.stream(t).Collect() }
+
+// stream is file, for writing: the stacks are symbolized and the changes
+// made as they are written, never all held at once.
+func (m *moments) stream(t *tracker) raw.MomentsStream {
+	f := &raw.Moments{Version: raw.Version, Rate: t.rate, Frames: []raw.Frame{}}
 	if m.stride == 0 {
-		return f
+		return raw.MomentsStream{Moments: f, EachStack: func(func([]int)) {}, EachMoment: func(func(*raw.Moment)) {}}
 	}
 	all := append([]moment(nil), m.list...)
 	if p, ok := t.acc.Peak(); ok {
@@ -109,60 +177,77 @@ func (m *moments) file(t *tracker) *raw.Moments {
 		kept = append(kept, mo)
 	}
 	// Only the stacks the moments written hold are written, renumbered in
-	// the order they were first seen.
-	used := make(map[int]int)
+	// the order of their ids: num is, by stack id, 1 + the stack's number
+	// in the file, 0 if no moment holds it.
+	num := make([]int32, m.stacks.Stacks())
 	for _, mo := range kept {
-		for _, v := range mo.values {
-			used[v.stack] = 0
+		r := valueReader{b: mo.values}
+		for v, ok := r.next(); ok; v, ok = r.next() {
+			num[v.stack] = 1
 		}
 	}
-	order := make([]int, 0, len(used))
-	for idx := range used {
-		order = append(order, idx)
-	}
-	sort.Ints(order)
-	table := frameTable{t: t, index: make(map[raw.Frame]int)}
-	f.Stacks = make([][]int, len(order))
-	for i, idx := range order {
-		used[idx] = i
-		f.Stacks[i] = table.stack(m.stacks.pcs[idx])
+	table := newFrameTable(t)
+	n := int32(0)
+	for id := range num {
+		if num[id] != 0 {
+			n++
+			num[id] = n
+			table.scratch = table.appendStack(table.scratch[:0], m.stacks.PCs(uint32(id)))
+		}
 	}
 	f.Frames = append(f.Frames, table.frames...)
-	var prev []momentValue
-	for _, mo := range kept {
-		ch := changes(prev, mo.values)
-		for j := range ch {
-			ch[j][0] = int64(used[int(ch[j][0])])
-		}
-		f.Moments = append(f.Moments, raw.Moment{
-			Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
-			Changes: ch,
-		})
-		prev = mo.values
+	return raw.MomentsStream{
+		Moments: f,
+		EachStack: func(yield func([]int)) {
+			frames := make([]int, 0, 64)
+			for id := range num {
+				if num[id] != 0 {
+					frames = table.appendStack(frames[:0], m.stacks.PCs(uint32(id)))
+					yield(frames)
+				}
+			}
+		},
+		EachMoment: func(yield func(*raw.Moment)) {
+			var prev []byte
+			var ch [][4]int64
+			for _, mo := range kept {
+				ch = changes(ch[:0], valueReader{b: prev}, valueReader{b: mo.values})
+				for j := range ch {
+					ch[j][0] = int64(num[ch[j][0]] - 1)
+				}
+				yield(&raw.Moment{
+					Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
+					Changes: ch,
+				})
+				prev = mo.values
+			}
+		},
 	}
-	return f
 }
 
-// changes lists the stacks whose figures differ between prev and cur, both
-// sorted by stack: cur's figures, or zeros for a stack cur does not hold.
-func changes(prev, cur []momentValue) [][4]int64 {
-	out := [][4]int64{}
-	i, j := 0, 0
-	for i < len(prev) || j < len(cur) {
+// changes appends to out the stacks whose figures differ between the
+// values prev and cur read, both in the order of their stacks: cur's
+// figures, or zeros for a stack cur does not hold. It is never nil.
+func changes(out [][4]int64, prev, cur valueReader) [][4]int64 {
+	if out == nil {
+		out = [][4]int64{}
+	}
+	p, pok := prev.next()
+	c, cok := cur.next()
+	for pok || cok {
 		switch {
-		case j == len(cur) || i < len(prev) && prev[i].stack < cur[j].stack:
-			out = append(out, [4]int64{int64(prev[i].stack), 0, 0, 0})
-			i++
-		case i == len(prev) || cur[j].stack < prev[i].stack:
-			c := cur[j]
+		case !cok || pok && p.stack < c.stack:
+			out = append(out, [4]int64{int64(p.stack), 0, 0, 0})
+			p, pok = prev.next()
+		case !pok || c.stack < p.stack:
 			out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
-			j++
+			c, cok = cur.next()
 		default:
-			if p, c := prev[i], cur[j]; p != c {
+			if p != c {
 				out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
 			}
-			i++
-			j++
+			p, pok = prev.next()
+			c, cok = cur.next()
 		}
 	}
 	return out

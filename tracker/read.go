@@ -99,12 +99,15 @@ type runtimeSource struct {
 	gogc      [1]metrics.Sample
 	// mark is a reading startGC took while the GC it started marked, at
 	// markAt.
-	mark   reading
-	markAt time.Time
-	statm     *os.File
-	statmBuf  []byte
-	pagesize  uint64
-	records   []runtime.MemProfileRecord
+	mark     reading
+	markAt   time.Time
+	statm    *os.File
+	statmBuf []byte
+	pagesize uint64
+	records  []runtime.MemProfileRecord
+	// buckets reads the profile into the accountant's table, when the
+	// runtime allows (bucketsSupported); nil, runtime.MemProfile.
+	buckets *bucketReader
 }
 
 func newRuntimeSource() *runtimeSource {
@@ -155,8 +158,37 @@ func (s *runtimeSource) read(r *reading) {
 	r.rss, r.rssAnon = s.readRSS()
 }
 
+// useTable makes s read the profile into tab, the accountant's table,
+// when the runtime allows.
+func (s *runtimeSource) useTable(tab *peak.Table) {
+	if bucketsSupported {
+		s.buckets = newBucketReader(tab)
+	}
+}
+
 func (s *runtimeSource) snapshot() (peak.Snapshot, bool) {
 	c := s.cycles[:]
+	for try := 0; s.buckets != nil && try < 10; try++ {
+		metrics.Read(c)
+		before := value(c[0])
+		counts, ok := s.buckets.read()
+		if !ok {
+			if s.buckets.failed() {
+				warn("the runtime's heap profile is not laid out as this Go release's was (tracker/buckets.go); reading it through runtime.MemProfile, which costs more memory")
+				s.buckets = nil
+			}
+			continue
+		}
+		metrics.Read(c)
+		if value(c[0]) != before {
+			continue
+		}
+		s.buckets.commit(counts)
+		return peak.Snapshot{Cycle: uint32(before), Counts: counts}, true
+	}
+	if s.buckets != nil {
+		return peak.Snapshot{}, false
+	}
 	for try := 0; try < 10; try++ {
 		metrics.Read(c)
 		before := value(c[0])

@@ -174,6 +174,8 @@ func runSimulated(seed int64, dir string, verbose bool) (*simRun, error) {
 		tr.gcLog.f.Close()
 	}()
 	tr.acc.Trace = func(p peak.Peak) {
+		// A heap's stacks are the Accountant's until its next Add.
+		p.Stacks = cloneStacks(p.Stacks)
 		run.offered = append(run.offered, p)
 		if src.log != nil {
 			src.log("accounted mark %d: %s sampled, exact %s [%s, %s], unswept %s, approximate %v, least %s held; memory %s",
@@ -210,6 +212,7 @@ func runSimulated(seed int64, dir string, verbose bool) (*simRun, error) {
 	tr.final("return")
 	run.notePeak(tr)
 	run.peak, run.havePk = tr.acc.Peak()
+	run.peak.Stacks = cloneStacks(run.peak.Stacks)
 	return run, nil
 }
 
@@ -564,6 +567,16 @@ func (r *simRun) describe() []string {
 		p := r.peak
 		out = append(out, fmt.Sprintf("peak: mark %d, %s (sampled %s, unswept %s), exact %s, at the mark %s [%s, %s], approximate %v, least %s, memory %s",
 			p.Cycle, mib(p.Bytes), mib(p.Sampled), mib(p.Unswept), mib(int64(p.Exact())), mib(int64(p.MarkExact)), mib(int64(p.MarkBounds.Lo)), mib(int64(p.MarkBounds.Hi)), p.Approximate, mib(int64(p.Least.Heap)), mib(int64(p.Memory()))))
+	}
+	return out
+}
+
+// cloneStacks copies stacks, return addresses and all.
+func cloneStacks(stacks []peak.Stack) []peak.Stack {
+	out := make([]peak.Stack, len(stacks))
+	for i, s := range stacks {
+		s.PCs = append([]uintptr(nil), s.PCs...)
+		out[i] = s
 	}
 	return out
 }

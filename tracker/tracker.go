@@ -172,7 +172,7 @@ type tracker struct {
 	lastEndFrees uint64
 	snapshots    int
 	busy         time.Duration
-	frameCache   map[uintptr][]raw.Frame
+	syms         symbols
 	cur          reading
 	timeline     *os.File
 	gcLog        *gcLog
@@ -279,20 +279,25 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	t := &tracker{
-		dir:        dir,
-		interval:   interval,
-		now:        time.Now,
-		start:      time.Now(),
-		rate:       src.rate(),
-		requests:   make(chan request),
-		sigc:       make(chan os.Signal, 1),
-		src:        src,
-		frameCache: make(map[uintptr][]raw.Frame),
-		quiet:      newQuietState(),
-		labels:     make(map[uint32]string),
-		debug:      os.Getenv("GOFIL_DEBUG") != "",
+		dir:      dir,
+		interval: interval,
+		now:      time.Now,
+		start:    time.Now(),
+		rate:     src.rate(),
+		requests: make(chan request),
+		sigc:     make(chan os.Signal, 1),
+		src:      src,
+		quiet:    newQuietState(),
+		labels:   make(map[uint32]string),
+		debug:    os.Getenv("GOFIL_DEBUG") != "",
 	}
 	t.acc.Rate = t.rate
+	t.acc.Table = &peak.Table{}
+	if u, ok := src.(interface{ useTable(*peak.Table) }); ok {
+		u.useTable(t.acc.Table)
+	}
+	t.history.stacks = t.acc.Table
+	t.moments.stacks = t.acc.Table
 	if t.debug {
 		t.acc.Trace = func(p peak.Peak) {
 			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled, approximate %v, at least %d)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes, p.Approximate, p.Least.Heap)

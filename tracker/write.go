@@ -2,9 +2,7 @@ package tracker
 
 import (
 	"os"
-	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -62,8 +60,10 @@ func (t *tracker) momentName(p peak.Peak) string {
 }
 
 // profile turns p into the raw file form, with the memory figures of the
-// sample nearest to it.
-func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
+// sample nearest to it: its stacks are symbolized as they are written,
+// never all held at once. It must be written before the accountant's
+// next snapshot, which reuses p's stacks.
+func (t *tracker) profile(reason string, p peak.Peak) raw.ProfileStream {
 	m := p.Moment()
 	prof := &raw.Profile{
 		Version:         raw.Version,
@@ -89,7 +89,6 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		GoReleasedBytes: m.GoReleased,
 		Rate:            t.rate,
 		Frames:          []raw.Frame{},
-		Stacks:          make([]raw.Stack, 0, len(p.Stacks)),
 	}
 	prof.GOGC, prof.MemoryLimit = gcSettings()
 	if p.Approximate {
@@ -104,19 +103,29 @@ func (t *tracker) profile(reason string, p peak.Peak) *raw.Profile {
 		}
 		prof.BoundAtNS = int64(peakTime(b))
 	}
-	table := frameTable{t: t, index: make(map[raw.Frame]int)}
+	// The frames first, as the file has them, then the stacks one at a
+	// time, each symbolized again as it is written.
+	table := newFrameTable(t)
 	for _, s := range p.Stacks {
-		prof.Stacks = append(prof.Stacks, raw.Stack{
-			Frames:      table.stack(s.PCs),
-			Objects:     s.Objects,
-			Bytes:       s.Bytes,
-			LiveObjects: s.LiveObjects,
-			LiveBytes:   s.LiveBytes,
-			Truncated:   s.Truncated(),
-		})
+		table.scratch = table.appendStack(table.scratch[:0], s.PCs)
 	}
 	prof.Frames = append(prof.Frames, table.frames...)
-	return prof
+	return raw.ProfileStream{Profile: prof, EachStack: func(yield func(*raw.Stack)) {
+		var st raw.Stack
+		frames := make([]int, 0, 64)
+		for _, s := range p.Stacks {
+			frames = table.appendStack(frames[:0], s.PCs)
+			st = raw.Stack{
+				Frames:      frames,
+				Objects:     s.Objects,
+				Bytes:       s.Bytes,
+				LiveObjects: s.LiveObjects,
+				LiveBytes:   s.LiveBytes,
+				Truncated:   s.Truncated(),
+			}
+			yield(&st)
+		}
+	}}
 }
 
 // peakTime is the moment of p: its reading (the GC count is polled, so the
@@ -126,30 +135,6 @@ func peakTime(p peak.Peak) time.Duration {
 		return m.At
 	}
 	return p.At
-}
-
-// stackTable numbers the distinct allocation stacks it is given, and keeps
-// each one's return addresses once.
-type stackTable struct {
-	ids map[[32]uintptr]int
-	pcs [][]uintptr
-}
-
-// id returns the number of the stack pcs (leaf first, as a heap-profile
-// record holds them), adding it if it is new.
-func (st *stackTable) id(pcs []uintptr) int {
-	var key [32]uintptr
-	copy(key[:], pcs)
-	if idx, ok := st.ids[key]; ok {
-		return idx
-	}
-	if st.ids == nil {
-		st.ids = make(map[[32]uintptr]int)
-	}
-	idx := len(st.pcs)
-	st.ids[key] = idx
-	st.pcs = append(st.pcs, append([]uintptr(nil), pcs...))
-	return idx
 }
 
 // createFile creates name in dir for the tracker's appends, with head as
@@ -165,54 +150,6 @@ func createFile(dir, name, head string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
-}
-
-// frameTable symbolizes stacks into one table of distinct frames, as the
-// raw files store them.
-type frameTable struct {
-	t      *tracker
-	index  map[raw.Frame]int
-	frames []raw.Frame
-}
-
-// stack returns the table indexes of the frames of pcs, leaf first,
-// inlined calls included.
-func (ft *frameTable) stack(pcs []uintptr) []int {
-	out := []int{}
-	for _, pc := range pcs {
-		for _, f := range ft.t.frames(pc) {
-			i, ok := ft.index[f]
-			if !ok {
-				i = len(ft.frames)
-				ft.index[f] = i
-				ft.frames = append(ft.frames, f)
-			}
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// frames symbolizes one return address, inlined calls included, leaf first.
-func (t *tracker) frames(pc uintptr) []raw.Frame {
-	if fs, ok := t.frameCache[pc]; ok {
-		return fs
-	}
-	var fs []raw.Frame
-	it := runtime.CallersFrames([]uintptr{pc})
-	for {
-		f, more := it.Next()
-		name := f.Function
-		if name == "" {
-			name = "0x" + strconv.FormatUint(uint64(pc), 16)
-		}
-		fs = append(fs, raw.Frame{Func: name, File: f.File, Line: f.Line})
-		if !more {
-			break
-		}
-	}
-	t.frameCache[pc] = fs
-	return fs
 }
 
 // gcSettings reads the GC settings in force: GOGC (-1 for off) and the

@@ -54,7 +54,9 @@ const (
 )
 
 // Point is one line of the log: the runtime's figures read just after a
-// mark (or at the start or end of the run).
+// mark (or at the start or end of the run). Live and Heap are the
+// program's: what the tracker said it held itself (Own) is taken out of
+// the runtime's figures, as the program would run without it.
 type Point struct {
 	Kind    byte
 	Cycle   uint32
@@ -68,6 +70,9 @@ type Point struct {
 	NonHeap uint64 // the runtime's memory beyond the heap
 	GOGC    int64  // −1: off
 	Limit   uint64 // math.MaxInt64: none
+	// Own is the tracker's own heap, as it counted it (0 in a log
+	// written before it did).
+	Own uint64
 }
 
 // Log is a run's GC log.
@@ -122,7 +127,7 @@ func Parse(r io.Reader) (*Log, error) {
 
 func parseLine(line []byte) (Point, bool) {
 	f := strings.Split(string(line), "\t")
-	if len(f) != 12 || len(f[0]) != 1 {
+	if len(f) != 12 && len(f) != 13 || len(f[0]) != 1 {
 		return Point{}, false
 	}
 	var p Point
@@ -147,6 +152,14 @@ func parseLine(line []byte) (Point, bool) {
 	p.Cycle, p.AtUS = uint32(u[0]), at
 	p.Allocs, p.Live, p.Heap, p.Goal, p.Stacks, p.Globals, p.NonHeap = u[1], u[2], u[3], u[4], u[5], u[6], u[7]
 	p.GOGC, p.Limit = gogc, limit
+	if len(f) == 13 {
+		own, err := strconv.ParseUint(f[12], 10, 64)
+		if err != nil {
+			return Point{}, false
+		}
+		p.Own = own
+		p.Live, p.Heap = sub(p.Live, own), sub(p.Heap, own)
+	}
 	switch p.Kind {
 	case kindStart, kindCycle, kindForced, kindTracker, kindEnd:
 		return p, true
@@ -377,10 +390,12 @@ func runwayUsed(pts []Point) float64 {
 		if p.Kind != kindCycle || p.Cycle != prev.Cycle+1 || prev.Kind == kindTracker || prev.Kind == kindEnd {
 			continue
 		}
-		if prev.Goal <= prev.Live || prev.Goal-prev.Live < minRunway || prev.Goal >= 1<<60 || p.Allocs < prev.Allocs {
+		// The runtime's goal is of its live heap, the tracker's included.
+		live := prev.Live + prev.Own
+		if prev.Goal <= live || prev.Goal-live < minRunway || prev.Goal >= 1<<60 || p.Allocs < prev.Allocs {
 			continue
 		}
-		w := float64(prev.Goal - prev.Live)
+		w := float64(prev.Goal - live)
 		shares = append(shares, share{float64(p.Allocs-prev.Allocs) / w, w})
 		total += w
 	}

@@ -3,6 +3,7 @@ package pacer
 import (
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -238,5 +239,59 @@ func TestReplayHeld(t *testing.T) {
 	b, _ := pacing.ReplayHeld(Settings{GOGC: 50})
 	if a != b {
 		t.Errorf("pacing at GOGC=50: Replay %+v, ReplayHeld %+v", a, b)
+	}
+}
+
+// TestTrackerHeapTakenOut: what the tracker says it held itself (the log's
+// own_bytes) is not the program's. testdata/pacing's log, with 40 MiB of
+// the tracker's added to every live heap, heap and goal (the run shifted
+// by a tracker of constant size) and said in own_bytes, replays as the log
+// without it: the same peaks, GC cycles and live heap for every setting.
+func TestTrackerHeapTakenOut(t *testing.T) {
+	data, err := os.ReadFile("testdata/pacing.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const own = 40 << 20
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if strings.HasPrefix(line, "#") || len(f) != 12 {
+			b.WriteString(line + "\n")
+			continue
+		}
+		for _, i := range []int{4, 5, 6} { // live_bytes, heap_bytes, goal_bytes
+			v, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f[i] = strconv.FormatUint(v+own, 10)
+		}
+		b.WriteString(strings.Join(append(f, strconv.Itoa(own)), "\t") + "\n")
+	}
+	with, err := Parse(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := load(t)
+	if len(with.Points) != len(without.Points) {
+		t.Fatalf("%d points read with the tracker's heap in the log, %d without", len(with.Points), len(without.Points))
+	}
+	wp, wc, _ := with.Measured()
+	op, oc, _ := without.Measured()
+	if wp != op || wc != oc {
+		t.Errorf("measured %d bytes in %d cycles with the tracker's heap in the log, %d in %d without", wp, wc, op, oc)
+	}
+	wl, _ := with.LargestLive()
+	ol, _ := without.LargestLive()
+	if wl != ol {
+		t.Errorf("largest live heap %d with the tracker's heap in the log, %d without", wl, ol)
+	}
+	for _, s := range []Settings{{GOGC: 100}, {GOGC: 25}, {GOGC: 400}, {GOGC: 100, Limit: 100 << 20}} {
+		w, okw := with.Replay(s)
+		o, oko := without.Replay(s)
+		if okw != oko || w.PeakHeap != o.PeakHeap || w.Cycles != o.Cycles {
+			t.Errorf("%v: predicted %d bytes in %d cycles with the tracker's heap in the log, %d in %d without", s, w.PeakHeap, w.Cycles, o.PeakHeap, o.Cycles)
+		}
 	}
 }

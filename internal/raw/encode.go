@@ -1,6 +1,7 @@
 package raw
 
 import (
+	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -13,10 +14,29 @@ import (
 // the types exactly (omitempty included); a test holds them to
 // encoding/json's output.
 
-// encoder appends one JSON value.
+// encoder appends one JSON value. With w, it writes what it has to w
+// whenever an element of a list leaves more than flushAt bytes, so that a
+// large file is never held whole; err is the first error of w.
 type encoder struct {
 	b     []byte
 	first bool // no member written yet in the current object
+	w     io.Writer
+	err   error
+}
+
+// flushAt is how much an encoder with a writer holds before it writes.
+const flushAt = 32 << 10
+
+// flush writes what e holds to e.w, if it has one and holds more than
+// flushAt, or all of it (the end).
+func (e *encoder) flush(all bool) {
+	if e.w == nil || len(e.b) == 0 || !all && len(e.b) < flushAt {
+		return
+	}
+	if e.err == nil {
+		_, e.err = e.w.Write(e.b)
+	}
+	e.b = e.b[:0]
 }
 
 func (e *encoder) open() { e.b = append(e.b, '{'); e.first = true }
@@ -97,9 +117,38 @@ func (e *encoder) list(k string, n int, isNil bool, elem func(i int)) {
 			e.b = append(e.b, ',')
 		}
 		elem(i)
+		e.flush(false)
 	}
 	e.b = append(e.b, ']')
 	e.first = false
+}
+
+// seq writes a JSON array whose elements are written one at a time
+// between begin and end, each after a call to next. It is never null.
+type seq struct {
+	e *encoder
+	n int
+}
+
+func (e *encoder) begin(k string) *seq {
+	e.key(k)
+	e.b = append(e.b, '[')
+	return &seq{e: e}
+}
+
+// next starts an element, and lets the encoder write what the one before
+// left.
+func (s *seq) next() {
+	if s.n > 0 {
+		s.e.flush(false)
+		s.e.b = append(s.e.b, ',')
+	}
+	s.n++
+}
+
+func (s *seq) end() {
+	s.e.b = append(s.e.b, ']')
+	s.e.first = false
 }
 
 // appendString appends s as a JSON string, as encoding/json writes it:
@@ -163,11 +212,25 @@ func (s Stack) encode(e *encoder) {
 	e.close()
 }
 
+// encodeStacks writes the stacks each gives as "stacks".
+func encodeStacks(e *encoder, each func(yield func([]int))) {
+	q := e.begin("stacks")
+	each(func(s []int) {
+		q.next()
+		e.b = appendInts(e.b, s)
+	})
+	q.end()
+}
+
 func encodeFrames(e *encoder, fs []Frame) {
 	e.list("frames", len(fs), fs == nil, func(i int) { fs[i].encode(e) })
 }
 
-func (p *Profile) encode(e *encoder) {
+func (p *Profile) encode(e *encoder) { p.encodeWith(e, nil) }
+
+// encodeWith writes p, with the stacks each gives instead of p.Stacks
+// when each is not nil.
+func (p *Profile) encodeWith(e *encoder, each func(yield func(*Stack))) {
 	e.open()
 	e.int("version", int64(p.Version))
 	e.str("reason", p.Reason)
@@ -204,7 +267,16 @@ func (p *Profile) encode(e *encoder) {
 	e.uint("go_released_bytes", p.GoReleasedBytes)
 	e.int("rate", int64(p.Rate))
 	encodeFrames(e, p.Frames)
-	e.list("stacks", len(p.Stacks), p.Stacks == nil, func(i int) { p.Stacks[i].encode(e) })
+	if each != nil {
+		q := e.begin("stacks")
+		each(func(s *Stack) {
+			q.next()
+			s.encode(e)
+		})
+		q.end()
+	} else {
+		e.list("stacks", len(p.Stacks), p.Stacks == nil, func(i int) { p.Stacks[i].encode(e) })
+	}
 	e.uintOmit("limit_bytes", p.LimitBytes)
 	e.strOmit("limit_source", p.LimitSource)
 	e.uintOmit("usage_bytes", p.UsageBytes)
@@ -220,31 +292,55 @@ func (p *Profile) encode(e *encoder) {
 	e.close()
 }
 
-func (h *History) encode(e *encoder) {
+func (h *History) encode(e *encoder) { h.encodeWith(e, nil, nil) }
+
+// encodeWith writes h, with the stacks and points the functions give
+// instead of h's when they are not nil.
+func (h *History) encodeWith(e *encoder, stacks func(yield func([]int)), points func(yield func(*HistoryPoint))) {
 	e.open()
 	e.int("version", int64(h.Version))
 	e.int("rate", int64(h.Rate))
 	encodeFrames(e, h.Frames)
-	e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) { e.b = appendInts(e.b, h.Stacks[i]) })
-	e.list("points", len(h.Points), h.Points == nil, func(i int) {
-		pt := h.Points[i]
+	if stacks != nil {
+		encodeStacks(e, stacks)
+	} else {
+		e.list("stacks", len(h.Stacks), h.Stacks == nil, func(i int) { e.b = appendInts(e.b, h.Stacks[i]) })
+	}
+	point := func(pt *HistoryPoint) {
 		e.open()
 		e.int("at_ns", pt.AtNS)
 		e.uint("cycle", uint64(pt.Cycle))
 		e.list("values", len(pt.Values), pt.Values == nil, func(j int) { e.b = appendInts(e.b, pt.Values[j][:]) })
 		e.close()
-	})
+	}
+	if points != nil {
+		q := e.begin("points")
+		points(func(pt *HistoryPoint) {
+			q.next()
+			point(pt)
+		})
+		q.end()
+	} else {
+		e.list("points", len(h.Points), h.Points == nil, func(i int) { point(&h.Points[i]) })
+	}
 	e.close()
 }
 
-func (m *Moments) encode(e *encoder) {
+func (m *Moments) encode(e *encoder) { m.encodeWith(e, nil, nil) }
+
+// encodeWith writes m, with the stacks and moments the functions give
+// instead of m's when they are not nil.
+func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments func(yield func(*Moment))) {
 	e.open()
 	e.int("version", int64(m.Version))
 	e.int("rate", int64(m.Rate))
 	encodeFrames(e, m.Frames)
-	e.list("stacks", len(m.Stacks), m.Stacks == nil, func(i int) { e.b = appendInts(e.b, m.Stacks[i]) })
-	e.list("moments", len(m.Moments), m.Moments == nil, func(i int) {
-		mo := m.Moments[i]
+	if stacks != nil {
+		encodeStacks(e, stacks)
+	} else {
+		e.list("stacks", len(m.Stacks), m.Stacks == nil, func(i int) { e.b = appendInts(e.b, m.Stacks[i]) })
+	}
+	moment := func(mo *Moment) {
 		e.open()
 		e.uint("cycle", uint64(mo.Cycle))
 		e.int("at_ns", mo.AtNS)
@@ -253,7 +349,17 @@ func (m *Moments) encode(e *encoder) {
 		e.uint("exact_bytes", mo.ExactBytes)
 		e.list("changes", len(mo.Changes), mo.Changes == nil, func(j int) { e.b = appendInts(e.b, mo.Changes[j][:]) })
 		e.close()
-	})
+	}
+	if moments != nil {
+		q := e.begin("moments")
+		moments(func(mo *Moment) {
+			q.next()
+			moment(mo)
+		})
+		q.end()
+	} else {
+		e.list("moments", len(m.Moments), m.Moments == nil, func(i int) { moment(&m.Moments[i]) })
+	}
 	e.close()
 }
 
@@ -303,4 +409,91 @@ func Encode(f File) []byte {
 	e := encoder{b: make([]byte, 0, 4096)}
 	f.encode(&e)
 	return e.b
+}
+
+// encodeTo writes f as JSON to w, holding at most about flushAt bytes of
+// it (and one element of a list) at a time.
+func encodeTo(w io.Writer, f File) error {
+	e := encoder{b: make([]byte, 0, flushAt+flushAt/2), w: w}
+	f.encode(&e)
+	e.flush(true)
+	return e.err
+}
+
+// ProfileStream is a Profile whose stacks are given one at a time while it
+// is written (EachStack calls yield with each, which keeps nothing of it),
+// so that they are never all held; the Profile's own Stacks are not
+// written. Its JSON is the Profile's with those stacks.
+type ProfileStream struct {
+	*Profile
+	EachStack func(yield func(*Stack))
+}
+
+func (s ProfileStream) encode(e *encoder) { s.Profile.encodeWith(e, s.EachStack) }
+
+// Collect returns the Profile with its stacks.
+func (s ProfileStream) Collect() *Profile {
+	p := *s.Profile
+	p.Stacks = []Stack{}
+	s.EachStack(func(st *Stack) {
+		c := *st
+		c.Frames = clone(st.Frames)
+		p.Stacks = append(p.Stacks, c)
+	})
+	return &p
+}
+
+// HistoryStream is a History whose stacks and points are given one at a
+// time while it is written, as ProfileStream's stacks.
+type HistoryStream struct {
+	*History
+	EachStack func(yield func([]int))
+	EachPoint func(yield func(*HistoryPoint))
+}
+
+func (s HistoryStream) encode(e *encoder) { s.History.encodeWith(e, s.EachStack, s.EachPoint) }
+
+// Collect returns the History with its stacks and points.
+func (s HistoryStream) Collect() *History {
+	h := *s.History
+	h.Stacks, h.Points = [][]int{}, []HistoryPoint{}
+	s.EachStack(func(st []int) { h.Stacks = append(h.Stacks, clone(st)) })
+	s.EachPoint(func(pt *HistoryPoint) {
+		c := *pt
+		c.Values = clone(pt.Values)
+		h.Points = append(h.Points, c)
+	})
+	return &h
+}
+
+// MomentsStream is a Moments whose stacks and moments are given one at a
+// time while it is written, as ProfileStream's stacks.
+type MomentsStream struct {
+	*Moments
+	EachStack  func(yield func([]int))
+	EachMoment func(yield func(*Moment))
+}
+
+func (s MomentsStream) encode(e *encoder) { s.Moments.encodeWith(e, s.EachStack, s.EachMoment) }
+
+// Collect returns the Moments with its stacks and moments.
+func (s MomentsStream) Collect() *Moments {
+	m := *s.Moments
+	m.Stacks, m.Moments = [][]int{}, []Moment{}
+	s.EachStack(func(st []int) { m.Stacks = append(m.Stacks, clone(st)) })
+	s.EachMoment(func(mo *Moment) {
+		c := *mo
+		c.Changes = clone(mo.Changes)
+		m.Moments = append(m.Moments, c)
+	})
+	return &m
+}
+
+// clone copies s, nil as nil, for a stream's collected value to encode
+// as the stream does.
+func clone[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
 }

@@ -70,3 +70,48 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamsEncodeAsCollected: a file written from a stream, a piece at
+// a time through a writer, is the file of what the stream collects.
+func TestStreamsEncodeAsCollected(t *testing.T) {
+	stacks := [][]int{{0, 1}, {1}, {}}
+	prof := &Profile{Version: Version, Reason: "gc", Frames: []Frame{{Func: "a"}, {Func: "b"}}}
+	ps := ProfileStream{Profile: prof, EachStack: func(yield func(*Stack)) {
+		for i, fs := range stacks {
+			yield(&Stack{Frames: fs, Bytes: int64(i) << 40, Truncated: i == 1})
+		}
+	}}
+	hs := HistoryStream{History: &History{Version: Version, Frames: []Frame{}},
+		EachStack: func(yield func([]int)) {
+			for _, fs := range stacks {
+				yield(fs)
+			}
+		},
+		EachPoint: func(yield func(*HistoryPoint)) {
+			yield(&HistoryPoint{AtNS: 1, Values: [][3]int64{{0, 1, 2}}})
+			yield(&HistoryPoint{AtNS: 2, Values: [][3]int64{}})
+		}}
+	ms := MomentsStream{Moments: &Moments{Version: Version, Frames: []Frame{}},
+		EachStack: hs.EachStack,
+		EachMoment: func(yield func(*Moment)) {
+			for i := 0; i < 3000; i++ { // more than the encoder holds
+				yield(&Moment{Cycle: uint32(i), Changes: [][4]int64{{int64(i), 1, 2, 3}}})
+			}
+		}}
+	for _, c := range []struct {
+		stream    File
+		collected File
+	}{{ps, ps.Collect()}, {hs, hs.Collect()}, {ms, ms.Collect()}} {
+		var w bytes.Buffer
+		if err := encodeTo(&w, c.stream); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(c.collected)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(w.Bytes(), want) || !bytes.Equal(Encode(c.stream), want) {
+			t.Errorf("%T: the stream encodes as\n%s\nwhat it collects as\n%s", c.stream, w.Bytes(), want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ package raw
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -67,7 +68,7 @@ const (
 	DumpLogHead  = "# level\tfirst_dump_ns\trefined_dump_ns\n"
 	MomentsFile  = "moments.json" // the heap per stack at GC marks spread over the run
 	GCLogFile    = "gc.tsv"       // a line per GC cycle seen, for the pacer's replay, appended
-	GCLogHead    = "# kind\tcycle\tt_us\tallocs_bytes\tlive_bytes\theap_bytes\tgoal_bytes\tstacks_bytes\tglobals_bytes\tnonheap_bytes\tgogc\tlimit_bytes\n"
+	GCLogHead    = "# kind\tcycle\tt_us\tallocs_bytes\tlive_bytes\theap_bytes\tgoal_bytes\tstacks_bytes\tglobals_bytes\tnonheap_bytes\tgogc\tlimit_bytes\town_bytes\n"
 	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
 )
 
@@ -277,7 +278,7 @@ type Exit struct {
 
 // WriteJSON writes f to dir/name atomically and durably.
 func WriteJSON(dir, name string, f File) error {
-	return writeFile(dir, name, Encode(f), true)
+	return writeFile(dir, name, func(w io.Writer) error { return encodeTo(w, f) }, true)
 }
 
 // ReplaceJSON writes f to dir/name atomically, without waiting for the
@@ -285,22 +286,25 @@ func WriteJSON(dir, name string, f File) error {
 // cache behind, but not a crash of the machine. It is for files rewritten
 // often while the program runs.
 func ReplaceJSON(dir, name string, f File) error {
-	return writeFile(dir, name, Encode(f), false)
+	return writeFile(dir, name, func(w io.Writer) error { return encodeTo(w, f) }, false)
 }
 
 // WriteFile writes data to dir/name through a temporary file, syncs it and
 // renames it into place.
 func WriteFile(dir, name string, data []byte) error {
-	return writeFile(dir, name, data, true)
+	return writeFile(dir, name, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, true)
 }
 
-func writeFile(dir, name string, data []byte, durable bool) error {
+func writeFile(dir, name string, write func(io.Writer) error, durable bool) error {
 	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", name, err)

@@ -1,0 +1,44 @@
+package tracker
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// ownBytes is about the memory the tracker holds in the program's heap:
+// the accountant's table and buffers, the leak history, the moments, the
+// symbols and the source's buffers. It leaves out what a GC will free
+// (what writing a file allocated, say), which the heap profile counts at
+// the peak (peak.tracker_bytes); the GC log carries it, so that the
+// pacer's replay can tell the program's heap from the tracker's.
+func (t *tracker) ownBytes() uint64 {
+	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes()
+	if s, ok := t.src.(interface{ bytes() uint64 }); ok {
+		n += s.bytes()
+	}
+	return n
+}
+
+func (h *history) bytes() uint64 {
+	n := uint64(cap(h.points))*uint64(unsafe.Sizeof(historyPoint{})) + uint64(cap(h.at))*4
+	for _, p := range h.points {
+		n += uint64(cap(p.values)) * uint64(unsafe.Sizeof([3]int64{}))
+	}
+	return n
+}
+
+func (m *moments) bytes() uint64 {
+	n := uint64(cap(m.list))*uint64(unsafe.Sizeof(moment{})) + uint64(cap(m.order))*8
+	for _, mo := range m.list {
+		n += uint64(cap(mo.values))
+	}
+	return n
+}
+
+func (s *runtimeSource) bytes() uint64 {
+	n := uint64(cap(s.records)) * uint64(unsafe.Sizeof(runtime.MemProfileRecord{}))
+	if b := s.buckets; b != nil {
+		n += uint64(len(b.recs))*recsPage*4 + uint64(cap(b.pending))*uint64(unsafe.Sizeof(pendingBucket{}))
+	}
+	return n
+}
