@@ -55,12 +55,7 @@ func writeManifest(dir string) error {
 // ones gofil wrote there and may replace. ok is false when dir has no
 // manifest, or one that is not gofil's.
 func OwnFiles(dir string) (files []string, ok bool) {
-	f, err := os.Open(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	data, err := ReadFileLimited(filepath.Join(dir, ManifestFile), 4096)
 	if err != nil {
 		return nil, false
 	}
@@ -237,12 +232,12 @@ func Load(dir string) (*Run, error) {
 }
 
 func readTimeline(path string) ([]TimelinePoint, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTimeline(io.LimitReader(f, MaxInputBytes))
+	return ParseTimeline(f)
 }
 
 // ParseTimeline reads the tracker's timeline.tsv. A last line cut short by
@@ -552,13 +547,13 @@ func ReadRaw(dir, name string, v interface{}) error {
 // readDumpLog reads the tracker's log of emergency dump times. A last line
 // cut short by a kill is ignored.
 func readDumpLog(path string) (map[int][2]time.Duration, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, 1<<20)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	out := map[int][2]time.Duration{}
-	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), "\t")
 		if len(fields) != 3 || strings.HasPrefix(fields[0], "#") {
@@ -592,13 +587,13 @@ func WritePackages(dir string, pkgs []string) error {
 }
 
 func readPackages(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, 16<<20)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	pkgs := map[string]bool{}
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if p := strings.TrimSpace(sc.Text()); p != "" {
 			pkgs[p] = true

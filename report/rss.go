@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,12 +51,12 @@ func writeRSS(b *bytes.Buffer, points []RSSPoint) {
 // ReadRSS reads dir/rss.tsv. A missing file gives an error that satisfies
 // errors.Is(err, fs.ErrNotExist).
 func ReadRSS(dir string) ([]RSSPoint, error) {
-	f, err := os.Open(filepath.Join(dir, RSSFile))
+	f, err := openLimited(filepath.Join(dir, RSSFile), MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	points, err := ParseRSS(io.LimitReader(f, MaxInputBytes))
+	points, err := ParseRSS(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RSSFile, err)
 	}
