@@ -35,6 +35,12 @@ type Config struct {
 	// Reports gives the child a pipe on which the tracker reports what
 	// went wrong, named in the environment: Result.Reports.
 	Reports bool
+	// Signals, if set, are the signals gofil receives, which Run forwards
+	// to the child while it runs: the caller registered them (see
+	// NotifyUnignored) and reads what comes after the child ended. If nil,
+	// Run catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for the child's run
+	// alone.
+	Signals chan os.Signal
 }
 
 // Point is one RSS reading.
@@ -87,9 +93,12 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		interval = 10 * time.Millisecond
 	}
 
-	sigc := make(chan os.Signal, 4)
-	NotifyUnignored(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigc)
+	sigc := c.Signals
+	if sigc == nil {
+		sigc = make(chan os.Signal, 4)
+		NotifyUnignored(sigc, ForwardedSignals...)
+		defer signal.Stop(sigc)
+	}
 
 	var res Result
 	var reports *reportPipe
@@ -208,6 +217,9 @@ func isForegroundTerminal() bool {
 	}
 	return pgrp == unix.Getpgrp()
 }
+
+// ForwardedSignals are the signals gofil passes on to the program.
+var ForwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // NotifyUnignored relays to c those of sigs that gofil was not started
 // ignoring: one it was (nohup's SIGHUP, a background job's SIGINT) stays
