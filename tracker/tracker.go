@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
@@ -74,8 +75,10 @@ func init() {
 }
 
 // restoreEnv gives the program back the environment it was started with:
-// gofil's variables go, and GODEBUG is what it was before gofil added the
-// sampling rate (which the runtime read at start-up and keeps).
+// gofil's variables go, GODEBUG is what it was before gofil added the
+// sampling rate (which the runtime read at start-up and keeps), and a
+// LISTEN_PID that named gofil names the program, as socket activation
+// would have without gofil.
 func restoreEnv() {
 	if g, ok := os.LookupEnv(raw.EnvUserGODEBUG); ok {
 		if strings.HasPrefix(g, "set:") {
@@ -84,7 +87,10 @@ func restoreEnv() {
 			os.Unsetenv("GODEBUG")
 		}
 	}
-	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals} {
+	if os.Getenv(raw.EnvListenPID) == "1" {
+		os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
+	}
+	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals, raw.EnvListenPID} {
 		os.Unsetenv(k)
 	}
 }
@@ -170,7 +176,7 @@ type tracker struct {
 	busy         time.Duration
 	frameCache   map[uintptr][]raw.Frame
 	cur          reading
-	timeline     *os.File
+	timeline     *ownfd.File
 	gcLog        *gcLog
 	// startedGC says the cycle being accounted is one the tracker started.
 	startedGC bool
@@ -194,7 +200,7 @@ type tracker struct {
 	recheckUntil time.Time
 	recheckSums  [2]int64
 	guard        *oomguard.Guard
-	dumpLog      *os.File
+	dumpLog      *ownfd.File
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration

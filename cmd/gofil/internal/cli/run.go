@@ -230,6 +230,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if userSet {
 		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + userG
 	}
+	if os.Getenv("LISTEN_PID") == strconv.Itoa(os.Getpid()) {
+		// Socket activation started gofil: its sockets are passed on
+		// at the same numbers, and the tracker names the program in
+		// LISTEN_PID, whose pid gofil cannot know before it starts.
+		env = append(env, raw.EnvListenPID+"=1")
+	}
 	if packages != nil && !slices.Contains(packages, "os/signal") {
 		// The program cannot catch a signal: the tracker catches none
 		// either, so that a deadlock ends it as without gofil.
@@ -251,8 +257,9 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
 		Stdin: stdin, Stdout: stdout, Stderr: unescaped(stderr),
-		Reports: target.Binary == "",
-		Signals: sigc,
+		Reports:   target.Binary == "",
+		Signals:   sigc,
+		Inherited: runner.InheritedFrom(ctx).Files,
 	}
 	if group != nil {
 		cfg.StartHook = group.StartInside

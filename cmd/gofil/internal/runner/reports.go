@@ -10,9 +10,11 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 )
 
-// reportFD is the descriptor the child gets the report pipe on: past the
-// low ones a program may expect free (socket activation passes fd 3 on).
-const reportFD = 10
+// minReportFD is the least descriptor the child gets the report pipe on:
+// past the low ones a program may expect free, and above every one the
+// child inherits (see Inherit). The tracker moves it out of the program's
+// way at once (ownfd).
+const minReportFD = 10
 
 // maxReports and maxReportLine bound what gofil keeps of the tracker's
 // reports.
@@ -32,10 +34,12 @@ func newReportPipe(cmd *exec.Cmd) (*reportPipe, error) {
 	if err != nil {
 		return nil, err
 	}
-	extra := make([]*os.File, reportFD-3+1) // nil entries are closed in the child
-	extra[reportFD-3] = w
-	cmd.ExtraFiles = extra
-	cmd.Env = append(cmd.Env, raw.EnvReportFD+"="+strconv.Itoa(reportFD))
+	extra := cmd.ExtraFiles
+	for len(extra) < minReportFD-3 {
+		extra = append(extra, nil) // closed in the child
+	}
+	cmd.ExtraFiles = append(extra, w)
+	cmd.Env = append(cmd.Env, raw.EnvReportFD+"="+strconv.Itoa(3+len(extra)))
 	p := &reportPipe{r: r, w: w, done: make(chan []string, 1)}
 	go func() {
 		var lines []string

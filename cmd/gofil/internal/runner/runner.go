@@ -35,6 +35,9 @@ type Config struct {
 	// Reports gives the child a pipe on which the tracker reports what
 	// went wrong, named in the environment: Result.Reports.
 	Reports bool
+	// Inherited are the descriptors gofil was started with (Inherit),
+	// which the child gets at the same numbers: Inherited[i] is 3+i.
+	Inherited []*os.File
 	// Signals, if set, are the signals gofil receives, which Run forwards
 	// to the child while it runs: the caller registered them (see
 	// NotifyUnignored) and reads what comes after the child ended. If nil,
@@ -88,6 +91,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	// Entry i is descriptor 3+i; nil entries are closed in the child.
+	cmd.ExtraFiles = append([]*os.File(nil), c.Inherited...)
 	interval := c.Interval
 	if interval <= 0 {
 		interval = 10 * time.Millisecond
