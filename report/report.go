@@ -231,6 +231,29 @@ func Load(dir string) (*Run, error) {
 	return r, nil
 }
 
+// RemoveTemps removes from the raw directory dir the temporary files that
+// a writer of the tracker's files left there when it died mid-write, or
+// when the program replaced its image by exec: once the program has
+// ended, nothing will rename them into place.
+func RemoveTemps(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	names := []string{raw.PeakFile, raw.ExitFile, raw.OOMFile, raw.StartFile, raw.HistoryFile, raw.MomentsFile, MetaFile, PackagesFile}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		for _, name := range names {
+			rest, ok := strings.CutPrefix(e.Name(), raw.TempPrefix(name))
+			if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
 func readTimeline(path string) ([]TimelinePoint, error) {
 	f, err := openLimited(path, MaxInputBytes)
 	if err != nil {

@@ -62,6 +62,10 @@ func init() {
 	}
 	noSignals := os.Getenv(raw.EnvNoSignals) == "1"
 	restoreEnv()
+	if replaced(dir) {
+		os.Unsetenv(raw.EnvReportFD)
+		return
+	}
 	openReports()
 	t, err := start(dir, interval, threshold, noSignals)
 	if err != nil {
@@ -93,6 +97,18 @@ func restoreEnv() {
 	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals, raw.EnvListenPID} {
 		os.Unsetenv(k)
 	}
+}
+
+// replaced reports whether dir holds a tracker's files already. gofil
+// gives every run a new directory: this process is then an image the one
+// gofil started replaced itself with (syscall.Exec), which kept gofil's
+// variables in its environment (a program that copied its environment
+// before the tracker removed them). Its tracker does not start: the files
+// are the first image's, and the descriptor gofil named was closed at the
+// exec and may be the program's by now. gofil says the image was replaced.
+func replaced(dir string) bool {
+	_, err := os.Lstat(joinPath(dir, raw.TimelineFile))
+	return err == nil
 }
 
 // MainDone is deferred first thing in the program's main, on the line of

@@ -270,6 +270,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	started = true
 	cut := afterEnd(sigc, stderr)
+	report.RemoveTemps(rawDir)
 	meta := report.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
 		Target:      strings.Join(targetArgs, " "),
@@ -281,6 +282,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		HighWater:   res.HighWater,
 		NoSource:    target.Binary != "",
 		MemoryLimit: f.memoryLimit,
+		TrackerGone: res.TrackerGone,
 	}
 	if res.Signal != 0 {
 		meta.Signal = unix.SignalName(res.Signal)

@@ -69,6 +69,10 @@ type Result struct {
 	Timeline  []Point
 	// Reports are the tracker's lines, at most maxReports.
 	Reports []string
+	// TrackerGone is when, since the child started, the tracker's pipe
+	// closed while the child went on: the program replaced its image by
+	// exec (or closed the tracker's descriptor); 0 if it did not.
+	TrackerGone time.Duration
 }
 
 // Describe says in words how the child ended.
@@ -124,15 +128,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			cmd.Wait()
 		}
 		if reports != nil {
-			reports.started()
+			reports.started(0)
 			reports.lines()
 		}
 		return res, fmt.Errorf("start %s: %w", c.Path, err)
 	}
-	if reports != nil {
-		reports.started()
-	}
 	res.PID = cmd.Process.Pid
+	if reports != nil {
+		reports.started(res.PID)
+	}
 	unshield := shieldFromOOMKiller()
 
 	done := make(chan struct{})
@@ -170,6 +174,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	unshield()
 	if reports != nil {
 		res.Reports = reports.lines()
+		if at := reports.closedWhileRunning(); !at.IsZero() {
+			res.TrackerGone = at.Sub(res.Started)
+		}
 	}
 	close(done)
 	wg.Wait()
