@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,6 +62,10 @@ func ReadRSS(dir string) ([]RSSPoint, error) {
 	return points, nil
 }
 
+// maxRSSMillis bounds the times of rss.tsv: 31 years, well within a
+// Duration.
+const maxRSSMillis = 1e12
+
 // ParseRSS reads the format WriteRSS writes. Malformed lines are errors.
 func ParseRSS(r io.Reader) ([]RSSPoint, error) {
 	var out []RSSPoint
@@ -77,7 +80,9 @@ func ParseRSS(r io.Reader) ([]RSSPoint, error) {
 			return nil, fmt.Errorf("line %d: want two tab-separated fields", n)
 		}
 		msec, err := strconv.ParseFloat(t, 64)
-		if err != nil || !(msec >= 0) || math.IsInf(msec, 1) {
+		// At most maxRSSMillis: a time past what a Duration holds would
+		// wrap to a negative one.
+		if err != nil || !(msec >= 0 && msec <= maxRSSMillis) {
 			return nil, fmt.Errorf("line %d: bad time %q", n, t)
 		}
 		rss, err := strconv.ParseUint(v, 10, 64)
