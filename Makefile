@@ -16,11 +16,13 @@ test:
 	$(GO) test $(LDFLAGS) -count=1 ./...
 	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
 
-# Every parser of outside input, fuzzed for FUZZTIME each (their seeds run
-# in make test).
+# Every parser of outside input, and the injection of the tracker into
+# main's file, fuzzed for FUZZTIME each (their seeds run in make test).
 FUZZTIME ?= 60s
 FUZZ_TARGETS := ./internal/pacer:FuzzParse ./report:FuzzParseProfile ./report:FuzzParseTimeline ./report:FuzzParseRSS ./report:FuzzLoad \
-	./flamegraph:FuzzParseFolded ./cmd/gofil/internal/cli:FuzzMetaFromSummary
+	./flamegraph:FuzzParseFolded ./cmd/gofil/internal/cli:FuzzMetaFromSummary \
+	./cmd/gofil/internal/build:FuzzAddMainDone ./cmd/gofil/internal/cli:FuzzWatchSeries ./leak:FuzzGrowthProfile \
+	./cmd/gofil/internal/cli:FuzzReportAt
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -5,19 +5,12 @@ package oomguard
 import (
 	"fmt"
 	"os"
-	"syscall"
 )
 
-// readAt0 reads the file from offset 0 with one pread(2) on the raw
-// descriptor: os.File.ReadAt reads again until EOF, doubling the system
-// calls.
+// readAt0 reads the file from offset 0 with one pread(2): os.File.ReadAt
+// reads again until EOF, doubling the system calls.
 func (u *usageFile) readAt0() (int, error) {
-	for {
-		n, err := syscall.Pread(int(u.fd), u.buf[:], 0)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
+	return u.f.ReadAt(u.buf[:], 0)
 }
 
 // syncDir makes a rename in dir durable.

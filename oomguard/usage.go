@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/procfs"
 )
 
@@ -62,9 +63,9 @@ type usageFile struct {
 	statm    bool
 	pageSize uint64
 
-	mu  sync.Mutex
-	f   *os.File
-	fd  uintptr
+	mu sync.Mutex
+	// f is kept out of the program's way: see ownfd.
+	f   *ownfd.File
 	buf [128]byte
 }
 
@@ -72,7 +73,7 @@ func openUsageFile(path string) (*usageFile, error) {
 	if path == "" {
 		return nil, errors.New("oomguard: the limit has no usage path")
 	}
-	f, err := os.Open(path)
+	f, err := ownfd.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("oomguard: %w", err)
 	}
@@ -81,7 +82,6 @@ func openUsageFile(path string) (*usageFile, error) {
 		statm:    filepath.Base(path) == "statm",
 		pageSize: uint64(os.Getpagesize()),
 		f:        f,
-		fd:       f.Fd(),
 	}, nil
 }
 

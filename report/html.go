@@ -485,6 +485,9 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 }
 
 func exitPathDetail(s *Summary) string {
+	if s.ReplacedAtSeconds != nil {
+		return fmt.Sprintf("the program replaced its image by exec at %.2fs; the tracker ran in the first", *s.ReplacedAtSeconds)
+	}
 	if s.ExitPath == "" {
 		if s.Ended == "" {
 			return "not known"

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -84,27 +83,6 @@ func cutAt(s string, n int) string {
 		i--
 	}
 	return s[:i] + "…"
-}
-
-// ReadFileLimited reads the regular file at path, failing with one line
-// that names the limit when it holds more than limit bytes.
-func ReadFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s, more than gofil reads", path, Bytes(limit))
-	}
-	return data, nil
 }
 
 // symbolizeLegacy names the locations of a legacy text heap profile, whose

@@ -31,7 +31,9 @@ type metaFile struct {
 	NoSource    bool      `json:"no_source,omitempty"`
 	MemoryLimit uint64    `json:"memory_limit_bytes,omitempty"`
 	OOMKilled   bool      `json:"oom_killed,omitempty"`
-	Notes       []string  `json:"notes"`
+	// TrackerGoneNS is Meta.TrackerGone.
+	TrackerGoneNS int64    `json:"tracker_gone_ns,omitempty"`
+	Notes         []string `json:"notes"`
 }
 
 // WriteMeta records m in the raw directory dir.
@@ -40,7 +42,7 @@ func WriteMeta(dir string, m Meta) error {
 		Version: 1, Command: nonNil(m.Command), Target: m.Target, Binary: m.Binary, Started: m.Started,
 		DurationNS: int64(m.Duration), ExitCode: m.ExitCode, Signal: m.Signal, MaxRSS: m.MaxRSS,
 		HighWater: m.HighWater, NoSource: m.NoSource, MemoryLimit: m.MemoryLimit, OOMKilled: m.OOMKilled,
-		Notes: nonNil(m.Notes),
+		TrackerGoneNS: int64(m.TrackerGone), Notes: nonNil(m.Notes),
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -63,7 +65,7 @@ func ReadMeta(dir string) (m Meta, ok bool, err error) {
 		Command: f.Command, Target: f.Target, Binary: f.Binary, Started: f.Started,
 		Duration: time.Duration(f.DurationNS), ExitCode: f.ExitCode, Signal: f.Signal, MaxRSS: f.MaxRSS,
 		HighWater: f.HighWater, NoSource: f.NoSource, MemoryLimit: f.MemoryLimit, OOMKilled: f.OOMKilled,
-		Notes: f.Notes,
+		TrackerGone: time.Duration(f.TrackerGoneNS), Notes: f.Notes,
 	}
 	return m, true, nil
 }

@@ -55,12 +55,7 @@ func writeManifest(dir string) error {
 // ones gofil wrote there and may replace. ok is false when dir has no
 // manifest, or one that is not gofil's.
 func OwnFiles(dir string) (files []string, ok bool) {
-	f, err := os.Open(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	data, err := ReadFileLimited(filepath.Join(dir, ManifestFile), 4096)
 	if err != nil {
 		return nil, false
 	}
@@ -236,13 +231,36 @@ func Load(dir string) (*Run, error) {
 	return r, nil
 }
 
+// RemoveTemps removes from the raw directory dir the temporary files that
+// a writer of the tracker's files left there when it died mid-write, or
+// when the program replaced its image by exec: once the program has
+// ended, nothing will rename them into place.
+func RemoveTemps(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	names := []string{raw.PeakFile, raw.ExitFile, raw.OOMFile, raw.StartFile, raw.HistoryFile, raw.MomentsFile, MetaFile, PackagesFile}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		for _, name := range names {
+			rest, ok := strings.CutPrefix(e.Name(), raw.TempPrefix(name))
+			if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
 func readTimeline(path string) ([]TimelinePoint, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseTimeline(io.LimitReader(f, MaxInputBytes))
+	return ParseTimeline(f)
 }
 
 // ParseTimeline reads the tracker's timeline.tsv. A last line cut short by
@@ -552,13 +570,13 @@ func ReadRaw(dir, name string, v interface{}) error {
 // readDumpLog reads the tracker's log of emergency dump times. A last line
 // cut short by a kill is ignored.
 func readDumpLog(path string) (map[int][2]time.Duration, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, 1<<20)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	out := map[int][2]time.Duration{}
-	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), "\t")
 		if len(fields) != 3 || strings.HasPrefix(fields[0], "#") {
@@ -592,13 +610,13 @@ func WritePackages(dir string, pkgs []string) error {
 }
 
 func readPackages(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, 16<<20)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	pkgs := map[string]bool{}
-	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if p := strings.TrimSpace(sc.Text()); p != "" {
 			pkgs[p] = true

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,17 +50,21 @@ func writeRSS(b *bytes.Buffer, points []RSSPoint) {
 // ReadRSS reads dir/rss.tsv. A missing file gives an error that satisfies
 // errors.Is(err, fs.ErrNotExist).
 func ReadRSS(dir string) ([]RSSPoint, error) {
-	f, err := os.Open(filepath.Join(dir, RSSFile))
+	f, err := openLimited(filepath.Join(dir, RSSFile), MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	points, err := ParseRSS(io.LimitReader(f, MaxInputBytes))
+	points, err := ParseRSS(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RSSFile, err)
 	}
 	return points, nil
 }
+
+// maxRSSMillis bounds the times of rss.tsv: 31 years, well within a
+// Duration.
+const maxRSSMillis = 1e12
 
 // ParseRSS reads the format WriteRSS writes. Malformed lines are errors.
 func ParseRSS(r io.Reader) ([]RSSPoint, error) {
@@ -78,7 +80,9 @@ func ParseRSS(r io.Reader) ([]RSSPoint, error) {
 			return nil, fmt.Errorf("line %d: want two tab-separated fields", n)
 		}
 		msec, err := strconv.ParseFloat(t, 64)
-		if err != nil || !(msec >= 0) || math.IsInf(msec, 1) {
+		// At most maxRSSMillis: a time past what a Duration holds would
+		// wrap to a negative one.
+		if err != nil || !(msec >= 0 && msec <= maxRSSMillis) {
 			return nil, fmt.Errorf("line %d: bad time %q", n, t)
 		}
 		rss, err := strconv.ParseUint(v, 10, 64)

@@ -45,15 +45,14 @@ func (c *sourceCache) line(file string, n int) string {
 }
 
 func readLines(file string) []string {
-	// Look before opening: opening a FIFO or a device could block.
-	if st, err := os.Stat(file); err != nil || !st.Mode().IsRegular() || st.Size() > maxSourceFile {
-		return nil
-	}
-	f, err := os.Open(file)
+	f, st, err := openRegular(file)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	if st.Size() > maxSourceFile {
+		return nil
+	}
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxSourceFile)

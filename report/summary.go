@@ -44,7 +44,12 @@ type Meta struct {
 	// EndUnknown says how the program ended is not known (a report written
 	// again without the run's summary): ExitCode means nothing.
 	EndUnknown bool
-	Notes      []string
+	// TrackerGone is when, since the program started, the tracker's pipe
+	// to gofil closed while the program went on: the program replaced its
+	// image by exec, unless the tracker wrote its end after that (the
+	// program had closed the pipe). 0 if it did not.
+	TrackerGone time.Duration
+	Notes       []string
 }
 
 // RSSPoint is one reading of the program's RSS from outside.
@@ -57,18 +62,22 @@ type RSSPoint struct {
 type Summary struct {
 	// Incomplete, first in the file, says why the report could not be
 	// finished: a file of it could not be written.
-	Incomplete      string     `json:"incomplete,omitempty"`
-	Schema          int        `json:"schema"`
-	Command         []string   `json:"command"`
-	Target          string     `json:"target"`
-	ExitCode        int        `json:"exit_code"`
-	Ended           string     `json:"ended"`
-	ExitPath        string     `json:"exit_path,omitempty"`
-	DurationSeconds float64    `json:"duration_seconds"`
-	SamplingRate    int        `json:"sampling_rate_bytes,omitempty"`
-	Peak            *PeakInfo  `json:"peak"`
-	Top             []Site     `json:"top"`
-	Functions       []Function `json:"functions"`
+	Incomplete string   `json:"incomplete,omitempty"`
+	Schema     int      `json:"schema"`
+	Command    []string `json:"command"`
+	Target     string   `json:"target"`
+	ExitCode   int      `json:"exit_code"`
+	Ended      string   `json:"ended"`
+	ExitPath   string   `json:"exit_path,omitempty"`
+	// ReplacedAtSeconds is when the program replaced its image by exec
+	// (syscall.Exec), since it started: the report is of the image that
+	// ran until then. Absent if it did not.
+	ReplacedAtSeconds *float64   `json:"replaced_by_exec_at_seconds,omitempty"`
+	DurationSeconds   float64    `json:"duration_seconds"`
+	SamplingRate      int        `json:"sampling_rate_bytes,omitempty"`
+	Peak              *PeakInfo  `json:"peak"`
+	Top               []Site     `json:"top"`
+	Functions         []Function `json:"functions"`
 	// WhatIf is the peak Go heap and the GC cycles the pacer's replay
 	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
 	// one line what the one that saves a fifth of the peak for the fewest
@@ -233,6 +242,21 @@ type TrackerInfo struct {
 	GCLogBytes       int64 `json:"gc_log_bytes,omitempty"`
 }
 
+// replacedByExec reports whether the program replaced the image the
+// tracker ran in by exec: the tracker's pipe closed while the program
+// went on, and the tracker wrote no end after that (it did when the
+// program only closed the pipe).
+func replacedByExec(meta Meta, run *Run) bool {
+	if meta.TrackerGone <= 0 || run.Start == nil {
+		return false
+	}
+	if run.Exit == nil {
+		return true
+	}
+	end := time.Unix(0, run.Start.StartUnix).Add(time.Duration(run.Exit.AtNS))
+	return end.Before(meta.Started.Add(meta.TrackerGone))
+}
+
 // Build assembles the summary of a run.
 func Build(meta Meta, run *Run) *Summary {
 	s := &Summary{
@@ -265,11 +289,21 @@ func Build(meta Meta, run *Run) *Summary {
 	if run.Start != nil {
 		s.SamplingRate = run.Start.Rate
 	}
+	replaced := replacedByExec(meta, run)
+	if replaced {
+		at := meta.TrackerGone.Seconds()
+		s.ReplacedAtSeconds = &at
+	}
+	const newImage = "; the new image ran without the tracker and was seen from outside only (resident memory, how it ended)"
 	switch {
 	case meta.NoSource:
 		s.Notes = append(s.Notes, "prebuilt binary: only resident memory was observed; allocation stacks need the program's source (gofil run PACKAGE)")
 	case run.Start == nil:
 		s.Notes = append(s.Notes, "the tracker wrote nothing: the program ended before it started")
+	case replaced && run.Peak == nil:
+		s.Notes = append(s.Notes, fmt.Sprintf("the program replaced its image by exec %.2fs into the run, before the tracker could account its first GC cycle: no heap peak was recorded%s", meta.TrackerGone.Seconds(), newImage))
+	case replaced:
+		s.Notes = append(s.Notes, fmt.Sprintf("the program replaced its image by exec %.2fs into the run: the report holds the heap of the image that ran until then, up to its last GC%s", meta.TrackerGone.Seconds(), newImage))
 	case run.Peak == nil:
 		s.Notes = append(s.Notes, "no heap peak was recorded: the program ended before its first GC cycle could be accounted")
 	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && run.Peak.Raw.Reason == "idle":

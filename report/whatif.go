@@ -2,9 +2,7 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/gofil/gofil/internal/pacer"
@@ -40,12 +38,12 @@ func (w WhatIf) settings() pacer.Settings {
 
 // readGCLog reads the tracker's raw/gc.tsv.
 func readGCLog(path string) (*pacer.Log, error) {
-	f, err := os.Open(path)
+	f, err := openLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return pacer.Parse(io.LimitReader(f, MaxInputBytes))
+	return pacer.Parse(f)
 }
 
 // whatIfGOGC are the GOGC values every report predicts for.

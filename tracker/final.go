@@ -320,12 +320,11 @@ func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 		// The run directory is private; a file or symlink already there
 		// was not made by this tracker, and is neither followed nor
 		// written.
-		f, err := os.OpenFile(joinPath(t.dir, raw.DumpLogFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+		f, err := createFile(t.dir, raw.DumpLogFile, raw.DumpLogHead)
 		if err != nil {
 			warn("dump log: %v", err)
 			return
 		}
-		f.WriteString(raw.DumpLogHead)
 		t.dumpLog = f
 	}
 	line := strconv.AppendInt(nil, int64(level), 10)

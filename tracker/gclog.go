@@ -1,10 +1,10 @@
 package tracker
 
 import (
-	"os"
 	"runtime/metrics"
 	"strconv"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 )
 
@@ -58,7 +58,7 @@ func (s *runtimeSource) gcFigures(f *gcFigures) {
 // and the cycles the program forced are always written: the replay keeps
 // those where they were.
 type gcLog struct {
-	f      *os.File
+	f      *ownfd.File
 	stride int
 	seen   int
 	lines  int

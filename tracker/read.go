@@ -4,8 +4,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/procfs"
 	"github.com/gofil/gofil/peak"
 )
@@ -101,7 +103,7 @@ type runtimeSource struct {
 	// markAt.
 	mark     reading
 	markAt   time.Time
-	statm    *os.File
+	statm    *ownfd.File
 	statmBuf []byte
 	pagesize uint64
 	records  []runtime.MemProfileRecord
@@ -126,7 +128,7 @@ func newRuntimeSource() *runtimeSource {
 	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
 	s.gogc[0].Name = "/gc/gogc:percent"
-	if f, err := os.Open("/proc/self/statm"); err == nil {
+	if f, err := ownfd.Open("/proc/self/statm", syscall.O_RDONLY, 0); err == nil {
 		s.statm = f
 	}
 	return s

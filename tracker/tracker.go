@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
@@ -61,6 +62,10 @@ func init() {
 	}
 	noSignals := os.Getenv(raw.EnvNoSignals) == "1"
 	restoreEnv()
+	if replaced(dir) {
+		os.Unsetenv(raw.EnvReportFD)
+		return
+	}
 	openReports()
 	t, err := start(dir, interval, threshold, noSignals)
 	if err != nil {
@@ -74,8 +79,10 @@ func init() {
 }
 
 // restoreEnv gives the program back the environment it was started with:
-// gofil's variables go, and GODEBUG is what it was before gofil added the
-// sampling rate (which the runtime read at start-up and keeps).
+// gofil's variables go, GODEBUG is what it was before gofil added the
+// sampling rate (which the runtime read at start-up and keeps), and a
+// LISTEN_PID that named gofil names the program, as socket activation
+// would have without gofil.
 func restoreEnv() {
 	if g, ok := os.LookupEnv(raw.EnvUserGODEBUG); ok {
 		if strings.HasPrefix(g, "set:") {
@@ -84,9 +91,24 @@ func restoreEnv() {
 			os.Unsetenv("GODEBUG")
 		}
 	}
-	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals} {
+	if os.Getenv(raw.EnvListenPID) == "1" {
+		os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
+	}
+	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals, raw.EnvListenPID} {
 		os.Unsetenv(k)
 	}
+}
+
+// replaced reports whether dir holds a tracker's files already. gofil
+// gives every run a new directory: this process is then an image the one
+// gofil started replaced itself with (syscall.Exec), which kept gofil's
+// variables in its environment (a program that copied its environment
+// before the tracker removed them). Its tracker does not start: the files
+// are the first image's, and the descriptor gofil named was closed at the
+// exec and may be the program's by now. gofil says the image was replaced.
+func replaced(dir string) bool {
+	_, err := os.Lstat(joinPath(dir, raw.TimelineFile))
+	return err == nil
 }
 
 // MainDone is deferred first thing in the program's main, on the line of
@@ -174,7 +196,7 @@ type tracker struct {
 	busy         time.Duration
 	syms         symbols
 	cur          reading
-	timeline     *os.File
+	timeline     *ownfd.File
 	gcLog        *gcLog
 	// startedGC says the cycle being accounted is one the tracker started.
 	startedGC bool
@@ -198,7 +220,7 @@ type tracker struct {
 	recheckUntil time.Time
 	recheckSums  [2]int64
 	guard        *oomguard.Guard
-	dumpLog      *os.File
+	dumpLog      *ownfd.File
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration

@@ -7,19 +7,25 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 )
 
 // reports is where the tracker says what went wrong: the pipe gofil gave
 // it, so that gofil says it on its own stderr, not in the program's; the
-// program's stderr only when it runs without gofil's runner.
+// program's stderr when it runs without gofil's runner, or closed the
+// pipe.
 var reports struct {
 	sync.Mutex
-	f *os.File
+	f *ownfd.File
 }
 
-// openReports takes the descriptor gofil named in the environment, if any,
-// and keeps it from the program's own children.
+// openReports takes the descriptor gofil named in the environment, if any:
+// it moves to a number of the tracker's own, kept from the program's
+// children, and the number gofil passed it at is free again for the
+// program, as without gofil. A line is written to it only while it is
+// still gofil's pipe (ownfd): a program that closes that number and opens
+// a file of its own there must not find the tracker's lines in it.
 func openReports() {
 	s := os.Getenv(raw.EnvReportFD)
 	os.Unsetenv(raw.EnvReportFD)
@@ -31,9 +37,12 @@ func openReports() {
 	if syscall.Fstat(fd, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
 		return // not the pipe gofil passed
 	}
-	syscall.CloseOnExec(fd)
+	f, err := ownfd.Take(fd)
+	if err != nil {
+		return
+	}
 	reports.Lock()
-	reports.f = os.NewFile(uintptr(fd), "gofil reports")
+	reports.f = f
 	reports.Unlock()
 }
 

@@ -1,11 +1,11 @@
 package tracker
 
 import (
-	"os"
 	"runtime/metrics"
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/peak"
 )
@@ -139,9 +139,10 @@ func peakTime(p peak.Peak) time.Duration {
 
 // createFile creates name in dir for the tracker's appends, with head as
 // its first line: a file of its own, never one found there, and not
-// through a link, which would redirect the writes.
-func createFile(dir, name, head string) (*os.File, error) {
-	f, err := os.OpenFile(joinPath(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
+// through a link, which would redirect the writes. Its descriptor is kept
+// out of the program's way (ownfd).
+func createFile(dir, name, head string) (*ownfd.File, error) {
+	f, err := ownfd.Open(joinPath(dir, name), syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, err
 	}

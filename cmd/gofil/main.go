@@ -9,10 +9,14 @@ import (
 	"syscall"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/cli"
+	"github.com/gofil/gofil/cmd/gofil/internal/runner"
 )
 
 func main() {
 	cli.OwnTraces()
+	// Before gofil opens anything: the descriptors it was started with,
+	// which the program is given at the same numbers.
+	ctx := runner.WithInherited(context.Background(), runner.Inherit())
 	// A write to a closed pipe (gofil run ... | head) fails with EPIPE
 	// rather than killing gofil before it has cleaned up and passed the
 	// program's exit code on. Caught, not ignored: the program starts with
@@ -20,5 +24,5 @@ func main() {
 	if !signal.Ignored(syscall.SIGPIPE) {
 		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	}
-	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -12,10 +12,17 @@
 package raw
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofil/gofil/internal/ownfd"
 )
 
 // Environment variables the tracker reads.
@@ -30,6 +37,7 @@ var AgentPackages = []string{
 	AgentModule + "/oomguard",
 	AgentModule + "/internal/raw",
 	AgentModule + "/internal/procfs",
+	AgentModule + "/internal/ownfd",
 }
 
 const (
@@ -54,6 +62,12 @@ const (
 	// is blocked, stops its own timers, so that a deadlock ends the
 	// program as it does without gofil.
 	EnvNoSignals = "GOFIL_NO_SIGNALS"
+	// EnvListenPID, set to 1, says that LISTEN_PID named gofil's own pid:
+	// socket activation (systemd, systemd-socket-activate) passed its
+	// sockets to gofil, which passed them on at the same numbers. The
+	// tracker makes LISTEN_PID the program's pid, which it is without
+	// gofil.
+	EnvListenPID = "GOFIL_LISTEN_PID"
 )
 
 // Names of the files in a run directory.
@@ -299,11 +313,10 @@ func WriteFile(dir, name string, data []byte) error {
 }
 
 func writeFile(dir, name string, write func(io.Writer) error, durable bool) error {
-	f, err := os.CreateTemp(dir, "."+name+".*")
+	f, tmp, err := createTemp(dir, TempPrefix(name))
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(tmp)
@@ -325,4 +338,29 @@ func writeFile(dir, name string, write func(io.Writer) error, durable bool) erro
 		return fmt.Errorf("rename %s: %w", name, err)
 	}
 	return nil
+}
+
+// TempPrefix begins the name of the temporary file that becomes name when
+// it is renamed into place. One found after the program ended was being
+// written when its writer died (or its image was replaced by exec).
+func TempPrefix(name string) string { return "." + name + "." }
+
+// tempSeq tells apart the temporary files one process creates.
+var tempSeq uint64
+
+// createTemp creates a new file in dir, mode 0600, named prefix and a
+// number, as os.CreateTemp would; its descriptor is kept out of the
+// program's way (ownfd), as the program may close and reuse any number.
+func createTemp(dir, prefix string) (*ownfd.File, string, error) {
+	for try := 0; ; try++ {
+		n := uint64(time.Now().UnixNano())/1000*1000 + atomic.AddUint64(&tempSeq, 1)%1000
+		path := filepath.Join(dir, prefix+strconv.FormatUint(n, 10))
+		f, err := ownfd.Open(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			return f, path, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 100 {
+			return nil, "", err
+		}
+	}
 }

@@ -33,7 +33,10 @@ const runUsage = `Usage: gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINA
 Builds the program with gofil's tracker (your files are not modified), runs
 it with your stdin, stdout, stderr, environment and working directory, and
 writes a report of the moment the Go heap was largest. gofil exits with the
-program's exit code (128+signal when a signal ended it).
+program's exit code (128+signal when a signal ended it). SIGINT, SIGTERM,
+SIGHUP and SIGQUIT are passed on to the program; once it has ended, the
+first of them leaves gofil to finish the report, a second cuts the report
+short (gofil says so, and still exits with the program's exit code).
 
 Flags:
   -o DIR          report directory (default: gofil-result/<time>-<name>)
@@ -229,6 +232,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if userSet {
 		env[len(env)-1] = raw.EnvUserGODEBUG + "=set:" + userG
 	}
+	if os.Getenv("LISTEN_PID") == strconv.Itoa(os.Getpid()) {
+		// Socket activation started gofil: its sockets are passed on
+		// at the same numbers, and the tracker names the program in
+		// LISTEN_PID, whose pid gofil cannot know before it starts.
+		env = append(env, raw.EnvListenPID+"=1")
+	}
 	if packages != nil && !slices.Contains(packages, "os/signal") {
 		// The program cannot catch a signal: the tracker catches none
 		// either, so that a deadlock ends it as without gofil.
@@ -240,10 +249,19 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			env = append(env, "GODEBUG="+userG)
 		}
 	}
+	// Caught from here until gofil exits: while the program runs the
+	// runner passes them on, after it the report is finished (see
+	// afterEnd). Never released: one arriving between a release and the
+	// exit would end gofil by its default action, the program's exit
+	// code unsaid.
+	sigc := make(chan os.Signal, 8)
+	runner.NotifyUnignored(sigc, runner.ForwardedSignals...)
 	cfg := runner.Config{
 		Path: binary, Args: progArgs, Env: env,
 		Stdin: stdin, Stdout: term.Unescaped(stdout), Stderr: term.Unescaped(stderr),
-		Reports: target.Binary == "",
+		Reports:   target.Binary == "",
+		Signals:   sigc,
+		Inherited: runner.InheritedFrom(ctx).Files,
 	}
 	if group != nil {
 		cfg.StartHook = group.StartInside
@@ -253,6 +271,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(exitBadInput, "%v", err)
 	}
 	started = true
+	cut := afterEnd(sigc, stderr)
+	report.RemoveTemps(rawDir)
 	meta := report.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
 		Target:      strings.Join(targetArgs, " "),
@@ -264,6 +284,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		HighWater:   res.HighWater,
 		NoSource:    target.Binary != "",
 		MemoryLimit: f.memoryLimit,
+		TrackerGone: res.TrackerGone,
 	}
 	if res.Signal != 0 {
 		meta.Signal = unix.SignalName(res.Signal)
@@ -278,10 +299,53 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	for _, p := range res.Timeline {
 		meta.RSS = append(meta.RSS, report.RSSPoint{At: p.At, RSS: p.RSS})
 	}
+	// What gofil knew of the program is on disk before a signal can cut
+	// the report short: gofil report DIR needs it to write the report.
 	if err := report.WriteMeta(rawDir, meta); err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 	}
-	for _, line := range res.Reports {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		finishReport(outDir, rawDir, meta, res.Reports, stderr)
+	}()
+	select {
+	case <-done:
+	case sig := <-cut:
+		// The report is left as it is, marked so; the program's data
+		// stays in raw/ for gofil report. gofil exits with the program's
+		// exit code all the same: the program ran to its end.
+		fmt.Fprintf(stderr, "gofil run: %s, a second signal: the report was cut short (gofil report %s writes it again)\n", unix.SignalName(sig), outDir)
+		report.MarkIncomplete(outDir, fmt.Errorf("a second signal, %s, cut it short; gofil report DIR writes it again", unix.SignalName(sig)))
+	}
+	return exitWith(res.ExitCode)
+}
+
+// afterEnd takes the signals gofil receives once the program has ended:
+// they no longer have anyone to go to, and ending gofil by one would lose
+// the report and the program's exit code. The first is noted and the
+// report finished; the second is sent on cut, to cut the report short.
+func afterEnd(sigc <-chan os.Signal, stderr io.Writer) <-chan syscall.Signal {
+	cut := make(chan syscall.Signal, 1)
+	go func() {
+		n := 0
+		for sig := range sigc {
+			s, _ := sig.(syscall.Signal)
+			n++
+			if n == 1 {
+				fmt.Fprintf(stderr, "gofil run: %s: the program has ended; gofil finishes its report (a second signal cuts it short)\n", unix.SignalName(s))
+				continue
+			}
+			cut <- s
+			return
+		}
+	}()
+	return cut
+}
+
+// finishReport says what the tracker reported and writes the report.
+func finishReport(outDir, rawDir string, meta report.Meta, reports []string, stderr io.Writer) {
+	for _, line := range reports {
 		fmt.Fprintf(stderr, "gofil run: the tracker: %s\n", line)
 	}
 	if err := writeReport(outDir, rawDir, meta, stderr); err != nil {
@@ -290,7 +354,6 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "gofil run: the report is not complete: %v\n", err)
 		report.MarkIncomplete(outDir, err)
 	}
-	return exitWith(res.ExitCode)
 }
 
 func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) error {

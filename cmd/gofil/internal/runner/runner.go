@@ -35,6 +35,15 @@ type Config struct {
 	// Reports gives the child a pipe on which the tracker reports what
 	// went wrong, named in the environment: Result.Reports.
 	Reports bool
+	// Inherited are the descriptors gofil was started with (Inherit),
+	// which the child gets at the same numbers: Inherited[i] is 3+i.
+	Inherited []*os.File
+	// Signals, if set, are the signals gofil receives, which Run forwards
+	// to the child while it runs: the caller registered them (see
+	// NotifyUnignored) and reads what comes after the child ended. If nil,
+	// Run catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for the child's run
+	// alone.
+	Signals chan os.Signal
 }
 
 // Point is one RSS reading.
@@ -60,6 +69,10 @@ type Result struct {
 	Timeline  []Point
 	// Reports are the tracker's lines, at most maxReports.
 	Reports []string
+	// TrackerGone is when, since the child started, the tracker's pipe
+	// closed while the child went on: the program replaced its image by
+	// exec (or closed the tracker's descriptor); 0 if it did not.
+	TrackerGone time.Duration
 }
 
 // Describe says in words how the child ended.
@@ -82,14 +95,19 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	// Entry i is descriptor 3+i; nil entries are closed in the child.
+	cmd.ExtraFiles = append([]*os.File(nil), c.Inherited...)
 	interval := c.Interval
 	if interval <= 0 {
 		interval = 10 * time.Millisecond
 	}
 
-	sigc := make(chan os.Signal, 4)
-	NotifyUnignored(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigc)
+	sigc := c.Signals
+	if sigc == nil {
+		sigc = make(chan os.Signal, 4)
+		NotifyUnignored(sigc, ForwardedSignals...)
+		defer signal.Stop(sigc)
+	}
 
 	var res Result
 	var reports *reportPipe
@@ -110,15 +128,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			cmd.Wait()
 		}
 		if reports != nil {
-			reports.started()
+			reports.started(0)
 			reports.lines()
 		}
 		return res, fmt.Errorf("start %s: %w", c.Path, err)
 	}
-	if reports != nil {
-		reports.started()
-	}
 	res.PID = cmd.Process.Pid
+	if reports != nil {
+		reports.started(res.PID)
+	}
 	unshield := shieldFromOOMKiller()
 
 	done := make(chan struct{})
@@ -156,6 +174,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	unshield()
 	if reports != nil {
 		res.Reports = reports.lines()
+		if at := reports.closedWhileRunning(); !at.IsZero() {
+			res.TrackerGone = at.Sub(res.Started)
+		}
 	}
 	close(done)
 	wg.Wait()
@@ -208,6 +229,9 @@ func isForegroundTerminal() bool {
 	}
 	return pgrp == unix.Getpgrp()
 }
+
+// ForwardedSignals are the signals gofil passes on to the program.
+var ForwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 // NotifyUnignored relays to c those of sigs that gofil was not started
 // ignoring: one it was (nohup's SIGHUP, a background job's SIGINT) stays
