@@ -146,12 +146,10 @@ func (r *valueReader) next() (momentValue, bool) {
 	return momentValue{stack: int(r.stack), objects: v[1], bytes: v[2], live: v[3]}, true
 }
 
-// file symbolizes the moments, the peak's mark and the last included, in
-// the order of their cycles, each as its changes from the one before.
-func (m *moments) file(t *tracker) *raw.Moments { return m.stream(t).Collect() }
-
-// stream is file, for writing: the stacks are symbolized and the changes
-// made as they are written, never all held at once.
+// stream symbolizes the moments, the peak's mark and the last included, in
+// the order of their cycles, each as its changes from the one before: the
+// stacks are symbolized and the changes made as they are written, never
+// all held at once.
 func (m *moments) stream(t *tracker) raw.MomentsStream {
 	f := &raw.Moments{Version: raw.Version, Rate: t.rate, Frames: []raw.Frame{}}
 	if m.stride == 0 {

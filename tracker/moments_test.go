@@ -40,7 +40,7 @@ func TestMomentsSpreadAndExact(t *testing.T) {
 		sim.cycle = c
 		tr.observe()
 	}
-	f := tr.moments.file(tr)
+	f := tr.moments.stream(tr).Collect()
 	if n := len(f.Moments); n > momentsMax+2 || n < momentsMax/2 {
 		t.Fatalf("%d moments, want between %d and %d", n, momentsMax/2, momentsMax+2)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/gofil/gofil/internal/mprofsim"
 	"github.com/gofil/gofil/peak"
@@ -504,7 +503,6 @@ type simStats struct {
 	seeds, steps, marks, forced, byTracker, polls, offered int
 	off, limit, approxPeaks, exactKnown                    int
 	kinds                                                  map[string]int
-	took                                                   time.Duration
 }
 
 func (st *simStats) add(r *simRun) {

@@ -93,8 +93,3 @@ func (ft *frameTable) appendStack(dst []int, pcs []uintptr) []int {
 	}
 	return dst
 }
-
-// stack returns the table indexes of the frames of pcs, never nil.
-func (ft *frameTable) stack(pcs []uintptr) []int {
-	return ft.appendStack([]int{}, pcs)
-}
