@@ -152,27 +152,11 @@ func (h *history) file(t *tracker) raw.HistoryStream {
 			num[v[0]] = 1
 		}
 	}
-	table := newFrameTable(t)
-	n := int32(0)
-	for id := range num {
-		if num[id] != 0 {
-			n++
-			num[id] = n
-			table.scratch = table.appendStack(table.scratch[:0], h.stacks.PCs(uint32(id)))
-		}
-	}
-	f.Frames = append(f.Frames, table.frames...)
+	frames, eachStack := numberStacks(t, num, h.stacks)
+	f.Frames = append(f.Frames, frames...)
 	return raw.HistoryStream{
-		History: f,
-		EachStack: func(yield func([]int)) {
-			frames := make([]int, 0, 64)
-			for id := range num {
-				if num[id] != 0 {
-					frames = table.appendStack(frames[:0], h.stacks.PCs(uint32(id)))
-					yield(frames)
-				}
-			}
-		},
+		History:   f,
+		EachStack: eachStack,
 		EachPoint: func(yield func(*raw.HistoryPoint)) {
 			var values [][3]int64
 			for _, p := range h.points {

@@ -184,27 +184,11 @@ func (m *moments) stream(t *tracker) raw.MomentsStream {
 			num[v.stack] = 1
 		}
 	}
-	table := newFrameTable(t)
-	n := int32(0)
-	for id := range num {
-		if num[id] != 0 {
-			n++
-			num[id] = n
-			table.scratch = table.appendStack(table.scratch[:0], m.stacks.PCs(uint32(id)))
-		}
-	}
-	f.Frames = append(f.Frames, table.frames...)
+	frames, eachStack := numberStacks(t, num, m.stacks)
+	f.Frames = append(f.Frames, frames...)
 	return raw.MomentsStream{
-		Moments: f,
-		EachStack: func(yield func([]int)) {
-			frames := make([]int, 0, 64)
-			for id := range num {
-				if num[id] != 0 {
-					frames = table.appendStack(frames[:0], m.stacks.PCs(uint32(id)))
-					yield(frames)
-				}
-			}
-		},
+		Moments:   f,
+		EachStack: eachStack,
 		EachMoment: func(yield func(*raw.Moment)) {
 			var prev []byte
 			var ch [][4]int64

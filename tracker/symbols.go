@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
 )
 
 // symbols are the frames of every return address the tracker has written,
@@ -92,4 +93,30 @@ func (ft *frameTable) appendStack(dst []int, pcs []uintptr) []int {
 		}
 	}
 	return dst
+}
+
+// numberStacks numbers the stacks a file holds, those whose num (by stack
+// id) is not 0, in the order of their ids, and symbolizes their frames: num
+// becomes 1 + each one's number in the file. It returns the frames, and
+// the stacks' frame indexes one at a time, made as they are written.
+func numberStacks(t *tracker, num []int32, stacks *peak.Table) ([]raw.Frame, func(yield func([]int))) {
+	table := newFrameTable(t)
+	n := int32(0)
+	for id := range num {
+		if num[id] != 0 {
+			n++
+			num[id] = n
+			table.scratch = table.appendStack(table.scratch[:0], stacks.PCs(uint32(id)))
+		}
+	}
+	each := func(yield func([]int)) {
+		frames := make([]int, 0, 64)
+		for id := range num {
+			if num[id] != 0 {
+				frames = table.appendStack(frames[:0], stacks.PCs(uint32(id)))
+				yield(frames)
+			}
+		}
+	}
+	return table.frames, each
 }
