@@ -140,7 +140,7 @@ type garbage struct{ objects, bytes int64 }
 // Accountant's buffers, reused by the next pair (settle).
 func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
 	t := top.t
-	var p Peak
+	p := Peak{rate: a.Rate}
 	p.Stacks = a.scratch[:0]
 	gs := a.garbage[:0]
 	ids := a.ids[:0]

@@ -226,6 +226,8 @@ type Peak struct {
 	// pair whose Slack is within tightSlack is not Approximate.
 	Approximate bool
 	Slack       uint64
+	// rate is the sampling rate the pair was unbiased at.
+	rate int
 	// Gap says the pair spans GC cycles the tracker did not see: Before
 	// is then the bound the exact counters give, or the reading at which
 	// the pair is exact.
@@ -293,10 +295,30 @@ func (p Peak) Memory() uint64 {
 // heap is the Go heap at the peak's moment: the runtime's exact figure,
 // else the sampled one.
 func (p Peak) heap() uint64 {
-	if h := p.Exact(); h != 0 || p.Bytes <= 0 {
-		return h
+	h := p.Exact()
+	if h == 0 && p.Bytes > 0 {
+		h = uint64(p.Bytes)
 	}
-	return uint64(p.Bytes)
+	if b := p.MarkBounds; !p.Proven() && b.Known() && h > b.Hi && p.agreesWith(b) {
+		// Exact is then a reading before the mark, which may hold the
+		// garbage of the mark before it, not yet swept: the heap at the
+		// mark is at most what the readings around it prove, when the
+		// pair is that mark's (its sampled heap agrees with the bounds).
+		h = b.Hi
+	}
+	return h
+}
+
+// agreesWith reports whether the pair's sampled heap lies within b, to
+// within what sampling explains (three standard deviations) and 1%: a pair
+// that does not was given a mark it does not describe.
+func (p Peak) agreesWith(b Bounds) bool {
+	if p.Sampled <= 0 {
+		return false
+	}
+	s := float64(p.Sampled)
+	tol := 3*math.Sqrt(math.Max(float64(p.rate), 1)*s) + 0.01*s
+	return s >= float64(b.Lo)-tol && s <= float64(b.Hi)+tol
 }
 
 // Accountant pairs adjacent snapshots and keeps the largest heap seen. It is
