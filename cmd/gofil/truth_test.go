@@ -211,7 +211,7 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 		// hold the truth.
 		b := p.MarkHeapBoundsBytes
 		t.Logf("the exact heap at the mark unknown; bounds %v", b)
-		if len(b) != 2 || float64(b[0]) > 1.01*float64(truth.Total) || float64(b[1]) < 0.99*float64(truth.Total) {
+		if !boundsHold(b, truth.Total, 0.01) {
 			t.Errorf("bounds %v on the heap at the mark do not hold the truth %d", b, truth.Total)
 		}
 		return
