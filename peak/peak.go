@@ -267,10 +267,18 @@ func (p Peak) Moment() Memory {
 
 // Exact is the runtime's exact heap at the peak's moment, 0 if unknown.
 // Where the heap at the mark is not known, it is the largest reading
-// before the mark, which peaks are compared by (Memory); Proven says
-// whether it is the figure for the peak's moment itself.
+// before the mark, which peaks are compared by (Memory), or 0 when the
+// only reading is after the mark; Proven says whether it is the figure
+// for the peak's moment itself.
 func (p Peak) Exact() uint64 {
 	if p.Unswept > 0 || p.MarkExact == 0 {
+		if !p.Gap && p.Unswept == 0 && p.Before.Cycles >= p.Cycle && !p.near(p.Before.Heap) {
+			// A reading taken after the mark (its cycle before went
+			// unseen) holds what was allocated since: it is the heap at
+			// the mark only when the pair counts as much, to within
+			// tightSlack and sampling.
+			return 0
+		}
 		return p.Before.Heap
 	}
 	return p.MarkExact
@@ -292,21 +300,36 @@ func (p Peak) Memory() uint64 {
 	return p.heap() + p.Moment().Outside()
 }
 
-// heap is the Go heap at the peak's moment: the runtime's exact figure,
-// else the sampled one.
+// heap is the Go heap at the peak's moment: the runtime's exact figure
+// when the readings prove it, else the reading nearest before the mark
+// (Exact) held within the bounds the readings around the mark prove, when
+// the pair agrees with them (it is that mark's pair), else the sampled
+// figure. A reading before the mark is no figure for the mark: it may
+// hold the garbage of the mark before, not yet swept, or less than was
+// allocated by the mark.
 func (p Peak) heap() uint64 {
 	h := p.Exact()
 	if h == 0 && p.Bytes > 0 {
 		h = uint64(p.Bytes)
 	}
-	if b := p.MarkBounds; !p.Proven() && b.Known() && h > b.Hi && p.agreesWith(b) {
-		// Exact is then a reading before the mark, which may hold the
-		// garbage of the mark before it, not yet swept: the heap at the
-		// mark is at most what the readings around it prove, when the
-		// pair is that mark's (its sampled heap agrees with the bounds).
-		h = b.Hi
+	if b := p.MarkBounds; !p.Proven() && b.Known() && p.agreesWith(b) {
+		switch {
+		case h > b.Hi:
+			h = b.Hi
+		case h < b.Lo:
+			h = b.Lo
+		}
 	}
 	return h
+}
+
+// near reports whether a heap of h bytes, read after the pair's mark, is
+// the pair's heap: at most tightSlack above it. Sampling error is not
+// allowed for: a pair that counts less than the reading by more may have
+// missed what was allocated after its mark, and its own figure is then
+// the nearer.
+func (p Peak) near(h uint64) bool {
+	return p.Sampled > 0 && h <= uint64(p.Sampled)+tightSlack(p.Sampled)
 }
 
 // agreesWith reports whether the pair's sampled heap lies within b, to
@@ -422,11 +445,20 @@ func (a *Accountant) offer(p Peak) bool {
 		a.peak = p
 		return true
 	}
-	// Ties go to the earlier, but for the same mark accounted again,
-	// whose later figures are the mark's (a forced GC's early publication
-	// seen by a second snapshot).
-	if a.havePeak && (p.Memory() < a.peak.Memory() || p.Memory() == a.peak.Memory() && p.Cycle != a.peak.Cycle) {
-		return false
+	// Ties go to the moment whose stacks account for more of it (a pair
+	// across unseen cycles counts up to a reading after its mark), then to
+	// the earlier, but for the same mark accounted again, whose later
+	// figures are the mark's (a forced GC's early publication seen by a
+	// second snapshot).
+	if a.havePeak {
+		pm, qm := p.Memory(), a.peak.Memory()
+		switch {
+		case pm < qm:
+			return false
+		case pm > qm, p.Cycle == a.peak.Cycle, p.Bytes > a.peak.Bytes:
+		default:
+			return false
+		}
 	}
 	a.peak = p
 	a.havePeak = true

@@ -175,6 +175,29 @@ func TestGapSeen(t *testing.T) {
 	}
 }
 
+// TestReadingAfterMarkIsNoFigure: a cycle goes unseen, and by the time
+// the tracker sees the next, the program has allocated 4 MiB more. The
+// reading then, after the mark, is no figure for the mark's heap: the peak
+// is the next mark, which holds the 4 MiB, not the mark before, which the
+// reading after it made as large (a 16 MiB job's peak was reported at 14).
+func TestReadingAfterMarkIsNoFigure(t *testing.T) {
+	var objs []mprofsim.Object
+	for c := uint32(1); c <= 6; c++ {
+		objs = append(objs, mprofsim.Object{Stack: 1, Size: 65536, Alloc: c})
+	}
+	objs = append(objs, mprofsim.Object{Stack: 3, Size: 4 << 20, Alloc: 4})
+	sim := &simRuntime{objs: objs}
+	tr := newSimTracker(t, sim)
+	for _, c := range []uint32{1, 3, 4, 5} {
+		sim.cycle = c
+		tr.observe()
+	}
+	p, _ := tr.acc.Peak()
+	if p.Cycle != 4 || p.Bytes != sim.heapAt(4) {
+		t.Errorf("peak at mark %d, %d bytes; want mark 4, %d", p.Cycle, p.Bytes, sim.heapAt(4))
+	}
+}
+
 // TestTimelineNotThroughLink: a link planted where the tracker's timeline
 // goes is not written through: the tracker does not start, and the file the
 // link points at is unchanged.

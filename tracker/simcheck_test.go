@@ -247,13 +247,22 @@ func (c *checker) peakExact(p peak.Peak) {
 // Peak.Memory counts it): the runtime's exact heap at its mark, else a
 // reading's heap (the largest before the mark), else the pair's own.
 func (c *checker) momentHeap(p peak.Peak) int64 {
-	if p.Unswept > 0 || p.MarkExact == 0 {
-		if g, ok := c.reading(p.Before); ok {
-			return int64(g.r.Heap)
-		}
+	if g, ok := c.figureReading(p); ok {
+		return int64(g.r.Heap)
 	}
 	h, _ := c.heapAt(p.Cycle)
 	return total(h)
+}
+
+// figureReading is the reading whose heap p is compared by, if it is one:
+// the reading before the mark that held more (Unswept), or one taken
+// before or after the mark whose heap is the figure (Peak.Exact, not
+// held within the mark's bounds).
+func (c *checker) figureReading(p peak.Peak) (given, bool) {
+	if p.Unswept == 0 && (p.MarkExact != 0 || p.Exact() == 0 || p.Memory()-p.Moment().Outside() != p.Exact()) {
+		return given{}, false
+	}
+	return c.reading(p.Before)
 }
 
 // held is the true memory at the moment q names: its heap (momentHeap)
@@ -440,11 +449,15 @@ func (c *checker) choice(p peak.Peak) {
 // is compared by be: none for a reading's, 0.5% for the exact heap at a
 // mark, tightSlack for a pair taken as the heap at its mark.
 func (c *checker) figureTol(q peak.Peak) uint64 {
-	switch _, reading := c.reading(q.Before); {
-	case q.Unswept > 0 || q.MarkExact == 0 && reading:
+	_, reading := c.figureReading(q)
+	switch b := q.MarkBounds; {
+	case reading:
 		return 0
 	case q.MarkExact != 0:
 		return exactTol(q.MarkExact)
+	case b.Known() && q.Exact() != 0 && q.Memory()-q.Moment().Outside() != q.Exact():
+		// Held within the mark's bounds.
+		return b.Hi - b.Lo
 	}
 	return tightSlack(q.Sampled) + uint64(3*sqrt(float64(q.Sampled)))
 }
