@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gofil/gofil/internal/dotsvg"
+	"github.com/gofil/gofil/internal/units"
 
 	"github.com/gofil/gofil/flamegraph"
 )
@@ -188,11 +189,11 @@ func (g *callGraph) dot() []byte {
 		selfFrac := fraction(n.self, g.total)
 		// The shortest name that says which function; the tooltip has
 		// the full one.
-		label := dotEscape(flamegraph.ShortName(n.fn)) + `\n` + dotEscape(fmt.Sprintf("%s (%.1f%%)", Bytes(n.inclusive), 100*frac))
+		label := dotEscape(flamegraph.ShortName(n.fn)) + `\n` + dotEscape(fmt.Sprintf("%s (%.1f%%)", units.Bytes(n.inclusive), 100*frac))
 		if n.self > 0 {
-			label += `\n` + dotEscape(fmt.Sprintf("self %s (%.1f%%)", Bytes(n.self), 100*selfFrac))
+			label += `\n` + dotEscape(fmt.Sprintf("self %s (%.1f%%)", units.Bytes(n.self), 100*selfFrac))
 		}
-		tooltip := dotTooltip(fmt.Sprintf("%s: %s with its callees, %s itself", n.fn, Bytes(n.inclusive), Bytes(n.self)))
+		tooltip := dotTooltip(fmt.Sprintf("%s: %s with its callees, %s itself", n.fn, units.Bytes(n.inclusive), units.Bytes(n.self)))
 		fmt.Fprintf(&b, "n%d [label=\"%s\", tooltip=\"%s\", fillcolor=\"%s\", fontsize=%.1f];\n",
 			i, label, tooltip, heatColour(frac), 9+9*math.Sqrt(selfFrac))
 	}
@@ -202,9 +203,9 @@ func (g *callGraph) dot() []byte {
 		if e.indirect {
 			style = "dashed"
 		}
-		tooltip := dotTooltip(fmt.Sprintf("%s → %s: %s", g.nodes[e.from].fn, g.nodes[e.to].fn, Bytes(e.bytes)))
+		tooltip := dotTooltip(fmt.Sprintf("%s → %s: %s", g.nodes[e.from].fn, g.nodes[e.to].fn, units.Bytes(e.bytes)))
 		fmt.Fprintf(&b, "n%d -> n%d [label=\" %s\", tooltip=\"%s\", penwidth=%.2f, weight=%d, style=%s, color=\"%s\"];\n",
-			e.from, e.to, dotEscape(Bytes(e.bytes)), tooltip, 1+5*frac, 1+int(100*frac), style, edgeColour(frac))
+			e.from, e.to, dotEscape(units.Bytes(e.bytes)), tooltip, 1+5*frac, 1+int(100*frac), style, edgeColour(frac))
 	}
 	b.WriteString("}\n")
 	return b.Bytes()

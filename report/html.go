@@ -318,7 +318,7 @@ func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode,
 	minWidth, err = fitted(flamegraph.DefaultMinWidth, 10, func(minWidth float64) error {
 		fg, ic = cappedBuffer{limit: flameBudget}, cappedBuffer{limit: flameBudget}
 		err := flamegraph.Render(&fg, samples, flamegraph.Options{
-			ID: flameID, Title: "Go heap at the peak, as sampled: " + Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
+			ID: flameID, Title: "Go heap at the peak, as sampled: " + units.Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
 			RestLabel: rest,
 		})
 		if err != nil {
@@ -366,10 +366,10 @@ func callGraphNote(g *callGraph) string {
 	var parts []string
 	parts = append(parts, fmt.Sprintf("%d functions and %d calls are shown", len(g.nodes), len(g.edges)))
 	if g.droppedNodes > 0 {
-		parts = append(parts, fmt.Sprintf("%d smaller functions, each holding at most %s with its callees, are left out (the graph shows at most %d, each holding 0.5%% of the heap or more)", g.droppedNodes, Bytes(g.droppedNodeBytes), callGraphMaxNodes))
+		parts = append(parts, fmt.Sprintf("%d smaller functions, each holding at most %s with its callees, are left out (the graph shows at most %d, each holding 0.5%% of the heap or more)", g.droppedNodes, units.Bytes(g.droppedNodeBytes), callGraphMaxNodes))
 	}
 	if g.droppedEdges > 0 {
-		parts = append(parts, fmt.Sprintf("%d calls carrying less than 0.5%% of the heap (%s) are left out", g.droppedEdges, Bytes(g.minEdge)))
+		parts = append(parts, fmt.Sprintf("%d calls carrying less than 0.5%% of the heap (%s) are left out", g.droppedEdges, units.Bytes(g.minEdge)))
 	}
 	note := strings.Join(parts, "; ") + "."
 	for _, e := range g.edges {
@@ -393,25 +393,25 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 	var out []figure
 	rss := figure{Label: "Peak RSS", Value: notKnown, Detail: "the process's peak resident memory over the run"}
 	if p.RSSBytes > 0 {
-		rss.Value = Bytes(int64(p.RSSBytes))
+		rss.Value = units.Bytes(int64(p.RSSBytes))
 	}
 	if host, source := hostMemory(meta, s, run); host > 0 {
-		rss.Detail += fmt.Sprintf("; no memory limit was set (the host had %s, %s)", Bytes(int64(host)), source)
+		rss.Detail += fmt.Sprintf("; no memory limit was set (the host had %s, %s)", units.Bytes(int64(host)), source)
 	}
 	out = append(out, rss)
 	heap := figure{Label: "Go heap at the peak", Value: notKnown}
 	if p.HeapBytes > 0 || p.Moment != "" {
-		heap.Value = Bytes(PeakHeap(p))
+		heap.Value = units.Bytes(PeakHeap(p))
 		var details []string
 		switch {
 		case p.Approximate:
-			d := "at most: an upper bound from the runtime's counters across GC cycles the tracker did not see one by one; the samples below add up to " + Bytes(p.HeapBytes)
+			d := "at most: an upper bound from the runtime's counters across GC cycles the tracker did not see one by one; the samples below add up to " + units.Bytes(p.HeapBytes)
 			if p.LowerBoundBytes > 0 {
-				d += fmt.Sprintf("; the heap was read at %s among them (%.2fs)", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
+				d += fmt.Sprintf("; the heap was read at %s among them (%.2fs)", units.Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
 			}
 			details = append(details, d)
 		case p.HeapBytesExact > 0:
-			details = append(details, "the runtime's exact figure; the samples below add up to "+Bytes(p.HeapBytes))
+			details = append(details, "the runtime's exact figure; the samples below add up to "+units.Bytes(p.HeapBytes))
 		default:
 			details = append(details, "from the samples; the runtime's exact figure is not known")
 		}
@@ -419,31 +419,31 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 			details = append(details, own+" (the profiler's data, not in the samples below nor in the replay of other GC settings)")
 		}
 		for _, c := range p.Corrections {
-			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", Bytes(p.SampledBytes), Bytes(c.Bytes), c.Name))
+			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", units.Bytes(p.SampledBytes), units.Bytes(c.Bytes), c.Name))
 		}
 		live := p.LiveBytes
 		if p.LiveBytesExact != nil {
 			live = int64(*p.LiveBytesExact) // as the headline says it
 		}
 		if lf := p.LiveFromGC; lf != nil {
-			details = append(details, fmt.Sprintf("the program had ended (%s): %s was reachable at its last GC (%.2fs) and held to the end; %s allocated after it: not known whether still in use", p.Moment, Bytes(live), lf.AtSeconds, Bytes(p.NotKnownBytes)))
+			details = append(details, fmt.Sprintf("the program had ended (%s): %s was reachable at its last GC (%.2fs) and held to the end; %s allocated after it: not known whether still in use", p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes)))
 		} else if live > 0 {
 			if whileRunning(p.Moment) {
-				details = append(details, "of which "+Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
+				details = append(details, "of which "+units.Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
-				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+Bytes(live)+" was still reachable")
+				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+units.Bytes(live)+" was still reachable")
 			}
 		}
 		if s.SamplingRate > 0 {
-			details = append(details, "one sample every "+Bytes(int64(s.SamplingRate))+" allocated, on average")
+			details = append(details, "one sample every "+units.Bytes(int64(s.SamplingRate))+" allocated, on average")
 		}
 		heap.Detail = strings.Join(details, "; ")
 	}
 	out = append(out, heap)
 	outside := figure{Label: "Outside the Go heap", Value: notKnown, Detail: "mmap, cgo, the binary: resident memory the Go runtime does not account for"}
 	if p.RSSAtPeakBytes > 0 && p.GoRuntimeBytes > 0 { // the Go runtime's figures are known
-		outside.Value = Bytes(int64(p.OutsideHeapBytes))
-		outside.Detail = fmt.Sprintf("at the peak, of %s resident; mmap, cgo, the binary", Bytes(int64(p.RSSAtPeakBytes)))
+		outside.Value = units.Bytes(int64(p.OutsideHeapBytes))
+		outside.Detail = fmt.Sprintf("at the peak, of %s resident; mmap, cgo, the binary", units.Bytes(int64(p.RSSAtPeakBytes)))
 	}
 	out = append(out, outside)
 	when := figure{Label: "When", Value: notKnown}
@@ -472,12 +472,12 @@ func figures(meta Meta, s *Summary, run *Run) []figure {
 	out = append(out, when)
 	out = append(out, figure{Label: "How it ended", Value: orDash(s.Ended), Detail: exitPathDetail(s)})
 	if limit, source := memoryLimit(meta, s, run); limit > 0 {
-		f := figure{Label: "Memory limit", Value: Bytes(int64(limit))}
+		f := figure{Label: "Memory limit", Value: units.Bytes(int64(limit))}
 		if source != "" {
 			f.Detail = "from " + source
 		}
 		if s.OOM != nil && s.OOM.Dumps > 0 {
-			f.Detail = strings.TrimPrefix(f.Detail+fmt.Sprintf("; emergency dump at %s, %.2f s into the run", Bytes(int64(s.OOM.DumpedAtBytes)), s.OOM.AtSeconds), "; ")
+			f.Detail = strings.TrimPrefix(f.Detail+fmt.Sprintf("; emergency dump at %s, %.2f s into the run", units.Bytes(int64(s.OOM.DumpedAtBytes)), s.OOM.AtSeconds), "; ")
 		}
 		out = append(out, f)
 	}
@@ -510,8 +510,8 @@ func siteRows(top []Site, user *userCode) []siteRow {
 		r := siteRow{
 			Function: site.Function, Short: flamegraph.ShortName(site.Function), Location: siteLocation(site), File: site.File,
 			Bytes: site.Bytes, Objects: site.Objects, Live: site.LiveBytes, Garbage: site.GarbageBytes + site.NotKnownBytes,
-			BytesText: Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
-			LiveText: Bytes(site.LiveBytes), GarbageText: Bytes(site.GarbageBytes + site.NotKnownBytes),
+			BytesText: units.Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
+			LiveText: units.Bytes(site.LiveBytes), GarbageText: units.Bytes(site.GarbageBytes + site.NotKnownBytes),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
 		}
 		if user != nil {
@@ -573,20 +573,20 @@ func headline(s *Summary) string {
 	if p.GC != nil {
 		settings = " (" + p.GC.Describe() + ")"
 	}
-	heap := Bytes(PeakHeap(p))
+	heap := units.Bytes(PeakHeap(p))
 	if p.Approximate {
 		heap = "At most " + heap
 	}
 	switch {
 	case whileRunning(p.Moment):
-		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, Bytes(live), Bytes(garbage), settings)
+		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, units.Bytes(live), units.Bytes(garbage), settings)
 	case p.Moment == "pprof" || p.Moment == "":
 		return ""
 	}
 	if lf := p.LiveFromGC; lf != nil {
-		return fmt.Sprintf("%s at the peak, as the program ended (%s): %s live data, reachable at its last GC (%.2fs) and held to the end; %s allocated after that GC, not known whether still in use%s.", heap, p.Moment, Bytes(live), lf.AtSeconds, Bytes(p.NotKnownBytes), settings)
+		return fmt.Sprintf("%s at the peak, as the program ended (%s): %s live data, reachable at its last GC (%.2fs) and held to the end; %s allocated after that GC, not known whether still in use%s.", heap, p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes), settings)
 	}
-	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, Bytes(live), settings)
+	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, units.Bytes(live), settings)
 }
 
 // whileRunning reports whether a peak's moment is one of the running

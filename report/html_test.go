@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 )
 
 const evil = `<script>alert("x")</script>`
@@ -627,7 +628,7 @@ func TestOwnHeapSaid(t *testing.T) {
 		}
 		want := "(runtime: 64.0 MiB, of which gofil's own: 5.0 MiB)"
 		if exact == 0 {
-			want = "(runtime: unknown; sampled " + Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
+			want = "(runtime: unknown; sampled " + units.Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
 			if PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
 				t.Errorf("the page's heap %d leaves out gofil's own %d", PeakHeap(s.Peak), 5<<20)
 			}
@@ -639,7 +640,7 @@ func TestOwnHeapSaid(t *testing.T) {
 		}
 		found := false
 		for _, f := range figures(meta, s, run) {
-			found = found || f.Label == "Go heap at the peak" && f.Value == Bytes(PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
+			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
 		}
 		if !found {
 			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", figures(meta, s, run))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 )
 
 // Limits on what gofil reads, so that its own memory is bounded whatever
@@ -50,7 +51,7 @@ func ParseProfile(data []byte) (*profile.Profile, error) {
 			return nil, fmt.Errorf("decompressing: %w", err)
 		}
 		if len(plain) > MaxProfileBytes {
-			return nil, fmt.Errorf("the profile is larger than %s decompressed, more than gofil reads", Bytes(MaxProfileBytes))
+			return nil, fmt.Errorf("the profile is larger than %s decompressed, more than gofil reads", units.Bytes(MaxProfileBytes))
 		}
 		data = plain
 	}

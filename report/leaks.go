@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 )
 
@@ -63,6 +64,6 @@ func LeaksText(w io.Writer, res *leak.Result, n int) {
 		n = len(res.Suspects)
 	}
 	for _, s := range res.Suspects[:n] {
-		fmt.Fprintf(w, "  %10s  %10s/s  %s\n", Bytes(s.GrowthBytes), Bytes(int64(s.BytesPerSecond)), SiteText(s.Function, s.File, s.Line))
+		fmt.Fprintf(w, "  %10s  %10s/s  %s\n", units.Bytes(s.GrowthBytes), units.Bytes(int64(s.BytesPerSecond)), SiteText(s.Function, s.File, s.Line))
 	}
 }

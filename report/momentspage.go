@@ -7,6 +7,7 @@ import (
 	"html/template"
 
 	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/units"
 )
 
 const (
@@ -119,7 +120,7 @@ func momentFlame(m Moment, index int, user *userCode) (string, error) {
 		b = cappedBuffer{limit: momentBudget}
 		return flamegraph.Render(&b, samples, flamegraph.Options{
 			ID:         fmt.Sprintf("m%d", index),
-			Title:      fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), Bytes(m.Heap.Bytes)),
+			Title:      fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), units.Bytes(m.Heap.Bytes)),
 			IsUserCode: user.IsUser, MinWidth: minWidth,
 		})
 	})

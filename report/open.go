@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/gofil/gofil/internal/units"
 )
 
 // openRegular opens the file at path for reading if it is a regular file:
@@ -72,7 +74,7 @@ func ReadFileLimited(path string, limit int64) ([]byte, error) {
 }
 
 func tooLarge(path string, limit int64) error {
-	return fmt.Errorf("%s is larger than %s, more than gofil reads", path, Bytes(limit))
+	return fmt.Errorf("%s is larger than %s, more than gofil reads", path, units.Bytes(limit))
 }
 
 // openLimited opens the regular file at path (see openRegular) for a

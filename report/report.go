@@ -504,9 +504,6 @@ func WriteFolded(w io.Writer, h *Heap) error {
 	return bw.Flush()
 }
 
-// Bytes formats n in binary units ("1.5 MiB").
-func Bytes(n int64) string { return units.Bytes(n) }
-
 // Sampled is the unbiased sampled total of the heap at the mark the
 // attribution comes from, the tracker's own allocations included, before
 // any correction: the figure to hold against the runtime's exact one.
@@ -551,7 +548,7 @@ func (h *Heap) Disagreement() string {
 		return ""
 	}
 	return fmt.Sprintf("the sampled heap at the peak's GC mark, %s, differs from the runtime's exact figure, %s, by %+.1f%%, more than sampling explains (±%.1f%%): the attribution may miss or double-count memory",
-		Bytes(int64(sampled)), Bytes(int64(exact)), 100*(sampled-exact)/exact, 100*tol/exact)
+		units.Bytes(int64(sampled)), units.Bytes(int64(exact)), 100*(sampled-exact)/exact, 100*tol/exact)
 }
 
 // ReadRaw reads dir/name, a file of the tracker's, into v. A missing file

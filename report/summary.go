@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/term"
+	"github.com/gofil/gofil/internal/units"
 )
 
 // SchemaVersion is the version of summary.json's layout. Fields are only
@@ -332,7 +333,7 @@ func Build(meta Meta, run *Run) *Summary {
 	}
 	peakRSS, children := ownPeakRSS(meta, run)
 	if children > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("child processes of the program: the largest had a peak RSS of %s, not counted in the program's", Bytes(int64(children))))
+		s.Notes = append(s.Notes, fmt.Sprintf("child processes of the program: the largest had a peak RSS of %s, not counted in the program's", units.Bytes(int64(children))))
 	}
 	if run.Peak != nil {
 		h := run.Peak
@@ -380,7 +381,7 @@ func Build(meta Meta, run *Run) *Summary {
 		if h.Raw.BoundBytes > 0 {
 			p.UpperBoundBytes = h.Raw.BoundBytes
 			p.UpperBoundAtSeconds = time.Duration(h.Raw.BoundAtNS).Seconds()
-			s.Notes = append(s.Notes, fmt.Sprintf("GC cycles at %.2fs followed each other faster than the tracker could see them one by one; their heap was at most %s, more than this peak: the peak may have fallen among them", p.UpperBoundAtSeconds, Bytes(int64(p.UpperBoundBytes))))
+			s.Notes = append(s.Notes, fmt.Sprintf("GC cycles at %.2fs followed each other faster than the tracker could see them one by one; their heap was at most %s, more than this peak: the peak may have fallen among them", p.UpperBoundAtSeconds, units.Bytes(int64(p.UpperBoundBytes))))
 		}
 		if msg := h.Disagreement(); msg != "" {
 			s.Notes = append(s.Notes, msg)
@@ -392,9 +393,9 @@ func Build(meta Meta, run *Run) *Summary {
 			if h.Raw.LeastBytes > 0 {
 				p.LowerBoundBytes = h.Raw.LeastBytes
 				p.LowerBoundAtSeconds = time.Duration(h.Raw.LeastAtNS).Seconds()
-				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was at least that", Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
+				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was at least that", units.Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
 				if p.HeapBytesExact > 0 {
-					note += " and at most " + Bytes(int64(p.HeapBytesExact))
+					note += " and at most " + units.Bytes(int64(p.HeapBytesExact))
 				}
 			}
 			s.Notes = append(s.Notes, note)
@@ -564,20 +565,20 @@ func Text(w io.Writer, s *Summary, dir string) {
 		fmt.Fprintf(w, "gofil: no memory figures were recorded\n")
 	} else {
 		if p.RSSBytes > 0 {
-			fmt.Fprintf(w, "gofil: peak RSS %s", Bytes(int64(p.RSSBytes)))
+			fmt.Fprintf(w, "gofil: peak RSS %s", units.Bytes(int64(p.RSSBytes)))
 		} else {
 			fmt.Fprintf(w, "gofil: peak RSS not recorded")
 		}
 		if p.HeapBytes > 0 {
-			exact, heap := "unknown", Bytes(p.HeapBytes)
+			exact, heap := "unknown", units.Bytes(p.HeapBytes)
 			if p.HeapBytesExact > 0 {
-				exact = Bytes(int64(p.HeapBytesExact))
+				exact = units.Bytes(int64(p.HeapBytesExact))
 			}
 			if p.Approximate {
 				// The figures are upper bounds; a reading among the unseen
 				// cycles, when there is one, is the least the heap was.
 				heap = "at most " + heap
-				switch lower := Bytes(int64(p.LowerBoundBytes)); {
+				switch lower := units.Bytes(int64(p.LowerBoundBytes)); {
 				case p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
 					exact = lower + " to " + exact
 				case p.HeapBytesExact > 0:
@@ -591,10 +592,10 @@ func Text(w io.Writer, s *Summary, dir string) {
 			case own != "" && p.HeapBytesExact > 0:
 				exact += ", " + own
 			case own != "":
-				exact += fmt.Sprintf("; sampled %s, %s", Bytes(p.HeapBytes+p.TrackerBytes), own)
+				exact += fmt.Sprintf("; sampled %s, %s", units.Bytes(p.HeapBytes+p.TrackerBytes), own)
 			}
 			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", heap, exact, p.AtSeconds)
-			fmt.Fprintf(w, "; outside the Go heap %s", Bytes(int64(p.OutsideHeapBytes)))
+			fmt.Fprintf(w, "; outside the Go heap %s", units.Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)
 	}
@@ -605,18 +606,18 @@ func Text(w io.Writer, s *Summary, dir string) {
 			n = 10
 		}
 		for _, site := range s.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
 		fmt.Fprintf(w, "gofil: memory limit %s (%s); last emergency dump at %s in use (%.1f%% of the limit), %.2fs into the run:\n",
-			Bytes(int64(o.LimitBytes)), o.LimitSource, Bytes(int64(o.DumpedAtBytes)), 100*float64(o.DumpedAtBytes)/float64(o.LimitBytes), o.AtSeconds)
+			units.Bytes(int64(o.LimitBytes)), o.LimitSource, units.Bytes(int64(o.DumpedAtBytes)), 100*float64(o.DumpedAtBytes)/float64(o.LimitBytes), o.AtSeconds)
 		n := len(o.Top)
 		if n > 5 {
 			n = 5
 		}
 		for _, site := range o.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	for _, n := range s.Notes {
@@ -664,7 +665,7 @@ func OwnText(p *PeakInfo) string {
 	if p == nil || p.TrackerBytes <= 0 {
 		return ""
 	}
-	return "of which gofil's own: " + Bytes(p.TrackerBytes)
+	return "of which gofil's own: " + units.Bytes(p.TrackerBytes)
 }
 
 // GCSettings are the GC settings in force at a moment of the run: GOGC
@@ -758,7 +759,7 @@ func (g *GCSettings) Describe() string {
 		}
 		return gogc + "; no memory limit"
 	}
-	return gogc + "; GOMEMLIMIT=" + Bytes(g.MemoryLimitBytes) + who[g.MemoryLimitSetBy]
+	return gogc + "; GOMEMLIMIT=" + units.Bytes(g.MemoryLimitBytes) + who[g.MemoryLimitSetBy]
 }
 
 // LiveFromGC is the GC whose reachability a peak at the program's end

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gofil/gofil/internal/units"
 )
 
 // Geometry of the timeline chart, in pixels of its viewBox.
@@ -144,7 +146,7 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	out := &timeline{}
 	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
-			Label: "peak, Go heap " + Bytes(PeakHeap(s.Peak))})
+			Label: "peak, Go heap " + units.Bytes(PeakHeap(s.Peak))})
 	}
 	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
@@ -162,7 +164,7 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	if drawLimit {
 		yMax = math.Max(yMax, float64(limit))
 	} else if limit > 0 {
-		out.Note = fmt.Sprintf("The memory limit, %s, is more than twice the largest value and is not drawn.", Bytes(int64(limit)))
+		out.Note = fmt.Sprintf("The memory limit, %s, is more than twice the largest value and is not drawn.", units.Bytes(int64(limit)))
 	}
 	yStep, yUnit, yUnitName := niceBytesStep(yMax / 5)
 	yMax = math.Max(yStep, math.Ceil(yMax*1.04/yStep)*yStep)
@@ -237,7 +239,7 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	}
 	if drawLimit {
 		ly := tlTop + tlPlotH*(1-float64(limit)/yMax)
-		label := "memory limit " + Bytes(int64(limit))
+		label := "memory limit " + units.Bytes(int64(limit))
 		fmt.Fprintf(&b, `<text class="tl-limit-label" x="%d" y="%s" text-anchor="end">%s</text>`+"\n",
 			tlLeft+tlPlotW-4, coord(ly-4), html.EscapeString(label))
 	}
@@ -251,15 +253,15 @@ func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
 	out.Data = d
 	if len(d.T) > 0 {
 		out.Legend = append(out.Legend,
-			legendItem{"tl-rss", "resident memory (RSS)", "max " + Bytes(int64(maxOf(d.RSS)))},
-			legendItem{"tl-heap", "Go heap", "max " + Bytes(int64(maxOf(d.Heap)))},
-			legendItem{"tl-outside", "outside the Go heap", "max " + Bytes(int64(maxOf(d.Outside)))})
+			legendItem{"tl-rss", "resident memory (RSS)", "max " + units.Bytes(int64(maxOf(d.RSS)))},
+			legendItem{"tl-heap", "Go heap", "max " + units.Bytes(int64(maxOf(d.Heap)))},
+			legendItem{"tl-outside", "outside the Go heap", "max " + units.Bytes(int64(maxOf(d.Outside)))})
 	}
 	if len(d.ExtT) > 0 {
-		out.Legend = append(out.Legend, legendItem{"tl-ext", "RSS read by gofil from outside", "max " + Bytes(int64(maxOf(d.ExtRSS)))})
+		out.Legend = append(out.Legend, legendItem{"tl-ext", "RSS read by gofil from outside", "max " + units.Bytes(int64(maxOf(d.ExtRSS)))})
 	}
 	if drawLimit {
-		out.Legend = append(out.Legend, legendItem{"tl-limit", "memory limit", Bytes(int64(limit))})
+		out.Legend = append(out.Legend, legendItem{"tl-limit", "memory limit", units.Bytes(int64(limit))})
 	}
 	for _, m := range d.Marks {
 		out.Legend = append(out.Legend, legendItem{Class: m.Class, Label: m.Label})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 )
@@ -132,7 +133,7 @@ func TestIdleServerStopped(t *testing.T) {
 	if s == nil || s.Peak == nil || s.Peak.HeapBytes == 0 {
 		t.Fatalf("no heap in the report of an idle server stopped by SIGTERM: %+v\n%s", s, stderr.String())
 	}
-	t.Logf("peak: %s at %.2fs, moment %s", report.Bytes(s.Peak.HeapBytes), s.Peak.AtSeconds, s.Peak.Moment)
+	t.Logf("peak: %s at %.2fs, moment %s", units.Bytes(s.Peak.HeapBytes), s.Peak.AtSeconds, s.Peak.Moment)
 }
 
 // runLeakServer starts testdata/leakserver under gofil run, reporting

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
 
@@ -677,18 +678,18 @@ func checkPageFigures(t *testing.T, s *report.Summary, figures map[string]string
 		t.Fatalf("summary.json has no peak with an exact heap and sites: %+v", s)
 	}
 	p := s.Peak
-	heap := report.Bytes(report.PeakHeap(p))
+	heap := units.Bytes(report.PeakHeap(p))
 	for label, want := range map[string]string{
-		"Peak RSS":            report.Bytes(int64(p.RSSBytes)),
-		"Go heap at the peak": report.Bytes(int64(p.HeapBytesExact)),
-		"Outside the Go heap": report.Bytes(int64(p.OutsideHeapBytes)),
+		"Peak RSS":            units.Bytes(int64(p.RSSBytes)),
+		"Go heap at the peak": units.Bytes(int64(p.HeapBytesExact)),
+		"Outside the Go heap": units.Bytes(int64(p.OutsideHeapBytes)),
 		"When":                fmt.Sprintf("%.2f s into the run", p.AtSeconds),
 	} {
 		if figures[label] != want {
 			t.Errorf("the card %q shows %q; summary.json says %q", label, figures[label], want)
 		}
 	}
-	if want := "Go heap at the peak, as sampled: " + report.Bytes(p.HeapBytes); title != want {
+	if want := "Go heap at the peak, as sampled: " + units.Bytes(p.HeapBytes); title != want {
 		t.Errorf("the flame graph's title is %q, want %q", title, want)
 	}
 	if math.Abs(markMs-1000*p.AtSeconds) > 1e-6 || markLabel != "peak, Go heap "+heap {

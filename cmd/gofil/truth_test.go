@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 )
 
@@ -254,7 +255,7 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	}
 	page, _ := os.ReadFile(filepath.Join(out, report.HTMLFile))
 	want := fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection (GOGC=400, set by the program; no memory limit).",
-		report.Bytes(report.PeakHeap(p)), report.Bytes(int64(*p.LiveBytesExact)), report.Bytes(int64(*p.GarbageBytesExact)))
+		units.Bytes(report.PeakHeap(p)), units.Bytes(int64(*p.LiveBytesExact)), units.Bytes(int64(*p.GarbageBytesExact)))
 	if !strings.Contains(string(page), want) {
 		t.Errorf("the page has no headline %q", want)
 	}

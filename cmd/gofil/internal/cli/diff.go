@@ -107,7 +107,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	fmt.Fprintf(stdout, "gofil diff: in use %s -> %s (%s): stacks that grew %s, stacks that shrank %s\n",
-		report.Bytes(res.Heap[0]), report.Bytes(res.Heap[1]), units.Signed(res.Heap[1]-res.Heap[0]), units.Signed(grew), units.Signed(shrank))
+		units.Bytes(res.Heap[0]), units.Bytes(res.Heap[1]), units.Signed(res.Heap[1]-res.Heap[0]), units.Signed(grew), units.Signed(shrank))
 	shown := 0
 	for _, s := range res.Sites {
 		if s.GrowthBytes <= 0 || shown == 10 {

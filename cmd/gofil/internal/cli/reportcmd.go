@@ -170,10 +170,10 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 	}
 	exact := "unknown"
 	if m.Exact > 0 {
-		exact = report.Bytes(int64(m.Exact))
+		exact = units.Bytes(int64(m.Exact))
 	}
 	fmt.Fprintf(stderr, "gofil: heap at GC %d's mark, %.3fs into the run (the mark nearest %v): %s sampled (runtime: %s), of which %s live\n",
-		m.Cycle, m.At.Seconds(), f.at, report.Bytes(m.Heap.Bytes), exact, report.Bytes(m.Heap.LiveBytes()))
+		m.Cycle, m.At.Seconds(), f.at, units.Bytes(m.Heap.Bytes), exact, units.Bytes(m.Heap.LiveBytes()))
 	fmt.Fprintln(stdout, filepath.Join(outDir, name))
 	return nil
 }
@@ -314,13 +314,13 @@ func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
 	if err != nil {
 		return "", fail(exitReport, "%s", report.OneLine(err))
 	}
-	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, report.Bytes(h.Bytes), units.Grouped(h.Objects))
+	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, units.Bytes(h.Bytes), units.Grouped(h.Objects))
 	n := min(len(s.Top), 10)
 	if n > 0 {
 		fmt.Fprintf(stderr, "gofil: largest allocation sites:\n")
 	}
 	for _, site := range s.Top[:n] {
-		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", report.Bytes(site.Bytes), site.Percent, term.Name(site.Function), term.Name(site.File), site.Line)
+		fmt.Fprintf(stderr, "  %10s %5.1f%%  %s  %s:%d\n", units.Bytes(site.Bytes), site.Percent, term.Name(site.Function), term.Name(site.File), site.Line)
 	}
 	fmt.Fprintf(stderr, "gofil: report: %s\n", outDir)
 	return outDir, nil

@@ -421,16 +421,16 @@ func (w *watcher) snapshot(ctx context.Context) error {
 		}
 	}
 	res := w.series.Analyze()
-	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", snapshotCount(n+1), res.Duration().Round(100*time.Millisecond), report.Bytes(res.Heap[len(res.Heap)-1]))
+	line := fmt.Sprintf("gofil watch: %s, %s: heap %s", snapshotCount(n+1), res.Duration().Round(100*time.Millisecond), units.Bytes(res.Heap[len(res.Heap)-1]))
 	switch {
 	case !w.rssGone.IsZero():
 		line += ", RSS: the --pid process has ended"
 	case len(w.rss) > 0:
-		line += ", RSS " + report.Bytes(int64(w.rss[len(w.rss)-1].rss))
+		line += ", RSS " + units.Bytes(int64(w.rss[len(w.rss)-1].rss))
 	}
 	if len(res.Suspects) > 0 {
 		top := res.Suspects[0]
-		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", top.Function, report.Bytes(top.GrowthBytes), report.Bytes(int64(top.BytesPerSecond)))
+		line += fmt.Sprintf("; top suspect: %s +%s (%s/s)", top.Function, units.Bytes(top.GrowthBytes), units.Bytes(int64(top.BytesPerSecond)))
 	} else {
 		line += "; top suspect: none yet"
 	}
@@ -454,7 +454,7 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 	if err == nil && resp.StatusCode == http.StatusOK {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 		if err == nil && len(body) > maxAnswerBytes {
-			return nil, nil, fmt.Errorf("%s answered more than %s, more than a heap profile and more than gofil reads", redactURL(w.url), report.Bytes(maxAnswerBytes))
+			return nil, nil, fmt.Errorf("%s answered more than %s, more than a heap profile and more than gofil reads", redactURL(w.url), units.Bytes(maxAnswerBytes))
 		}
 	}
 	if err != nil {
@@ -547,12 +547,12 @@ func writeWatchReport(dir string, s *leak.Summary, res *leak.Result) error {
 // watchText prints the suspects and churning sites of s.
 func watchText(w io.Writer, s *leak.Summary) {
 	fmt.Fprintf(w, "gofil watch: %s over %.1fs; Go heap in use %s -> %s (sampled)\n",
-		snapshotCount(s.Snapshots), s.DurationSeconds, report.Bytes(s.HeapBytesFirst), report.Bytes(s.HeapBytesLast))
+		snapshotCount(s.Snapshots), s.DurationSeconds, units.Bytes(s.HeapBytesFirst), units.Bytes(s.HeapBytesLast))
 	switch {
 	case s.Verdict == leak.VerdictTooShort:
 		fmt.Fprintf(w, "gofil watch: too short to judge leaks: %s\n", s.Note)
 	case len(s.Suspects) == 0:
-		fmt.Fprintf(w, "gofil watch: no leak suspects: no allocation site grew steadily by %s or more\n", report.Bytes(s.MinGrowthBytes))
+		fmt.Fprintf(w, "gofil watch: no leak suspects: no allocation site grew steadily by %s or more\n", units.Bytes(s.MinGrowthBytes))
 	default:
 		fmt.Fprintf(w, "gofil watch: leak suspects, largest growth first:\n")
 		for i, site := range s.Suspects {
@@ -560,8 +560,8 @@ func watchText(w io.Writer, s *leak.Summary) {
 				fmt.Fprintf(w, "  ... and %d more in %s\n", len(s.Suspects)-i, leaksJSON)
 				break
 			}
-			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s\n", "+"+report.Bytes(site.GrowthBytes),
-				report.Bytes(int64(site.BytesPerSecond)), site.R2, report.SiteText(site.Function, site.File, site.Line))
+			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s\n", "+"+units.Bytes(site.GrowthBytes),
+				units.Bytes(int64(site.BytesPerSecond)), site.R2, report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
 	if len(s.Churn) > 0 {
@@ -570,7 +570,7 @@ func watchText(w io.Writer, s *leak.Summary) {
 			if i == 3 {
 				break
 			}
-			fmt.Fprintf(w, "  %11s allocated, in use %s  %s\n", report.Bytes(site.AllocatedBytes),
+			fmt.Fprintf(w, "  %11s allocated, in use %s  %s\n", units.Bytes(site.AllocatedBytes),
 				units.Signed(site.GrowthBytes), report.SiteText(site.Function, site.File, site.Line))
 		}
 	}
