@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/pprof/profile"
 
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 )
 
@@ -72,19 +72,7 @@ func ParseProfile(data []byte) (*profile.Profile, error) {
 }
 
 // cutName cuts s to MaxNameBytes, at a character's start, marking the cut.
-func cutName(s string) string { return cutAt(s, MaxNameBytes) }
-
-// cutAt cuts s to n bytes, at a character's start, marking the cut.
-func cutAt(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
-}
+func cutName(s string) string { return term.Cut(s, MaxNameBytes) }
 
 // symbolizeLegacy names the locations of a legacy text heap profile, whose
 // parser keeps only their addresses, from the comment lines runtime/pprof

@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/pacer"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 )
 
@@ -66,11 +67,6 @@ func OwnFiles(dir string) (files []string, ok bool) {
 		files = append(files, name)
 	}
 	return files, len(files) > 0
-}
-
-// OneLine is err's message on one line, for a line of gofil's own.
-func OneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 // Frame is one frame of an allocation stack: gofil's one frame type, the
@@ -210,7 +206,7 @@ func Load(dir string) (*Run, error) {
 	case err == nil:
 		r.RawMoments = &moments
 	case !errors.Is(err, fs.ErrNotExist):
-		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, cutAt(OneLine(err), 200)))
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, term.Cut(term.OneLine(err), 200)))
 	}
 	tl, err := readTimeline(filepath.Join(dir, raw.TimelineFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -219,7 +215,7 @@ func Load(dir string) (*Run, error) {
 	r.Timeline = tl
 	gl, err := readGCLog(filepath.Join(dir, raw.GCLogFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): no predictions for other GC settings", raw.GCLogFile, cutAt(OneLine(err), 200)))
+		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): no predictions for other GC settings", raw.GCLogFile, term.Cut(term.OneLine(err), 200)))
 	}
 	r.GCLog = gl
 	if st, err := os.Stat(filepath.Join(dir, raw.MomentsFile)); err == nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,23 @@ func Name(s string) string {
 		return s
 	}
 	return string(escape([]byte(s), false))
+}
+
+// OneLine is err's message on one line, for a line of gofil's own.
+func OneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// Cut cuts s to n bytes, at a character's start, marking the cut.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // IsTerminal reports whether w, or the writer under an Escaping one, is a

@@ -92,11 +92,11 @@ func parseReportFlags(args []string) (reportFlags, error) {
 func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseReportFlags(args)
 	if err != nil {
-		return fail(exitBadInput, "%s (see 'gofil help report')", report.OneLine(err))
+		return fail(exitBadInput, "%s (see 'gofil help report')", term.OneLine(err))
 	}
 	st, err := os.Stat(f.arg)
 	if err != nil {
-		return fail(exitBadInput, "%s", report.OneLine(err))
+		return fail(exitBadInput, "%s", term.OneLine(err))
 	}
 	if f.hasAt {
 		if f.open {
@@ -134,11 +134,11 @@ func loadRunDir(dir, hint string) (*report.Run, report.Meta, error) {
 	}
 	run, err := report.Load(rawDir)
 	if err != nil {
-		return nil, report.Meta{}, fail(exitBadInput, "reading %s: %s", rawDir, report.OneLine(err))
+		return nil, report.Meta{}, fail(exitBadInput, "reading %s: %s", rawDir, term.OneLine(err))
 	}
 	meta, err := metaFromDir(dir, run)
 	if err != nil {
-		return nil, report.Meta{}, fail(exitBadInput, "%s", report.OneLine(err))
+		return nil, report.Meta{}, fail(exitBadInput, "%s", term.OneLine(err))
 	}
 	return run, meta, nil
 }
@@ -157,16 +157,16 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 	if f.out != "" {
 		outDir = f.out
 		if err := privtmp.MakePrivate(outDir); err != nil {
-			return fail(exitBadInput, "-o %s: %s", outDir, report.OneLine(err))
+			return fail(exitBadInput, "-o %s: %s", outDir, term.OneLine(err))
 		}
 	}
 	var buf bytes.Buffer
 	if err := report.WriteProfile(&buf, m.Heap, meta.Started, meta.Binary); err != nil {
-		return fail(exitReport, "%s", report.OneLine(err))
+		return fail(exitReport, "%s", term.OneLine(err))
 	}
 	name := "heap-at-" + f.at.String() + ".pb.gz"
 	if err := raw.WriteFile(outDir, name, buf.Bytes()); err != nil {
-		return fail(exitReport, "%s", report.OneLine(err))
+		return fail(exitReport, "%s", term.OneLine(err))
 	}
 	exact := "unknown"
 	if m.Exact > 0 {
@@ -191,15 +191,15 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 	if f.out != "" && !sameDir(f.out, dir) {
 		outDir = f.out
 		if err := prepareReportDir(outDir); err != nil {
-			return "", fail(exitBadInput, "-o %s: %s", outDir, report.OneLine(err))
+			return "", fail(exitBadInput, "-o %s: %s", outDir, term.OneLine(err))
 		}
 	}
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
-		return "", fail(exitReport, "%s", report.OneLine(err))
+		return "", fail(exitReport, "%s", term.OneLine(err))
 	}
 	s, err := report.WriteDir(outDir, meta, run, nil)
 	if err != nil {
-		return "", fail(exitReport, "%s", report.OneLine(err))
+		return "", fail(exitReport, "%s", term.OneLine(err))
 	}
 	report.Text(stderr, s, outDir)
 	return outDir, nil
@@ -293,26 +293,26 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
 	p, err := report.ReadProfile(f.arg)
 	if err != nil {
-		return "", fail(exitBadInput, "%s is neither a report directory nor a pprof profile: %s", f.arg, report.OneLine(err))
+		return "", fail(exitBadInput, "%s is neither a report directory nor a pprof profile: %s", f.arg, term.OneLine(err))
 	}
 	p, _ = report.Clean(p, nil)
 	h, err := report.FromProfile(p)
 	if err != nil {
-		return "", fail(exitBadInput, "%s: %s", f.arg, report.OneLine(err))
+		return "", fail(exitBadInput, "%s: %s", f.arg, term.OneLine(err))
 	}
 	outDir := f.out
 	if outDir == "" {
 		outDir = defaultProfileReportDir(f.arg)
 	}
 	if err := prepareReportDir(outDir); err != nil {
-		return "", fail(exitBadInput, "%s: %s", outDir, report.OneLine(err))
+		return "", fail(exitBadInput, "%s: %s", outDir, term.OneLine(err))
 	}
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
-		return "", fail(exitReport, "%s", report.OneLine(err))
+		return "", fail(exitReport, "%s", term.OneLine(err))
 	}
 	s, err := report.WriteProfileDir(outDir, f.arg, p, h)
 	if err != nil {
-		return "", fail(exitReport, "%s", report.OneLine(err))
+		return "", fail(exitReport, "%s", term.OneLine(err))
 	}
 	fmt.Fprintf(stderr, "gofil: heap profile %s: %s in use in %s objects\n", f.arg, units.Bytes(h.Bytes), units.Grouped(h.Objects))
 	n := min(len(s.Top), 10)
@@ -400,7 +400,7 @@ func openPage(ctx context.Context, page string, stderr io.Writer) {
 	cmd := exec.Command(tool, page)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(stderr, "gofil report: %s: %s; open %s in a browser\n", filepath.Base(tool), report.OneLine(err), page)
+		fmt.Fprintf(stderr, "gofil report: %s: %s; open %s in a browser\n", filepath.Base(tool), term.OneLine(err), page)
 		return
 	}
 	// Some openers return at once, others only when the browser exits:
@@ -410,7 +410,7 @@ func openPage(ctx context.Context, page string, stderr io.Writer) {
 	select {
 	case err := <-done:
 		if err != nil {
-			fmt.Fprintf(stderr, "gofil report: %s: %s; open %s in a browser\n", filepath.Base(tool), report.OneLine(err), page)
+			fmt.Fprintf(stderr, "gofil report: %s: %s; open %s in a browser\n", filepath.Base(tool), term.OneLine(err), page)
 		}
 	case <-time.After(3 * time.Second):
 	case <-ctx.Done():
