@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/regfile"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 )
@@ -31,7 +32,7 @@ const (
 // or one of the legacy text formats, such as runtime/pprof's heap profile
 // with debug=1, whose function names it takes from the comment lines.
 func ReadProfile(path string) (*profile.Profile, error) {
-	data, err := ReadFileLimited(path, MaxInputBytes)
+	data, err := regfile.ReadLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}

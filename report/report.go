@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/pacer"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/regfile"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 )
@@ -56,7 +57,7 @@ func writeManifest(dir string) error {
 // ones gofil wrote there and may replace. ok is false when dir has no
 // manifest, or one that is not gofil's.
 func OwnFiles(dir string) (files []string, ok bool) {
-	data, err := ReadFileLimited(filepath.Join(dir, ManifestFile), 4096)
+	data, err := regfile.ReadLimited(filepath.Join(dir, ManifestFile), 4096)
 	if err != nil {
 		return nil, false
 	}
@@ -251,7 +252,7 @@ func RemoveTemps(dir string) {
 }
 
 func readTimeline(path string) ([]TimelinePoint, error) {
-	f, err := openLimited(path, MaxInputBytes)
+	f, err := regfile.OpenLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +551,7 @@ func (h *Heap) Disagreement() string {
 // ReadRaw reads dir/name, a file of the tracker's, into v. A missing file
 // gives an error that satisfies errors.Is(err, fs.ErrNotExist).
 func ReadRaw(dir, name string, v interface{}) error {
-	data, err := ReadFileLimited(filepath.Join(dir, name), MaxInputBytes)
+	data, err := regfile.ReadLimited(filepath.Join(dir, name), MaxInputBytes)
 	if err != nil {
 		return err
 	}
@@ -563,7 +564,7 @@ func ReadRaw(dir, name string, v interface{}) error {
 // readDumpLog reads the tracker's log of emergency dump times. A last line
 // cut short by a kill is ignored.
 func readDumpLog(path string) (map[int][2]time.Duration, error) {
-	f, err := openLimited(path, 1<<20)
+	f, err := regfile.OpenLimited(path, 1<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -603,7 +604,7 @@ func WritePackages(dir string, pkgs []string) error {
 }
 
 func readPackages(path string) (map[string]bool, error) {
-	f, err := openLimited(path, 16<<20)
+	f, err := regfile.OpenLimited(path, 16<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/regfile"
 )
 
 // RSSFile holds gofil's own readings of the program's resident memory,
@@ -50,7 +51,7 @@ func writeRSS(b *bytes.Buffer, points []RSSPoint) {
 // ReadRSS reads dir/rss.tsv. A missing file gives an error that satisfies
 // errors.Is(err, fs.ErrNotExist).
 func ReadRSS(dir string) ([]RSSPoint, error) {
-	f, err := openLimited(filepath.Join(dir, RSSFile), MaxInputBytes)
+	f, err := regfile.OpenLimited(filepath.Join(dir, RSSFile), MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}

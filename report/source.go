@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofil/gofil/flamegraph"
+	"github.com/gofil/gofil/internal/regfile"
 )
 
 // Limits on what the report reads and shows of source files.
@@ -45,7 +46,7 @@ func (c *sourceCache) line(file string, n int) string {
 }
 
 func readLines(file string) []string {
-	f, st, err := openRegular(file)
+	f, st, err := regfile.Open(file)
 	if err != nil {
 		return nil
 	}

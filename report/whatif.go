@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gofil/gofil/internal/pacer"
+	"github.com/gofil/gofil/internal/regfile"
 	"github.com/gofil/gofil/internal/units"
 )
 
@@ -38,7 +39,7 @@ func (w WhatIf) settings() pacer.Settings {
 
 // readGCLog reads the tracker's raw/gc.tsv.
 func readGCLog(path string) (*pacer.Log, error) {
-	f, err := openLimited(path, MaxInputBytes)
+	f, err := regfile.OpenLimited(path, MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/regfile"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
@@ -225,7 +226,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	}
 	// A report from before raw/meta.json: what summary.json says.
 	var old report.Summary
-	data, err := report.ReadFileLimited(filepath.Join(dir, report.SummaryFile), report.MaxInputBytes)
+	data, err := regfile.ReadLimited(filepath.Join(dir, report.SummaryFile), report.MaxInputBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		meta.Notes = []string{report.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}

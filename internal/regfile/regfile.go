@@ -1,4 +1,8 @@
-package report
+// Package regfile opens the files gofil reads (a run's, a report's, a
+// profile, a source file) only when they are regular files, and reads them
+// only up to a limit, so that nothing put in a file's place can hang gofil
+// or exhaust its memory.
+package regfile
 
 import (
 	"fmt"
@@ -10,14 +14,14 @@ import (
 	"github.com/gofil/gofil/internal/units"
 )
 
-// openRegular opens the file at path for reading if it is a regular file:
+// Open opens the file at path for reading if it is a regular file:
 // the one way the report side opens a file of a run or report directory,
 // or a profile. It opens without waiting (O_NONBLOCK: a FIFO without a
 // writer, or a device, opens at once) and looks at what it opened, not at
 // what the path named a moment before, so that nothing put in a file's
 // place can hang gofil; a FIFO, a device or a directory is one line of
 // error.
-func openRegular(path string) (*os.File, fs.FileInfo, error) {
+func Open(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
@@ -51,11 +55,11 @@ func fileKind(m fs.FileMode) string {
 	return "a special file"
 }
 
-// ReadFileLimited reads the regular file at path, failing with one line
-// when it is not one (a FIFO, a device: see openRegular) or when it holds
+// ReadLimited reads the regular file at path, failing with one line
+// when it is not one (a FIFO, a device: see Open) or when it holds
 // more than limit bytes, which the line names.
-func ReadFileLimited(path string, limit int64) ([]byte, error) {
-	f, st, err := openRegular(path)
+func ReadLimited(path string, limit int64) ([]byte, error) {
+	f, st, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +81,11 @@ func tooLarge(path string, limit int64) error {
 	return fmt.Errorf("%s is larger than %s, more than gofil reads", path, units.Bytes(limit))
 }
 
-// openLimited opens the regular file at path (see openRegular) for a
+// OpenLimited opens the regular file at path (see Open) for a
 // reader that stops after limit bytes: the files that are read a line at
 // a time, whose lines past the limit are left unread.
-func openLimited(path string, limit int64) (io.ReadCloser, error) {
-	f, _, err := openRegular(path)
+func OpenLimited(path string, limit int64) (io.ReadCloser, error) {
+	f, _, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
