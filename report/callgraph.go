@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofil/gofil/internal/dotsvg"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/heap"
 
 	"github.com/gofil/gofil/flamegraph"
 )
@@ -57,7 +58,7 @@ type cgEdge struct {
 // the ones holding callGraphMinEdge of the total or more; a call through
 // functions left out becomes an indirect edge between the kept ones, and
 // edges under callGraphMinEdge of the total are dropped.
-func buildCallGraph(h *Heap) *callGraph {
+func buildCallGraph(h *heap.Heap) *callGraph {
 	g := &callGraph{total: h.Bytes}
 	// Number the functions, and count each function's inclusive bytes
 	// once per stack: lastStack marks the stack a function was last
@@ -73,7 +74,7 @@ func buildCallGraph(h *Heap) *callGraph {
 		// The graph ends at the allocation site: the runtime's allocation
 		// entry points (makeslice, newobject, ...) below it would gather
 		// every path into one node and hide which code allocated.
-		frames := s.Frames[:s.site()+1]
+		frames := s.Frames[:s.Site()+1]
 		sids := make([]int, len(frames))
 		for i, f := range frames {
 			id, ok := ids[f.Func]

@@ -16,6 +16,7 @@ import (
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // HTMLFile is the interactive report page written by [WriteHTML].
@@ -248,7 +249,7 @@ func pageTitle(s *Summary) string {
 // live parts when the heap is a running program's (a GC's mark, memory
 // outside the heap, the program blocked): at its end (main returned, exit)
 // nothing is reachable any more, and every box would be garbage.
-func flameSamples(h *Heap) []flamegraph.Sample {
+func flameSamples(h *heap.Heap) []flamegraph.Sample {
 	split := whileRunning(h.Raw.Reason) || h.LiveFrom()
 	src := newSourceCache()
 	n := 0
@@ -256,9 +257,9 @@ func flameSamples(h *Heap) []flamegraph.Sample {
 		n += len(s.Frames)
 	}
 	all := make([]flamegraph.Frame, n) // one allocation for every stack
-	frames := map[Frame]flamegraph.Frame{}
+	frames := map[heap.Frame]flamegraph.Frame{}
 	samples := make([]flamegraph.Sample, 0, len(h.Stacks))
-	var prev []Frame
+	var prev []heap.Frame
 	var prevOut []flamegraph.Frame
 	for _, s := range h.Stacks {
 		stack := all[:len(s.Frames):len(s.Frames)]
@@ -504,7 +505,7 @@ func orDash(s string) string {
 	return s
 }
 
-func siteRows(top []Site, user *userCode) []siteRow {
+func siteRows(top []heap.Site, user *userCode) []siteRow {
 	rows := make([]siteRow, 0, len(top))
 	for _, site := range top {
 		r := siteRow{
@@ -523,7 +524,7 @@ func siteRows(top []Site, user *userCode) []siteRow {
 }
 
 // siteLocation is a site's file and line as the table shows them.
-func siteLocation(site Site) string {
+func siteLocation(site heap.Site) string {
 	loc := filepath.Base(site.File)
 	if site.File == "" {
 		loc = "?"
@@ -599,7 +600,7 @@ func whileRunning(moment string) bool {
 // restLabel names the part of a heap that is not live: garbage awaiting
 // collection, or, at the program's end after main returned, what was
 // allocated after its last GC, not known to be either.
-func restLabel(h *Heap) string {
+func restLabel(h *heap.Heap) string {
 	if h.LiveFrom() {
 		return "allocated after the last GC, not known"
 	}

@@ -17,13 +17,14 @@ import (
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/heap"
 )
 
 const evil = `<script>alert("x")</script>`
 
 // heapOf builds a Heap from stacks given root first.
-func heapOf(stacks []Stack) *Heap {
-	h := &Heap{Raw: raw.Profile{Reason: "gc", Cycle: 7, AtNS: int64(1500 * time.Millisecond), Rate: 512 << 10}}
+func heapOf(stacks []heap.Stack) *heap.Heap {
+	h := &heap.Heap{Raw: raw.Profile{Reason: "gc", Cycle: 7, AtNS: int64(1500 * time.Millisecond), Rate: 512 << 10}}
 	for _, s := range stacks {
 		h.Stacks = append(h.Stacks, s)
 		h.Bytes += s.Bytes
@@ -35,12 +36,12 @@ func heapOf(stacks []Stack) *Heap {
 
 func evilRun() (Meta, *Run) {
 	evilFile := `/src/` + evil + `&"quoted".go`
-	stacks := []Stack{
-		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 10}, {Func: "main." + evil, File: evilFile, Line: 3}},
+	stacks := []heap.Stack{
+		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 10}, {Func: "main." + evil, File: evilFile, Line: 3}},
 			Bytes: 300 << 20, Objects: 300},
-		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 11}, {Func: `example.com/a&b."quoted"&amp;`, File: `/src/a&b/"x".go`, Line: 5}},
+		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 11}, {Func: `example.com/a&b."quoted"&amp;`, File: `/src/a&b/"x".go`, Line: 5}},
 			Bytes: 100 << 20, Objects: 100},
-		{Frames: []Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 12}, {Func: `example.com/x.back\slash\n"`, File: `C:\src\x.go`, Line: 5}},
+		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 12}, {Func: `example.com/x.back\slash\n"`, File: `C:\src\x.go`, Line: 5}},
 			Bytes: 10 << 20, Objects: 10},
 	}
 	run := &Run{Peak: heapOf(stacks)}
@@ -187,9 +188,9 @@ func TestCallGraphLimits(t *testing.T) {
 	}
 	// The graph ends at each stack's allocation site: its nodes are the
 	// functions of the stacks cut there, largest first.
-	cut := &Heap{Bytes: h.Bytes, Objects: h.Objects}
+	cut := &heap.Heap{Bytes: h.Bytes, Objects: h.Objects}
 	for _, st := range h.Stacks {
-		st.Frames = st.Frames[:st.site()+1]
+		st.Frames = st.Frames[:st.Site()+1]
 		cut.Stacks = append(cut.Stacks, st)
 	}
 	fns := cut.Functions()
@@ -214,12 +215,12 @@ func TestCallGraphLimits(t *testing.T) {
 // syntheticHeap makes a heap of n distinct stacks, 4 to 16 frames deep,
 // over 40 packages of 50 functions each, with sizes from 16 bytes to a few
 // MiB spread like a real heap's: many small, few large.
-func syntheticHeap(n int, seed uint64) *Heap {
+func syntheticHeap(n int, seed uint64) *heap.Heap {
 	rng := rand.New(rand.NewPCG(seed, 42))
-	stacks := make([]Stack, 0, n)
+	stacks := make([]heap.Stack, 0, n)
 	for i := 0; i < n; i++ {
 		depth := 2 + rng.IntN(13)
-		frames := []Frame{
+		frames := []heap.Frame{
 			{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283},
 			{Func: "main.main", File: "/src/app/main.go", Line: 1 + i/1000},
 		}
@@ -229,15 +230,15 @@ func syntheticHeap(n int, seed uint64) *Heap {
 			if d < 3 {
 				fn %= 5 // shared prefixes, as in real programs
 			}
-			frames = append(frames, Frame{
+			frames = append(frames, heap.Frame{
 				Func: fmt.Sprintf("example.com/app/pkg%02d.Func%02d", pkg, fn),
 				File: fmt.Sprintf("/src/app/pkg%02d/file%02d.go", pkg, fn%7),
 				Line: 10 + fn,
 			})
 		}
-		frames = append(frames, Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i%1000})
+		frames = append(frames, heap.Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i%1000})
 		size := int64(16 * math.Exp(rng.ExpFloat64()*2.2))
-		stacks = append(stacks, Stack{Frames: frames, Bytes: size, Objects: 1 + size/4096})
+		stacks = append(stacks, heap.Stack{Frames: frames, Bytes: size, Objects: 1 + size/4096})
 	}
 	return heapOf(stacks)
 }
@@ -245,16 +246,16 @@ func syntheticHeap(n int, seed uint64) *Heap {
 // deepHeap makes a heap of n distinct stacks 31 frames deep, spread evenly
 // over 2000 call paths that share nothing below main: the shape that
 // gives a flamegraph the most frames wide enough to draw.
-func deepHeap(n int) *Heap {
-	stacks := make([]Stack, 0, n)
+func deepHeap(n int) *heap.Heap {
+	stacks := make([]heap.Stack, 0, n)
 	for i := 0; i < n; i++ {
 		c := i % 2000
-		frames := []Frame{{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 1}}
+		frames := []heap.Frame{{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 1}}
 		for d := 0; d < 28; d++ {
-			frames = append(frames, Frame{Func: fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), File: "/src/app/x.go", Line: 10 + d})
+			frames = append(frames, heap.Frame{Func: fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), File: "/src/app/x.go", Line: 10 + d})
 		}
-		frames = append(frames, Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i/2000})
-		stacks = append(stacks, Stack{Frames: frames, Bytes: 1000 + int64(i%7), Objects: 1})
+		frames = append(frames, heap.Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i/2000})
+		stacks = append(stacks, heap.Stack{Frames: frames, Bytes: 1000 + int64(i%7), Objects: 1})
 	}
 	return heapOf(stacks)
 }
@@ -448,7 +449,7 @@ func TestUserCode(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module myapp\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stacks := []Stack{{Frames: []Frame{{Func: "main.main", File: filepath.Join(dir, "cmd", "job", "main.go")}}}}
+	stacks := []heap.Stack{{Frames: []heap.Frame{{Func: "main.main", File: filepath.Join(dir, "cmd", "job", "main.go")}}}}
 	u := newUserCode(stacks)
 	for _, c := range []struct {
 		f    flamegraph.Frame
@@ -508,8 +509,8 @@ func TestRSSRoundTrip(t *testing.T) {
 // TestCallGraphTooltipBackslashes: Graphviz expands escapes such as \N in
 // tooltips; a function name holding them must come out as written.
 func TestCallGraphTooltipBackslashes(t *testing.T) {
-	h := &Heap{Bytes: 100, Objects: 1, Stacks: []Stack{{
-		Frames: []Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: `main.odd\N\G`, File: "/m.go", Line: 2}},
+	h := &heap.Heap{Bytes: 100, Objects: 1, Stacks: []heap.Stack{{
+		Frames: []heap.Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: `main.odd\N\G`, File: "/m.go", Line: 2}},
 		Bytes:  100, Objects: 1,
 	}}}
 	svg, err := svgOf(context.Background(), buildCallGraph(h).dot())
@@ -577,8 +578,8 @@ func TestApproximatePeakSaysSo(t *testing.T) {
 // as text, not taken for a script.
 func TestCallGraphKeepsAScriptLikeName(t *testing.T) {
 	const name = `main.JavaScript:alert(1)<x>`
-	h := &Heap{Bytes: 100, Objects: 1, Stacks: []Stack{{
-		Frames: []Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: name, File: "/m.go", Line: 2}},
+	h := &heap.Heap{Bytes: 100, Objects: 1, Stacks: []heap.Stack{{
+		Frames: []heap.Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: name, File: "/m.go", Line: 2}},
 		Bytes:  100, Objects: 1,
 	}}}
 	svg, err := svgOf(context.Background(), buildCallGraph(h).dot())

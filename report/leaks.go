@@ -9,6 +9,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // LeaksFile is the leak report of a run, in gofil watch's leaks.json
@@ -32,9 +33,9 @@ func (r *Run) Leaks(start time.Time) *leak.Result {
 			}
 			p.Stacks = append(p.Stacks, raw.Stack{Frames: h.Stacks[v[0]], Objects: v[1], Bytes: v[2]})
 		}
-		heap := NewHeap(p, r.Packages)
+		cleaned := heap.New(p, r.Packages)
 		snap := leak.Snapshot{Time: start.Add(time.Duration(pt.AtNS))}
-		for _, st := range heap.Stacks {
+		for _, st := range cleaned.Stacks {
 			snap.Stacks = append(snap.Stacks, leak.Stack{Frames: st.Frames, InuseBytes: st.Bytes, InuseObjects: st.Objects})
 		}
 		snaps = append(snaps, snap)

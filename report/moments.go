@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // Moment is the heap at one GC mark of the run, one of the tracker's
@@ -15,7 +16,7 @@ type Moment struct {
 	At    time.Duration
 	// Exact is the runtime's exact heap at the mark, 0 if unknown.
 	Exact uint64
-	Heap  *Heap
+	Heap  *heap.Heap
 }
 
 // maxMoments bounds the moments a run directory may hold; the tracker
@@ -80,7 +81,7 @@ func (r *Run) MomentsAt(pick []int) []Moment {
 			v := state[idx]
 			p.Stacks = append(p.Stacks, raw.Stack{Frames: m.Stacks[idx], Objects: v[0], Bytes: v[1], LiveBytes: v[2]})
 		}
-		out = append(out, Moment{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: NewHeap(p, r.Packages)})
+		out = append(out, Moment{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: heap.New(p, r.Packages)})
 	}
 	return out
 }

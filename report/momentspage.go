@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/heap"
 )
 
 const (
@@ -146,7 +147,7 @@ func spread(n, k int) []int {
 	return out
 }
 
-func topSites(h *Heap, n int) []Site {
+func topSites(h *heap.Heap, n int) []heap.Site {
 	s := h.Sites()
 	if len(s) > n {
 		s = s[:n]

@@ -51,7 +51,7 @@ func writeRSS(b *bytes.Buffer, points []RSSPoint) {
 // ReadRSS reads dir/rss.tsv. A missing file gives an error that satisfies
 // errors.Is(err, fs.ErrNotExist).
 func ReadRSS(dir string) ([]RSSPoint, error) {
-	f, err := regfile.OpenLimited(filepath.Join(dir, RSSFile), MaxInputBytes)
+	f, err := regfile.OpenLimited(filepath.Join(dir, RSSFile), regfile.MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}

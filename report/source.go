@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/regfile"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // Limits on what the report reads and shows of source files.
@@ -90,7 +91,7 @@ type userCode struct {
 // frames in stacks. The file paths are those of the machine that built the
 // program; when they cannot be read here, each main file's directory
 // stands in for its module root.
-func newUserCode(stacks []Stack) *userCode {
+func newUserCode(stacks []heap.Stack) *userCode {
 	dirs := map[string]bool{}
 	for _, s := range stacks {
 		for _, f := range s.Frames {

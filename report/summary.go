@@ -14,6 +14,8 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/heap"
+	"github.com/google/pprof/profile"
 )
 
 // SchemaVersion is the version of summary.json's layout. Fields are only
@@ -73,12 +75,12 @@ type Summary struct {
 	// ReplacedAtSeconds is when the program replaced its image by exec
 	// (syscall.Exec), since it started: the report is of the image that
 	// ran until then. Absent if it did not.
-	ReplacedAtSeconds *float64   `json:"replaced_by_exec_at_seconds,omitempty"`
-	DurationSeconds   float64    `json:"duration_seconds"`
-	SamplingRate      int        `json:"sampling_rate_bytes,omitempty"`
-	Peak              *PeakInfo  `json:"peak"`
-	Top               []Site     `json:"top"`
-	Functions         []Function `json:"functions"`
+	ReplacedAtSeconds *float64        `json:"replaced_by_exec_at_seconds,omitempty"`
+	DurationSeconds   float64         `json:"duration_seconds"`
+	SamplingRate      int             `json:"sampling_rate_bytes,omitempty"`
+	Peak              *PeakInfo       `json:"peak"`
+	Top               []heap.Site     `json:"top"`
+	Functions         []heap.Function `json:"functions"`
 	// WhatIf is the peak Go heap and the GC cycles the pacer's replay
 	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
 	// one line what the one that saves a fifth of the peak for the fewest
@@ -114,7 +116,7 @@ type PeakInfo struct {
 	// when the readings bound nothing.
 	MarkHeapBoundsBytes []uint64 `json:"mark_heap_bounds_bytes"`
 	// Corrections lists what was added to SampledBytes to make HeapBytes.
-	Corrections []Correction `json:"corrections"`
+	Corrections []heap.Correction `json:"corrections"`
 	// HeapBytesExact is the runtime's own figure for the peak's moment; null
 	// if unknown.
 	HeapBytesExact uint64 `json:"heap_bytes_exact"`
@@ -182,14 +184,6 @@ type PeakInfo struct {
 	TrackerBytes int64 `json:"tracker_bytes"`
 }
 
-// Correction is one adjustment of the sampled attribution, named, with its
-// size and how it was made.
-type Correction struct {
-	Name  string `json:"name"`
-	Bytes int64  `json:"bytes"`
-	How   string `json:"how"`
-}
-
 // ChosenByMemory is PeakInfo.ChosenBy: the moment with the most memory,
 // the runtime's exact heap figure plus resident memory outside the heap.
 const ChosenByMemory = "go heap (runtime's exact figure) + memory outside it"
@@ -223,9 +217,9 @@ type OOMInfo struct {
 	// last cycle accounted before it (the program died in between).
 	Refined bool `json:"refined"`
 	// TriggerHeapBytes is the runtime's exact heap at the crossing.
-	TriggerHeapBytes uint64     `json:"trigger_heap_bytes"`
-	Top              []Site     `json:"top"`
-	Functions        []Function `json:"functions"`
+	TriggerHeapBytes uint64          `json:"trigger_heap_bytes"`
+	Top              []heap.Site     `json:"top"`
+	Functions        []heap.Function `json:"functions"`
 }
 
 // TrackerInfo is what the tracker says of its own work.
@@ -266,8 +260,8 @@ func Build(meta Meta, run *Run) *Summary {
 		Target:          meta.Target,
 		ExitCode:        meta.ExitCode,
 		DurationSeconds: meta.Duration.Seconds(),
-		Top:             []Site{},
-		Functions:       []Function{},
+		Top:             []heap.Site{},
+		Functions:       []heap.Function{},
 		Notes:           nonNil(meta.Notes),
 		Files:           map[string]string{},
 	}
@@ -457,7 +451,7 @@ func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
 }
 
 func oomInfo(meta Meta, run *Run) *OOMInfo {
-	o := &OOMInfo{LimitBytes: meta.MemoryLimit, Top: []Site{}, Functions: []Function{}}
+	o := &OOMInfo{LimitBytes: meta.MemoryLimit, Top: []heap.Site{}, Functions: []heap.Function{}}
 	if run.Start != nil {
 		o.LimitSource = run.Start.LimitSource
 		o.Threshold = run.Start.OOMThreshold
@@ -543,16 +537,16 @@ func nonNil(s []string) []string {
 }
 
 // writeHeapFiles writes h as a pprof profile and as collapsed stacks.
-func writeHeapFiles(dir, profileName, foldedName string, h *Heap, meta Meta) error {
+func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta Meta) error {
 	var pb bytes.Buffer
-	if err := WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
+	if err := heap.WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
 		return err
 	}
 	if err := raw.WriteFile(dir, profileName, pb.Bytes()); err != nil {
 		return err
 	}
 	var folded bytes.Buffer
-	if err := WriteFolded(&folded, h); err != nil {
+	if err := heap.WriteFolded(&folded, h); err != nil {
 		return err
 	}
 	return raw.WriteFile(dir, foldedName, folded.Bytes())
@@ -767,4 +761,36 @@ func (g *GCSettings) Describe() string {
 type LiveFromGC struct {
 	Cycle     uint32  `json:"cycle"`
 	AtSeconds float64 `json:"at_seconds"`
+}
+
+// ProfileSummary is summary.json for a heap profile: the heap in use when
+// it was written, with no timeline, resident memory or exit status.
+func ProfileSummary(path string, p *profile.Profile, h *heap.Heap) *Summary {
+	s := &Summary{
+		Schema:          SchemaVersion,
+		Command:         []string{},
+		Target:          path,
+		DurationSeconds: time.Duration(p.DurationNanos).Seconds(),
+		SamplingRate:    int(p.Period),
+		Peak: &PeakInfo{
+			HeapBytes:   h.Bytes,
+			HeapObjects: h.Objects,
+			Moment:      "pprof",
+		},
+		Top:       []heap.Site{},
+		Functions: []heap.Function{},
+		Files:     map[string]string{},
+	}
+	note := "this report comes from a heap profile written by runtime/pprof or net/http/pprof, not from 'gofil run': it shows the heap in use as of the last GC before the profile was written, not the peak, and there is no timeline, resident memory or exit status"
+	if p.TimeNanos != 0 {
+		note += fmt.Sprintf(" (profile written %s)", time.Unix(0, p.TimeNanos).UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	s.Notes = []string{note}
+	if sites := h.Sites(); len(sites) > 0 {
+		s.Top = sites[:min(len(sites), 50)]
+	}
+	if fns := h.Functions(); len(fns) > 0 {
+		s.Functions = fns[:min(len(fns), 100)]
+	}
+	return s
 }

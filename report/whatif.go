@@ -39,7 +39,7 @@ func (w WhatIf) settings() pacer.Settings {
 
 // readGCLog reads the tracker's raw/gc.tsv.
 func readGCLog(path string) (*pacer.Log, error) {
-	f, err := regfile.OpenLimited(path, MaxInputBytes)
+	f, err := regfile.OpenLimited(path, regfile.MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // WriteDir writes the report of a run into dir: the heap at the peak and
@@ -52,7 +53,7 @@ func WriteDir(dir string, meta Meta, run *Run, leaks *leak.Result) (*Summary, er
 // whose heap is h: the profile itself (as peak.pb.gz, so that the page's
 // pprof command works), the collapsed stacks, the page, and last
 // summary.json. It returns the summary.
-func WriteProfileDir(dir, path string, p *profile.Profile, h *Heap) (*Summary, error) {
+func WriteProfileDir(dir, path string, p *profile.Profile, h *heap.Heap) (*Summary, error) {
 	if err := writeManifest(dir); err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func WriteProfileDir(dir, path string, p *profile.Profile, h *Heap) (*Summary, e
 	}
 	s.Files["profile"] = PeakProfile
 	var folded strings.Builder
-	if err := WriteFolded(&folded, h); err != nil {
+	if err := heap.WriteFolded(&folded, h); err != nil {
 		return nil, fmt.Errorf("%s: %w", PeakFolded, err)
 	}
 	if err := raw.WriteFile(dir, PeakFolded, []byte(folded.String())); err != nil {

@@ -57,7 +57,7 @@ func TestGraphvizCacheIsPrivate(t *testing.T) {
 	}
 	dirs := strings.Fields(string(goenv))
 	goDirs := []string{"GOCACHE=" + dirs[0], "GOMODCACHE=" + dirs[1]}
-	profile, err := filepath.Abs(filepath.Join("..", "..", "report", "testdata", "inlined.pb.gz"))
+	profile, err := filepath.Abs(filepath.Join("..", "..", "report", "heap", "testdata", "inlined.pb.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

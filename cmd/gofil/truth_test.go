@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // groundTruth is what a ground-truth program measures of itself and
@@ -182,13 +183,13 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	if s.Peak.Moment != "gc" && s.Peak.Moment != "before-gc" {
 		t.Fatalf("the peak's moment is %q, want a GC's mark or the reading before it", s.Peak.Moment)
 	}
-	fn := func(name string) report.Function {
+	fn := func(name string) heap.Function {
 		for _, f := range s.Functions {
 			if f.Function == name {
 				return f
 			}
 		}
-		return report.Function{}
+		return heap.Function{}
 	}
 	keep, batch := fn("main.keepIndex"), fn("main.decodeBatch")
 	wantLive, wantGarbage := truth.Functions["main.keepIndex"], truth.Garbage["main.decodeBatch"]
@@ -235,7 +236,7 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	if g := p.GC; g == nil || g.GOGC != 400 || g.GOGCSetBy != "program" || g.MemoryLimitBytes != 0 || g.MemoryLimitSetBy != "default" {
 		t.Errorf("peak.gc_settings = %+v, want GOGC 400 set by the program and no memory limit", g)
 	}
-	prof, err := report.ReadProfile(filepath.Join(out, report.PeakProfile))
+	prof, err := heap.ReadProfile(filepath.Join(out, report.PeakProfile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,10 @@ import (
 	"github.com/gofil/gofil/internal/units"
 )
 
+// MaxInputBytes is the most gofil reads of a file or an answer as stored,
+// so that its own memory is bounded whatever the input.
+const MaxInputBytes = 256 << 20
+
 // Open opens the file at path for reading if it is a regular file:
 // the one way the report side opens a file of a run or report directory,
 // or a profile. It opens without waiting (O_NONBLOCK: a FIFO without a

@@ -16,6 +16,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 const diffUsage = `Usage: gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz
@@ -128,14 +129,14 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // readHeapProfile reads a pprof heap profile from a file.
 func readHeapProfile(path string) (leak.Snapshot, error) {
-	p, err := report.ReadProfile(path)
+	p, err := heap.ReadProfile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return leak.Snapshot{}, err
 	}
 	if err != nil {
 		return leak.Snapshot{}, fmt.Errorf("%s is not a pprof profile: %w", path, err)
 	}
-	p, _ = report.Clean(p, nil)
+	p, _ = heap.Clean(p, nil)
 	s, err := leak.FromProfile(p)
 	if err != nil {
 		return leak.Snapshot{}, fmt.Errorf("%s: %w", path, err)

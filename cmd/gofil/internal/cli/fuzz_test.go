@@ -16,6 +16,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // FuzzMetaFromSummary: gofil report reads back an earlier report's
@@ -151,7 +152,7 @@ func FuzzReportAt(f *testing.F) {
 		if got := strings.TrimSpace(stdout.String()); got != path {
 			t.Fatalf("gofil report --at printed %q, want %q", got, path)
 		}
-		p, err := report.ReadProfile(path)
+		p, err := heap.ReadProfile(path)
 		if err != nil {
 			t.Fatalf("the profile written does not read back: %v", err)
 		}

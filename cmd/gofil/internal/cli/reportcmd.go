@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 const reportUsage = `Usage: gofil report [--open] [-o DIR] DIR | PROFILE
@@ -162,7 +163,7 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	var buf bytes.Buffer
-	if err := report.WriteProfile(&buf, m.Heap, meta.Started, meta.Binary); err != nil {
+	if err := heap.WriteProfile(&buf, m.Heap, meta.Started, meta.Binary); err != nil {
 		return fail(exitReport, "%s", term.OneLine(err))
 	}
 	name := "heap-at-" + f.at.String() + ".pb.gz"
@@ -226,7 +227,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	}
 	// A report from before raw/meta.json: what summary.json says.
 	var old report.Summary
-	data, err := regfile.ReadLimited(filepath.Join(dir, report.SummaryFile), report.MaxInputBytes)
+	data, err := regfile.ReadLimited(filepath.Join(dir, report.SummaryFile), regfile.MaxInputBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		meta.Notes = []string{report.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}
@@ -265,7 +266,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 	if run.Start != nil {
 		meta.Started = time.Unix(0, run.Start.StartUnix)
 	}
-	if p, err := report.ReadProfile(filepath.Join(dir, report.PeakProfile)); err == nil {
+	if p, err := heap.ReadProfile(filepath.Join(dir, report.PeakProfile)); err == nil {
 		if len(p.Mapping) > 0 {
 			meta.Binary = p.Mapping[0].File
 		}
@@ -292,12 +293,12 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 // reportFromProfile writes a report of a heap profile written by
 // runtime/pprof or net/http/pprof.
 func reportFromProfile(f reportFlags, stderr io.Writer) (string, error) {
-	p, err := report.ReadProfile(f.arg)
+	p, err := heap.ReadProfile(f.arg)
 	if err != nil {
 		return "", fail(exitBadInput, "%s is neither a report directory nor a pprof profile: %s", f.arg, term.OneLine(err))
 	}
-	p, _ = report.Clean(p, nil)
-	h, err := report.FromProfile(p)
+	p, _ = heap.Clean(p, nil)
+	h, err := heap.FromProfile(p)
 	if err != nil {
 		return "", fail(exitBadInput, "%s: %s", f.arg, term.OneLine(err))
 	}

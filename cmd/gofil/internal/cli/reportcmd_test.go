@@ -15,13 +15,14 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
-// inlinedProfile is report/testdata/inlined.pb.gz: a heap profile with
+// inlinedProfile is report/heap/testdata/inlined.pb.gz: a heap profile with
 // one inlined call, main.main calls main.load, into which main.alloc was
 // inlined (see report's ingest tests).
 func inlinedProfile() *profile.Profile {
-	p, err := report.ReadProfile(filepath.Join("..", "..", "..", "..", "report", "testdata", "inlined.pb.gz"))
+	p, err := heap.ReadProfile(filepath.Join("..", "..", "..", "..", "report", "heap", "testdata", "inlined.pb.gz"))
 	if err != nil {
 		panic(err)
 	}
@@ -128,8 +129,8 @@ func TestReportCommandBadInput(t *testing.T) {
 // what gofil run knew, so that rendering it again keeps its figures and
 // notes.
 func TestMetaFromDir(t *testing.T) {
-	heap := &report.Heap{Raw: raw.Profile{Reason: "gc", AtNS: 1e9}, Bytes: 100, Objects: 1,
-		Stacks: []report.Stack{{Frames: []report.Frame{{Func: "main.main", File: "/src/main.go", Line: 3}}, Bytes: 100, Objects: 1}}}
+	peak := &heap.Heap{Raw: raw.Profile{Reason: "gc", AtNS: 1e9}, Bytes: 100, Objects: 1,
+		Stacks: []heap.Stack{{Frames: []heap.Frame{{Func: "main.main", File: "/src/main.go", Line: 3}}, Bytes: 100, Objects: 1}}}
 	for _, c := range []struct {
 		name string
 		meta report.Meta
@@ -142,7 +143,7 @@ func TestMetaFromDir(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			run := &report.Run{Start: &raw.Start{Rate: 4096}, Peak: heap}
+			run := &report.Run{Start: &raw.Start{Rate: 4096}, Peak: peak}
 			before, err := report.WriteDir(dir, c.meta, run, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 const watchUsage = `Usage: gofil watch [flags] URL
@@ -393,7 +394,7 @@ func (w *watcher) snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, _ = report.Clean(p, nil)
+	p, _ = heap.Clean(p, nil)
 	snap, err := leak.FromProfile(p)
 	if err != nil {
 		return fmt.Errorf("%s is not a pprof heap endpoint: %w", redactURL(w.url), err)
@@ -477,7 +478,7 @@ func (w *watcher) fetch(ctx context.Context) ([]byte, *profile.Profile, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it answered %s (is net/http/pprof served there?)", redactURL(w.url), resp.Status)
 	}
-	p, err := report.ParseProfile(body)
+	p, err := heap.ParseProfile(body)
 	if err != nil {
 		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '<' {
 			return nil, nil, fmt.Errorf("%s is not a pprof heap endpoint: it returned an HTML page, not a profile (is net/http/pprof served there?)", redactURL(w.url))

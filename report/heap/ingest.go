@@ -1,4 +1,4 @@
-package report
+package heap
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/pprof/profile"
 
@@ -20,10 +19,10 @@ import (
 )
 
 // Limits on what gofil reads, so that its own memory is bounded whatever
-// the input: a file or an answer as stored, a profile once decompressed,
-// and a function or file name, which is cut to this many bytes.
+// the input (a file as stored: regfile.MaxInputBytes): a profile once
+// decompressed, and a function or file name, which is cut to this many
+// bytes.
 const (
-	MaxInputBytes   = 256 << 20
 	MaxProfileBytes = 128 << 20
 	MaxNameBytes    = 1024
 )
@@ -32,7 +31,7 @@ const (
 // or one of the legacy text formats, such as runtime/pprof's heap profile
 // with debug=1, whose function names it takes from the comment lines.
 func ReadProfile(path string) (*profile.Profile, error) {
-	data, err := regfile.ReadLimited(path, MaxInputBytes)
+	data, err := regfile.ReadLimited(path, regfile.MaxInputBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -211,36 +210,4 @@ func FromProfile(p *profile.Profile) (*Heap, error) {
 	}
 	h.Raw.Bytes, h.Raw.Objects = h.Bytes, h.Objects
 	return h, nil
-}
-
-// ProfileSummary is summary.json for a heap profile: the heap in use when
-// it was written, with no timeline, resident memory or exit status.
-func ProfileSummary(path string, p *profile.Profile, h *Heap) *Summary {
-	s := &Summary{
-		Schema:          SchemaVersion,
-		Command:         []string{},
-		Target:          path,
-		DurationSeconds: time.Duration(p.DurationNanos).Seconds(),
-		SamplingRate:    int(p.Period),
-		Peak: &PeakInfo{
-			HeapBytes:   h.Bytes,
-			HeapObjects: h.Objects,
-			Moment:      "pprof",
-		},
-		Top:       []Site{},
-		Functions: []Function{},
-		Files:     map[string]string{},
-	}
-	note := "this report comes from a heap profile written by runtime/pprof or net/http/pprof, not from 'gofil run': it shows the heap in use as of the last GC before the profile was written, not the peak, and there is no timeline, resident memory or exit status"
-	if p.TimeNanos != 0 {
-		note += fmt.Sprintf(" (profile written %s)", time.Unix(0, p.TimeNanos).UTC().Format("2006-01-02 15:04:05 UTC"))
-	}
-	s.Notes = []string{note}
-	if sites := h.Sites(); len(sites) > 0 {
-		s.Top = sites[:min(len(sites), 50)]
-	}
-	if fns := h.Functions(); len(fns) > 0 {
-		s.Functions = fns[:min(len(fns), 100)]
-	}
-	return s
 }
