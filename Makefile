@@ -19,7 +19,7 @@ test:
 # Every parser of outside input, and the injection of the tracker into
 # main's file, fuzzed for FUZZTIME each (their seeds run in make test).
 FUZZTIME ?= 60s
-FUZZ_TARGETS := ./internal/pacer:FuzzParse ./report:FuzzParseProfile ./report:FuzzParseTimeline ./report:FuzzParseRSS ./report:FuzzLoad \
+FUZZ_TARGETS := ./internal/pacer:FuzzParse ./report/heap:FuzzParseProfile ./report/rundir:FuzzParseTimeline ./report/rundir:FuzzParseRSS ./report:FuzzLoad \
 	./flamegraph:FuzzParseFolded ./cmd/gofil/internal/cli:FuzzMetaFromSummary \
 	./cmd/gofil/internal/build:FuzzAddMainDone ./cmd/gofil/internal/cli:FuzzWatchSeries ./leak:FuzzGrowthProfile \
 	./cmd/gofil/internal/cli:FuzzReportAt

@@ -17,6 +17,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // HTMLFile is the interactive report page written by [WriteHTML].
@@ -53,12 +54,12 @@ var (
 // changing any total, and the call graph keeps at most the 80 largest
 // functions. If the call graph cannot be laid out, the page says why
 // instead of showing it. The same input gives the same page.
-func WriteHTML(dir string, meta Meta, s *Summary, run *Run) error {
+func WriteHTML(dir string, meta rundir.Meta, s *Summary, run *rundir.Run) error {
 	if s == nil {
 		return fmt.Errorf("write %s: no summary", HTMLFile)
 	}
 	if run == nil {
-		run = &Run{}
+		run = &rundir.Run{}
 	}
 	var page bytes.Buffer
 	if _, err := renderHTML(context.Background(), &page, dir, meta, s, run); err != nil {
@@ -146,7 +147,7 @@ type fileLink struct {
 
 // renderHTML writes the page to w. dir is the report directory, for the
 // links to the files beside the page.
-func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta Meta, s *Summary, run *Run) (htmlStats, error) {
+func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Meta, s *Summary, run *rundir.Run) (htmlStats, error) {
 	var stats htmlStats
 	d := pageData{
 		Title:   pageTitle(s),
@@ -382,7 +383,7 @@ func callGraphNote(g *callGraph) string {
 	return note
 }
 
-func figures(meta Meta, s *Summary, run *Run) []figure {
+func figures(meta rundir.Meta, s *Summary, run *rundir.Run) []figure {
 	p := s.Peak
 	notKnown := "not recorded"
 	if p == nil {
@@ -545,7 +546,7 @@ func reportFiles(dir string) []fileLink {
 		{SummaryFile, "the figures on this page, machine-readable"},
 		{OOMProfile, "the heap at the last emergency dump before the memory limit, as a pprof profile"},
 		{OOMFolded, "the same, collapsed"},
-		{RSSFile, "gofil's own readings of the program's resident memory"},
+		{rundir.RSSFile, "gofil's own readings of the program's resident memory"},
 	}
 	out := make([]fileLink, 0, len(files))
 	for _, f := range files {

@@ -18,6 +18,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 const evil = `<script>alert("x")</script>`
@@ -34,7 +35,7 @@ func heapOf(stacks []heap.Stack) *heap.Heap {
 	return h
 }
 
-func evilRun() (Meta, *Run) {
+func evilRun() (rundir.Meta, *rundir.Run) {
 	evilFile := `/src/` + evil + `&"quoted".go`
 	stacks := []heap.Stack{
 		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 10}, {Func: "main." + evil, File: evilFile, Line: 3}},
@@ -44,20 +45,20 @@ func evilRun() (Meta, *Run) {
 		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 12}, {Func: `example.com/x.back\slash\n"`, File: `C:\src\x.go`, Line: 5}},
 			Bytes: 10 << 20, Objects: 10},
 	}
-	run := &Run{Peak: heapOf(stacks)}
+	run := &rundir.Run{Peak: heapOf(stacks)}
 	for i := 0; i <= 150; i++ {
 		v := uint64(i) << 22
-		run.Timeline = append(run.Timeline, TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
+		run.Timeline = append(run.Timeline, rundir.TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
 			Heap: v, RSS: v + 64<<20, GoMapped: v + 60<<20, GoReleased: 1 << 20})
 	}
-	meta := Meta{
+	meta := rundir.Meta{
 		Command:     []string{"./" + evil, `--flag="&"`},
 		Target:      "./" + evil,
 		Duration:    3 * time.Second,
 		MaxRSS:      700 << 20,
 		MemoryLimit: 1 << 30,
 		Notes:       []string{"note " + evil},
-		RSS:         []RSSPoint{{10 * time.Millisecond, 60 << 20}, {2 * time.Second, 650 << 20}},
+		RSS:         []rundir.RSSPoint{{At: 10 * time.Millisecond, RSS: 60 << 20}, {At: 2 * time.Second, RSS: 650 << 20}},
 	}
 	return meta, run
 }
@@ -111,17 +112,17 @@ func TestWriteHTMLEscapes(t *testing.T) {
 func TestWriteHTMLWithoutPeak(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		meta Meta
+		meta rundir.Meta
 		want []string
 	}{
-		{"prebuilt", Meta{Target: "./job", NoSource: true, MaxRSS: 300 << 20, Duration: time.Second,
-			RSS: []RSSPoint{{0, 10 << 20}, {500 * time.Millisecond, 300 << 20}, {time.Second, 20 << 20}}},
+		{"prebuilt", rundir.Meta{Target: "./job", NoSource: true, MaxRSS: 300 << 20, Duration: time.Second,
+			RSS: []rundir.RSSPoint{{At: 0, RSS: 10 << 20}, {At: 500 * time.Millisecond, RSS: 300 << 20}, {At: time.Second, RSS: 20 << 20}}},
 			[]string{`id="timeline"`, "prebuilt binary", "300.0 MiB", `"t":[]`}},
-		{"nothing", Meta{Target: "./job"}, []string{"No timeline was recorded", "No allocation sites were recorded"}},
+		{"nothing", rundir.Meta{Target: "./job"}, []string{"No timeline was recorded", "No allocation sites were recorded"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			run := &Run{}
+			run := &rundir.Run{}
 			if _, err := WriteDir(dir, c.meta, run, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -260,17 +261,17 @@ func deepHeap(n int) *heap.Heap {
 	return heapOf(stacks)
 }
 
-func syntheticRun(n int, deep bool) (Meta, *Run) {
-	run := &Run{Peak: syntheticHeap(n, 7)}
+func syntheticRun(n int, deep bool) (rundir.Meta, *rundir.Run) {
+	run := &rundir.Run{Peak: syntheticHeap(n, 7)}
 	if deep {
 		run.Peak = deepHeap(n)
 	}
 	for i := 0; i < 30000; i++ { // 10 minutes at 20 ms: downsampled
 		v := uint64(1+i%997) << 20
-		run.Timeline = append(run.Timeline, TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
+		run.Timeline = append(run.Timeline, rundir.TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
 			Heap: v, RSS: v + 100<<20, GoMapped: v + 90<<20, GoReleased: 1 << 20})
 	}
-	return Meta{Command: []string{"./app"}, Target: "./app", Duration: 10 * time.Minute, MaxRSS: 2 << 30}, run
+	return rundir.Meta{Command: []string{"./app"}, Target: "./app", Duration: 10 * time.Minute, MaxRSS: 2 << 30}, run
 }
 
 var (
@@ -409,15 +410,15 @@ func TestTimelineDownsampleKeepsPeaks(t *testing.T) {
 // TestTimelineShowsShortPhase checks that a 200 ms phase in a one-minute
 // run is drawn with all its points.
 func TestTimelineShowsShortPhase(t *testing.T) {
-	run := &Run{}
+	run := &rundir.Run{}
 	for i := 0; i < 3000; i++ {
-		p := TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond, Heap: 10 << 20, RSS: 20 << 20}
+		p := rundir.TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond, Heap: 10 << 20, RSS: 20 << 20}
 		if i >= 1000 && i < 1010 { // 200 ms
 			p.Heap, p.RSS = 500<<20, 510<<20
 		}
 		run.Timeline = append(run.Timeline, p)
 	}
-	tl := buildTimeline(Meta{}, &Summary{}, run)
+	tl := buildTimeline(rundir.Meta{}, &Summary{}, run)
 	if tl == nil {
 		t.Fatal("no timeline")
 	}
@@ -433,12 +434,12 @@ func TestTimelineShowsShortPhase(t *testing.T) {
 }
 
 func TestTimelineLimit(t *testing.T) {
-	run := &Run{Timeline: []TimelinePoint{{At: 0, RSS: 100 << 20}, {At: time.Second, RSS: 300 << 20}}}
-	tl := buildTimeline(Meta{MemoryLimit: 512 << 20}, &Summary{}, run)
+	run := &rundir.Run{Timeline: []rundir.TimelinePoint{{At: 0, RSS: 100 << 20}, {At: time.Second, RSS: 300 << 20}}}
+	tl := buildTimeline(rundir.Meta{MemoryLimit: 512 << 20}, &Summary{}, run)
 	if !strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Data.YMax < 512<<20 {
 		t.Errorf("limit not drawn (ymax %v)", tl.Data.YMax)
 	}
-	tl = buildTimeline(Meta{MemoryLimit: 64 << 30}, &Summary{}, run)
+	tl = buildTimeline(rundir.Meta{MemoryLimit: 64 << 30}, &Summary{}, run)
 	if strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Note == "" {
 		t.Error("a limit far above the data was drawn, or not mentioned")
 	}
@@ -491,21 +492,6 @@ func TestSourceLines(t *testing.T) {
 	}
 }
 
-func TestRSSRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	in := []RSSPoint{{0, 1 << 20}, {10 * time.Millisecond, 2 << 20}, {1234567 * time.Microsecond, 3 << 20}}
-	if err := WriteRSS(dir, in); err != nil {
-		t.Fatal(err)
-	}
-	out, err := ReadRSS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(out) != fmt.Sprint(in) {
-		t.Errorf("read %v, wrote %v", out, in)
-	}
-}
-
 // TestCallGraphTooltipBackslashes: Graphviz expands escapes such as \N in
 // tooltips; a function name holding them must come out as written.
 func TestCallGraphTooltipBackslashes(t *testing.T) {
@@ -531,7 +517,7 @@ func TestIncompleteReportSaysSo(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, HTMLFile, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WriteDir(dir, Meta{Target: "./job"}, &Run{}, nil)
+	_, err := WriteDir(dir, rundir.Meta{Target: "./job"}, &rundir.Run{}, nil)
 	if err == nil {
 		t.Fatal("WriteDir reported no error")
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 const (
@@ -62,8 +63,8 @@ type momentSite struct {
 // largest sites; the peak's own mark is listed without a graph of its own.
 // It returns the templates and the script's JSON, nil when the run has no
 // moments.
-func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
-	times := run.MomentTimes()
+func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, error) {
+	times := run.MarkTimes()
 	if len(times) == 0 || run.Peak == nil {
 		return nil, "", nil
 	}
@@ -73,7 +74,7 @@ func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
 		data  = []momentData{}
 		spent int
 	)
-	for _, m := range run.MomentsAt(spread(len(times), pageMomentsMax)) {
+	for _, m := range run.MarksAt(spread(len(times), pageMomentsMax)) {
 		d := momentData{Index: len(data), Cycle: m.Cycle, MS: float64(m.At.Microseconds()) / 1000, Bytes: m.Heap.Bytes, Live: m.Heap.LiveBytes()}
 		d.Text = fmt.Sprintf("GC %d's mark, %.2f s into the run", m.Cycle, m.At.Seconds())
 		for _, s := range topSites(m.Heap, momentSites) {
@@ -114,7 +115,7 @@ func pageMoments(run *Run, user *userCode) ([]pageMoment, template.JS, error) {
 
 // momentFlame renders m's flamegraph, merging narrow frames more until it
 // fits momentBudget.
-func momentFlame(m Moment, index int, user *userCode) (string, error) {
+func momentFlame(m rundir.Mark, index int, user *userCode) (string, error) {
 	samples := flameSamples(m.Heap)
 	var b cappedBuffer
 	_, err := fitted(2*flamegraph.DefaultMinWidth, 5, func(minWidth float64) error {

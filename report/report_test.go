@@ -7,20 +7,21 @@ import (
 	"testing"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // TestOwnPeakRSSIgnoresWait4: wait4's maxrss is the last resort; the
 // program's own high-water mark wins, even when smaller.
 func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
-	run := &Run{Exit: &raw.Exit{MaxRSSBytes: 2 << 20, ChildrenMaxRSSBytes: 400 << 20}}
-	own, children := ownPeakRSS(Meta{MaxRSS: 400 << 20, HighWater: 1 << 20}, run)
+	run := &rundir.Run{Exit: &raw.Exit{MaxRSSBytes: 2 << 20, ChildrenMaxRSSBytes: 400 << 20}}
+	own, children := ownPeakRSS(rundir.Meta{MaxRSS: 400 << 20, HighWater: 1 << 20}, run)
 	if own != 2<<20 || children != 400<<20 {
 		t.Errorf("own %d, children %d; want %d, %d", own, children, 2<<20, 400<<20)
 	}
-	if own, _ := ownPeakRSS(Meta{MaxRSS: 26 << 20}, &Run{}); own != 26<<20 {
+	if own, _ := ownPeakRSS(rundir.Meta{MaxRSS: 26 << 20}, &rundir.Run{}); own != 26<<20 {
 		t.Errorf("with nothing else known, own = %d, want wait4's", own)
 	}
-	if own, _ := ownPeakRSS(Meta{MaxRSS: 90 << 20, HighWater: 40 << 20}, &Run{}); own != 90<<20 {
+	if own, _ := ownPeakRSS(rundir.Meta{MaxRSS: 90 << 20, HighWater: 40 << 20}, &rundir.Run{}); own != 90<<20 {
 		t.Errorf("without the tracker's reading at exit, own = %d, want wait4's bound", own)
 	}
 }
@@ -32,8 +33,8 @@ func TestLimitCardOnlyForRealLimits(t *testing.T) {
 		source string
 		card   bool
 	}{{"cgroup v2 /sys/fs/cgroup/job/memory.max", true}, {"host MemAvailable", false}} {
-		run := &Run{Start: &raw.Start{LimitBytes: 1 << 30, LimitSource: c.source}}
-		meta := Meta{MaxRSS: 100 << 20}
+		run := &rundir.Run{Start: &raw.Start{LimitBytes: 1 << 30, LimitSource: c.source}}
+		meta := rundir.Meta{MaxRSS: 100 << 20}
 		s := Build(meta, run)
 		var limitCard bool
 		var rssDetail string

@@ -15,51 +15,13 @@ import (
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 	"github.com/google/pprof/profile"
 )
 
 // SchemaVersion is the version of summary.json's layout. Fields are only
 // ever added within a version.
 const SchemaVersion = 1
-
-// Meta is what gofil knows of a run from outside the program.
-type Meta struct {
-	Command  []string
-	Target   string
-	Binary   string
-	Started  time.Time
-	Duration time.Duration
-	ExitCode int
-	Signal   string // "SIGKILL" when a signal ended the program, else ""
-	// MaxRSS is wait4's maxrss (which counts gofil's own memory at exec
-	// and the program's children); HighWater the program's own VmHWM as
-	// gofil last read it.
-	MaxRSS    uint64
-	HighWater uint64
-	// RSS is gofil's own reading of the program's RSS over time.
-	RSS []RSSPoint
-	// NoSource is set when the program was a prebuilt binary.
-	NoSource bool
-	// MemoryLimit is the limit gofil ran the program under, if any.
-	MemoryLimit uint64
-	// OOMKilled says the kernel's out-of-memory killer ended the program.
-	OOMKilled bool
-	// EndUnknown says how the program ended is not known (a report written
-	// again without the run's summary): ExitCode means nothing.
-	EndUnknown bool
-	// TrackerGone is when, since the program started, the tracker's pipe
-	// to gofil closed while the program went on: the program replaced its
-	// image by exec, unless the tracker wrote its end after that (the
-	// program had closed the pipe). 0 if it did not.
-	TrackerGone time.Duration
-	Notes       []string
-}
-
-// RSSPoint is one reading of the program's RSS from outside.
-type RSSPoint struct {
-	At  time.Duration
-	RSS uint64
-}
 
 // Summary is summary.json. Sizes are bytes, times seconds.
 type Summary struct {
@@ -241,7 +203,7 @@ type TrackerInfo struct {
 // tracker ran in by exec: the tracker's pipe closed while the program
 // went on, and the tracker wrote no end after that (it did when the
 // program only closed the pipe).
-func replacedByExec(meta Meta, run *Run) bool {
+func replacedByExec(meta rundir.Meta, run *rundir.Run) bool {
 	if meta.TrackerGone <= 0 || run.Start == nil {
 		return false
 	}
@@ -253,7 +215,7 @@ func replacedByExec(meta Meta, run *Run) bool {
 }
 
 // Build assembles the summary of a run.
-func Build(meta Meta, run *Run) *Summary {
+func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 	s := &Summary{
 		Schema:          SchemaVersion,
 		Command:         nonNil(meta.Command),
@@ -346,9 +308,9 @@ func Build(meta Meta, run *Run) *Summary {
 			GCCycle:          h.Raw.Cycle,
 			TrackerBytes:     h.TrackerBytes,
 		}
-		at := TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
+		at := rundir.TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
 		if at.RSS == 0 {
-			at, _ = PointAt(run.Timeline, time.Duration(h.Raw.AtNS))
+			at, _ = rundir.PointAt(run.Timeline, time.Duration(h.Raw.AtNS))
 		}
 		p.RSSAtPeakBytes = at.RSS
 		p.OutsideHeapBytes = at.Outside()
@@ -429,7 +391,7 @@ func Build(meta Meta, run *Run) *Summary {
 // its largest child, so it is used only when the tracker could not read the
 // high-water mark at exit and it is larger than gofil's last reading. children is the
 // largest child process's peak RSS, 0 if none.
-func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
+func ownPeakRSS(meta rundir.Meta, run *rundir.Run) (own, children uint64) {
 	own = meta.HighWater
 	if run.Exit != nil {
 		if run.Exit.MaxRSSBytes > own {
@@ -450,7 +412,7 @@ func ownPeakRSS(meta Meta, run *Run) (own, children uint64) {
 	return own, children
 }
 
-func oomInfo(meta Meta, run *Run) *OOMInfo {
+func oomInfo(meta rundir.Meta, run *rundir.Run) *OOMInfo {
 	o := &OOMInfo{LimitBytes: meta.MemoryLimit, Top: []heap.Site{}, Functions: []heap.Function{}}
 	if run.Start != nil {
 		o.LimitSource = run.Start.LimitSource
@@ -505,7 +467,7 @@ func oomInfo(meta Meta, run *Run) *OOMInfo {
 	return o
 }
 
-func maxRSS(points []RSSPoint) (time.Duration, uint64) {
+func maxRSS(points []rundir.RSSPoint) (time.Duration, uint64) {
 	var at time.Duration
 	var best uint64
 	for _, p := range points {
@@ -516,19 +478,6 @@ func maxRSS(points []RSSPoint) (time.Duration, uint64) {
 	return at, best
 }
 
-// PointAt returns the timeline window that holds moment at.
-func PointAt(tl []TimelinePoint, at time.Duration) (TimelinePoint, bool) {
-	for _, p := range tl {
-		if p.At >= at {
-			return p, true
-		}
-	}
-	if len(tl) > 0 {
-		return tl[len(tl)-1], true
-	}
-	return TimelinePoint{}, false
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -537,7 +486,7 @@ func nonNil(s []string) []string {
 }
 
 // writeHeapFiles writes h as a pprof profile and as collapsed stacks.
-func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta Meta) error {
+func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta rundir.Meta) error {
 	var pb bytes.Buffer
 	if err := heap.WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
 		return err

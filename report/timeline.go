@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // Geometry of the timeline chart, in pixels of its viewBox.
@@ -69,7 +70,7 @@ type timelineMark struct {
 
 // memoryLimit returns the memory limit the program ran under and where it
 // came from, if known.
-func memoryLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
+func memoryLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
 	limit, source := anyLimit(meta, s, run)
 	if strings.HasPrefix(source, "host") {
 		// The host's memory is no limit anyone set: context, not a card.
@@ -80,7 +81,7 @@ func memoryLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
 
 // hostMemory is the host's memory the OOM guard watched when no cgroup
 // limit applied, 0 if another limit did.
-func hostMemory(meta Meta, s *Summary, run *Run) (uint64, string) {
+func hostMemory(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
 	limit, source := anyLimit(meta, s, run)
 	if !strings.HasPrefix(source, "host") {
 		return 0, ""
@@ -90,7 +91,7 @@ func hostMemory(meta Meta, s *Summary, run *Run) (uint64, string) {
 
 // anyLimit is the memory limit the OOM guard watched, or that gofil ran
 // the program under, and where it comes from.
-func anyLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
+func anyLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
 	if s != nil && s.OOM != nil && s.OOM.LimitBytes > 0 {
 		return s.OOM.LimitBytes, s.OOM.LimitSource
 	}
@@ -107,8 +108,8 @@ func anyLimit(meta Meta, s *Summary, run *Run) (uint64, string) {
 // run from the tracker's timeline, gofil's own RSS readings as a thin
 // fourth line, the peak and the memory limit. It returns nil when there is
 // nothing to draw.
-func buildTimeline(meta Meta, s *Summary, run *Run) *timeline {
-	var tl []TimelinePoint
+func buildTimeline(meta rundir.Meta, s *Summary, run *rundir.Run) *timeline {
+	var tl []rundir.TimelinePoint
 	if run != nil {
 		tl = run.Timeline
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gofil/gofil/internal/pacer"
-	"github.com/gofil/gofil/internal/regfile"
 	"github.com/gofil/gofil/internal/units"
 )
 
@@ -35,16 +34,6 @@ func (w WhatIf) settings() pacer.Settings {
 		s.GOGC = *w.GOGC
 	}
 	return s
-}
-
-// readGCLog reads the tracker's raw/gc.tsv.
-func readGCLog(path string) (*pacer.Log, error) {
-	f, err := regfile.OpenLimited(path, regfile.MaxInputBytes)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return pacer.Parse(f)
 }
 
 // whatIfGOGC are the GOGC values every report predicts for.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -197,4 +198,14 @@ func TestRoundLimit(t *testing.T) {
 			t.Errorf("roundLimit(%d) = %d MiB, want %d MiB", c.in, got>>20, c.want>>20)
 		}
 	}
+}
+
+// readGCLog reads a GC log of the tracker's, as rundir.Load does.
+func readGCLog(path string) (*pacer.Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return pacer.Parse(f)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // WriteDir writes the report of a run into dir: the heap at the peak and
@@ -21,7 +22,7 @@ import (
 //	run, err := report.Load(filepath.Join(dir, report.RawDir))
 //	...
 //	s, err := report.WriteDir(dir, meta, run, run.Leaks(meta.Started))
-func WriteDir(dir string, meta Meta, run *Run, leaks *leak.Result) (*Summary, error) {
+func WriteDir(dir string, meta rundir.Meta, run *rundir.Run, leaks *leak.Result) (*Summary, error) {
 	if err := writeManifest(dir); err != nil {
 		return nil, err
 	}
@@ -74,18 +75,18 @@ func WriteProfileDir(dir, path string, p *profile.Profile, h *heap.Heap) (*Summa
 		return nil, err
 	}
 	s.Files["folded"] = PeakFolded
-	return s, finish(dir, Meta{}, s, &Run{Peak: h})
+	return s, finish(dir, rundir.Meta{}, s, &rundir.Run{Peak: h})
 }
 
 // finish writes what every report has: rss.tsv (when gofil read the
 // program's RSS), the page, and summary.json, the last file written, so
 // that a directory with it holds a whole report.
-func finish(dir string, meta Meta, s *Summary, run *Run) error {
+func finish(dir string, meta rundir.Meta, s *Summary, run *rundir.Run) error {
 	if len(meta.RSS) > 0 {
-		if err := WriteRSS(dir, meta.RSS); err != nil {
-			return fmt.Errorf("writing %s: %w", RSSFile, err)
+		if err := rundir.WriteRSS(dir, meta.RSS); err != nil {
+			return fmt.Errorf("writing %s: %w", rundir.RSSFile, err)
 		}
-		s.Files["rss"] = RSSFile
+		s.Files["rss"] = rundir.RSSFile
 	}
 	s.Files["summary"] = SummaryFile
 	s.Files["html"] = HTMLFile

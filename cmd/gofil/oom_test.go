@@ -14,6 +14,7 @@ import (
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // TestOOMKill runs a program that grows until the kernel's out-of-memory
@@ -67,7 +68,7 @@ func TestOOMKill(t *testing.T) {
 		t.Errorf("main.growCache holds %d bytes in the dump, want the heap at its mark, %d, ±5%%", grow, exact)
 	}
 	var dump raw.Profile
-	if err := report.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
+	if err := rundir.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
 		t.Fatalf("emergency dump: %v", err)
 	}
 	for _, name := range []string{report.OOMProfile, report.OOMFolded} {

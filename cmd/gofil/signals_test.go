@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // startLateExit starts gofil run on testdata/lateexit with args for the
@@ -131,7 +132,7 @@ func TestSignalStorm(t *testing.T) {
 	case cut == 0 && readSummary(t, out) == nil:
 		t.Errorf("no report, and gofil did not say it was cut short\n%s", msg)
 	}
-	if _, err := os.Stat(filepath.Join(out, report.RawDir, report.MetaFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, report.RawDir, rundir.MetaFile)); err != nil {
 		t.Errorf("raw/ lacks what gofil knew of the program: %v", err)
 	}
 }

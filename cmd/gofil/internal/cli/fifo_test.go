@@ -12,12 +12,13 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
-// copyRun copies report/testdata/run, a run directory, into a new one.
+// copyRun copies report/rundir/testdata/run, a run directory, into a new one.
 func copyRun(t *testing.T) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "..", "..", "report", "testdata", "run")
+	src := filepath.Join("..", "..", "..", "..", "report", "rundir", "testdata", "run")
 	dst := t.TempDir()
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -67,19 +68,19 @@ func TestReportFIFO(t *testing.T) {
 		return func(t *testing.T) []string {
 			dir := copyRun(t)
 			if noMeta {
-				os.Remove(filepath.Join(dir, report.RawDir, report.MetaFile))
+				os.Remove(filepath.Join(dir, report.RawDir, rundir.MetaFile))
 			}
 			putFIFO(t, filepath.Join(dir, rel))
 			return []string{dir}
 		}
 	}
 	for _, name := range []string{raw.StartFile, raw.ExitFile, raw.PeakFile, raw.OOMFile, raw.DumpLogFile,
-		raw.HistoryFile, raw.MomentsFile, raw.TimelineFile, raw.GCLogFile, report.MetaFile, report.PackagesFile} {
+		raw.HistoryFile, raw.MomentsFile, raw.TimelineFile, raw.GCLogFile, rundir.MetaFile, rundir.PackagesFile} {
 		cases = append(cases, kase{"raw/" + name, runFile(filepath.Join(report.RawDir, name), false),
 			name == raw.MomentsFile || name == raw.GCLogFile})
 	}
 	cases = append(cases,
-		kase{report.RSSFile, runFile(report.RSSFile, false), false},
+		kase{rundir.RSSFile, runFile(rundir.RSSFile, false), false},
 		kase{report.SummaryFile + " without meta.json", runFile(report.SummaryFile, true), false},
 		kase{report.ManifestFile, func(t *testing.T) []string {
 			dir := t.TempDir()
@@ -102,7 +103,7 @@ func TestReportFIFO(t *testing.T) {
 	// gives is not needed: a FIFO there is passed over.
 	cases = append(cases, kase{report.PeakProfile + " without meta.json", func(t *testing.T) []string {
 		dir := copyRun(t)
-		os.Remove(filepath.Join(dir, report.RawDir, report.MetaFile))
+		os.Remove(filepath.Join(dir, report.RawDir, rundir.MetaFile))
 		os.WriteFile(filepath.Join(dir, report.SummaryFile), []byte("{}\n"), 0o600)
 		putFIFO(t, filepath.Join(dir, report.PeakProfile))
 		return []string{dir}

@@ -17,6 +17,7 @@ import (
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // FuzzMetaFromSummary: gofil report reads back an earlier report's
@@ -33,7 +34,7 @@ func FuzzMetaFromSummary(f *testing.F) {
 		dir := t.TempDir()
 		os.Mkdir(filepath.Join(dir, report.RawDir), 0o700)
 		os.WriteFile(filepath.Join(dir, report.SummaryFile), data, 0o600)
-		metaFromDir(dir, &report.Run{})
+		metaFromDir(dir, &rundir.Run{})
 	})
 }
 
@@ -118,7 +119,7 @@ func FuzzWatchSeries(f *testing.F) {
 // raw/peak.json are the fuzzer's: it ends in an error or writes a profile
 // of the heap at a mark that reads back, never a panic.
 func FuzzReportAt(f *testing.F) {
-	fixture := filepath.Join("..", "..", "..", "..", "report", "testdata", "run", "raw")
+	fixture := filepath.Join("..", "..", "..", "..", "report", "rundir", "testdata", "run", "raw")
 	moments, err := os.ReadFile(filepath.Join(fixture, raw.MomentsFile))
 	if err != nil {
 		f.Fatal(err)

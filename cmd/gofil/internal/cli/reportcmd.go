@@ -24,6 +24,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 const reportUsage = `Usage: gofil report [--open] [-o DIR] DIR | PROFILE
@@ -129,18 +130,18 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 // loadRunDir reads the run directory dir that 'gofil run' wrote: the
 // tracker's data in dir/raw and the run's facts. hint ends the line said
 // when dir is not one.
-func loadRunDir(dir, hint string) (*report.Run, report.Meta, error) {
+func loadRunDir(dir, hint string) (*rundir.Run, rundir.Meta, error) {
 	rawDir := filepath.Join(dir, report.RawDir)
 	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
-		return nil, report.Meta{}, fail(exitBadInput, "%s is not a gofil report directory: it has no %s/%s", dir, report.RawDir, hint)
+		return nil, rundir.Meta{}, fail(exitBadInput, "%s is not a gofil report directory: it has no %s/%s", dir, report.RawDir, hint)
 	}
-	run, err := report.Load(rawDir)
+	run, err := rundir.Load(rawDir)
 	if err != nil {
-		return nil, report.Meta{}, fail(exitBadInput, "reading %s: %s", rawDir, term.OneLine(err))
+		return nil, rundir.Meta{}, fail(exitBadInput, "reading %s: %s", rawDir, term.OneLine(err))
 	}
 	meta, err := metaFromDir(dir, run)
 	if err != nil {
-		return nil, report.Meta{}, fail(exitBadInput, "%s", term.OneLine(err))
+		return nil, rundir.Meta{}, fail(exitBadInput, "%s", term.OneLine(err))
 	}
 	return run, meta, nil
 }
@@ -151,7 +152,7 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, ok := run.MomentNear(f.at)
+	m, ok := run.MarkNear(f.at)
 	if !ok {
 		return fail(exitBadInput, "%s holds no heap at any GC mark (%s is missing: a report of an older gofil, or a run that ended before its first GC)", f.arg, filepath.Join(report.RawDir, raw.MomentsFile))
 	}
@@ -211,14 +212,14 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 // raw/meta.json and rss.tsv, or for a report written before meta.json, the
 // directory's summary.json, its peak.pb.gz and rss.tsv. Each may be
 // missing; what they held is then not known.
-func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
-	meta, ok, err := report.ReadMeta(filepath.Join(dir, report.RawDir))
+func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
+	meta, ok, err := rundir.ReadMeta(filepath.Join(dir, report.RawDir))
 	if err != nil {
 		return meta, err
 	}
 	if ok {
 		// What gofil run recorded, and its RSS readings.
-		if rss, err := report.ReadRSS(dir); err == nil {
+		if rss, err := rundir.ReadRSS(dir); err == nil {
 			meta.RSS = rss
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return meta, err
@@ -274,7 +275,7 @@ func metaFromDir(dir string, run *report.Run) (report.Meta, error) {
 			meta.Started = time.Unix(0, p.TimeNanos).Add(-time.Duration(run.Peak.Raw.AtNS))
 		}
 	}
-	if rss, err := report.ReadRSS(dir); err == nil {
+	if rss, err := rundir.ReadRSS(dir); err == nil {
 		meta.RSS = rss
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return meta, err

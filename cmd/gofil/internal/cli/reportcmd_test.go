@@ -16,6 +16,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // inlinedProfile is report/heap/testdata/inlined.pb.gz: a heap profile with
@@ -133,17 +134,17 @@ func TestMetaFromDir(t *testing.T) {
 		Stacks: []heap.Stack{{Frames: []heap.Frame{{Func: "main.main", File: "/src/main.go", Line: 3}}, Bytes: 100, Objects: 1}}}
 	for _, c := range []struct {
 		name string
-		meta report.Meta
+		meta rundir.Meta
 	}{
-		{"oom", report.Meta{Command: []string{"./job", "-x"}, Target: "./job", ExitCode: 137, Signal: "SIGKILL", OOMKilled: true,
+		{"oom", rundir.Meta{Command: []string{"./job", "-x"}, Target: "./job", ExitCode: 137, Signal: "SIGKILL", OOMKilled: true,
 			MemoryLimit: 300 << 20, MaxRSS: 310 << 20, Duration: 2 * time.Second, Notes: []string{"a note of gofil run's own"}}},
-		{"sigterm", report.Meta{Command: []string{"./srv"}, Target: "./srv", ExitCode: 143, Signal: "SIGTERM", MaxRSS: 10 << 20}},
-		{"exit", report.Meta{Command: []string{"./job"}, Target: "./job", ExitCode: 3, MaxRSS: 10 << 20,
-			RSS: []report.RSSPoint{{At: 10 * time.Millisecond, RSS: 5 << 20}}}},
+		{"sigterm", rundir.Meta{Command: []string{"./srv"}, Target: "./srv", ExitCode: 143, Signal: "SIGTERM", MaxRSS: 10 << 20}},
+		{"exit", rundir.Meta{Command: []string{"./job"}, Target: "./job", ExitCode: 3, MaxRSS: 10 << 20,
+			RSS: []rundir.RSSPoint{{At: 10 * time.Millisecond, RSS: 5 << 20}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			run := &report.Run{Start: &raw.Start{Rate: 4096}, Peak: peak}
+			run := &rundir.Run{Start: &raw.Start{Rate: 4096}, Peak: peak}
 			before, err := report.WriteDir(dir, c.meta, run, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -183,13 +184,13 @@ func TestMetaFromRecordedFacts(t *testing.T) {
 	if err := os.Mkdir(rawDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	want := report.Meta{Command: []string{"./job", "-x"}, Target: "./job", Binary: "job", ExitCode: 137, Signal: "SIGKILL",
+	want := rundir.Meta{Command: []string{"./job", "-x"}, Target: "./job", Binary: "job", ExitCode: 137, Signal: "SIGKILL",
 		OOMKilled: true, NoSource: true, MemoryLimit: 300 << 20, MaxRSS: 310 << 20, HighWater: 305 << 20,
 		Duration: 2 * time.Second, Started: time.Unix(1700000000, 0).UTC(), Notes: []string{"a note of gofil run's own"}}
-	if err := report.WriteMeta(rawDir, want); err != nil {
+	if err := rundir.WriteMeta(rawDir, want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := metaFromDir(dir, &report.Run{})
+	got, err := metaFromDir(dir, &rundir.Run{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 const runUsage = `Usage: gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINARY [-- ARGS...]
@@ -213,7 +214,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
 	if packages != nil {
-		if err := report.WritePackages(rawDir, packages); err != nil {
+		if err := rundir.WritePackages(rawDir, packages); err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
 	}
@@ -272,8 +273,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	started = true
 	cut := afterEnd(sigc, stderr)
-	report.RemoveTemps(rawDir)
-	meta := report.Meta{
+	rundir.RemoveTemps(rawDir)
+	meta := rundir.Meta{
 		Command:     append([]string{targetArgs[0]}, progArgs...),
 		Target:      strings.Join(targetArgs, " "),
 		Binary:      filepath.Base(binary),
@@ -297,11 +298,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 	for _, p := range res.Timeline {
-		meta.RSS = append(meta.RSS, report.RSSPoint{At: p.At, RSS: p.RSS})
+		meta.RSS = append(meta.RSS, rundir.RSSPoint{At: p.At, RSS: p.RSS})
 	}
 	// What gofil knew of the program is on disk before a signal can cut
 	// the report short: gofil report DIR needs it to write the report.
-	if err := report.WriteMeta(rawDir, meta); err != nil {
+	if err := rundir.WriteMeta(rawDir, meta); err != nil {
 		fmt.Fprintf(stderr, "gofil run: %v\n", err)
 	}
 	done := make(chan struct{})
@@ -344,7 +345,7 @@ func afterEnd(sigc <-chan os.Signal, stderr io.Writer) <-chan syscall.Signal {
 }
 
 // finishReport says what the tracker reported and writes the report.
-func finishReport(outDir, rawDir string, meta report.Meta, reports []string, stderr io.Writer) {
+func finishReport(outDir, rawDir string, meta rundir.Meta, reports []string, stderr io.Writer) {
 	for _, line := range reports {
 		fmt.Fprintf(stderr, "gofil run: the tracker: %s\n", line)
 	}
@@ -356,8 +357,8 @@ func finishReport(outDir, rawDir string, meta report.Meta, reports []string, std
 	}
 }
 
-func writeReport(outDir, rawDir string, meta report.Meta, stderr io.Writer) error {
-	run, err := report.Load(rawDir)
+func writeReport(outDir, rawDir string, meta rundir.Meta, stderr io.Writer) error {
+	run, err := rundir.Load(rawDir)
 	if err != nil {
 		return fail(exitReport, "reading the tracker's data: %v", err)
 	}

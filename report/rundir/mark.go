@@ -1,4 +1,4 @@
-package report
+package rundir
 
 import (
 	"math"
@@ -9,9 +9,9 @@ import (
 	"github.com/gofil/gofil/report/heap"
 )
 
-// Moment is the heap at one GC mark of the run, one of the tracker's
+// Mark is the heap at one GC mark of the run, one of the tracker's
 // moments (raw/moments.json): attributed per stack as the peak is.
-type Moment struct {
+type Mark struct {
 	Cycle uint32
 	At    time.Duration
 	// Exact is the runtime's exact heap at the mark, 0 if unknown.
@@ -23,9 +23,9 @@ type Moment struct {
 // writes at most 65.
 const maxMoments = 1024
 
-// MomentTimes returns when each of the tracker's moments was, in the
+// MarkTimes returns when each of the tracker's moments was, in the
 // order of their marks; nil when the run has none.
-func (r *Run) MomentTimes() []time.Duration {
+func (r *Run) MarkTimes() []time.Duration {
 	if r.RawMoments == nil {
 		return nil
 	}
@@ -36,16 +36,16 @@ func (r *Run) MomentTimes() []time.Duration {
 	return out
 }
 
-// MomentsAt decodes the moments whose indexes pick holds, in increasing
+// MarksAt decodes the moments whose indexes pick holds, in increasing
 // order: each is the sum of its changes and those of every moment before
 // it, and only the picked ones are made into heaps.
-func (r *Run) MomentsAt(pick []int) []Moment {
+func (r *Run) MarksAt(pick []int) []Mark {
 	m := r.RawMoments
 	if m == nil || len(pick) == 0 {
 		return nil
 	}
 	state := map[int][3]int64{}
-	var out []Moment
+	var out []Mark
 	next := 0
 	for i, mo := range m.Moments {
 		if next == len(pick) {
@@ -81,16 +81,16 @@ func (r *Run) MomentsAt(pick []int) []Moment {
 			v := state[idx]
 			p.Stacks = append(p.Stacks, raw.Stack{Frames: m.Stacks[idx], Objects: v[0], Bytes: v[1], LiveBytes: v[2]})
 		}
-		out = append(out, Moment{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: heap.New(p, r.Packages)})
+		out = append(out, Mark{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: heap.New(p, r.Packages)})
 	}
 	return out
 }
 
-// MomentNear returns the moment whose mark is nearest at; ok is false when
+// MarkNear returns the moment whose mark is nearest at; ok is false when
 // the run has none.
-func (r *Run) MomentNear(at time.Duration) (Moment, bool) {
+func (r *Run) MarkNear(at time.Duration) (Mark, bool) {
 	best, bestD := -1, time.Duration(math.MaxInt64)
-	for i, t := range r.MomentTimes() {
+	for i, t := range r.MarkTimes() {
 		d := t - at
 		if d < 0 {
 			d = -d
@@ -100,7 +100,7 @@ func (r *Run) MomentNear(at time.Duration) (Moment, bool) {
 		}
 	}
 	if best < 0 {
-		return Moment{}, false
+		return Mark{}, false
 	}
-	return r.MomentsAt([]int{best})[0], true
+	return r.MarksAt([]int{best})[0], true
 }

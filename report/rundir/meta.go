@@ -1,4 +1,4 @@
-package report
+package rundir
 
 import (
 	"encoding/json"
@@ -68,4 +68,51 @@ func ReadMeta(dir string) (m Meta, ok bool, err error) {
 		TrackerGone: time.Duration(f.TrackerGoneNS), Notes: f.Notes,
 	}
 	return m, true, nil
+}
+
+// Meta is what gofil knows of a run from outside the program.
+type Meta struct {
+	Command  []string
+	Target   string
+	Binary   string
+	Started  time.Time
+	Duration time.Duration
+	ExitCode int
+	Signal   string // "SIGKILL" when a signal ended the program, else ""
+	// MaxRSS is wait4's maxrss (which counts gofil's own memory at exec
+	// and the program's children); HighWater the program's own VmHWM as
+	// gofil last read it.
+	MaxRSS    uint64
+	HighWater uint64
+	// RSS is gofil's own reading of the program's RSS over time.
+	RSS []RSSPoint
+	// NoSource is set when the program was a prebuilt binary.
+	NoSource bool
+	// MemoryLimit is the limit gofil ran the program under, if any.
+	MemoryLimit uint64
+	// OOMKilled says the kernel's out-of-memory killer ended the program.
+	OOMKilled bool
+	// EndUnknown says how the program ended is not known (a report written
+	// again without the run's summary): ExitCode means nothing.
+	EndUnknown bool
+	// TrackerGone is when, since the program started, the tracker's pipe
+	// to gofil closed while the program went on: the program replaced its
+	// image by exec, unless the tracker wrote its end after that (the
+	// program had closed the pipe). 0 if it did not.
+	TrackerGone time.Duration
+	Notes       []string
+}
+
+// nonNil is s, or an empty list for JSON.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// RSSPoint is one reading of the program's RSS from outside.
+type RSSPoint struct {
+	At  time.Duration
+	RSS uint64
 }
