@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // The parsers of what gofil reads from outside, fuzzed: none may panic,
@@ -41,7 +42,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		meta, _, _ := rundir.ReadMeta(dir)
-		s := Build(meta, run)
+		s := summary.Build(meta, run)
 		if _, err := json.Marshal(s); err != nil {
 			t.Fatalf("the summary of what Load accepted does not encode: %v", err)
 		}

@@ -18,10 +18,8 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
-
-// HTMLFile is the interactive report page written by [WriteHTML].
-const HTMLFile = "index.html"
 
 // Flamegraph IDs on the page: the page's script drives both graphs
 // through the functions flamegraph's script defines for them.
@@ -54,19 +52,19 @@ var (
 // changing any total, and the call graph keeps at most the 80 largest
 // functions. If the call graph cannot be laid out, the page says why
 // instead of showing it. The same input gives the same page.
-func WriteHTML(dir string, meta rundir.Meta, s *Summary, run *rundir.Run) error {
+func WriteHTML(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) error {
 	if s == nil {
-		return fmt.Errorf("write %s: no summary", HTMLFile)
+		return fmt.Errorf("write %s: no summary", rundir.HTMLFile)
 	}
 	if run == nil {
 		run = &rundir.Run{}
 	}
 	var page bytes.Buffer
 	if _, err := renderHTML(context.Background(), &page, dir, meta, s, run); err != nil {
-		return fmt.Errorf("write %s: %w", HTMLFile, err)
+		return fmt.Errorf("write %s: %w", rundir.HTMLFile, err)
 	}
-	if err := raw.WriteFile(dir, HTMLFile, page.Bytes()); err != nil {
-		return fmt.Errorf("write %s: %w", HTMLFile, err)
+	if err := raw.WriteFile(dir, rundir.HTMLFile, page.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", rundir.HTMLFile, err)
 	}
 	return nil
 }
@@ -147,7 +145,7 @@ type fileLink struct {
 
 // renderHTML writes the page to w. dir is the report directory, for the
 // links to the files beside the page.
-func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Meta, s *Summary, run *rundir.Run) (htmlStats, error) {
+func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) (htmlStats, error) {
 	var stats htmlStats
 	d := pageData{
 		Title:   pageTitle(s),
@@ -177,13 +175,13 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 		d.Flame, d.Icicle = template.HTML(flame), template.HTML(icicle)
 		// The same graphs as files of their own, interactive when opened
 		// alone (hover, zoom, search), as Fil writes them.
-		if err := raw.WriteFile(dir, FlameSVG, []byte(flame)); err != nil {
+		if err := raw.WriteFile(dir, rundir.FlameSVG, []byte(flame)); err != nil {
 			return stats, err
 		}
-		if err := raw.WriteFile(dir, IcicleSVG, []byte(icicle)); err != nil {
+		if err := raw.WriteFile(dir, rundir.IcicleSVG, []byte(icicle)); err != nil {
 			return stats, err
 		}
-		s.Files["flamegraph"], s.Files["flamegraph_reversed"] = FlameSVG, IcicleSVG
+		s.Files["flamegraph"], s.Files["flamegraph_reversed"] = rundir.FlameSVG, rundir.IcicleSVG
 		if minWidth > flamegraph.DefaultMinWidth {
 			d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
 		}
@@ -225,8 +223,8 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	}
 	d.Files = reportFiles(dir)
 	for _, f := range d.Files {
-		if f.Name == PeakProfile {
-			d.PprofCommand = "go tool pprof -http=: " + PeakProfile
+		if f.Name == rundir.PeakProfile {
+			d.PprofCommand = "go tool pprof -http=: " + rundir.PeakProfile
 		}
 	}
 	if err := pageTemplate.Execute(w, d); err != nil {
@@ -235,7 +233,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	return stats, nil
 }
 
-func pageTitle(s *Summary) string {
+func pageTitle(s *summary.Summary) string {
 	switch {
 	case s.Target != "":
 		return s.Target
@@ -383,7 +381,7 @@ func callGraphNote(g *callGraph) string {
 	return note
 }
 
-func figures(meta rundir.Meta, s *Summary, run *rundir.Run) []figure {
+func figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []figure {
 	p := s.Peak
 	notKnown := "not recorded"
 	if p == nil {
@@ -403,7 +401,7 @@ func figures(meta rundir.Meta, s *Summary, run *rundir.Run) []figure {
 	out = append(out, rss)
 	heap := figure{Label: "Go heap at the peak", Value: notKnown}
 	if p.HeapBytes > 0 || p.Moment != "" {
-		heap.Value = units.Bytes(PeakHeap(p))
+		heap.Value = units.Bytes(summary.PeakHeap(p))
 		var details []string
 		switch {
 		case p.Approximate:
@@ -417,7 +415,7 @@ func figures(meta rundir.Meta, s *Summary, run *rundir.Run) []figure {
 		default:
 			details = append(details, "from the samples; the runtime's exact figure is not known")
 		}
-		if own := OwnText(p); own != "" {
+		if own := summary.OwnText(p); own != "" {
 			details = append(details, own+" (the profiler's data, not in the samples below nor in the replay of other GC settings)")
 		}
 		for _, c := range p.Corrections {
@@ -486,7 +484,7 @@ func figures(meta rundir.Meta, s *Summary, run *rundir.Run) []figure {
 	return out
 }
 
-func exitPathDetail(s *Summary) string {
+func exitPathDetail(s *summary.Summary) string {
 	if s.ReplacedAtSeconds != nil {
 		return fmt.Sprintf("the program replaced its image by exec at %.2fs; the tracker ran in the first", *s.ReplacedAtSeconds)
 	}
@@ -539,19 +537,19 @@ func siteLocation(site heap.Site) string {
 // reportFiles lists the files beside the page that it links to.
 func reportFiles(dir string) []fileLink {
 	files := []fileLink{
-		{FlameSVG, "the flame graph of the peak alone, interactive in a browser"},
-		{IcicleSVG, "the same heap reversed, callers on top"},
-		{PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects, live_space, garbage_space)"},
-		{PeakFolded, "the same stacks in Brendan Gregg's collapsed format, for flamegraph.pl or speedscope"},
-		{SummaryFile, "the figures on this page, machine-readable"},
-		{OOMProfile, "the heap at the last emergency dump before the memory limit, as a pprof profile"},
-		{OOMFolded, "the same, collapsed"},
+		{rundir.FlameSVG, "the flame graph of the peak alone, interactive in a browser"},
+		{rundir.IcicleSVG, "the same heap reversed, callers on top"},
+		{rundir.PeakProfile, "the heap at the peak as a pprof profile (inuse_space, inuse_objects, live_space, garbage_space)"},
+		{rundir.PeakFolded, "the same stacks in Brendan Gregg's collapsed format, for flamegraph.pl or speedscope"},
+		{rundir.SummaryFile, "the figures on this page, machine-readable"},
+		{rundir.OOMProfile, "the heap at the last emergency dump before the memory limit, as a pprof profile"},
+		{rundir.OOMFolded, "the same, collapsed"},
 		{rundir.RSSFile, "gofil's own readings of the program's resident memory"},
 	}
 	out := make([]fileLink, 0, len(files))
 	for _, f := range files {
 		// summary.json is written last, after the page.
-		if st, err := os.Stat(filepath.Join(dir, f.Name)); f.Name == SummaryFile || err == nil && st.Mode().IsRegular() {
+		if st, err := os.Stat(filepath.Join(dir, f.Name)); f.Name == rundir.SummaryFile || err == nil && st.Mode().IsRegular() {
 			out = append(out, f)
 		}
 	}
@@ -562,7 +560,7 @@ func reportFiles(dir string) []fileLink {
 // live data, 720.0 MiB garbage awaiting collection (GOGC=100 (the default);
 // no memory limit)". The runtime's exact split when known, else the
 // sampled one; "" without a peak.
-func headline(s *Summary) string {
+func headline(s *summary.Summary) string {
 	p := s.Peak
 	if p == nil || p.HeapBytes == 0 {
 		return ""
@@ -575,7 +573,7 @@ func headline(s *Summary) string {
 	if p.GC != nil {
 		settings = " (" + p.GC.Describe() + ")"
 	}
-	heap := units.Bytes(PeakHeap(p))
+	heap := units.Bytes(summary.PeakHeap(p))
 	if p.Approximate {
 		heap = "At most " + heap
 	}
@@ -606,4 +604,12 @@ func restLabel(h *heap.Heap) string {
 		return "allocated after the last GC, not known"
 	}
 	return ""
+}
+
+// nonNil is s, or an empty list for the page's JSON.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 const evil = `<script>alert("x")</script>`
@@ -72,7 +73,7 @@ func TestWriteHTMLEscapes(t *testing.T) {
 	if _, err := WriteDir(dir, meta, run, nil); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	data, err := os.ReadFile(filepath.Join(dir, rundir.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestWriteHTMLWithoutPeak(t *testing.T) {
 			if _, err := WriteDir(dir, c.meta, run, nil); err != nil {
 				t.Fatal(err)
 			}
-			page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+			page, err := os.ReadFile(filepath.Join(dir, rundir.HTMLFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,7 +325,7 @@ func TestWriteHTML100k(t *testing.T) {
 func testWriteHTMLLarge(t *testing.T, deep bool) {
 	meta, run := syntheticRun(100_000, deep)
 	dir := t.TempDir()
-	s := Build(meta, run)
+	s := summary.Build(meta, run)
 	var page bytes.Buffer
 	start := time.Now()
 	stats, err := renderHTML(context.Background(), &page, dir, meta, s, run)
@@ -370,13 +371,13 @@ func BenchmarkWriteHTML100k(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			meta, run := syntheticRun(100_000, deep)
 			dir := b.TempDir()
-			s := Build(meta, run)
+			s := summary.Build(meta, run)
 			for b.Loop() {
 				if err := WriteHTML(dir, meta, s, run); err != nil {
 					b.Fatal(err)
 				}
 			}
-			st, err := os.Stat(filepath.Join(dir, HTMLFile))
+			st, err := os.Stat(filepath.Join(dir, rundir.HTMLFile))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -418,7 +419,7 @@ func TestTimelineShowsShortPhase(t *testing.T) {
 		}
 		run.Timeline = append(run.Timeline, p)
 	}
-	tl := buildTimeline(rundir.Meta{}, &Summary{}, run)
+	tl := buildTimeline(rundir.Meta{}, &summary.Summary{}, run)
 	if tl == nil {
 		t.Fatal("no timeline")
 	}
@@ -435,11 +436,11 @@ func TestTimelineShowsShortPhase(t *testing.T) {
 
 func TestTimelineLimit(t *testing.T) {
 	run := &rundir.Run{Timeline: []rundir.TimelinePoint{{At: 0, RSS: 100 << 20}, {At: time.Second, RSS: 300 << 20}}}
-	tl := buildTimeline(rundir.Meta{MemoryLimit: 512 << 20}, &Summary{}, run)
+	tl := buildTimeline(rundir.Meta{MemoryLimit: 512 << 20}, &summary.Summary{}, run)
 	if !strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Data.YMax < 512<<20 {
 		t.Errorf("limit not drawn (ymax %v)", tl.Data.YMax)
 	}
-	tl = buildTimeline(rundir.Meta{MemoryLimit: 64 << 30}, &Summary{}, run)
+	tl = buildTimeline(rundir.Meta{MemoryLimit: 64 << 30}, &summary.Summary{}, run)
 	if strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Note == "" {
 		t.Error("a limit far above the data was drawn, or not mentioned")
 	}
@@ -514,14 +515,14 @@ func TestCallGraphTooltipBackslashes(t *testing.T) {
 func TestIncompleteReportSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	// A directory where the page goes: renaming the page into place fails.
-	if err := os.MkdirAll(filepath.Join(dir, HTMLFile, "x"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, rundir.HTMLFile, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	_, err := WriteDir(dir, rundir.Meta{Target: "./job"}, &rundir.Run{}, nil)
 	if err == nil {
 		t.Fatal("WriteDir reported no error")
 	}
-	data, rerr := os.ReadFile(filepath.Join(dir, SummaryFile))
+	data, rerr := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
 	if rerr != nil {
 		t.Fatalf("no summary.json: %v", rerr)
 	}
@@ -540,7 +541,7 @@ func TestApproximatePeakSaysSo(t *testing.T) {
 	r := &run.Peak.Raw
 	r.Approximate = true
 	r.ExactBytes, r.LeastBytes, r.LeastAtNS = 64<<20, 48<<20, int64(1200*time.Millisecond)
-	s := Build(meta, run)
+	s := summary.Build(meta, run)
 	p := s.Peak
 	if p == nil || !p.Approximate || p.LowerBoundBytes != 48<<20 || p.HeapBytesExact != 64<<20 {
 		t.Fatalf("summary's peak: %+v", p)
@@ -609,15 +610,15 @@ func TestOwnHeapSaid(t *testing.T) {
 		meta, run := syntheticRun(10, false)
 		run.Peak.Raw.ExactBytes = exact
 		run.Peak.TrackerBytes = 5 << 20
-		s := Build(meta, run)
+		s := summary.Build(meta, run)
 		if s.Peak.TrackerBytes != 5<<20 {
 			t.Fatalf("peak.tracker_bytes = %d", s.Peak.TrackerBytes)
 		}
 		want := "(runtime: 64.0 MiB, of which gofil's own: 5.0 MiB)"
 		if exact == 0 {
 			want = "(runtime: unknown; sampled " + units.Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
-			if PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
-				t.Errorf("the page's heap %d leaves out gofil's own %d", PeakHeap(s.Peak), 5<<20)
+			if summary.PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
+				t.Errorf("the page's heap %d leaves out gofil's own %d", summary.PeakHeap(s.Peak), 5<<20)
 			}
 		}
 		var text bytes.Buffer
@@ -627,7 +628,7 @@ func TestOwnHeapSaid(t *testing.T) {
 		}
 		found := false
 		for _, f := range figures(meta, s, run) {
-			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
+			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(summary.PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
 		}
 		if !found {
 			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", figures(meta, s, run))

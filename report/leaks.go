@@ -8,11 +8,8 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
+	"github.com/gofil/gofil/report/rundir"
 )
-
-// LeaksFile is the leak report of a run, in gofil watch's leaks.json
-// schema.
-const LeaksFile = "leaks.json"
 
 // WriteLeaks writes the leak analysis of a run as leaks.json.
 func WriteLeaks(dir string, res *leak.Result, ended string) error {
@@ -22,7 +19,7 @@ func WriteLeaks(dir string, res *leak.Result, ended string) error {
 	if err != nil {
 		return fmt.Errorf("leaks: %w", err)
 	}
-	return raw.WriteFile(dir, LeaksFile, append(data, '\n'))
+	return raw.WriteFile(dir, rundir.LeaksFile, append(data, '\n'))
 }
 
 // LeaksText writes the leak suspects on w, at most n.

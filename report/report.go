@@ -13,24 +13,13 @@ import (
 	"github.com/gofil/gofil/report/rundir"
 )
 
-// Files written into a report directory.
-const (
-	PeakProfile = "peak.pb.gz"
-	PeakFolded  = "peak.folded"
-	OOMProfile  = "oom.pb.gz"
-	OOMFolded   = "oom.folded"
-	SummaryFile = "summary.json"
-	FlameSVG    = "peak.svg"
-	IcicleSVG   = "peak-reversed.svg"
-	RawDir      = "raw"
-	// ManifestFile names the files gofil writes at the top of a report
-	// directory, one per line: the only ones it replaces there later.
-	ManifestFile = ".gofil-report"
-)
+// ManifestFile names the files gofil writes at the top of a report
+// directory, one per line: the only ones it replaces there later.
+const ManifestFile = ".gofil-report"
 
 // topFiles are the files a report directory may hold at its top.
-var topFiles = []string{HTMLFile, SummaryFile, PeakProfile, PeakFolded, OOMProfile, OOMFolded,
-	rundir.RSSFile, LeaksFile, FlameSVG, IcicleSVG, IncompleteFile}
+var topFiles = []string{rundir.HTMLFile, rundir.SummaryFile, rundir.PeakProfile, rundir.PeakFolded, rundir.OOMProfile, rundir.OOMFolded,
+	rundir.RSSFile, rundir.LeaksFile, rundir.FlameSVG, rundir.IcicleSVG, rundir.IncompleteFile}
 
 // writeManifest records, before anything else is written into dir, the
 // files a report may put there.

@@ -8,23 +8,8 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
-
-// TestOwnPeakRSSIgnoresWait4: wait4's maxrss is the last resort; the
-// program's own high-water mark wins, even when smaller.
-func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
-	run := &rundir.Run{Exit: &raw.Exit{MaxRSSBytes: 2 << 20, ChildrenMaxRSSBytes: 400 << 20}}
-	own, children := ownPeakRSS(rundir.Meta{MaxRSS: 400 << 20, HighWater: 1 << 20}, run)
-	if own != 2<<20 || children != 400<<20 {
-		t.Errorf("own %d, children %d; want %d, %d", own, children, 2<<20, 400<<20)
-	}
-	if own, _ := ownPeakRSS(rundir.Meta{MaxRSS: 26 << 20}, &rundir.Run{}); own != 26<<20 {
-		t.Errorf("with nothing else known, own = %d, want wait4's", own)
-	}
-	if own, _ := ownPeakRSS(rundir.Meta{MaxRSS: 90 << 20, HighWater: 40 << 20}, &rundir.Run{}); own != 90<<20 {
-		t.Errorf("without the tracker's reading at exit, own = %d, want wait4's bound", own)
-	}
-}
 
 // TestLimitCardOnlyForRealLimits: a cgroup limit gets its card; the host's
 // memory, which no one set as a limit, is context in the RSS card.
@@ -35,7 +20,7 @@ func TestLimitCardOnlyForRealLimits(t *testing.T) {
 	}{{"cgroup v2 /sys/fs/cgroup/job/memory.max", true}, {"host MemAvailable", false}} {
 		run := &rundir.Run{Start: &raw.Start{LimitBytes: 1 << 30, LimitSource: c.source}}
 		meta := rundir.Meta{MaxRSS: 100 << 20}
-		s := Build(meta, run)
+		s := summary.Build(meta, run)
 		var limitCard bool
 		var rssDetail string
 		for _, f := range figures(meta, s, run) {
@@ -66,7 +51,7 @@ func TestStandaloneFlamegraphs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{FlameSVG, IcicleSVG} {
+	for _, name := range []string{rundir.FlameSVG, rundir.IcicleSVG} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -76,14 +61,14 @@ func TestStandaloneFlamegraphs(t *testing.T) {
 			t.Errorf("%s is not a standalone interactive SVG: %.80q", name, svg)
 		}
 	}
-	if s.Files["flamegraph"] != FlameSVG || s.Files["flamegraph_reversed"] != IcicleSVG {
+	if s.Files["flamegraph"] != rundir.FlameSVG || s.Files["flamegraph_reversed"] != rundir.IcicleSVG {
 		t.Errorf("summary files %v", s.Files)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	page, err := os.ReadFile(filepath.Join(dir, rundir.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{FlameSVG, IcicleSVG, SummaryFile} {
+	for _, name := range []string{rundir.FlameSVG, rundir.IcicleSVG, rundir.SummaryFile} {
 		if !strings.Contains(string(page), `href="`+name+`"`) {
 			t.Errorf("the page does not link %s", name)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // Geometry of the timeline chart, in pixels of its viewBox.
@@ -70,7 +71,7 @@ type timelineMark struct {
 
 // memoryLimit returns the memory limit the program ran under and where it
 // came from, if known.
-func memoryLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
+func memoryLimit(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
 	limit, source := anyLimit(meta, s, run)
 	if strings.HasPrefix(source, "host") {
 		// The host's memory is no limit anyone set: context, not a card.
@@ -81,7 +82,7 @@ func memoryLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string)
 
 // hostMemory is the host's memory the OOM guard watched when no cgroup
 // limit applied, 0 if another limit did.
-func hostMemory(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
+func hostMemory(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
 	limit, source := anyLimit(meta, s, run)
 	if !strings.HasPrefix(source, "host") {
 		return 0, ""
@@ -91,7 +92,7 @@ func hostMemory(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) 
 
 // anyLimit is the memory limit the OOM guard watched, or that gofil ran
 // the program under, and where it comes from.
-func anyLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
+func anyLimit(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
 	if s != nil && s.OOM != nil && s.OOM.LimitBytes > 0 {
 		return s.OOM.LimitBytes, s.OOM.LimitSource
 	}
@@ -108,7 +109,7 @@ func anyLimit(meta rundir.Meta, s *Summary, run *rundir.Run) (uint64, string) {
 // run from the tracker's timeline, gofil's own RSS readings as a thin
 // fourth line, the peak and the memory limit. It returns nil when there is
 // nothing to draw.
-func buildTimeline(meta rundir.Meta, s *Summary, run *rundir.Run) *timeline {
+func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run) *timeline {
 	var tl []rundir.TimelinePoint
 	if run != nil {
 		tl = run.Timeline
@@ -147,7 +148,7 @@ func buildTimeline(meta rundir.Meta, s *Summary, run *rundir.Run) *timeline {
 	out := &timeline{}
 	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
-			Label: "peak, Go heap " + units.Bytes(PeakHeap(s.Peak))})
+			Label: "peak, Go heap " + units.Bytes(summary.PeakHeap(s.Peak))})
 	}
 	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
@@ -412,7 +413,7 @@ func coord(v float64) string {
 // withPeak adds the peak's own figures to the readings, in time order, so
 // that the lines pass through the peak's values at its moment: readings are
 // taken every 20 ms, the peak's heap is that of the instant of a GC's mark.
-func withPeak(s *Summary, t []float64, rss, heap, outside []uint64) ([]float64, []uint64, []uint64, []uint64) {
+func withPeak(s *summary.Summary, t []float64, rss, heap, outside []uint64) ([]float64, []uint64, []uint64, []uint64) {
 	if s == nil || s.Peak == nil || s.Peak.HeapBytesExact == 0 || s.Peak.RSSAtPeakBytes == 0 || len(t) == 0 {
 		return t, rss, heap, outside
 	}

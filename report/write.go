@@ -12,6 +12,7 @@ import (
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // WriteDir writes the report of a run into dir: the heap at the peak and
@@ -22,30 +23,30 @@ import (
 //	run, err := report.Load(filepath.Join(dir, report.RawDir))
 //	...
 //	s, err := report.WriteDir(dir, meta, run, run.Leaks(meta.Started))
-func WriteDir(dir string, meta rundir.Meta, run *rundir.Run, leaks *leak.Result) (*Summary, error) {
+func WriteDir(dir string, meta rundir.Meta, run *rundir.Run, leaks *leak.Result) (*summary.Summary, error) {
 	if err := writeManifest(dir); err != nil {
 		return nil, err
 	}
-	s := Build(meta, run)
+	s := summary.Build(meta, run)
 	if run.Peak != nil {
-		if err := writeHeapFiles(dir, PeakProfile, PeakFolded, run.Peak, meta); err != nil {
+		if err := writeHeapFiles(dir, rundir.PeakProfile, rundir.PeakFolded, run.Peak, meta); err != nil {
 			return nil, err
 		}
-		s.Files["profile"] = PeakProfile
-		s.Files["folded"] = PeakFolded
+		s.Files["profile"] = rundir.PeakProfile
+		s.Files["folded"] = rundir.PeakFolded
 	}
 	if run.OOM != nil {
-		if err := writeHeapFiles(dir, OOMProfile, OOMFolded, run.OOM, meta); err != nil {
+		if err := writeHeapFiles(dir, rundir.OOMProfile, rundir.OOMFolded, run.OOM, meta); err != nil {
 			return nil, err
 		}
-		s.Files["oom_profile"] = OOMProfile
-		s.Files["oom_folded"] = OOMFolded
+		s.Files["oom_profile"] = rundir.OOMProfile
+		s.Files["oom_folded"] = rundir.OOMFolded
 	}
 	if leaks != nil {
 		if err := WriteLeaks(dir, leaks, s.Ended); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", LeaksFile, err)
+			return nil, fmt.Errorf("writing %s: %w", rundir.LeaksFile, err)
 		}
-		s.Files["leaks"] = LeaksFile
+		s.Files["leaks"] = rundir.LeaksFile
 	}
 	return s, finish(dir, meta, s, run)
 }
@@ -54,42 +55,42 @@ func WriteDir(dir string, meta rundir.Meta, run *rundir.Run, leaks *leak.Result)
 // whose heap is h: the profile itself (as peak.pb.gz, so that the page's
 // pprof command works), the collapsed stacks, the page, and last
 // summary.json. It returns the summary.
-func WriteProfileDir(dir, path string, p *profile.Profile, h *heap.Heap) (*Summary, error) {
+func WriteProfileDir(dir, path string, p *profile.Profile, h *heap.Heap) (*summary.Summary, error) {
 	if err := writeManifest(dir); err != nil {
 		return nil, err
 	}
-	s := ProfileSummary(path, p, h)
+	s := summary.ProfileSummary(path, p, h)
 	var pb strings.Builder
 	if err := p.Write(&pb); err != nil {
-		return nil, fmt.Errorf("%s: %w", PeakProfile, err)
+		return nil, fmt.Errorf("%s: %w", rundir.PeakProfile, err)
 	}
-	if err := raw.WriteFile(dir, PeakProfile, []byte(pb.String())); err != nil {
+	if err := raw.WriteFile(dir, rundir.PeakProfile, []byte(pb.String())); err != nil {
 		return nil, err
 	}
-	s.Files["profile"] = PeakProfile
+	s.Files["profile"] = rundir.PeakProfile
 	var folded strings.Builder
 	if err := heap.WriteFolded(&folded, h); err != nil {
-		return nil, fmt.Errorf("%s: %w", PeakFolded, err)
+		return nil, fmt.Errorf("%s: %w", rundir.PeakFolded, err)
 	}
-	if err := raw.WriteFile(dir, PeakFolded, []byte(folded.String())); err != nil {
+	if err := raw.WriteFile(dir, rundir.PeakFolded, []byte(folded.String())); err != nil {
 		return nil, err
 	}
-	s.Files["folded"] = PeakFolded
+	s.Files["folded"] = rundir.PeakFolded
 	return s, finish(dir, rundir.Meta{}, s, &rundir.Run{Peak: h})
 }
 
 // finish writes what every report has: rss.tsv (when gofil read the
 // program's RSS), the page, and summary.json, the last file written, so
 // that a directory with it holds a whole report.
-func finish(dir string, meta rundir.Meta, s *Summary, run *rundir.Run) error {
+func finish(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) error {
 	if len(meta.RSS) > 0 {
 		if err := rundir.WriteRSS(dir, meta.RSS); err != nil {
 			return fmt.Errorf("writing %s: %w", rundir.RSSFile, err)
 		}
 		s.Files["rss"] = rundir.RSSFile
 	}
-	s.Files["summary"] = SummaryFile
-	s.Files["html"] = HTMLFile
+	s.Files["summary"] = rundir.SummaryFile
+	s.Files["html"] = rundir.HTMLFile
 	pageErr := WriteHTML(dir, meta, s, run)
 	if pageErr != nil {
 		// The figures are still worth having, saying what is missing.
@@ -101,18 +102,14 @@ func finish(dir string, meta rundir.Meta, s *Summary, run *rundir.Run) error {
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	if err := raw.WriteFile(dir, SummaryFile, append(data, '\n')); err != nil {
+	if err := raw.WriteFile(dir, rundir.SummaryFile, append(data, '\n')); err != nil {
 		return errors.Join(pageErr, err)
 	}
 	return pageErr
 }
 
-// IncompleteFile is written into a report directory when the report could
-// not be finished, saying why in its first line.
-const IncompleteFile = "INCOMPLETE"
-
 // MarkIncomplete says in dir that its report is not complete, and why, as
 // far as the disk still lets it.
 func MarkIncomplete(dir string, why error) {
-	raw.WriteFile(dir, IncompleteFile, []byte("This report is not complete: "+why.Error()+"\n"))
+	raw.WriteFile(dir, rundir.IncompleteFile, []byte("This report is not complete: "+why.Error()+"\n"))
 }

@@ -19,7 +19,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // gofilBin is the gofil binary under test, built once by TestMain in
@@ -61,7 +62,7 @@ type result struct {
 	stdout  string
 	stderr  string
 	dir     string
-	summary *report.Summary
+	summary *summary.Summary
 }
 
 // gofil runs the gofil binary in dir with args and reads the summary of the
@@ -107,13 +108,13 @@ func runGofil(t *testing.T, cmd *exec.Cmd) result {
 	return r
 }
 
-func readSummary(t *testing.T, dir string) *report.Summary {
+func readSummary(t *testing.T, dir string) *summary.Summary {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, report.SummaryFile))
+	data, err := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
 	if err != nil {
 		return nil
 	}
-	var s report.Summary
+	var s summary.Summary
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatalf("summary.json: %v", err)
 	}
@@ -122,7 +123,7 @@ func readSummary(t *testing.T, dir string) *report.Summary {
 
 // inclusive returns the bytes a function held at the peak, callees
 // included, as summary.json reports them.
-func inclusive(s *report.Summary, fn string) int64 {
+func inclusive(s *summary.Summary, fn string) int64 {
 	for _, f := range s.Functions {
 		if f.Function == fn {
 			return f.Bytes
@@ -220,9 +221,9 @@ func TestAccuracy(t *testing.T) {
 
 // checkFiles checks that the profile and the collapsed stacks agree with
 // the summary.
-func checkFiles(t *testing.T, dir string, s *report.Summary) {
+func checkFiles(t *testing.T, dir string, s *summary.Summary) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, report.PeakProfile))
+	f, err := os.Open(filepath.Join(dir, rundir.PeakProfile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func checkFiles(t *testing.T, dir string, s *report.Summary) {
 	if !lines {
 		t.Error("peak.pb.gz has no file and line information")
 	}
-	folded, err := os.ReadFile(filepath.Join(dir, report.PeakFolded))
+	folded, err := os.ReadFile(filepath.Join(dir, rundir.PeakFolded))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestPprofOpens(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
 	}
-	top, err := exec.Command("go", "tool", "pprof", "-top", filepath.Join(out, report.PeakProfile)).CombinedOutput()
+	top, err := exec.Command("go", "tool", "pprof", "-top", filepath.Join(out, rundir.PeakProfile)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go tool pprof: %v\n%s", err, top)
 	}
@@ -880,7 +881,7 @@ func TestDeadlock(t *testing.T) {
 // the exact figure when the readings around the mark proved it, else the
 // bounds they give, which must then hold want (the figure is unknown: a
 // forced GC whose mark lasted less than the tracker's poll, say).
-func checkExactOrBounds(t *testing.T, p *report.PeakInfo, want int64, tol float64) {
+func checkExactOrBounds(t *testing.T, p *summary.PeakInfo, want int64, tol float64) {
 	t.Helper()
 	if p.HeapBytesExact != 0 {
 		if !within(int64(p.HeapBytesExact), want, tol) {

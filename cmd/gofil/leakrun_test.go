@@ -16,7 +16,7 @@ import (
 
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // TestRunLeakSuspects runs testdata/leakserver under gofil run, drives a
@@ -63,7 +63,7 @@ func TestRunLeakSuspects(t *testing.T) {
 	if !strings.Contains(stderr.String(), "leak suspects") {
 		t.Errorf("stderr lists no leak suspects:\n%s", stderr.String())
 	}
-	data, err := os.ReadFile(filepath.Join(out, report.LeaksFile))
+	data, err := os.ReadFile(filepath.Join(out, rundir.LeaksFile))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
@@ -103,10 +103,10 @@ func TestBatchJobNoLeakList(t *testing.T) {
 	if strings.Contains(r.stderr, "leak suspects") {
 		t.Errorf("a batch job's stderr lists leak suspects:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "kept growing until the program ended (its data, or leaks): "+filepath.Join(out, report.LeaksFile)) {
+	if !strings.Contains(r.stderr, "kept growing until the program ended (its data, or leaks): "+filepath.Join(out, rundir.LeaksFile)) {
 		t.Errorf("stderr does not point to leaks.json:\n%s", r.stderr)
 	}
-	if _, err := os.Stat(filepath.Join(out, report.LeaksFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, rundir.LeaksFile)); err != nil {
 		t.Errorf("no leaks.json: %v", err)
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
 	"github.com/gofil/gofil/internal/raw"
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/rundir"
 )
 
@@ -68,15 +67,15 @@ func TestOOMKill(t *testing.T) {
 		t.Errorf("main.growCache holds %d bytes in the dump, want the heap at its mark, %d, ±5%%", grow, exact)
 	}
 	var dump raw.Profile
-	if err := rundir.ReadRaw(filepath.Join(out, report.RawDir), raw.OOMFile, &dump); err != nil {
+	if err := rundir.ReadRaw(filepath.Join(out, rundir.RawDir), raw.OOMFile, &dump); err != nil {
 		t.Fatalf("emergency dump: %v", err)
 	}
-	for _, name := range []string{report.OOMProfile, report.OOMFolded} {
+	for _, name := range []string{rundir.OOMProfile, rundir.OOMFolded} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("%s missing: %v", name, err)
 		}
 	}
-	data, _ := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	data, _ := os.ReadFile(filepath.Join(out, rundir.SummaryFile))
 	var fields map[string]any
 	if err := json.Unmarshal(data, &fields); err != nil || fields["oom_killed"] != true {
 		t.Errorf("summary.json has no oom_killed: true")

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // TestTrackerMemorySmall runs testdata/manystacks, which allocates from
@@ -45,11 +46,11 @@ func TestTrackerMemorySmall(t *testing.T) {
 	if p.TrackerBytes <= 0 || p.TrackerBytes > bound {
 		t.Errorf("peak.tracker_bytes = %d, want above 0 and at most %d (2%% of the program's heap at the peak, or 8 MiB)", p.TrackerBytes, bound)
 	}
-	own := report.OwnText(p)
+	own := summary.OwnText(p)
 	if own == "" || !strings.Contains(r.stderr, own) {
 		t.Errorf("stderr does not say %q:\n%s", own, headlines(r.stderr))
 	}
-	page, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+	page, err := os.ReadFile(filepath.Join(out, rundir.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}

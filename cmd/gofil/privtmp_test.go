@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
 )
 
 // TestGraphvizOnlyWhereDrawn: gofil's own binary does not link Graphviz
@@ -69,7 +69,7 @@ func TestGraphvizCacheIsPrivate(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("gofil report (HOME=%q): exit code %d\n%s", home, r.code, r.stderr)
 		}
-		page, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+		page, err := os.ReadFile(filepath.Join(out, rundir.HTMLFile))
 		if err != nil {
 			t.Fatal(err)
 		}

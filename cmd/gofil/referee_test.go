@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // gcLine is one line of GODEBUG=gctrace=1: the runtime's own figures for
@@ -151,7 +152,7 @@ const spanOverhead = 0.035
 
 // checkNoFalseAlarm: the note that the sampled heap and the exact one
 // disagree may only be given when the exact one agrees with gctrace.
-func checkNoFalseAlarm(t *testing.T, name string, s *report.Summary, ref gcLine) {
+func checkNoFalseAlarm(t *testing.T, name string, s *summary.Summary, ref gcLine) {
 	t.Helper()
 	for _, n := range s.Notes {
 		if strings.Contains(n, "more than sampling explains") && s.Peak.MarkHeapBytesExact == nil {
@@ -162,7 +163,7 @@ func checkNoFalseAlarm(t *testing.T, name string, s *report.Summary, ref gcLine)
 
 func readRawPeak(t *testing.T, dir string) raw.Profile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, report.RawDir, raw.PeakFile))
+	data, err := os.ReadFile(filepath.Join(dir, rundir.RawDir, raw.PeakFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/gofil/gofil/internal/units"
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // holdForProfile allocates 64 blocks of 1 MiB for a heap profile to find.
@@ -67,7 +68,7 @@ func writeHeapProfile(t *testing.T, path string, debug int) {
 // foldedTotal sums the bytes of a report's peak.folded.
 func foldedTotal(t *testing.T, dir string) int64 {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, report.PeakFolded))
+	data, err := os.ReadFile(filepath.Join(dir, rundir.PeakFolded))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestReportFromPprof(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit code %d\n%s", r.code, r.stderr)
 			}
-			if got := strings.TrimSpace(r.stdout); got != filepath.Join(out, report.HTMLFile) {
+			if got := strings.TrimSpace(r.stdout); got != filepath.Join(out, rundir.HTMLFile) {
 				t.Errorf("stdout %q, want the page's path", got)
 			}
 			s := r.summary
@@ -120,7 +121,7 @@ func TestReportFromPprof(t *testing.T) {
 			if len(s.Notes) == 0 || !strings.Contains(s.Notes[0], "pprof") || !strings.Contains(s.Notes[0], "no timeline") {
 				t.Errorf("notes %q do not say the report comes from a pprof profile without a timeline", s.Notes)
 			}
-			page, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+			page, err := os.ReadFile(filepath.Join(out, rundir.HTMLFile))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestReportFromPprof(t *testing.T) {
 				t.Fatalf("without -o: exit code %d\n%s", r.code, r.stderr)
 			}
 			want := map[string]string{"heap.pb.gz": "heap-report", "heap.txt": "heap.txt-report"}[c.name]
-			if _, err := os.Stat(filepath.Join(dir, want, report.HTMLFile)); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, want, rundir.HTMLFile)); err != nil {
 				t.Errorf("without -o: %v\n%s", err, r.stderr)
 			}
 		})
@@ -171,7 +172,7 @@ func TestReportRunDir(t *testing.T) {
 		if !slices.Equal(s.Notes, before.Notes) {
 			t.Errorf("gofil %v: notes %q, were %q", args, s.Notes, before.Notes)
 		}
-		for _, name := range []string{report.HTMLFile, report.PeakProfile, report.PeakFolded} {
+		for _, name := range []string{rundir.HTMLFile, rundir.PeakProfile, rundir.PeakFolded} {
 			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 				t.Errorf("gofil %v: %v", args, err)
 			}
@@ -210,7 +211,7 @@ func TestReportOpen(t *testing.T) {
 		}
 		return 0, stdout.String(), stderr.String()
 	}
-	page := filepath.Join(dir, "out", report.HTMLFile)
+	page := filepath.Join(dir, "out", rundir.HTMLFile)
 	code, _, stderr := run(bin)
 	if code != 0 {
 		t.Fatalf("exit code %d\n%s", code, stderr)
@@ -260,14 +261,14 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	if _, err := os.Stat(filepath.Join(out, report.HTMLFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, rundir.HTMLFile)); err != nil {
 		// gofil run does not write the page yet: gofil report does.
-		t.Logf("gofil run wrote no %s; rendering it with gofil report", report.HTMLFile)
+		t.Logf("gofil run wrote no %s; rendering it with gofil report", rundir.HTMLFile)
 		if r := gofil(t, out, "report", out); r.code != 0 {
 			t.Fatalf("gofil report: exit code %d\n%s", r.code, r.stderr)
 		}
 	}
-	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(out, report.HTMLFile)}).String()
+	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(out, rundir.HTMLFile)}).String()
 
 	devtools := startChromium(t, ctx, chromium)
 	wsURL, err := pageTarget(ctx, devtools)
@@ -517,7 +518,7 @@ func TestReportInBrowser(t *testing.T) {
 // not the peak's: the flame graph and the sites table show the heap at
 // the GC mark nearest the click, the graph's own script runs, and "Back to
 // the peak" brings the peak's graph and table back.
-func checkMoments(t *testing.T, ctx context.Context, c *cdpClient, s *report.Summary) {
+func checkMoments(t *testing.T, ctx context.Context, c *cdpClient, s *summary.Summary) {
 	t.Helper()
 	var box struct{ Left, Top, Width, Height float64 }
 	if err := c.eval(ctx, `(() => {
@@ -672,13 +673,13 @@ func startChromium(t *testing.T, ctx context.Context, chromium string) string {
 }
 
 // checkPageFigures holds what the page shows against summary.json.
-func checkPageFigures(t *testing.T, s *report.Summary, figures map[string]string, title string, markMs float64, markLabel string, heapAtMark int64, legend []string, topBytes int64) {
+func checkPageFigures(t *testing.T, s *summary.Summary, figures map[string]string, title string, markMs float64, markLabel string, heapAtMark int64, legend []string, topBytes int64) {
 	t.Helper()
 	if s == nil || s.Peak == nil || s.Peak.HeapBytesExact == 0 || len(s.Top) == 0 {
 		t.Fatalf("summary.json has no peak with an exact heap and sites: %+v", s)
 	}
 	p := s.Peak
-	heap := units.Bytes(report.PeakHeap(p))
+	heap := units.Bytes(summary.PeakHeap(p))
 	for label, want := range map[string]string{
 		"Peak RSS":            units.Bytes(int64(p.RSSBytes)),
 		"Go heap at the peak": units.Bytes(int64(p.HeapBytesExact)),
@@ -732,7 +733,7 @@ func navigate(t *testing.T, ctx context.Context, c *cdpClient, url string) {
 // it loaded.
 func checkLongNames(t *testing.T, ctx context.Context, c *cdpClient, dir string) []string {
 	t.Helper()
-	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, report.HTMLFile)}).String()
+	pageURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, rundir.HTMLFile)}).String()
 	navigate(t, ctx, c, pageURL)
 	var cg struct {
 		Nodes, Outside int
@@ -778,7 +779,7 @@ func checkLongNames(t *testing.T, ctx context.Context, c *cdpClient, dir string)
 		t.Errorf("edges cover their own labels: %q", cg.Crossed)
 	}
 
-	svgURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, report.FlameSVG)}).String()
+	svgURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, rundir.FlameSVG)}).String()
 	navigate(t, ctx, c, svgURL)
 	var labels struct {
 		Full, Label string

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/rundir"
 )
 
@@ -79,7 +78,7 @@ func TestSignalAfterEnd(t *testing.T) {
 	if s := readSummary(t, out); s == nil || s.Peak == nil || s.ExitCode != 5 {
 		t.Errorf("no finished report with exit code 5: %+v\n%s", s, stderr)
 	}
-	if _, err := os.Stat(filepath.Join(out, report.IncompleteFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(out, rundir.IncompleteFile)); err == nil {
 		t.Errorf("the report is marked incomplete\n%s", stderr)
 	}
 	if n := strings.Count(stderr.String(), "SIGTERM: the program has ended"); n != 1 {
@@ -122,7 +121,7 @@ func TestSignalStorm(t *testing.T) {
 	}
 	msg := stderr.String()
 	cut := strings.Count(msg, "the report was cut short")
-	_, incomplete := os.Stat(filepath.Join(out, report.IncompleteFile))
+	_, incomplete := os.Stat(filepath.Join(out, rundir.IncompleteFile))
 	t.Logf("the program printed %q; the report was cut short: %v", lines, cut == 1)
 	switch {
 	case cut > 1:
@@ -132,7 +131,7 @@ func TestSignalStorm(t *testing.T) {
 	case cut == 0 && readSummary(t, out) == nil:
 		t.Errorf("no report, and gofil did not say it was cut short\n%s", msg)
 	}
-	if _, err := os.Stat(filepath.Join(out, report.RawDir, rundir.MetaFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, rundir.RawDir, rundir.MetaFile)); err != nil {
 		t.Errorf("raw/ lacks what gofil knew of the program: %v", err)
 	}
 }

@@ -12,8 +12,9 @@ import (
 	"testing"
 
 	"github.com/gofil/gofil/internal/units"
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // groundTruth is what a ground-truth program measures of itself and
@@ -236,7 +237,7 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	if g := p.GC; g == nil || g.GOGC != 400 || g.GOGCSetBy != "program" || g.MemoryLimitBytes != 0 || g.MemoryLimitSetBy != "default" {
 		t.Errorf("peak.gc_settings = %+v, want GOGC 400 set by the program and no memory limit", g)
 	}
-	prof, err := heap.ReadProfile(filepath.Join(out, report.PeakProfile))
+	prof, err := heap.ReadProfile(filepath.Join(out, rundir.PeakProfile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,9 +255,9 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	if live != p.LiveBytes || garbage != p.GarbageBytes || inuse != p.HeapBytes {
 		t.Errorf("peak.pb.gz holds %d in use, %d live, %d garbage; summary.json %d, %d, %d", inuse, live, garbage, p.HeapBytes, p.LiveBytes, p.GarbageBytes)
 	}
-	page, _ := os.ReadFile(filepath.Join(out, report.HTMLFile))
+	page, _ := os.ReadFile(filepath.Join(out, rundir.HTMLFile))
 	want := fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection (GOGC=400, set by the program; no memory limit).",
-		units.Bytes(report.PeakHeap(p)), units.Bytes(int64(*p.LiveBytesExact)), units.Bytes(int64(*p.GarbageBytesExact)))
+		units.Bytes(summary.PeakHeap(p)), units.Bytes(int64(*p.LiveBytesExact)), units.Bytes(int64(*p.GarbageBytesExact)))
 	if !strings.Contains(string(page), want) {
 		t.Errorf("the page has no headline %q", want)
 	}

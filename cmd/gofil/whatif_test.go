@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // TestWhatIfPredictsRealRuns: the pacer's replay, made from one run of
@@ -29,8 +29,8 @@ func TestWhatIfPredictsRealRuns(t *testing.T) {
 	if r.code != 0 || r.summary == nil {
 		t.Fatalf("exit code %d\n%s", r.code, r.stderr)
 	}
-	var limit *report.WhatIf
-	predicted := map[string]report.WhatIf{}
+	var limit *summary.WhatIf
+	predicted := map[string]summary.WhatIf{}
 	for _, w := range r.summary.WhatIf {
 		w := w
 		switch {

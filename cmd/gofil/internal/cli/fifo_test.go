@@ -68,7 +68,7 @@ func TestReportFIFO(t *testing.T) {
 		return func(t *testing.T) []string {
 			dir := copyRun(t)
 			if noMeta {
-				os.Remove(filepath.Join(dir, report.RawDir, rundir.MetaFile))
+				os.Remove(filepath.Join(dir, rundir.RawDir, rundir.MetaFile))
 			}
 			putFIFO(t, filepath.Join(dir, rel))
 			return []string{dir}
@@ -76,12 +76,12 @@ func TestReportFIFO(t *testing.T) {
 	}
 	for _, name := range []string{raw.StartFile, raw.ExitFile, raw.PeakFile, raw.OOMFile, raw.DumpLogFile,
 		raw.HistoryFile, raw.MomentsFile, raw.TimelineFile, raw.GCLogFile, rundir.MetaFile, rundir.PackagesFile} {
-		cases = append(cases, kase{"raw/" + name, runFile(filepath.Join(report.RawDir, name), false),
+		cases = append(cases, kase{"raw/" + name, runFile(filepath.Join(rundir.RawDir, name), false),
 			name == raw.MomentsFile || name == raw.GCLogFile})
 	}
 	cases = append(cases,
 		kase{rundir.RSSFile, runFile(rundir.RSSFile, false), false},
-		kase{report.SummaryFile + " without meta.json", runFile(report.SummaryFile, true), false},
+		kase{rundir.SummaryFile + " without meta.json", runFile(rundir.SummaryFile, true), false},
 		kase{report.ManifestFile, func(t *testing.T) []string {
 			dir := t.TempDir()
 			prof := filepath.Join(dir, "heap.pb.gz")
@@ -101,11 +101,11 @@ func TestReportFIFO(t *testing.T) {
 	)
 	// peak.pb.gz is read only for a run without meta.json, and what it
 	// gives is not needed: a FIFO there is passed over.
-	cases = append(cases, kase{report.PeakProfile + " without meta.json", func(t *testing.T) []string {
+	cases = append(cases, kase{rundir.PeakProfile + " without meta.json", func(t *testing.T) []string {
 		dir := copyRun(t)
-		os.Remove(filepath.Join(dir, report.RawDir, rundir.MetaFile))
-		os.WriteFile(filepath.Join(dir, report.SummaryFile), []byte("{}\n"), 0o600)
-		putFIFO(t, filepath.Join(dir, report.PeakProfile))
+		os.Remove(filepath.Join(dir, rundir.RawDir, rundir.MetaFile))
+		os.WriteFile(filepath.Join(dir, rundir.SummaryFile), []byte("{}\n"), 0o600)
+		putFIFO(t, filepath.Join(dir, rundir.PeakProfile))
 		return []string{dir}
 	}, true})
 

@@ -15,25 +15,25 @@ import (
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // FuzzMetaFromSummary: gofil report reads back an earlier report's
 // summary.json (one written before raw/meta.json); any contents give an
 // error or a Meta, never a panic.
 func FuzzMetaFromSummary(f *testing.F) {
-	s := report.Summary{Schema: 1, Command: []string{"./job", "-n", "3"}, Target: "./job", ExitCode: 3, Ended: "killed by SIGTERM",
-		Peak: &report.PeakInfo{RSSBytes: 1 << 30, HeapBytes: 1 << 29}, Notes: []string{"prebuilt binary: x"}}
+	s := summary.Summary{Schema: 1, Command: []string{"./job", "-n", "3"}, Target: "./job", ExitCode: 3, Ended: "killed by SIGTERM",
+		Peak: &summary.PeakInfo{RSSBytes: 1 << 30, HeapBytes: 1 << 29}, Notes: []string{"prebuilt binary: x"}}
 	data, _ := json.Marshal(s)
 	f.Add(data)
 	f.Add([]byte(`{"oom_killed": true, "oom": {"limit_bytes": -1}, "duration_seconds": 1e308, "ended": "killed by "}`))
 	f.Add([]byte(`{"peak": null, "notes": [null]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		os.Mkdir(filepath.Join(dir, report.RawDir), 0o700)
-		os.WriteFile(filepath.Join(dir, report.SummaryFile), data, 0o600)
+		os.Mkdir(filepath.Join(dir, rundir.RawDir), 0o700)
+		os.WriteFile(filepath.Join(dir, rundir.SummaryFile), data, 0o600)
 		metaFromDir(dir, &rundir.Run{})
 	})
 }
@@ -135,7 +135,7 @@ func FuzzReportAt(f *testing.F) {
 		`{"cycle":2,"at_ns":9223372036854775807,"changes":[[0,0,0,0]]}]}`), peak, uint32(1<<31))
 	f.Fuzz(func(t *testing.T, moments, peak []byte, atMS uint32) {
 		dir := t.TempDir()
-		rawDir := filepath.Join(dir, report.RawDir)
+		rawDir := filepath.Join(dir, rundir.RawDir)
 		os.Mkdir(rawDir, 0o700)
 		entries, _ := os.ReadDir(fixture)
 		for _, e := range entries {

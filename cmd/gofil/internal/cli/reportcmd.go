@@ -25,6 +25,7 @@ import (
 	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 const reportUsage = `Usage: gofil report [--open] [-o DIR] DIR | PROFILE
@@ -119,7 +120,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	page := filepath.Join(outDir, report.HTMLFile)
+	page := filepath.Join(outDir, rundir.HTMLFile)
 	if f.open {
 		openPage(ctx, page, stderr)
 	}
@@ -131,9 +132,9 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 // tracker's data in dir/raw and the run's facts. hint ends the line said
 // when dir is not one.
 func loadRunDir(dir, hint string) (*rundir.Run, rundir.Meta, error) {
-	rawDir := filepath.Join(dir, report.RawDir)
+	rawDir := filepath.Join(dir, rundir.RawDir)
 	if st, err := os.Stat(rawDir); err != nil || !st.IsDir() {
-		return nil, rundir.Meta{}, fail(exitBadInput, "%s is not a gofil report directory: it has no %s/%s", dir, report.RawDir, hint)
+		return nil, rundir.Meta{}, fail(exitBadInput, "%s is not a gofil report directory: it has no %s/%s", dir, rundir.RawDir, hint)
 	}
 	run, err := rundir.Load(rawDir)
 	if err != nil {
@@ -154,7 +155,7 @@ func reportAt(f reportFlags, stdout, stderr io.Writer) error {
 	}
 	m, ok := run.MarkNear(f.at)
 	if !ok {
-		return fail(exitBadInput, "%s holds no heap at any GC mark (%s is missing: a report of an older gofil, or a run that ended before its first GC)", f.arg, filepath.Join(report.RawDir, raw.MomentsFile))
+		return fail(exitBadInput, "%s holds no heap at any GC mark (%s is missing: a report of an older gofil, or a run that ended before its first GC)", f.arg, filepath.Join(rundir.RawDir, raw.MomentsFile))
 	}
 	outDir := f.arg
 	if f.out != "" {
@@ -213,7 +214,7 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 // directory's summary.json, its peak.pb.gz and rss.tsv. Each may be
 // missing; what they held is then not known.
 func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
-	meta, ok, err := rundir.ReadMeta(filepath.Join(dir, report.RawDir))
+	meta, ok, err := rundir.ReadMeta(filepath.Join(dir, rundir.RawDir))
 	if err != nil {
 		return meta, err
 	}
@@ -227,17 +228,17 @@ func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
 		return meta, nil
 	}
 	// A report from before raw/meta.json: what summary.json says.
-	var old report.Summary
-	data, err := regfile.ReadLimited(filepath.Join(dir, report.SummaryFile), regfile.MaxInputBytes)
+	var old summary.Summary
+	data, err := regfile.ReadLimited(filepath.Join(dir, rundir.SummaryFile), regfile.MaxInputBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		meta.Notes = []string{report.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}
+		meta.Notes = []string{rundir.SummaryFile + " was missing when this report was written again: the command and how it ended are not known"}
 		meta.EndUnknown = true
 	case err != nil:
 		return meta, err
 	default:
 		if err := json.Unmarshal(data, &old); err != nil {
-			return meta, fmt.Errorf("%s: %w", filepath.Join(dir, report.SummaryFile), err)
+			return meta, fmt.Errorf("%s: %w", filepath.Join(dir, rundir.SummaryFile), err)
 		}
 	}
 	meta.Command = old.Command
@@ -267,7 +268,7 @@ func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
 	if run.Start != nil {
 		meta.Started = time.Unix(0, run.Start.StartUnix)
 	}
-	if p, err := heap.ReadProfile(filepath.Join(dir, report.PeakProfile)); err == nil {
+	if p, err := heap.ReadProfile(filepath.Join(dir, rundir.PeakProfile)); err == nil {
 		if len(p.Mapping) > 0 {
 			meta.Binary = p.Mapping[0].File
 		}
@@ -282,7 +283,7 @@ func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
 	}
 	// Keep the notes `gofil run` added of its own; Build adds the others
 	// again.
-	built := report.Build(meta, run)
+	built := summary.Build(meta, run)
 	for _, n := range old.Notes {
 		if !slices.Contains(built.Notes, n) {
 			meta.Notes = append(meta.Notes, n)
@@ -361,7 +362,7 @@ func prepareReportDir(dir string) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, report.RawDir)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, rundir.RawDir)); err == nil {
 		return errors.New("holds another run's report; name a new directory")
 	}
 	own, ok := report.OwnFiles(dir)

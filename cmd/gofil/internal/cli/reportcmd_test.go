@@ -17,6 +17,7 @@ import (
 	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 // inlinedProfile is report/heap/testdata/inlined.pb.gz: a heap profile with
@@ -60,19 +61,19 @@ func TestReportCommandProfile(t *testing.T) {
 		t.Fatalf("exit code %d\n%s", code, stderr.String())
 	}
 	out := filepath.Join(dir, "heap-report")
-	if got := strings.TrimSpace(stdout.String()); got != filepath.Join(out, report.HTMLFile) {
+	if got := strings.TrimSpace(stdout.String()); got != filepath.Join(out, rundir.HTMLFile) {
 		t.Errorf("stdout %q, want the page's path", got)
 	}
-	for _, name := range []string{report.HTMLFile, report.PeakFolded, report.PeakProfile, report.SummaryFile} {
+	for _, name := range []string{rundir.HTMLFile, rundir.PeakFolded, rundir.PeakProfile, rundir.SummaryFile} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Error(err)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	data, err := os.ReadFile(filepath.Join(out, rundir.SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s report.Summary
+	var s summary.Summary
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestMetaFromDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			after := report.Build(meta, run)
+			after := summary.Build(meta, run)
 			if !slices.Equal(after.Notes, before.Notes) || after.Ended != before.Ended || after.ExitCode != before.ExitCode ||
 				!slices.Equal(after.Command, before.Command) || after.Peak.RSSBytes != before.Peak.RSSBytes ||
 				after.DurationSeconds != before.DurationSeconds || len(meta.RSS) != len(c.meta.RSS) {
@@ -180,7 +181,7 @@ func TestDefaultProfileReportDir(t *testing.T) {
 // gofil run knew, with no summary.json to read.
 func TestMetaFromRecordedFacts(t *testing.T) {
 	dir := t.TempDir()
-	rawDir := filepath.Join(dir, report.RawDir)
+	rawDir := filepath.Join(dir, rundir.RawDir)
 	if err := os.Mkdir(rawDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

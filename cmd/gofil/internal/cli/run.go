@@ -209,7 +209,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	oomKills := oomCounter(group)
 	killsBefore, _ := oomKills()
 
-	rawDir := filepath.Join(outDir, report.RawDir)
+	rawDir := filepath.Join(outDir, rundir.RawDir)
 	if err := os.Mkdir(rawDir, 0o700); err != nil {
 		return fail(exitBadInput, "-o %s: %v", outDir, err)
 	}
@@ -382,7 +382,7 @@ func writeReport(outDir, rawDir string, meta rundir.Meta, stderr io.Writer) erro
 			sites = "1 allocation site"
 		}
 		fmt.Fprintf(stderr, "gofil: %s kept growing until the program ended (its data, or leaks): %s\n",
-			sites, filepath.Join(outDir, report.LeaksFile))
+			sites, filepath.Join(outDir, rundir.LeaksFile))
 	}
 	return nil
 }

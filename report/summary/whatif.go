@@ -1,8 +1,7 @@
-package report
+package summary
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/gofil/gofil/internal/pacer"
@@ -28,7 +27,8 @@ type WhatIf struct {
 	MeasuredGCCycles      *int    `json:"measured_gc_cycles,omitempty"`
 }
 
-func (w WhatIf) settings() pacer.Settings {
+// Settings are the GC settings w predicts for.
+func (w WhatIf) Settings() pacer.Settings {
 	s := pacer.Settings{GOGC: -1, Limit: w.MemoryLimitBytes}
 	if w.GOGC != nil {
 		s.GOGC = *w.GOGC
@@ -216,49 +216,3 @@ func adviceLine(p, base pacer.Prediction, actual pacer.Settings) string {
 	}
 	return fmt.Sprintf("%s: peak Go heap about −%.0f%% (%s), %s", strings.Join(changed, " "), saving, units.Bytes(int64(p.PeakHeap)), cost)
 }
-
-// whatIfRow is one line of the page's table of other settings.
-type whatIfRow struct {
-	Setting, Peak, PeakChange, Cycles, CyclesChange string
-	Actual                                          bool
-}
-
-// whatIfRows are the page's lines for list, and the sentence that holds
-// the model's prediction for the run's own settings against the run.
-func whatIfRows(list []WhatIf) (rows []whatIfRow, check string) {
-	var base *WhatIf
-	for i := range list {
-		if list[i].Actual {
-			base = &list[i]
-		}
-	}
-	if base == nil {
-		return nil, ""
-	}
-	change := func(v, b float64) string {
-		if b == 0 {
-			return "—"
-		}
-		if math.Abs(v/b-1) < 0.005 {
-			return "same"
-		}
-		return fmt.Sprintf("%+.0f%%", 100*(v/b-1))
-	}
-	for _, w := range list {
-		rows = append(rows, whatIfRow{
-			Setting: whatIfSettingText(w), Actual: w.Actual,
-			Peak:         units.Bytes(int64(w.PeakHeapBytes)),
-			PeakChange:   change(float64(w.PeakHeapBytes), float64(base.PeakHeapBytes)),
-			Cycles:       fmt.Sprintf("%d", w.GCCycles),
-			CyclesChange: change(float64(w.GCCycles), float64(base.GCCycles)),
-		})
-	}
-	if base.MeasuredPeakHeapBytes != nil && base.MeasuredGCCycles != nil {
-		check = fmt.Sprintf("Under this run's own settings it predicts %s and %d GC cycles; the run had %s and %d.",
-			units.Bytes(int64(base.PeakHeapBytes)), base.GCCycles, units.Bytes(int64(*base.MeasuredPeakHeapBytes)), *base.MeasuredGCCycles)
-	}
-	return rows, check
-}
-
-// whatIfSettingText is how the page names an entry's settings.
-func whatIfSettingText(w WhatIf) string { return w.settings().String() }

@@ -1,18 +1,17 @@
-package report
+// Package summary is the model of a report: what a run's files say, in
+// figures and notes, as summary.json holds it (Build), with the pacer's
+// predictions for other GC settings. The page and the text gofil prints
+// render from it.
+package summary
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
-	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
@@ -373,7 +372,7 @@ func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 			}
 		}
 		if truncated > 0 {
-			s.Notes = append(s.Notes, fmt.Sprintf("%d stacks were deeper than the runtime's 32-frame limit and lost their outermost frames (labelled truncated in %s)", truncated, PeakProfile))
+			s.Notes = append(s.Notes, fmt.Sprintf("%d stacks were deeper than the runtime's 32-frame limit and lost their outermost frames (labelled truncated in %s)", truncated, rundir.PeakProfile))
 		}
 	} else if peakRSS > 0 {
 		s.Peak = &PeakInfo{RSSBytes: peakRSS}
@@ -483,112 +482,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// writeHeapFiles writes h as a pprof profile and as collapsed stacks.
-func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta rundir.Meta) error {
-	var pb bytes.Buffer
-	if err := heap.WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
-		return err
-	}
-	if err := raw.WriteFile(dir, profileName, pb.Bytes()); err != nil {
-		return err
-	}
-	var folded bytes.Buffer
-	if err := heap.WriteFolded(&folded, h); err != nil {
-		return err
-	}
-	return raw.WriteFile(dir, foldedName, folded.Bytes())
-}
-
-// Text writes the short summary gofil prints on stderr.
-func Text(w io.Writer, s *Summary, dir string) {
-	p := s.Peak
-	if p == nil {
-		fmt.Fprintf(w, "gofil: no memory figures were recorded\n")
-	} else {
-		if p.RSSBytes > 0 {
-			fmt.Fprintf(w, "gofil: peak RSS %s", units.Bytes(int64(p.RSSBytes)))
-		} else {
-			fmt.Fprintf(w, "gofil: peak RSS not recorded")
-		}
-		if p.HeapBytes > 0 {
-			exact, heap := "unknown", units.Bytes(p.HeapBytes)
-			if p.HeapBytesExact > 0 {
-				exact = units.Bytes(int64(p.HeapBytesExact))
-			}
-			if p.Approximate {
-				// The figures are upper bounds; a reading among the unseen
-				// cycles, when there is one, is the least the heap was.
-				heap = "at most " + heap
-				switch lower := units.Bytes(int64(p.LowerBoundBytes)); {
-				case p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
-					exact = lower + " to " + exact
-				case p.HeapBytesExact > 0:
-					exact = "at most " + exact
-				case p.LowerBoundBytes > 0:
-					exact = "at least " + lower
-				}
-			}
-			// gofil's own part is said beside the figure that counts it.
-			switch own := OwnText(p); {
-			case own != "" && p.HeapBytesExact > 0:
-				exact += ", " + own
-			case own != "":
-				exact += fmt.Sprintf("; sampled %s, %s", units.Bytes(p.HeapBytes+p.TrackerBytes), own)
-			}
-			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", heap, exact, p.AtSeconds)
-			fmt.Fprintf(w, "; outside the Go heap %s", units.Bytes(int64(p.OutsideHeapBytes)))
-		}
-		fmt.Fprintln(w)
-	}
-	if len(s.Top) > 0 {
-		fmt.Fprintf(w, "gofil: largest allocation sites at the peak:\n")
-		n := len(s.Top)
-		if n > 10 {
-			n = 10
-		}
-		for _, site := range s.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
-		}
-	}
-	if o := s.OOM; o != nil && o.Dumps > 0 {
-		fmt.Fprintf(w, "gofil: memory limit %s (%s); last emergency dump at %s in use (%.1f%% of the limit), %.2fs into the run:\n",
-			units.Bytes(int64(o.LimitBytes)), o.LimitSource, units.Bytes(int64(o.DumpedAtBytes)), 100*float64(o.DumpedAtBytes)/float64(o.LimitBytes), o.AtSeconds)
-		n := len(o.Top)
-		if n > 5 {
-			n = 5
-		}
-		for _, site := range o.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
-		}
-	}
-	for _, n := range s.Notes {
-		fmt.Fprintf(w, "gofil: note: %s\n", n)
-	}
-	if s.GCAdvice != "" {
-		fmt.Fprintf(w, "gofil: GC settings, as a replay of the GC pacer predicts: %s (all settings: summary.json whatif)\n", s.GCAdvice)
-	}
-	fmt.Fprintf(w, "gofil: report: %s\n", dir)
-}
-
-// SiteText is an allocation site as gofil prints it within a line on the
-// terminal: its function and its file, shortened by RelPath, with every
-// control character escaped (term.Name), and its line.
-func SiteText(function, file string, line int) string {
-	return term.Name(function) + "  " + term.Name(RelPath(file)) + ":" + strconv.Itoa(line)
-}
-
-// RelPath shortens a path under the working directory, for display.
-func RelPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
 }
 
 // PeakHeap is the Go heap at the peak as the page and the timeline show it:
