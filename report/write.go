@@ -11,6 +11,7 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/page"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 )
@@ -91,7 +92,7 @@ func finish(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) e
 	}
 	s.Files["summary"] = rundir.SummaryFile
 	s.Files["html"] = rundir.HTMLFile
-	pageErr := WriteHTML(dir, meta, s, run)
+	pageErr := page.Write(dir, meta, s, run)
 	if pageErr != nil {
 		// The figures are still worth having, saying what is missing.
 		pageErr = fmt.Errorf("writing the report page: %w", pageErr)

@@ -1,4 +1,8 @@
-package report
+// Package page renders a report's interactive page, index.html: the
+// headline figures, flame and icicle graphs of the heap at the peak and at
+// other GC marks, the memory timeline, the call graph, the largest
+// allocation sites and the predictions for other GC settings.
+package page
 
 import (
 	"bytes"
@@ -39,12 +43,12 @@ var (
 	pageTemplate = template.Must(template.New("report").Parse(pageSource))
 )
 
-// WriteHTML writes index.html into the report directory dir: one
+// Write writes index.html into the report directory dir: one
 // self-contained page (no network, all styles and scripts inline) with the
 // headline figures of s, flame and icicle graphs of the heap at the peak
 // (run.Peak), the memory timeline, the largest allocation sites, a call
 // graph of the peak and links to the report's other files, those listed in
-// s.Files. WriteDir calls it, before it writes summary.json.
+// s.Files. report.WriteDir calls it, before it writes summary.json.
 //
 // Every name from the profile is escaped. The page stays under 10 MB for
 // any profile: flamegraph frames narrower than half a pixel are merged
@@ -52,7 +56,7 @@ var (
 // changing any total, and the call graph keeps at most the 80 largest
 // functions. If the call graph cannot be laid out, the page says why
 // instead of showing it. The same input gives the same page.
-func WriteHTML(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) error {
+func Write(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) error {
 	if s == nil {
 		return fmt.Errorf("write %s: no summary", rundir.HTMLFile)
 	}
@@ -89,7 +93,7 @@ type pageData struct {
 	// LiveFrom that the peak is the program's end, whose live part is
 	// what its last GC found reachable, and the paler part not known.
 	SplitShown, LiveFrom bool
-	Figures              []figure
+	Figures              []Figure
 	Notes                []string
 	HasPeak              bool
 	Flame                template.HTML
@@ -124,7 +128,9 @@ type pageData struct {
 	Script        template.JS
 }
 
-type figure struct {
+// Figure is one of the page's headline cards: a label, a value and what
+// it means.
+type Figure struct {
 	Label, Value, Detail string
 }
 
@@ -154,8 +160,8 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 		Style:   template.CSS(pageStyle),
 		Script:  template.JS(pageScript),
 	}
-	d.Figures = figures(meta, s, run)
-	d.Headline = headline(s)
+	d.Figures = Figures(meta, s, run)
+	d.Headline = Headline(s)
 	if run != nil && run.Peak != nil {
 		d.LiveFrom = run.Peak.LiveFrom()
 		d.SplitShown = whileRunning(run.Peak.Raw.Reason) || d.LiveFrom
@@ -381,17 +387,18 @@ func callGraphNote(g *callGraph) string {
 	return note
 }
 
-func figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []figure {
+// Figures are the page's headline cards.
+func Figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []Figure {
 	p := s.Peak
 	notKnown := "not recorded"
 	if p == nil {
-		return []figure{
+		return []Figure{
 			{"Peak RSS", notKnown, "gofil recorded no memory figures"},
 			{"How it ended", orDash(s.Ended), exitPathDetail(s)},
 		}
 	}
-	var out []figure
-	rss := figure{Label: "Peak RSS", Value: notKnown, Detail: "the process's peak resident memory over the run"}
+	var out []Figure
+	rss := Figure{Label: "Peak RSS", Value: notKnown, Detail: "the process's peak resident memory over the run"}
 	if p.RSSBytes > 0 {
 		rss.Value = units.Bytes(int64(p.RSSBytes))
 	}
@@ -399,7 +406,7 @@ func figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []figure {
 		rss.Detail += fmt.Sprintf("; no memory limit was set (the host had %s, %s)", units.Bytes(int64(host)), source)
 	}
 	out = append(out, rss)
-	heap := figure{Label: "Go heap at the peak", Value: notKnown}
+	heap := Figure{Label: "Go heap at the peak", Value: notKnown}
 	if p.HeapBytes > 0 || p.Moment != "" {
 		heap.Value = units.Bytes(summary.PeakHeap(p))
 		var details []string
@@ -440,13 +447,13 @@ func figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []figure {
 		heap.Detail = strings.Join(details, "; ")
 	}
 	out = append(out, heap)
-	outside := figure{Label: "Outside the Go heap", Value: notKnown, Detail: "mmap, cgo, the binary: resident memory the Go runtime does not account for"}
+	outside := Figure{Label: "Outside the Go heap", Value: notKnown, Detail: "mmap, cgo, the binary: resident memory the Go runtime does not account for"}
 	if p.RSSAtPeakBytes > 0 && p.GoRuntimeBytes > 0 { // the Go runtime's figures are known
 		outside.Value = units.Bytes(int64(p.OutsideHeapBytes))
 		outside.Detail = fmt.Sprintf("at the peak, of %s resident; mmap, cgo, the binary", units.Bytes(int64(p.RSSAtPeakBytes)))
 	}
 	out = append(out, outside)
-	when := figure{Label: "When", Value: notKnown}
+	when := Figure{Label: "When", Value: notKnown}
 	switch {
 	case p.HeapBytes > 0 && p.Moment != "" && p.Moment != "pprof":
 		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
@@ -470,9 +477,9 @@ func figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []figure {
 		when.Detail = "when resident memory was largest"
 	}
 	out = append(out, when)
-	out = append(out, figure{Label: "How it ended", Value: orDash(s.Ended), Detail: exitPathDetail(s)})
+	out = append(out, Figure{Label: "How it ended", Value: orDash(s.Ended), Detail: exitPathDetail(s)})
 	if limit, source := memoryLimit(meta, s, run); limit > 0 {
-		f := figure{Label: "Memory limit", Value: units.Bytes(int64(limit))}
+		f := Figure{Label: "Memory limit", Value: units.Bytes(int64(limit))}
 		if source != "" {
 			f.Detail = "from " + source
 		}
@@ -556,11 +563,11 @@ func reportFiles(dir string) []fileLink {
 	return out
 }
 
-// headline is the peak in one sentence: "1.34 GiB at the peak: 650.0 MiB
+// Headline is the peak in one sentence: "1.34 GiB at the peak: 650.0 MiB
 // live data, 720.0 MiB garbage awaiting collection (GOGC=100 (the default);
 // no memory limit)". The runtime's exact split when known, else the
 // sampled one; "" without a peak.
-func headline(s *summary.Summary) string {
+func Headline(s *summary.Summary) string {
 	p := s.Peak
 	if p == nil || p.HeapBytes == 0 {
 		return ""

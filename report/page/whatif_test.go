@@ -1,14 +1,13 @@
-package report
+package page
 
 import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/gofil/gofil/internal/pacer"
+	"github.com/gofil/gofil/report/internal/fixture"
 	"github.com/gofil/gofil/report/summary"
 )
 
@@ -20,11 +19,11 @@ import (
 // limit, which saves the most (a third) for the fewest cycles; the page
 // shows the table and the advice.
 func TestWhatIfInSummaryAndPage(t *testing.T) {
-	log, err := readGCLog("../internal/pacer/testdata/pacing-report.tsv")
+	log, err := fixture.ReadGCLog("../../internal/pacer/testdata/pacing-report.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta, run := syntheticRun(10, false)
+	meta, run := fixture.SyntheticRun(10, false)
 	run.GCLog = log
 	s := summary.Build(meta, run)
 	var gogcs []string
@@ -68,14 +67,14 @@ func TestWhatIfInSummaryAndPage(t *testing.T) {
 // debug.SetGCPercent(-1)) is offered no GOGC value, only a memory limit
 // against the live heap its own GCs found.
 func TestWhatIfForGCOff(t *testing.T) {
-	log, err := readGCLog("../internal/pacer/testdata/pacing.tsv")
+	log, err := fixture.ReadGCLog("../../internal/pacer/testdata/pacing.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range log.Points {
 		log.Points[i].GOGC = -1
 	}
-	meta, run := syntheticRun(10, false)
+	meta, run := fixture.SyntheticRun(10, false)
 	run.GCLog = log
 	s := summary.Build(meta, run)
 	if len(s.WhatIf) == 0 {
@@ -89,14 +88,4 @@ func TestWhatIfForGCOff(t *testing.T) {
 	if s.GCAdvice != "" && !strings.HasPrefix(s.GCAdvice, "GOMEMLIMIT=") {
 		t.Errorf("advice %q", s.GCAdvice)
 	}
-}
-
-// readGCLog reads a GC log of the tracker's, as rundir.Load does.
-func readGCLog(path string) (*pacer.Log, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return pacer.Parse(f)
 }

@@ -1,11 +1,9 @@
-package report
+package page
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,141 +14,18 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
-	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
+	"github.com/gofil/gofil/report/internal/fixture"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 )
 
-const evil = `<script>alert("x")</script>`
-
-// heapOf builds a Heap from stacks given root first.
-func heapOf(stacks []heap.Stack) *heap.Heap {
-	h := &heap.Heap{Raw: raw.Profile{Reason: "gc", Cycle: 7, AtNS: int64(1500 * time.Millisecond), Rate: 512 << 10}}
-	for _, s := range stacks {
-		h.Stacks = append(h.Stacks, s)
-		h.Bytes += s.Bytes
-		h.Objects += s.Objects
-	}
-	h.Raw.Bytes, h.Raw.Objects, h.Raw.ExactBytes = h.Bytes, h.Objects, uint64(h.Bytes)+4096
-	return h
-}
-
-func evilRun() (rundir.Meta, *rundir.Run) {
-	evilFile := `/src/` + evil + `&"quoted".go`
-	stacks := []heap.Stack{
-		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 10}, {Func: "main." + evil, File: evilFile, Line: 3}},
-			Bytes: 300 << 20, Objects: 300},
-		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 11}, {Func: `example.com/a&b."quoted"&amp;`, File: `/src/a&b/"x".go`, Line: 5}},
-			Bytes: 100 << 20, Objects: 100},
-		{Frames: []heap.Frame{{Func: "runtime.main", File: "/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 12}, {Func: `example.com/x.back\slash\n"`, File: `C:\src\x.go`, Line: 5}},
-			Bytes: 10 << 20, Objects: 10},
-	}
-	run := &rundir.Run{Peak: heapOf(stacks)}
-	for i := 0; i <= 150; i++ {
-		v := uint64(i) << 22
-		run.Timeline = append(run.Timeline, rundir.TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
-			Heap: v, RSS: v + 64<<20, GoMapped: v + 60<<20, GoReleased: 1 << 20})
-	}
-	meta := rundir.Meta{
-		Command:     []string{"./" + evil, `--flag="&"`},
-		Target:      "./" + evil,
-		Duration:    3 * time.Second,
-		MaxRSS:      700 << 20,
-		MemoryLimit: 1 << 30,
-		Notes:       []string{"note " + evil},
-		RSS:         []rundir.RSSPoint{{At: 10 * time.Millisecond, RSS: 60 << 20}, {At: 2 * time.Second, RSS: 650 << 20}},
-	}
-	return meta, run
-}
-
-// TestWriteHTMLEscapes checks that no name from the profile reaches the
-// page unescaped: function and file names, the command and a note all
-// hold a <script> element, quotes and ampersands.
-func TestWriteHTMLEscapes(t *testing.T) {
-	dir := t.TempDir()
-	meta, run := evilRun()
-	if _, err := WriteDir(dir, meta, run, nil); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, rundir.HTMLFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := string(data)
-	if i := strings.Index(strings.ToLower(page), "<script>alert"); i >= 0 {
-		t.Fatalf("index.html holds a raw <script>alert at byte %d: %q", i, page[max(0, i-200):min(len(page), i+100)])
-	}
-	// The page's own scripts are the flamegraphs' two, its own and the
-	// timeline's data: nothing else opens a script element.
-	if n := strings.Count(strings.ToLower(page), "<script"); n != 4 {
-		t.Errorf("index.html opens %d script elements, want 4", n)
-	}
-	for _, want := range []string{
-		"&lt;script&gt;alert",       // escaped in HTML text and SVG
-		`id="peak"`, `id="peakrev"`, // both flamegraphs
-		`id="timeline"`, `class="graph"`, // the timeline and graphviz's call graph
-		`id="sites-table"`, `href="peak.pb.gz"`, `href="peak.folded"`,
-		"go tool pprof -http=: peak.pb.gz",
-		"memory limit 1.00 GiB",
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("index.html lacks %q", want)
-		}
-	}
-	if strings.Contains(page, "http://") && strings.Contains(page, "<link rel=\"stylesheet\"") {
-		t.Error("index.html loads a stylesheet")
-	}
-	for _, m := range regexp.MustCompile(`(?i)(?:src|href)="([^"#][^"]*)"`).FindAllStringSubmatch(page, -1) {
-		if strings.Contains(m[1], ":") && !strings.HasPrefix(m[1], "data:") {
-			t.Errorf("index.html refers to %q: the page must need no network", m[1])
-		}
-	}
-}
-
-// TestWriteHTMLWithoutPeak renders runs that recorded no heap: a prebuilt
-// binary watched from outside, and a run that recorded nothing at all.
-func TestWriteHTMLWithoutPeak(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		meta rundir.Meta
-		want []string
-	}{
-		{"prebuilt", rundir.Meta{Target: "./job", NoSource: true, MaxRSS: 300 << 20, Duration: time.Second,
-			RSS: []rundir.RSSPoint{{At: 0, RSS: 10 << 20}, {At: 500 * time.Millisecond, RSS: 300 << 20}, {At: time.Second, RSS: 20 << 20}}},
-			[]string{`id="timeline"`, "prebuilt binary", "300.0 MiB", `"t":[]`}},
-		{"nothing", rundir.Meta{Target: "./job"}, []string{"No timeline was recorded", "No allocation sites were recorded"}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			run := &rundir.Run{}
-			if _, err := WriteDir(dir, c.meta, run, nil); err != nil {
-				t.Fatal(err)
-			}
-			page, err := os.ReadFile(filepath.Join(dir, rundir.HTMLFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(string(page), w) {
-					t.Errorf("index.html lacks %q", w)
-				}
-			}
-			for _, bad := range []string{`id="peak"`, ":null", "peak.pb.gz</a>"} {
-				if strings.Contains(string(page), bad) {
-					t.Errorf("index.html holds %q", bad)
-				}
-			}
-		})
-	}
-}
-
 // TestCallGraphDOT checks the DOT text's escaping and the graph's limits.
 func TestCallGraphDOT(t *testing.T) {
-	_, run := evilRun()
+	_, run := fixture.EvilRun()
 	g := buildCallGraph(run.Peak)
 	dot := string(g.dot())
-	for _, bad := range []string{evil, `"quoted"&amp;`, `back\slash`} {
+	for _, bad := range []string{fixture.Evil, `"quoted"&amp;`, `back\slash`} {
 		if strings.Contains(dot, bad) {
 			t.Errorf("DOT holds %q unescaped:\n%s", bad, dot)
 		}
@@ -174,7 +49,7 @@ func TestCallGraphDOT(t *testing.T) {
 }
 
 func TestCallGraphLimits(t *testing.T) {
-	h := syntheticHeap(5000, 1)
+	h := fixture.SyntheticHeap(5000, 1)
 	g := buildCallGraph(h)
 	if len(g.nodes) != callGraphMaxNodes || g.droppedNodes == 0 {
 		t.Errorf("%d nodes shown, %d dropped; want %d shown", len(g.nodes), g.droppedNodes, callGraphMaxNodes)
@@ -212,67 +87,6 @@ func TestCallGraphLimits(t *testing.T) {
 			t.Errorf("node %d is %s with %d bytes; Functions says %s with %d", i, n.fn, n.inclusive, fns[i].Function, fns[i].Bytes)
 		}
 	}
-}
-
-// syntheticHeap makes a heap of n distinct stacks, 4 to 16 frames deep,
-// over 40 packages of 50 functions each, with sizes from 16 bytes to a few
-// MiB spread like a real heap's: many small, few large.
-func syntheticHeap(n int, seed uint64) *heap.Heap {
-	rng := rand.New(rand.NewPCG(seed, 42))
-	stacks := make([]heap.Stack, 0, n)
-	for i := 0; i < n; i++ {
-		depth := 2 + rng.IntN(13)
-		frames := []heap.Frame{
-			{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283},
-			{Func: "main.main", File: "/src/app/main.go", Line: 1 + i/1000},
-		}
-		for d := 0; d < depth; d++ {
-			pkg := rng.IntN(40)
-			fn := rng.IntN(50)
-			if d < 3 {
-				fn %= 5 // shared prefixes, as in real programs
-			}
-			frames = append(frames, heap.Frame{
-				Func: fmt.Sprintf("example.com/app/pkg%02d.Func%02d", pkg, fn),
-				File: fmt.Sprintf("/src/app/pkg%02d/file%02d.go", pkg, fn%7),
-				Line: 10 + fn,
-			})
-		}
-		frames = append(frames, heap.Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i%1000})
-		size := int64(16 * math.Exp(rng.ExpFloat64()*2.2))
-		stacks = append(stacks, heap.Stack{Frames: frames, Bytes: size, Objects: 1 + size/4096})
-	}
-	return heapOf(stacks)
-}
-
-// deepHeap makes a heap of n distinct stacks 31 frames deep, spread evenly
-// over 2000 call paths that share nothing below main: the shape that
-// gives a flamegraph the most frames wide enough to draw.
-func deepHeap(n int) *heap.Heap {
-	stacks := make([]heap.Stack, 0, n)
-	for i := 0; i < n; i++ {
-		c := i % 2000
-		frames := []heap.Frame{{Func: "runtime.main", File: "/usr/local/go/src/runtime/proc.go", Line: 283}, {Func: "main.main", File: "/src/app/main.go", Line: 1}}
-		for d := 0; d < 28; d++ {
-			frames = append(frames, heap.Frame{Func: fmt.Sprintf("example.com/app/pkg%02d.Handler%04d_%02d", d, c, d), File: "/src/app/x.go", Line: 10 + d})
-		}
-		frames = append(frames, heap.Frame{Func: "runtime.makeslice", File: "/usr/local/go/src/runtime/slice.go", Line: 1 + i/2000})
-		stacks = append(stacks, heap.Stack{Frames: frames, Bytes: 1000 + int64(i%7), Objects: 1})
-	}
-	return heapOf(stacks)
-}
-
-func syntheticRun(n int, deep bool) (rundir.Meta, *rundir.Run) {
-	run := &rundir.Run{Peak: syntheticHeap(n, 7)}
-	if deep {
-		run.Peak = deepHeap(n)
-	}
-	for i := 0; i < 30000; i++ { // 10 minutes at 20 ms: downsampled
-		v := uint64(1+i%997) << 20
-		run.Timeline = append(run.Timeline, rundir.TimelinePoint{At: time.Duration(i) * 20 * time.Millisecond,
-			Heap: v, RSS: v + 100<<20, GoMapped: v + 90<<20, GoReleased: 1 << 20})
-	}
-	return rundir.Meta{Command: []string{"./app"}, Target: "./app", Duration: 10 * time.Minute, MaxRSS: 2 << 30}, run
 }
 
 var (
@@ -323,7 +137,7 @@ func TestWriteHTML100k(t *testing.T) {
 }
 
 func testWriteHTMLLarge(t *testing.T, deep bool) {
-	meta, run := syntheticRun(100_000, deep)
+	meta, run := fixture.SyntheticRun(100_000, deep)
 	dir := t.TempDir()
 	s := summary.Build(meta, run)
 	var page bytes.Buffer
@@ -369,11 +183,11 @@ func BenchmarkWriteHTML100k(b *testing.B) {
 			name = "deep"
 		}
 		b.Run(name, func(b *testing.B) {
-			meta, run := syntheticRun(100_000, deep)
+			meta, run := fixture.SyntheticRun(100_000, deep)
 			dir := b.TempDir()
 			s := summary.Build(meta, run)
 			for b.Loop() {
-				if err := WriteHTML(dir, meta, s, run); err != nil {
+				if err := Write(dir, meta, s, run); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -478,7 +292,7 @@ func TestUserCode(t *testing.T) {
 func TestSourceLines(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "x.go")
-	if err := os.WriteFile(file, []byte("package x\n\n\tb := make([]byte, n) // "+evil+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte("package x\n\n\tb := make([]byte, n) // "+fixture.Evil+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c := newSourceCache()
@@ -506,57 +320,6 @@ func TestCallGraphTooltipBackslashes(t *testing.T) {
 	}
 	if !strings.Contains(svg, `main.odd\N\G: 100 B with its callees`) {
 		t.Errorf("the tooltip does not hold the name as written:\n%s", svg)
-	}
-}
-
-// TestIncompleteReportSaysSo: when the page cannot be written, summary.json
-// is still written, and its first field says the report is not complete
-// and why; WriteDir returns the error.
-func TestIncompleteReportSaysSo(t *testing.T) {
-	dir := t.TempDir()
-	// A directory where the page goes: renaming the page into place fails.
-	if err := os.MkdirAll(filepath.Join(dir, rundir.HTMLFile, "x"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	_, err := WriteDir(dir, rundir.Meta{Target: "./job"}, &rundir.Run{}, nil)
-	if err == nil {
-		t.Fatal("WriteDir reported no error")
-	}
-	data, rerr := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
-	if rerr != nil {
-		t.Fatalf("no summary.json: %v", rerr)
-	}
-	first := strings.SplitN(string(data), "\n", 3)
-	if len(first) < 2 || !strings.HasPrefix(strings.TrimSpace(first[1]), `"incomplete": "writing the report page`) {
-		t.Errorf("summary.json begins %q, want the incomplete field first", first[:min(2, len(first))])
-	}
-}
-
-// TestApproximatePeakSaysSo: a peak from a pair across GC cycles the
-// tracker did not see one by one is an upper bound, with a reading among
-// those cycles as the least the heap was. The summary, the text on stderr
-// and the page each say "at most", and give both figures.
-func TestApproximatePeakSaysSo(t *testing.T) {
-	meta, run := syntheticRun(10, false)
-	r := &run.Peak.Raw
-	r.Approximate = true
-	r.ExactBytes, r.LeastBytes, r.LeastAtNS = 64<<20, 48<<20, int64(1200*time.Millisecond)
-	s := summary.Build(meta, run)
-	p := s.Peak
-	if p == nil || !p.Approximate || p.LowerBoundBytes != 48<<20 || p.HeapBytesExact != 64<<20 {
-		t.Fatalf("summary's peak: %+v", p)
-	}
-	notes := strings.Join(s.Notes, "\n")
-	if !strings.Contains(notes, "upper bound") || !strings.Contains(notes, "at least that and at most 64.0 MiB") || !strings.Contains(notes, "48.0 MiB (1.20s)") {
-		t.Errorf("notes %q", notes)
-	}
-	var text bytes.Buffer
-	Text(&text, s, "report")
-	if !strings.Contains(text.String(), "Go heap at its peak at most ") || !strings.Contains(text.String(), "(runtime: 48.0 MiB to 64.0 MiB)") {
-		t.Errorf("text %q", text.String())
-	}
-	if h := headline(s); !strings.HasPrefix(h, "At most ") {
-		t.Errorf("headline %q", h)
 	}
 }
 
@@ -601,37 +364,31 @@ func TestCheckSVGRefusesScripts(t *testing.T) {
 	}
 }
 
-// TestOwnHeapSaid: the tracker's own heap at the peak is said beside the
-// Go heap that counts it, on stderr and on the page: "of which gofil's
-// own", beside the runtime's figure, or, when that is not known, beside
-// the sampled heap with it.
-func TestOwnHeapSaid(t *testing.T) {
-	for _, exact := range []uint64{64 << 20, 0} {
-		meta, run := syntheticRun(10, false)
-		run.Peak.Raw.ExactBytes = exact
-		run.Peak.TrackerBytes = 5 << 20
+// TestLimitCardOnlyForRealLimits: a cgroup limit gets its card; the host's
+// memory, which no one set as a limit, is context in the RSS card.
+func TestLimitCardOnlyForRealLimits(t *testing.T) {
+	for _, c := range []struct {
+		source string
+		card   bool
+	}{{"cgroup v2 /sys/fs/cgroup/job/memory.max", true}, {"host MemAvailable", false}} {
+		run := &rundir.Run{Start: &raw.Start{LimitBytes: 1 << 30, LimitSource: c.source}}
+		meta := rundir.Meta{MaxRSS: 100 << 20}
 		s := summary.Build(meta, run)
-		if s.Peak.TrackerBytes != 5<<20 {
-			t.Fatalf("peak.tracker_bytes = %d", s.Peak.TrackerBytes)
-		}
-		want := "(runtime: 64.0 MiB, of which gofil's own: 5.0 MiB)"
-		if exact == 0 {
-			want = "(runtime: unknown; sampled " + units.Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
-			if summary.PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
-				t.Errorf("the page's heap %d leaves out gofil's own %d", summary.PeakHeap(s.Peak), 5<<20)
+		var limitCard bool
+		var rssDetail string
+		for _, f := range Figures(meta, s, run) {
+			if f.Label == "Memory limit" {
+				limitCard = true
+			}
+			if f.Label == "Peak RSS" {
+				rssDetail = f.Detail
 			}
 		}
-		var text bytes.Buffer
-		Text(&text, s, "report")
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("text %q, want %q", text.String(), want)
+		if limitCard != c.card {
+			t.Errorf("%s: a memory limit card %v, want %v", c.source, limitCard, c.card)
 		}
-		found := false
-		for _, f := range figures(meta, s, run) {
-			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(summary.PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
-		}
-		if !found {
-			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", figures(meta, s, run))
+		if !c.card && !strings.Contains(rssDetail, "no memory limit was set") {
+			t.Errorf("%s: the RSS card says %q, want the host's memory as context", c.source, rssDetail)
 		}
 	}
 }
