@@ -121,8 +121,10 @@ type Stack struct {
 // Profile is the heap at one moment, attributed to allocation stacks.
 type Profile struct {
 	Version int `json:"version"`
-	// Reason says which moment this is: "gc" (a mark termination seen while
-	// the program ran), "exit", "signal", "panic" or "oom".
+	// Reason says which moment this is, how it was found: one of the
+	// values report/summary.Moment lists ("gc", a mark termination seen
+	// while the program ran, "before-gc", "outside", "idle", the
+	// program's end, "oom").
 	Reason string `json:"reason"`
 	Cycle  uint32 `json:"cycle"`
 	// AtNS is the moment, in nanoseconds since the tracker started.

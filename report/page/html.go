@@ -164,7 +164,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	d.Headline = Headline(s)
 	if run != nil && run.Peak != nil {
 		d.LiveFrom = run.Peak.LiveFrom()
-		d.SplitShown = whileRunning(run.Peak.Raw.Reason) || d.LiveFrom
+		d.SplitShown = summary.Moment(run.Peak.Raw.Reason).WhileRunning() || d.LiveFrom
 	}
 	if !meta.Started.IsZero() {
 		d.Started = meta.Started.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -255,7 +255,7 @@ func pageTitle(s *summary.Summary) string {
 // outside the heap, the program blocked): at its end (main returned, exit)
 // nothing is reachable any more, and every box would be garbage.
 func flameSamples(h *heap.Heap) []flamegraph.Sample {
-	split := whileRunning(h.Raw.Reason) || h.LiveFrom()
+	split := summary.Moment(h.Raw.Reason).WhileRunning() || h.LiveFrom()
 	src := newSourceCache()
 	n := 0
 	for _, s := range h.Stacks {
@@ -435,10 +435,10 @@ func Figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []Figure {
 		if lf := p.LiveFromGC; lf != nil {
 			details = append(details, fmt.Sprintf("the program had ended (%s): %s was reachable at its last GC (%.2fs) and held to the end; %s allocated after it: not known whether still in use", p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes)))
 		} else if live > 0 {
-			if whileRunning(p.Moment) {
+			if p.Moment.WhileRunning() {
 				details = append(details, "of which "+units.Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
 			} else {
-				details = append(details, "the program had ended ("+p.Moment+"): at the final GC only "+units.Bytes(live)+" was still reachable")
+				details = append(details, "the program had ended ("+string(p.Moment)+"): at the final GC only "+units.Bytes(live)+" was still reachable")
 			}
 		}
 		if s.SamplingRate > 0 {
@@ -455,21 +455,21 @@ func Figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []Figure {
 	out = append(out, outside)
 	when := Figure{Label: "When", Value: notKnown}
 	switch {
-	case p.HeapBytes > 0 && p.Moment != "" && p.Moment != "pprof":
+	case p.HeapBytes > 0 && p.Moment != "" && p.Moment != summary.MomentPprof:
 		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
 		var details []string
 		if s.DurationSeconds > 0 {
 			details = append(details, fmt.Sprintf("of %.2f s", s.DurationSeconds))
 		}
 		switch p.Moment {
-		case "gc":
+		case summary.MomentGC:
 			details = append(details, fmt.Sprintf("at GC cycle %d", p.GCCycle))
-		case "outside":
+		case summary.MomentOutside:
 			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when memory outside the heap grew", p.GCCycle))
-		case "idle":
+		case summary.MomentIdle:
 			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil while the program was idle", p.GCCycle))
 		default:
-			details = append(details, "at the final accounting ("+p.Moment+")")
+			details = append(details, "at the final accounting ("+string(p.Moment)+")")
 		}
 		when.Detail = strings.Join(details, ", ")
 	case p.HeapBytes == 0 && p.RSSAtPeakBytes > 0:
@@ -585,22 +585,15 @@ func Headline(s *summary.Summary) string {
 		heap = "At most " + heap
 	}
 	switch {
-	case whileRunning(p.Moment):
+	case p.Moment.WhileRunning():
 		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, units.Bytes(live), units.Bytes(garbage), settings)
-	case p.Moment == "pprof" || p.Moment == "":
+	case p.Moment == summary.MomentPprof || p.Moment == "":
 		return ""
 	}
 	if lf := p.LiveFromGC; lf != nil {
 		return fmt.Sprintf("%s at the peak, as the program ended (%s): %s live data, reachable at its last GC (%.2fs) and held to the end; %s allocated after that GC, not known whether still in use%s.", heap, p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes), settings)
 	}
 	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, units.Bytes(live), settings)
-}
-
-// whileRunning reports whether a peak's moment is one of the running
-// program (a GC's mark, memory outside the heap, the program idle),
-// where live and garbage mean what they say, rather than its end.
-func whileRunning(moment string) bool {
-	return moment == "gc" || moment == "before-gc" || moment == "outside" || moment == "idle"
 }
 
 // restLabel names the part of a heap that is not live: garbage awaiting

@@ -10,6 +10,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 )
 
 const (
@@ -84,7 +85,7 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 				User: user != nil && user.IsUser(flamegraph.Frame{Func: s.Function, File: s.File, Line: s.Line}),
 			})
 		}
-		if m.Cycle == peakCycle && run.Peak.Raw.Reason == "gc" {
+		if m.Cycle == peakCycle && summary.Moment(run.Peak.Raw.Reason) == summary.MomentGC {
 			d.Peak = true
 			data = append(data, d)
 			continue

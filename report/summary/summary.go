@@ -114,12 +114,9 @@ type PeakInfo struct {
 	OutsideHeapBytes uint64 `json:"outside_heap_bytes"`
 	// GoRuntimeBytes is memory the runtime holds from the OS at the peak.
 	GoRuntimeBytes uint64 `json:"go_runtime_bytes"`
-	// Moment says how the peak was found, for the instant AtSeconds names:
-	// "gc" (a GC's mark while the program ran), "before-gc" (a reading
-	// before a GC's mark that held more, garbage not yet swept included),
-	// "outside" (memory outside the heap grew), "idle", or the program's
-	// end: "return", "exit", "panic", "signal".
-	Moment string `json:"moment"`
+	// Moment says how the peak was found, for the instant AtSeconds names
+	// (Moments lists the values).
+	Moment Moment `json:"moment"`
 	// ChosenBy names the figure the peak is the largest of.
 	ChosenBy string `json:"chosen_by"`
 	GCCycle  uint32 `json:"gc_cycle"`
@@ -262,7 +259,7 @@ func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 		s.Notes = append(s.Notes, fmt.Sprintf("the program replaced its image by exec %.2fs into the run: the report holds the heap of the image that ran until then, up to its last GC%s", meta.TrackerGone.Seconds(), newImage))
 	case run.Peak == nil:
 		s.Notes = append(s.Notes, "no heap peak was recorded: the program ended before its first GC cycle could be accounted")
-	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && run.Peak.Raw.Reason == "idle":
+	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && Moment(run.Peak.Raw.Reason) == MomentIdle:
 		s.Notes = append(s.Notes, "the program ended with exit code 2 while idle, as the Go runtime ends a deadlock "+
 			"(\"all goroutines are asleep\"); the tracker had accounted the heap when it became idle")
 	case run.Exit == nil:
@@ -303,7 +300,7 @@ func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 			LiveBytes:        h.LiveBytes(),
 			RSSBytes:         peakRSS,
 			ChildrenRSSBytes: children,
-			Moment:           h.Raw.Reason,
+			Moment:           Moment(h.Raw.Reason),
 			GCCycle:          h.Raw.Cycle,
 			TrackerBytes:     h.TrackerBytes,
 		}
@@ -617,7 +614,7 @@ func ProfileSummary(path string, p *profile.Profile, h *heap.Heap) *Summary {
 		Peak: &PeakInfo{
 			HeapBytes:   h.Bytes,
 			HeapObjects: h.Objects,
-			Moment:      "pprof",
+			Moment:      MomentPprof,
 		},
 		Top:       []heap.Site{},
 		Functions: []heap.Function{},
