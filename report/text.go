@@ -15,6 +15,7 @@ import (
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // writeHeapFiles writes h as a pprof profile and as collapsed stacks.
@@ -45,31 +46,8 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 			fmt.Fprintf(w, "gofil: peak RSS not recorded")
 		}
 		if p.HeapBytes > 0 {
-			exact, heap := "unknown", units.Bytes(p.HeapBytes)
-			if p.HeapBytesExact > 0 {
-				exact = units.Bytes(int64(p.HeapBytesExact))
-			}
-			if p.Approximate {
-				// The figures are upper bounds; a reading among the unseen
-				// cycles, when there is one, is the least the heap was.
-				heap = "at most " + heap
-				switch lower := units.Bytes(int64(p.LowerBoundBytes)); {
-				case p.LowerBoundBytes > 0 && p.HeapBytesExact > 0:
-					exact = lower + " to " + exact
-				case p.HeapBytesExact > 0:
-					exact = "at most " + exact
-				case p.LowerBoundBytes > 0:
-					exact = "at least " + lower
-				}
-			}
-			// gofil's own part is said beside the figure that counts it.
-			switch own := summary.OwnText(p); {
-			case own != "" && p.HeapBytesExact > 0:
-				exact += ", " + own
-			case own != "":
-				exact += fmt.Sprintf("; sampled %s, %s", units.Bytes(p.HeapBytes+p.TrackerBytes), own)
-			}
-			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", heap, exact, p.AtSeconds)
+			f := view.PeakHeap(p)
+			fmt.Fprintf(w, "; Go heap at its peak %s (runtime: %s) at %.2fs", f.SampledShown(), f.RuntimeWithOwn(), p.AtSeconds)
 			fmt.Fprintf(w, "; outside the Go heap %s", units.Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/internal/fixture"
-	"github.com/gofil/gofil/report/page"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // TestWriteHTMLEscapes checks that no name from the profile reaches the
@@ -143,7 +143,7 @@ func TestApproximatePeakSaysSo(t *testing.T) {
 	if !strings.Contains(text.String(), "Go heap at its peak at most ") || !strings.Contains(text.String(), "(runtime: 48.0 MiB to 64.0 MiB)") {
 		t.Errorf("text %q", text.String())
 	}
-	if h := page.Headline(s); !strings.HasPrefix(h, "At most ") {
+	if h := view.New(meta, s, run).Headline; !strings.HasPrefix(h, "At most ") {
 		t.Errorf("headline %q", h)
 	}
 }
@@ -164,8 +164,8 @@ func TestOwnHeapSaid(t *testing.T) {
 		want := "(runtime: 64.0 MiB, of which gofil's own: 5.0 MiB)"
 		if exact == 0 {
 			want = "(runtime: unknown; sampled " + units.Bytes(s.Peak.HeapBytes+5<<20) + ", of which gofil's own: 5.0 MiB)"
-			if summary.PeakHeap(s.Peak) != s.Peak.HeapBytes+5<<20 {
-				t.Errorf("the page's heap %d leaves out gofil's own %d", summary.PeakHeap(s.Peak), 5<<20)
+			if view.PeakHeap(s.Peak).Bytes != s.Peak.HeapBytes+5<<20 {
+				t.Errorf("the page's heap %d leaves out gofil's own %d", view.PeakHeap(s.Peak).Bytes, 5<<20)
 			}
 		}
 		var text bytes.Buffer
@@ -174,11 +174,11 @@ func TestOwnHeapSaid(t *testing.T) {
 			t.Errorf("text %q, want %q", text.String(), want)
 		}
 		found := false
-		for _, f := range page.Figures(meta, s, run) {
-			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(summary.PeakHeap(s.Peak)) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
+		for _, f := range view.New(meta, s, run).Figures {
+			found = found || f.Label == "Go heap at the peak" && f.Value == units.Bytes(view.PeakHeap(s.Peak).Bytes) && strings.Contains(f.Detail, "of which gofil's own: 5.0 MiB")
 		}
 		if !found {
-			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", page.Figures(meta, s, run))
+			t.Errorf("the page says nothing of gofil's own heap beside the Go heap at the peak: %+v", view.New(meta, s, run).Figures)
 		}
 	}
 }

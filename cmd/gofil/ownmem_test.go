@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gofil/gofil/report/rundir"
-	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // TestTrackerMemorySmall runs testdata/manystacks, which allocates from
@@ -46,7 +46,7 @@ func TestTrackerMemorySmall(t *testing.T) {
 	if p.TrackerBytes <= 0 || p.TrackerBytes > bound {
 		t.Errorf("peak.tracker_bytes = %d, want above 0 and at most %d (2%% of the program's heap at the peak, or 8 MiB)", p.TrackerBytes, bound)
 	}
-	own := summary.OwnText(p)
+	own := view.OwnText(p)
 	if own == "" || !strings.Contains(r.stderr, own) {
 		t.Errorf("stderr does not say %q:\n%s", own, headlines(r.stderr))
 	}

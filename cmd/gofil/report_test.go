@@ -27,6 +27,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // holdForProfile allocates 64 blocks of 1 MiB for a heap profile to find.
@@ -679,7 +680,7 @@ func checkPageFigures(t *testing.T, s *summary.Summary, figures map[string]strin
 		t.Fatalf("summary.json has no peak with an exact heap and sites: %+v", s)
 	}
 	p := s.Peak
-	heap := units.Bytes(summary.PeakHeap(p))
+	heap := units.Bytes(view.PeakHeap(p).Bytes)
 	for label, want := range map[string]string{
 		"Peak RSS":            units.Bytes(int64(p.RSSBytes)),
 		"Go heap at the peak": units.Bytes(int64(p.HeapBytesExact)),

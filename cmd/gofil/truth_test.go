@@ -14,7 +14,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
-	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // groundTruth is what a ground-truth program measures of itself and
@@ -257,7 +257,7 @@ func testLiveAndGarbage(t *testing.T, interval string) {
 	}
 	page, _ := os.ReadFile(filepath.Join(out, rundir.HTMLFile))
 	want := fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection (GOGC=400, set by the program; no memory limit).",
-		units.Bytes(summary.PeakHeap(p)), units.Bytes(int64(*p.LiveBytesExact)), units.Bytes(int64(*p.GarbageBytesExact)))
+		units.Bytes(view.PeakHeap(p).Bytes), units.Bytes(int64(*p.LiveBytesExact)), units.Bytes(int64(*p.GarbageBytesExact)))
 	if !strings.Contains(string(page), want) {
 		t.Errorf("the page has no headline %q", want)
 	}

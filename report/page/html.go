@@ -23,6 +23,7 @@ import (
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // Flamegraph IDs on the page: the page's script drives both graphs
@@ -93,7 +94,7 @@ type pageData struct {
 	// LiveFrom that the peak is the program's end, whose live part is
 	// what its last GC found reachable, and the paler part not known.
 	SplitShown, LiveFrom bool
-	Figures              []Figure
+	Figures              []view.Figure
 	Notes                []string
 	HasPeak              bool
 	Flame                template.HTML
@@ -128,12 +129,6 @@ type pageData struct {
 	Script        template.JS
 }
 
-// Figure is one of the page's headline cards: a label, a value and what
-// it means.
-type Figure struct {
-	Label, Value, Detail string
-}
-
 type siteRow struct {
 	// Function is the full name, Short the one shown (flamegraph.ShortName).
 	Function, Short, Location, File string
@@ -160,8 +155,9 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 		Style:   template.CSS(pageStyle),
 		Script:  template.JS(pageScript),
 	}
-	d.Figures = Figures(meta, s, run)
-	d.Headline = Headline(s)
+	v := view.New(meta, s, run)
+	d.Figures = v.Figures
+	d.Headline = v.Headline
 	if run != nil && run.Peak != nil {
 		d.LiveFrom = run.Peak.LiveFrom()
 		d.SplitShown = summary.Moment(run.Peak.Raw.Reason).WhileRunning() || d.LiveFrom
@@ -207,7 +203,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 		}
 	}
 
-	if tl := buildTimeline(meta, s, run); tl != nil {
+	if tl := buildTimeline(meta, s, run, v); tl != nil {
 		d.Timeline = tl
 		d.TimelineSVG = template.HTML(tl.SVG)
 		data, err := json.Marshal(tl.Data)
@@ -387,130 +383,6 @@ func callGraphNote(g *callGraph) string {
 	return note
 }
 
-// Figures are the page's headline cards.
-func Figures(meta rundir.Meta, s *summary.Summary, run *rundir.Run) []Figure {
-	p := s.Peak
-	notKnown := "not recorded"
-	if p == nil {
-		return []Figure{
-			{"Peak RSS", notKnown, "gofil recorded no memory figures"},
-			{"How it ended", orDash(s.Ended), exitPathDetail(s)},
-		}
-	}
-	var out []Figure
-	rss := Figure{Label: "Peak RSS", Value: notKnown, Detail: "the process's peak resident memory over the run"}
-	if p.RSSBytes > 0 {
-		rss.Value = units.Bytes(int64(p.RSSBytes))
-	}
-	if host, source := hostMemory(meta, s, run); host > 0 {
-		rss.Detail += fmt.Sprintf("; no memory limit was set (the host had %s, %s)", units.Bytes(int64(host)), source)
-	}
-	out = append(out, rss)
-	heap := Figure{Label: "Go heap at the peak", Value: notKnown}
-	if p.HeapBytes > 0 || p.Moment != "" {
-		heap.Value = units.Bytes(summary.PeakHeap(p))
-		var details []string
-		switch {
-		case p.Approximate:
-			d := "at most: an upper bound from the runtime's counters across GC cycles the tracker did not see one by one; the samples below add up to " + units.Bytes(p.HeapBytes)
-			if p.LowerBoundBytes > 0 {
-				d += fmt.Sprintf("; the heap was read at %s among them (%.2fs)", units.Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
-			}
-			details = append(details, d)
-		case p.HeapBytesExact > 0:
-			details = append(details, "the runtime's exact figure; the samples below add up to "+units.Bytes(p.HeapBytes))
-		default:
-			details = append(details, "from the samples; the runtime's exact figure is not known")
-		}
-		if own := summary.OwnText(p); own != "" {
-			details = append(details, own+" (the profiler's data, not in the samples below nor in the replay of other GC settings)")
-		}
-		for _, c := range p.Corrections {
-			details = append(details, fmt.Sprintf("sampled %s, plus %s of %s", units.Bytes(p.SampledBytes), units.Bytes(c.Bytes), c.Name))
-		}
-		live := p.LiveBytes
-		if p.LiveBytesExact != nil {
-			live = int64(*p.LiveBytesExact) // as the headline says it
-		}
-		if lf := p.LiveFromGC; lf != nil {
-			details = append(details, fmt.Sprintf("the program had ended (%s): %s was reachable at its last GC (%.2fs) and held to the end; %s allocated after it: not known whether still in use", p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes)))
-		} else if live > 0 {
-			if p.Moment.WhileRunning() {
-				details = append(details, "of which "+units.Bytes(live)+" was still reachable at that GC; the rest was garbage awaiting collection")
-			} else {
-				details = append(details, "the program had ended ("+string(p.Moment)+"): at the final GC only "+units.Bytes(live)+" was still reachable")
-			}
-		}
-		if s.SamplingRate > 0 {
-			details = append(details, "one sample every "+units.Bytes(int64(s.SamplingRate))+" allocated, on average")
-		}
-		heap.Detail = strings.Join(details, "; ")
-	}
-	out = append(out, heap)
-	outside := Figure{Label: "Outside the Go heap", Value: notKnown, Detail: "mmap, cgo, the binary: resident memory the Go runtime does not account for"}
-	if p.RSSAtPeakBytes > 0 && p.GoRuntimeBytes > 0 { // the Go runtime's figures are known
-		outside.Value = units.Bytes(int64(p.OutsideHeapBytes))
-		outside.Detail = fmt.Sprintf("at the peak, of %s resident; mmap, cgo, the binary", units.Bytes(int64(p.RSSAtPeakBytes)))
-	}
-	out = append(out, outside)
-	when := Figure{Label: "When", Value: notKnown}
-	switch {
-	case p.HeapBytes > 0 && p.Moment != "" && p.Moment != summary.MomentPprof:
-		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
-		var details []string
-		if s.DurationSeconds > 0 {
-			details = append(details, fmt.Sprintf("of %.2f s", s.DurationSeconds))
-		}
-		switch p.Moment {
-		case summary.MomentGC:
-			details = append(details, fmt.Sprintf("at GC cycle %d", p.GCCycle))
-		case summary.MomentOutside:
-			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil when memory outside the heap grew", p.GCCycle))
-		case summary.MomentIdle:
-			details = append(details, fmt.Sprintf("at GC cycle %d, started by gofil while the program was idle", p.GCCycle))
-		default:
-			details = append(details, "at the final accounting ("+string(p.Moment)+")")
-		}
-		when.Detail = strings.Join(details, ", ")
-	case p.HeapBytes == 0 && p.RSSAtPeakBytes > 0:
-		when.Value = fmt.Sprintf("%.2f s into the run", p.AtSeconds)
-		when.Detail = "when resident memory was largest"
-	}
-	out = append(out, when)
-	out = append(out, Figure{Label: "How it ended", Value: orDash(s.Ended), Detail: exitPathDetail(s)})
-	if limit, source := memoryLimit(meta, s, run); limit > 0 {
-		f := Figure{Label: "Memory limit", Value: units.Bytes(int64(limit))}
-		if source != "" {
-			f.Detail = "from " + source
-		}
-		if s.OOM != nil && s.OOM.Dumps > 0 {
-			f.Detail = strings.TrimPrefix(f.Detail+fmt.Sprintf("; emergency dump at %s, %.2f s into the run", units.Bytes(int64(s.OOM.DumpedAtBytes)), s.OOM.AtSeconds), "; ")
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-func exitPathDetail(s *summary.Summary) string {
-	if s.ReplacedAtSeconds != nil {
-		return fmt.Sprintf("the program replaced its image by exec at %.2fs; the tracker ran in the first", *s.ReplacedAtSeconds)
-	}
-	if s.ExitPath == "" {
-		if s.Ended == "" {
-			return "not known"
-		}
-		return "the tracker did not see the end"
-	}
-	return "the tracker saw: " + s.ExitPath
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "not known"
-	}
-	return s
-}
-
 func siteRows(top []heap.Site, user *userCode) []siteRow {
 	rows := make([]siteRow, 0, len(top))
 	for _, site := range top {
@@ -561,39 +433,6 @@ func reportFiles(dir string) []fileLink {
 		}
 	}
 	return out
-}
-
-// Headline is the peak in one sentence: "1.34 GiB at the peak: 650.0 MiB
-// live data, 720.0 MiB garbage awaiting collection (GOGC=100 (the default);
-// no memory limit)". The runtime's exact split when known, else the
-// sampled one; "" without a peak.
-func Headline(s *summary.Summary) string {
-	p := s.Peak
-	if p == nil || p.HeapBytes == 0 {
-		return ""
-	}
-	live, garbage := p.LiveBytes, p.GarbageBytes
-	if p.LiveBytesExact != nil && p.GarbageBytesExact != nil {
-		live, garbage = int64(*p.LiveBytesExact), int64(*p.GarbageBytesExact)
-	}
-	settings := ""
-	if p.GC != nil {
-		settings = " (" + p.GC.Describe() + ")"
-	}
-	heap := units.Bytes(summary.PeakHeap(p))
-	if p.Approximate {
-		heap = "At most " + heap
-	}
-	switch {
-	case p.Moment.WhileRunning():
-		return fmt.Sprintf("%s at the peak: %s live data, %s garbage awaiting collection%s.", heap, units.Bytes(live), units.Bytes(garbage), settings)
-	case p.Moment == summary.MomentPprof || p.Moment == "":
-		return ""
-	}
-	if lf := p.LiveFromGC; lf != nil {
-		return fmt.Sprintf("%s at the peak, as the program ended (%s): %s live data, reachable at its last GC (%.2fs) and held to the end; %s allocated after that GC, not known whether still in use%s.", heap, p.Moment, units.Bytes(live), lf.AtSeconds, units.Bytes(p.NotKnownBytes), settings)
-	}
-	return fmt.Sprintf("%s at the peak, as the program ended (%s): what it held was no longer reachable, only %s was%s.", heap, p.Moment, units.Bytes(live), settings)
 }
 
 // restLabel names the part of a heap that is not live: garbage awaiting

@@ -18,6 +18,7 @@ import (
 	"github.com/gofil/gofil/report/internal/fixture"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // TestCallGraphDOT checks the DOT text's escaping and the graph's limits.
@@ -233,7 +234,7 @@ func TestTimelineShowsShortPhase(t *testing.T) {
 		}
 		run.Timeline = append(run.Timeline, p)
 	}
-	tl := buildTimeline(rundir.Meta{}, &summary.Summary{}, run)
+	tl := buildTimeline(rundir.Meta{}, &summary.Summary{}, run, view.New(rundir.Meta{}, &summary.Summary{}, run))
 	if tl == nil {
 		t.Fatal("no timeline")
 	}
@@ -250,11 +251,11 @@ func TestTimelineShowsShortPhase(t *testing.T) {
 
 func TestTimelineLimit(t *testing.T) {
 	run := &rundir.Run{Timeline: []rundir.TimelinePoint{{At: 0, RSS: 100 << 20}, {At: time.Second, RSS: 300 << 20}}}
-	tl := buildTimeline(rundir.Meta{MemoryLimit: 512 << 20}, &summary.Summary{}, run)
+	tl := buildTimeline(rundir.Meta{MemoryLimit: 512 << 20}, &summary.Summary{}, run, view.New(rundir.Meta{MemoryLimit: 512 << 20}, &summary.Summary{}, run))
 	if !strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Data.YMax < 512<<20 {
 		t.Errorf("limit not drawn (ymax %v)", tl.Data.YMax)
 	}
-	tl = buildTimeline(rundir.Meta{MemoryLimit: 64 << 30}, &summary.Summary{}, run)
+	tl = buildTimeline(rundir.Meta{MemoryLimit: 64 << 30}, &summary.Summary{}, run, view.New(rundir.Meta{MemoryLimit: 64 << 30}, &summary.Summary{}, run))
 	if strings.Contains(tl.SVG, `class="tl-limit"`) || tl.Note == "" {
 		t.Error("a limit far above the data was drawn, or not mentioned")
 	}
@@ -376,7 +377,7 @@ func TestLimitCardOnlyForRealLimits(t *testing.T) {
 		s := summary.Build(meta, run)
 		var limitCard bool
 		var rssDetail string
-		for _, f := range Figures(meta, s, run) {
+		for _, f := range view.New(meta, s, run).Figures {
 			if f.Label == "Memory limit" {
 				limitCard = true
 			}

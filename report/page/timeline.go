@@ -13,6 +13,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
+	"github.com/gofil/gofil/report/view"
 )
 
 // Geometry of the timeline chart, in pixels of its viewBox.
@@ -69,47 +70,11 @@ type timelineMark struct {
 	Class string  `json:"class"`
 }
 
-// memoryLimit returns the memory limit the program ran under and where it
-// came from, if known.
-func memoryLimit(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
-	limit, source := anyLimit(meta, s, run)
-	if strings.HasPrefix(source, "host") {
-		// The host's memory is no limit anyone set: context, not a card.
-		return 0, ""
-	}
-	return limit, source
-}
-
-// hostMemory is the host's memory the OOM guard watched when no cgroup
-// limit applied, 0 if another limit did.
-func hostMemory(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
-	limit, source := anyLimit(meta, s, run)
-	if !strings.HasPrefix(source, "host") {
-		return 0, ""
-	}
-	return limit, source
-}
-
-// anyLimit is the memory limit the OOM guard watched, or that gofil ran
-// the program under, and where it comes from.
-func anyLimit(meta rundir.Meta, s *summary.Summary, run *rundir.Run) (uint64, string) {
-	if s != nil && s.OOM != nil && s.OOM.LimitBytes > 0 {
-		return s.OOM.LimitBytes, s.OOM.LimitSource
-	}
-	if meta.MemoryLimit > 0 {
-		return meta.MemoryLimit, ""
-	}
-	if run != nil && run.OOM != nil && run.OOM.Raw.LimitBytes > 0 {
-		return run.OOM.Raw.LimitBytes, run.OOM.Raw.LimitSource
-	}
-	return 0, ""
-}
-
 // buildTimeline draws RSS, Go heap and memory outside the heap over the
 // run from the tracker's timeline, gofil's own RSS readings as a thin
 // fourth line, the peak and the memory limit. It returns nil when there is
 // nothing to draw.
-func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run) *timeline {
+func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, v *view.Report) *timeline {
 	var tl []rundir.TimelinePoint
 	if run != nil {
 		tl = run.Timeline
@@ -148,7 +113,7 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run) *timel
 	out := &timeline{}
 	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
-			Label: "peak, Go heap " + units.Bytes(summary.PeakHeap(s.Peak))})
+			Label: "peak, Go heap " + units.Bytes(v.Heap.Bytes)})
 	}
 	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
 		d.Marks = append(d.Marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
@@ -160,7 +125,7 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run) *timel
 	if d.XMax <= 0 {
 		d.XMax = 1000
 	}
-	limit, _ := memoryLimit(meta, s, run) // the source is in the figures above the chart
+	limit := v.Limit.Bytes // the source is in the figures above the chart
 	yMax := float64(dataMax)
 	drawLimit := limit > 0 && float64(limit) <= 2*yMax
 	if drawLimit {

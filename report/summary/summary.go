@@ -481,26 +481,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// PeakHeap is the Go heap at the peak as the page and the timeline show it:
-// the runtime's exact figure when known, else the sampled one; either
-// counts gofil's own heap (OwnText).
-func PeakHeap(p *PeakInfo) int64 {
-	if p.HeapBytesExact > 0 {
-		return int64(p.HeapBytesExact)
-	}
-	return p.HeapBytes + p.TrackerBytes
-}
-
-// OwnText is what the page and stderr say beside the Go heap at the peak
-// of gofil's own part of it (TrackerBytes): "of which gofil's own: 4.2 MiB",
-// or "" when the samples hold none.
-func OwnText(p *PeakInfo) string {
-	if p == nil || p.TrackerBytes <= 0 {
-		return ""
-	}
-	return "of which gofil's own: " + units.Bytes(p.TrackerBytes)
-}
-
 // GCSettings are the GC settings in force at a moment of the run: GOGC
 // (-1 for off) and the memory limit (0 for none), each with who set it:
 // "default", "environment" (GOGC, GOMEMLIMIT) or "program" (debug.SetGCPercent,
