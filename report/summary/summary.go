@@ -212,6 +212,40 @@ func replacedByExec(meta rundir.Meta, run *rundir.Run) bool {
 
 // Build assembles the summary of a run.
 func Build(meta rundir.Meta, run *rundir.Run) *Summary {
+	s := newSummary(meta, run)
+	replaced := replacedByExec(meta, run)
+	if replaced {
+		at := meta.TrackerGone.Seconds()
+		s.ReplacedAtSeconds = &at
+	}
+	if note := endNote(meta, run, s.Ended, replaced); note != "" {
+		s.Notes = append(s.Notes, note)
+	}
+	addOOM(s, meta, run)
+	s.Notes = append(s.Notes, run.Notes...)
+	if run.GCLog != nil {
+		s.WhatIf, s.GCAdvice = whatIf(run.GCLog)
+		s.WhatIfNote = whatIfNote(s.WhatIf)
+	}
+	peakRSS, children := ownPeakRSS(meta, run)
+	if children > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("child processes of the program: the largest had a peak RSS of %s, not counted in the program's", units.Bytes(int64(children))))
+	}
+	if run.Peak != nil {
+		addPeak(s, run, peakRSS, children)
+	} else if peakRSS > 0 {
+		s.Peak = &PeakInfo{RSSBytes: peakRSS}
+		if at, rss := maxRSS(meta.RSS); rss > 0 {
+			s.Peak.AtSeconds = at.Seconds()
+			s.Peak.RSSAtPeakBytes = rss
+		}
+	}
+	return s
+}
+
+// newSummary is the summary of a run before its notes and its peak: the
+// command, how it ended, the tracker's own figures.
+func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 	s := &Summary{
 		Schema:          SchemaVersion,
 		Command:         nonNil(meta.Command),
@@ -242,29 +276,37 @@ func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 	if run.Start != nil {
 		s.SamplingRate = run.Start.Rate
 	}
-	replaced := replacedByExec(meta, run)
-	if replaced {
-		at := meta.TrackerGone.Seconds()
-		s.ReplacedAtSeconds = &at
-	}
+	return s
+}
+
+// endNote is the note on how the run ended when that leaves something out
+// of the report (a prebuilt binary, no tracker, an exec, no peak, no final
+// accounting); "" otherwise.
+func endNote(meta rundir.Meta, run *rundir.Run, ended string, replaced bool) string {
 	const newImage = "; the new image ran without the tracker and was seen from outside only (resident memory, how it ended)"
 	switch {
 	case meta.NoSource:
-		s.Notes = append(s.Notes, "prebuilt binary: only resident memory was observed; allocation stacks need the program's source (gofil run PACKAGE)")
+		return "prebuilt binary: only resident memory was observed; allocation stacks need the program's source (gofil run PACKAGE)"
 	case run.Start == nil:
-		s.Notes = append(s.Notes, "the tracker wrote nothing: the program ended before it started")
+		return "the tracker wrote nothing: the program ended before it started"
 	case replaced && run.Peak == nil:
-		s.Notes = append(s.Notes, fmt.Sprintf("the program replaced its image by exec %.2fs into the run, before the tracker could account its first GC cycle: no heap peak was recorded%s", meta.TrackerGone.Seconds(), newImage))
+		return fmt.Sprintf("the program replaced its image by exec %.2fs into the run, before the tracker could account its first GC cycle: no heap peak was recorded%s", meta.TrackerGone.Seconds(), newImage)
 	case replaced:
-		s.Notes = append(s.Notes, fmt.Sprintf("the program replaced its image by exec %.2fs into the run: the report holds the heap of the image that ran until then, up to its last GC%s", meta.TrackerGone.Seconds(), newImage))
+		return fmt.Sprintf("the program replaced its image by exec %.2fs into the run: the report holds the heap of the image that ran until then, up to its last GC%s", meta.TrackerGone.Seconds(), newImage)
 	case run.Peak == nil:
-		s.Notes = append(s.Notes, "no heap peak was recorded: the program ended before its first GC cycle could be accounted")
+		return "no heap peak was recorded: the program ended before its first GC cycle could be accounted"
 	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && Moment(run.Peak.Raw.Reason) == MomentIdle:
-		s.Notes = append(s.Notes, "the program ended with exit code 2 while idle, as the Go runtime ends a deadlock "+
-			"(\"all goroutines are asleep\"); the tracker had accounted the heap when it became idle")
+		return "the program ended with exit code 2 while idle, as the Go runtime ends a deadlock " +
+			"(\"all goroutines are asleep\"); the tracker had accounted the heap when it became idle"
 	case run.Exit == nil:
-		s.Notes = append(s.Notes, "the program ended without the tracker's final accounting ("+s.Ended+"): the report holds the heap up to the program's last GC")
+		return "the program ended without the tracker's final accounting (" + ended + "): the report holds the heap up to the program's last GC"
 	}
+	return ""
+}
+
+// addOOM adds to s the out-of-memory killer's end, the OOM guard's limit
+// and dumps, and the notes about them.
+func addOOM(s *Summary, meta rundir.Meta, run *rundir.Run) {
 	s.OOMKilled = meta.OOMKilled
 	if meta.OOMKilled {
 		s.Ended = "killed by the out-of-memory killer"
@@ -278,107 +320,117 @@ func Build(meta rundir.Meta, run *rundir.Run) *Summary {
 	if meta.OOMKilled && run.OOM == nil {
 		s.Notes = append(s.Notes, "killed by the out-of-memory killer before any emergency dump: memory grew past the threshold and the limit within one poll, or the guard could not run")
 	}
-	s.Notes = append(s.Notes, run.Notes...)
-	if run.GCLog != nil {
-		s.WhatIf, s.GCAdvice = whatIf(run.GCLog)
-		s.WhatIfNote = whatIfNote(s.WhatIf)
+}
+
+// addPeak adds to s the heap at the peak, run.Peak: its figures, the notes
+// on how far to trust them, its largest sites and functions.
+func addPeak(s *Summary, run *rundir.Run, peakRSS, children uint64) {
+	h := run.Peak
+	p := peakInfo(h, run)
+	p.RSSBytes, p.ChildrenRSSBytes = peakRSS, children
+	if h.Raw.BoundBytes > 0 {
+		p.UpperBoundBytes = h.Raw.BoundBytes
+		p.UpperBoundAtSeconds = time.Duration(h.Raw.BoundAtNS).Seconds()
+		s.Notes = append(s.Notes, fmt.Sprintf("GC cycles at %.2fs followed each other faster than the tracker could see them one by one; their heap was at most %s, more than this peak: the peak may have fallen among them", p.UpperBoundAtSeconds, units.Bytes(int64(p.UpperBoundBytes))))
 	}
-	peakRSS, children := ownPeakRSS(meta, run)
-	if children > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("child processes of the program: the largest had a peak RSS of %s, not counted in the program's", units.Bytes(int64(children))))
+	if msg := h.Disagreement(); msg != "" {
+		s.Notes = append(s.Notes, msg)
 	}
-	if run.Peak != nil {
-		h := run.Peak
-		p := &PeakInfo{
-			AtSeconds:        time.Duration(h.Raw.AtNS).Seconds(),
-			HeapBytes:        h.Bytes,
-			HeapObjects:      h.Objects,
-			SampledBytes:     h.Sampled(),
-			Corrections:      h.Corrections(),
-			HeapBytesExact:   h.Raw.ExactBytes,
-			ChosenBy:         ChosenByMemory,
-			LiveBytes:        h.LiveBytes(),
-			RSSBytes:         peakRSS,
-			ChildrenRSSBytes: children,
-			Moment:           Moment(h.Raw.Reason),
-			GCCycle:          h.Raw.Cycle,
-			TrackerBytes:     h.TrackerBytes,
-		}
-		at := rundir.TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
-		if at.RSS == 0 {
-			at, _ = rundir.PointAt(run.Timeline, time.Duration(h.Raw.AtNS))
-		}
-		p.RSSAtPeakBytes = at.RSS
-		p.OutsideHeapBytes = at.Outside()
-		if at.GoMapped > at.GoReleased {
-			p.GoRuntimeBytes = at.GoMapped - at.GoReleased
-		}
-		if h.Raw.MarkExactBytes > 0 {
-			v := h.Raw.MarkExactBytes
-			p.MarkHeapBytesExact = &v
-		}
-		if h.Raw.MarkHiBytes > 0 {
-			p.MarkHeapBoundsBytes = []uint64{h.Raw.MarkLoBytes, h.Raw.MarkHiBytes}
-		}
-		p.GarbageBytes = p.HeapBytes - p.LiveBytes
-		p.GC = gcSettingsOf(h.Raw, run.Start)
-		if live := h.Raw.MarkLiveBytes; live > 0 && h.Raw.MarkExactBytes >= live {
-			garbage := h.Raw.MarkExactBytes - live
-			p.LiveBytesExact, p.GarbageBytesExact = &live, &garbage
-		}
-		if h.LiveFrom() {
-			p.LiveFromGC = &LiveFromGC{Cycle: h.Raw.LiveFromCycle, AtSeconds: time.Duration(h.Raw.LiveFromNS).Seconds()}
-			p.NotKnownBytes, p.GarbageBytes, p.GarbageBytesExact = p.GarbageBytes, 0, nil
-		}
-		if h.Raw.BoundBytes > 0 {
-			p.UpperBoundBytes = h.Raw.BoundBytes
-			p.UpperBoundAtSeconds = time.Duration(h.Raw.BoundAtNS).Seconds()
-			s.Notes = append(s.Notes, fmt.Sprintf("GC cycles at %.2fs followed each other faster than the tracker could see them one by one; their heap was at most %s, more than this peak: the peak may have fallen among them", p.UpperBoundAtSeconds, units.Bytes(int64(p.UpperBoundBytes))))
-		}
-		if msg := h.Disagreement(); msg != "" {
-			s.Notes = append(s.Notes, msg)
-		}
-		s.Peak = p
-		p.Approximate = h.Raw.Approximate
-		if h.Raw.Approximate {
-			note := "the peak fell among GC cycles that followed each other faster than the tracker could see: its figures are an upper bound and may count memory those GCs freed"
-			if h.Raw.LeastBytes > 0 {
-				p.LowerBoundBytes = h.Raw.LeastBytes
-				p.LowerBoundAtSeconds = time.Duration(h.Raw.LeastAtNS).Seconds()
-				note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was at least that", units.Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
-				if p.HeapBytesExact > 0 {
-					note += " and at most " + units.Bytes(int64(p.HeapBytesExact))
-				}
-			}
-			s.Notes = append(s.Notes, note)
-		}
-		sites := h.Sites()
-		if len(sites) > 50 {
-			sites = sites[:50]
-		}
-		s.Top = sites
-		fns := h.Functions()
-		if len(fns) > 100 {
-			fns = fns[:100]
-		}
-		s.Functions = fns
-		truncated := 0
-		for _, st := range h.Stacks {
-			if st.Truncated {
-				truncated++
-			}
-		}
-		if truncated > 0 {
-			s.Notes = append(s.Notes, fmt.Sprintf("%d stacks were deeper than the runtime's 32-frame limit and lost their outermost frames (labelled truncated in %s)", truncated, rundir.PeakProfile))
-		}
-	} else if peakRSS > 0 {
-		s.Peak = &PeakInfo{RSSBytes: peakRSS}
-		if at, rss := maxRSS(meta.RSS); rss > 0 {
-			s.Peak.AtSeconds = at.Seconds()
-			s.Peak.RSSAtPeakBytes = rss
+	s.Peak = p
+	p.Approximate = h.Raw.Approximate
+	if h.Raw.Approximate {
+		s.Notes = append(s.Notes, approximateNote(p, h.Raw))
+	}
+	s.Top = topSites(h, 50)
+	s.Functions = topFunctions(h, 100)
+	truncated := 0
+	for _, st := range h.Stacks {
+		if st.Truncated {
+			truncated++
 		}
 	}
-	return s
+	if truncated > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%d stacks were deeper than the runtime's 32-frame limit and lost their outermost frames (labelled truncated in %s)", truncated, rundir.PeakProfile))
+	}
+}
+
+// peakInfo is the figures of the heap at the peak h: the sampled
+// attribution, the runtime's exact ones, resident memory at its moment,
+// the GC settings.
+func peakInfo(h *heap.Heap, run *rundir.Run) *PeakInfo {
+	p := &PeakInfo{
+		AtSeconds:      time.Duration(h.Raw.AtNS).Seconds(),
+		HeapBytes:      h.Bytes,
+		HeapObjects:    h.Objects,
+		SampledBytes:   h.Sampled(),
+		Corrections:    h.Corrections(),
+		HeapBytesExact: h.Raw.ExactBytes,
+		ChosenBy:       ChosenByMemory,
+		LiveBytes:      h.LiveBytes(),
+		Moment:         Moment(h.Raw.Reason),
+		GCCycle:        h.Raw.Cycle,
+		TrackerBytes:   h.TrackerBytes,
+	}
+	at := rundir.TimelinePoint{RSS: h.Raw.RSSBytes, GoMapped: h.Raw.GoMappedBytes, GoReleased: h.Raw.GoReleasedBytes}
+	if at.RSS == 0 {
+		at, _ = rundir.PointAt(run.Timeline, time.Duration(h.Raw.AtNS))
+	}
+	p.RSSAtPeakBytes = at.RSS
+	p.OutsideHeapBytes = at.Outside()
+	if at.GoMapped > at.GoReleased {
+		p.GoRuntimeBytes = at.GoMapped - at.GoReleased
+	}
+	if h.Raw.MarkExactBytes > 0 {
+		v := h.Raw.MarkExactBytes
+		p.MarkHeapBytesExact = &v
+	}
+	if h.Raw.MarkHiBytes > 0 {
+		p.MarkHeapBoundsBytes = []uint64{h.Raw.MarkLoBytes, h.Raw.MarkHiBytes}
+	}
+	p.GarbageBytes = p.HeapBytes - p.LiveBytes
+	p.GC = gcSettingsOf(h.Raw, run.Start)
+	if live := h.Raw.MarkLiveBytes; live > 0 && h.Raw.MarkExactBytes >= live {
+		garbage := h.Raw.MarkExactBytes - live
+		p.LiveBytesExact, p.GarbageBytesExact = &live, &garbage
+	}
+	if h.LiveFrom() {
+		p.LiveFromGC = &LiveFromGC{Cycle: h.Raw.LiveFromCycle, AtSeconds: time.Duration(h.Raw.LiveFromNS).Seconds()}
+		p.NotKnownBytes, p.GarbageBytes, p.GarbageBytesExact = p.GarbageBytes, 0, nil
+	}
+	return p
+}
+
+// approximateNote says that the peak p fell among GC cycles the tracker
+// did not see, and what bounds its heap; it sets p's lower bound.
+func approximateNote(p *PeakInfo, r raw.Profile) string {
+	note := "the peak fell among GC cycles that followed each other faster than the tracker could see: its figures are an upper bound and may count memory those GCs freed"
+	if r.LeastBytes > 0 {
+		p.LowerBoundBytes = r.LeastBytes
+		p.LowerBoundAtSeconds = time.Duration(r.LeastAtNS).Seconds()
+		note += fmt.Sprintf("; the runtime's heap among them was read at %s (%.2fs), so the heap was at least that", units.Bytes(int64(p.LowerBoundBytes)), p.LowerBoundAtSeconds)
+		if p.HeapBytesExact > 0 {
+			note += " and at most " + units.Bytes(int64(p.HeapBytesExact))
+		}
+	}
+	return note
+}
+
+// topSites are h's n largest allocation sites.
+func topSites(h *heap.Heap, n int) []heap.Site {
+	sites := h.Sites()
+	if len(sites) > n {
+		sites = sites[:n]
+	}
+	return sites
+}
+
+// topFunctions are h's n largest functions.
+func topFunctions(h *heap.Heap, n int) []heap.Function {
+	fns := h.Functions()
+	if len(fns) > n {
+		fns = fns[:n]
+	}
+	return fns
 }
 
 // ownPeakRSS is the program's own peak RSS: its VmHWM, read by the tracker
