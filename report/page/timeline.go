@@ -74,7 +74,7 @@ type timelineMark struct {
 // run from the tracker's timeline, gofil's own RSS readings as a thin
 // fourth line, the peak and the memory limit. It returns nil when there is
 // nothing to draw.
-func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, v *view.Report) *timeline {
+func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, vm *view.Report) *timeline {
 	var tl []rundir.TimelinePoint
 	if run != nil {
 		tl = run.Timeline
@@ -82,6 +82,39 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, v *vie
 	if len(tl) == 0 && len(meta.RSS) == 0 {
 		return nil
 	}
+	d := timelineSeries(tl, meta, s)
+	d.Marks = timelineMarks(s, vm)
+	for _, m := range d.Marks {
+		d.XMax = math.Max(d.XMax, m.Ms)
+	}
+	if d.XMax <= 0 {
+		d.XMax = 1000
+	}
+	out := &timeline{}
+	sc := newTimelineScale(d, vm.Limit.Bytes) // the source is in the figures above the chart
+	if !sc.drawLimit && sc.limit > 0 {
+		out.Note = fmt.Sprintf("The memory limit, %s, is more than twice the largest value and is not drawn.", units.Bytes(int64(sc.limit)))
+	}
+	d.YMax = sc.yMax
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="gofil-timeline" id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="Memory over the run">`,
+		tlWidth, tlHeight, tlWidth, tlHeight)
+	b.WriteString("\n")
+	fmt.Fprintf(&b, `<rect class="tl-bg" x="%d" y="%d" width="%d" height="%d"/>`+"\n", tlLeft, tlTop, tlPlotW, tlPlotH)
+	drawTimelineAxes(&b, d, sc)
+	drawTimelinePlot(&b, d, sc)
+	drawTimelineLabels(&b, d, sc)
+	b.WriteString("</svg>\n")
+	out.SVG = b.String()
+	out.Data = d
+	out.Legend = timelineLegend(d, sc)
+	return out
+}
+
+// timelineSeries is the timeline's data but for its marks and its memory
+// axis: the tracker's readings with the peak's own figures among them,
+// gofil's own RSS readings, each downsampled, and the time axis's extent.
+func timelineSeries(tl []rundir.TimelinePoint, meta rundir.Meta, s *summary.Summary) timelineData {
 	d := timelineData{T: []float64{}, RSS: []uint64{}, Heap: []uint64{}, Outside: []uint64{},
 		ExtT: []float64{}, ExtRSS: []uint64{}, Marks: []timelineMark{}}
 	t := make([]float64, len(tl))
@@ -99,99 +132,115 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, v *vie
 		et[i], erss[i] = ms(p.At), p.RSS
 	}
 	d.ExtT, d.ExtRSS = downsample2(et, erss)
+	for _, v := range append(d.T, d.ExtT...) {
+		d.XMax = math.Max(d.XMax, v)
+	}
+	d.XMax = math.Max(d.XMax, ms(meta.Duration))
+	return d
+}
 
+// timelineMarks are the moments drawn as vertical lines: the peak and the
+// last emergency dump.
+func timelineMarks(s *summary.Summary, vm *view.Report) []timelineMark {
+	marks := []timelineMark{}
+	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
+		marks = append(marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
+			Label: "peak, Go heap " + units.Bytes(vm.Heap.Bytes)})
+	}
+	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
+		marks = append(marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
+			Label: "emergency dump before the limit"})
+	}
+	return marks
+}
+
+// timelineScale is the timeline's memory axis: its top, its step and the
+// step's unit, and the memory limit, drawn when it is at most twice the
+// largest value.
+type timelineScale struct {
+	yMax, yStep, yUnit float64
+	yUnitName          string
+	limit              uint64
+	drawLimit          bool
+}
+
+func newTimelineScale(d timelineData, limit uint64) timelineScale {
 	var dataMax uint64
 	for _, series := range [][]uint64{d.RSS, d.Heap, d.Outside, d.ExtRSS} {
 		for _, v := range series {
 			dataMax = max(dataMax, v)
 		}
 	}
-	for _, v := range append(d.T, d.ExtT...) {
-		d.XMax = math.Max(d.XMax, v)
+	sc := timelineScale{yMax: float64(dataMax), limit: limit}
+	sc.drawLimit = limit > 0 && float64(limit) <= 2*sc.yMax
+	if sc.drawLimit {
+		sc.yMax = math.Max(sc.yMax, float64(limit))
 	}
-	d.XMax = math.Max(d.XMax, ms(meta.Duration))
-	out := &timeline{}
-	if s != nil && s.Peak != nil && s.Peak.HeapBytes > 0 {
-		d.Marks = append(d.Marks, timelineMark{Ms: s.Peak.AtSeconds * 1000, Class: "tl-peak",
-			Label: "peak, Go heap " + units.Bytes(v.Heap.Bytes)})
-	}
-	if s != nil && s.OOM != nil && s.OOM.Dumps > 0 {
-		d.Marks = append(d.Marks, timelineMark{Ms: s.OOM.AtSeconds * 1000, Class: "tl-oom",
-			Label: "emergency dump before the limit"})
-	}
-	for _, m := range d.Marks {
-		d.XMax = math.Max(d.XMax, m.Ms)
-	}
-	if d.XMax <= 0 {
-		d.XMax = 1000
-	}
-	limit := v.Limit.Bytes // the source is in the figures above the chart
-	yMax := float64(dataMax)
-	drawLimit := limit > 0 && float64(limit) <= 2*yMax
-	if drawLimit {
-		yMax = math.Max(yMax, float64(limit))
-	} else if limit > 0 {
-		out.Note = fmt.Sprintf("The memory limit, %s, is more than twice the largest value and is not drawn.", units.Bytes(int64(limit)))
-	}
-	yStep, yUnit, yUnitName := niceBytesStep(yMax / 5)
-	yMax = math.Max(yStep, math.Ceil(yMax*1.04/yStep)*yStep)
-	d.YMax = yMax
+	sc.yStep, sc.yUnit, sc.yUnitName = niceBytesStep(sc.yMax / 5)
+	sc.yMax = math.Max(sc.yStep, math.Ceil(sc.yMax*1.04/sc.yStep)*sc.yStep)
+	return sc
+}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="gofil-timeline" id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="Memory over the run">`,
-		tlWidth, tlHeight, tlWidth, tlHeight)
-	b.WriteString("\n")
-	fmt.Fprintf(&b, `<rect class="tl-bg" x="%d" y="%d" width="%d" height="%d"/>`+"\n", tlLeft, tlTop, tlPlotW, tlPlotH)
-	// Memory axis.
+// y is where v is drawn in the plot's own coordinates.
+func (sc timelineScale) y(v uint64) float64 { return tlYUnits * (1 - float64(v)/sc.yMax) }
+
+// drawTimelineAxes draws the memory axis with its grid and the time axis,
+// which the script draws again when zooming.
+func drawTimelineAxes(b *strings.Builder, d timelineData, sc timelineScale) {
 	b.WriteString(`<g class="tl-yaxis">`)
-	for v := 0.0; v <= yMax+yStep/2; v += yStep {
-		y := tlTop + tlPlotH*(1-v/yMax)
-		fmt.Fprintf(&b, `<line class="tl-grid" x1="%d" x2="%d" y1="%s" y2="%s"/>`, tlLeft, tlLeft+tlPlotW, coord(y), coord(y))
-		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end">%s %s</text>`, tlLeft-6, coord(y+4), trimFloat(v/yUnit), yUnitName)
+	for v := 0.0; v <= sc.yMax+sc.yStep/2; v += sc.yStep {
+		y := tlTop + tlPlotH*(1-v/sc.yMax)
+		fmt.Fprintf(b, `<line class="tl-grid" x1="%d" x2="%d" y1="%s" y2="%s"/>`, tlLeft, tlLeft+tlPlotW, coord(y), coord(y))
+		fmt.Fprintf(b, `<text x="%d" y="%s" text-anchor="end">%s %s</text>`, tlLeft-6, coord(y+4), trimFloat(v/sc.yUnit), sc.yUnitName)
 	}
 	b.WriteString("</g>\n")
-	// Time axis; the script draws it again when zooming.
 	b.WriteString(`<g class="tl-xaxis">`)
 	for _, tick := range timeTicks(0, d.XMax) {
 		x := tlLeft + tlPlotW*tick.ms/d.XMax
-		fmt.Fprintf(&b, `<line class="tl-tick" x1="%s" x2="%s" y1="%d" y2="%d"/>`, coord(x), coord(x), tlTop+tlPlotH, tlTop+tlPlotH+5)
-		fmt.Fprintf(&b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`, coord(x), tlTop+tlPlotH+18, tick.label)
+		fmt.Fprintf(b, `<line class="tl-tick" x1="%s" x2="%s" y1="%d" y2="%d"/>`, coord(x), coord(x), tlTop+tlPlotH, tlTop+tlPlotH+5)
+		fmt.Fprintf(b, `<text x="%s" y="%d" text-anchor="middle">%s</text>`, coord(x), tlTop+tlPlotH+18, tick.label)
 	}
 	b.WriteString("</g>\n")
-	fmt.Fprintf(&b, `<text class="tl-axis-title" x="%d" y="%d" text-anchor="middle">time since the program started</text>`+"\n", tlLeft+tlPlotW/2, tlHeight-4)
+	fmt.Fprintf(b, `<text class="tl-axis-title" x="%d" y="%d" text-anchor="middle">time since the program started</text>`+"\n", tlLeft+tlPlotW/2, tlHeight-4)
+}
 
-	// The plot: data coordinates, milliseconds across, tlYUnits down.
-	fmt.Fprintf(&b, `<svg class="tl-plot" x="%d" y="%d" width="%d" height="%d" viewBox="0 0 %s %d" preserveAspectRatio="none">`+"\n",
+// drawTimelinePlot draws the series, the marks and the limit in the plot,
+// in data coordinates: milliseconds across, tlYUnits down.
+func drawTimelinePlot(b *strings.Builder, d timelineData, sc timelineScale) {
+	fmt.Fprintf(b, `<svg class="tl-plot" x="%d" y="%d" width="%d" height="%d" viewBox="0 0 %s %d" preserveAspectRatio="none">`+"\n",
 		tlLeft, tlTop, tlPlotW, tlPlotH, coord(d.XMax), tlYUnits)
-	y := func(v uint64) float64 { return tlYUnits * (1 - float64(v)/yMax) }
 	if len(d.T) > 0 {
 		// The Go heap as an area, the others as lines over it.
 		b.WriteString(`<path class="tl-heap-area" d="M`)
 		b.WriteString(coord(d.T[0]) + "," + strconv.Itoa(tlYUnits))
 		for i := range d.T {
-			b.WriteString("L" + coord(d.T[i]) + "," + coord(y(d.Heap[i])))
+			b.WriteString("L" + coord(d.T[i]) + "," + coord(sc.y(d.Heap[i])))
 		}
 		b.WriteString("L" + coord(d.T[len(d.T)-1]) + "," + strconv.Itoa(tlYUnits) + `Z"/>` + "\n")
-		polyline(&b, "tl-outside", d.T, d.Outside, y)
-		polyline(&b, "tl-heap", d.T, d.Heap, y)
-		polyline(&b, "tl-rss", d.T, d.RSS, y)
+		polyline(b, "tl-outside", d.T, d.Outside, sc.y)
+		polyline(b, "tl-heap", d.T, d.Heap, sc.y)
+		polyline(b, "tl-rss", d.T, d.RSS, sc.y)
 	}
 	if len(d.ExtT) > 0 {
-		polyline(&b, "tl-ext", d.ExtT, d.ExtRSS, y)
+		polyline(b, "tl-ext", d.ExtT, d.ExtRSS, sc.y)
 	}
 	for _, m := range d.Marks {
-		fmt.Fprintf(&b, `<line class="%s" x1="%s" x2="%s" y1="0" y2="%d" vector-effect="non-scaling-stroke"/>`+"\n",
+		fmt.Fprintf(b, `<line class="%s" x1="%s" x2="%s" y1="0" y2="%d" vector-effect="non-scaling-stroke"/>`+"\n",
 			m.Class, coord(m.Ms), coord(m.Ms), tlYUnits)
 	}
-	if drawLimit {
-		ly := y(limit)
-		fmt.Fprintf(&b, `<line class="tl-limit" x1="0" x2="%s" y1="%s" y2="%s" vector-effect="non-scaling-stroke"/>`+"\n",
+	if sc.drawLimit {
+		ly := sc.y(sc.limit)
+		fmt.Fprintf(b, `<line class="tl-limit" x1="0" x2="%s" y1="%s" y2="%s" vector-effect="non-scaling-stroke"/>`+"\n",
 			coord(d.XMax), coord(ly), coord(ly))
 	}
 	b.WriteString("</svg>\n")
+}
 
-	// Labels sit outside the stretched plot so that they keep their shape;
-	// the script moves the marks' labels when zooming.
+// drawTimelineLabels draws the labels of the marks and the limit outside
+// the stretched plot, so that they keep their shape (the script moves the
+// marks' labels when zooming), the readout's cursor and the zoom
+// selection, which the script moves.
+func drawTimelineLabels(b *strings.Builder, d timelineData, sc timelineScale) {
 	for i, m := range d.Marks {
 		x := tlLeft + tlPlotW*m.Ms/d.XMax
 		anchor := "start"
@@ -201,39 +250,40 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, v *vie
 		} else {
 			x += 4
 		}
-		fmt.Fprintf(&b, `<text class="tl-mark-label %s-label" data-mark="%d" x="%s" y="%d" text-anchor="%s">%s</text>`+"\n",
+		fmt.Fprintf(b, `<text class="tl-mark-label %s-label" data-mark="%d" x="%s" y="%d" text-anchor="%s">%s</text>`+"\n",
 			m.Class, i, coord(x), tlTop+12+14*i, anchor, html.EscapeString(m.Label))
 	}
-	if drawLimit {
-		ly := tlTop + tlPlotH*(1-float64(limit)/yMax)
-		label := "memory limit " + units.Bytes(int64(limit))
-		fmt.Fprintf(&b, `<text class="tl-limit-label" x="%d" y="%s" text-anchor="end">%s</text>`+"\n",
+	if sc.drawLimit {
+		ly := tlTop + tlPlotH*(1-float64(sc.limit)/sc.yMax)
+		label := "memory limit " + units.Bytes(int64(sc.limit))
+		fmt.Fprintf(b, `<text class="tl-limit-label" x="%d" y="%s" text-anchor="end">%s</text>`+"\n",
 			tlLeft+tlPlotW-4, coord(ly-4), html.EscapeString(label))
 	}
-	// The readout's cursor and the zoom selection, moved by the script.
-	fmt.Fprintf(&b, `<line class="tl-cursor" x1="0" x2="0" y1="%d" y2="%d" visibility="hidden"/>`+"\n", tlTop, tlTop+tlPlotH)
-	fmt.Fprintf(&b, `<rect class="tl-select" x="0" y="%d" width="0" height="%d" visibility="hidden"/>`+"\n", tlTop, tlPlotH)
-	fmt.Fprintf(&b, `<rect class="tl-hit" x="%d" y="%d" width="%d" height="%d"/>`+"\n", tlLeft, tlTop, tlPlotW, tlPlotH)
-	b.WriteString("</svg>\n")
+	fmt.Fprintf(b, `<line class="tl-cursor" x1="0" x2="0" y1="%d" y2="%d" visibility="hidden"/>`+"\n", tlTop, tlTop+tlPlotH)
+	fmt.Fprintf(b, `<rect class="tl-select" x="0" y="%d" width="0" height="%d" visibility="hidden"/>`+"\n", tlTop, tlPlotH)
+	fmt.Fprintf(b, `<rect class="tl-hit" x="%d" y="%d" width="%d" height="%d"/>`+"\n", tlLeft, tlTop, tlPlotW, tlPlotH)
+}
 
-	out.SVG = b.String()
-	out.Data = d
+// timelineLegend is the legend under the chart: each series with its
+// largest value, the limit, the marks.
+func timelineLegend(d timelineData, sc timelineScale) []legendItem {
+	var legend []legendItem
 	if len(d.T) > 0 {
-		out.Legend = append(out.Legend,
+		legend = append(legend,
 			legendItem{"tl-rss", "resident memory (RSS)", "max " + units.Bytes(int64(maxOf(d.RSS)))},
 			legendItem{"tl-heap", "Go heap", "max " + units.Bytes(int64(maxOf(d.Heap)))},
 			legendItem{"tl-outside", "outside the Go heap", "max " + units.Bytes(int64(maxOf(d.Outside)))})
 	}
 	if len(d.ExtT) > 0 {
-		out.Legend = append(out.Legend, legendItem{"tl-ext", "RSS read by gofil from outside", "max " + units.Bytes(int64(maxOf(d.ExtRSS)))})
+		legend = append(legend, legendItem{"tl-ext", "RSS read by gofil from outside", "max " + units.Bytes(int64(maxOf(d.ExtRSS)))})
 	}
-	if drawLimit {
-		out.Legend = append(out.Legend, legendItem{"tl-limit", "memory limit", units.Bytes(int64(limit))})
+	if sc.drawLimit {
+		legend = append(legend, legendItem{"tl-limit", "memory limit", units.Bytes(int64(sc.limit))})
 	}
 	for _, m := range d.Marks {
-		out.Legend = append(out.Legend, legendItem{Class: m.Class, Label: m.Label})
+		legend = append(legend, legendItem{Class: m.Class, Label: m.Label})
 	}
-	return out
+	return legend
 }
 
 func polyline(b *strings.Builder, class string, t []float64, v []uint64, y func(uint64) float64) {
