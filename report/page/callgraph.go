@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -60,13 +61,22 @@ type cgEdge struct {
 // edges under callGraphMinEdge of the total are dropped.
 func buildCallGraph(h *heap.Heap) *callGraph {
 	g := &callGraph{total: h.Bytes}
-	// Number the functions, and count each function's inclusive bytes
-	// once per stack: lastStack marks the stack a function was last
-	// counted for, which is cheaper than a set per stack.
+	all, stackIDs := callGraphFunctions(h)
+	kept := g.keepNodes(all)
+	g.addEdges(h, stackIDs, kept)
+	return g
+}
+
+// callGraphFunctions numbers the functions of h's stacks, each stack down
+// to its allocation site, and counts each function's inclusive bytes, once
+// per stack, and its own. It returns the functions and, per stack, the
+// numbers of its frames' functions.
+func callGraphFunctions(h *heap.Heap) (all []cgNode, stackIDs [][]int) {
+	// lastStack marks the stack a function was last counted for, which is
+	// cheaper than a set per stack.
 	ids := map[string]int{}
-	var all []cgNode
 	var lastStack []int
-	stackIDs := make([][]int, len(h.Stacks))
+	stackIDs = make([][]int, len(h.Stacks))
 	for si, s := range h.Stacks {
 		if s.Bytes <= 0 || len(s.Frames) == 0 {
 			continue
@@ -93,6 +103,13 @@ func buildCallGraph(h *heap.Heap) *callGraph {
 		all[sids[len(sids)-1]].self += s.Bytes
 		stackIDs[si] = sids
 	}
+	return all, stackIDs
+}
+
+// keepNodes keeps of all the callGraphMaxNodes functions holding the most,
+// of those only the ones holding callGraphMinEdge of the total or more,
+// and counts the rest. It returns, per function, its node's index or -1.
+func (g *callGraph) keepNodes(all []cgNode) []int {
 	order := make([]int, len(all))
 	for i := range order {
 		order[i] = i
@@ -108,7 +125,7 @@ func buildCallGraph(h *heap.Heap) *callGraph {
 	for i := range kept {
 		kept[i] = -1
 	}
-	g.minEdge = int64(math.Ceil(callGraphMinEdge * float64(h.Bytes)))
+	g.minEdge = int64(math.Ceil(callGraphMinEdge * float64(g.total)))
 	for _, id := range order {
 		if len(g.nodes) == callGraphMaxNodes || all[id].inclusive < g.minEdge {
 			g.droppedNodes++
@@ -118,7 +135,13 @@ func buildCallGraph(h *heap.Heap) *callGraph {
 		kept[id] = len(g.nodes)
 		g.nodes = append(g.nodes, all[id])
 	}
+	return kept
+}
 
+// addEdges adds the calls between kept functions, each with the bytes held
+// below it, counted once per stack; a call through functions left out is
+// indirect, and calls under callGraphMinEdge of the total are dropped.
+func (g *callGraph) addEdges(h *heap.Heap, stackIDs [][]int, kept []int) {
 	type key struct{ from, to int }
 	type acc struct{ bytes, direct int64 }
 	edges := map[key]*acc{}
@@ -132,26 +155,16 @@ func buildCallGraph(h *heap.Heap) *callGraph {
 				skipped = true
 				continue
 			}
-			if prev >= 0 && prev != i {
-				k := key{prev, i}
-				dup := false
-				for _, o := range seen {
-					if o == k {
-						dup = true
-						break
-					}
+			if k := (key{prev, i}); prev >= 0 && prev != i && !slices.Contains(seen, k) {
+				seen = append(seen, k)
+				a := edges[k]
+				if a == nil {
+					a = &acc{}
+					edges[k] = a
 				}
-				if !dup {
-					seen = append(seen, k)
-					a := edges[k]
-					if a == nil {
-						a = &acc{}
-						edges[k] = a
-					}
-					a.bytes += s.Bytes
-					if !skipped {
-						a.direct += s.Bytes
-					}
+				a.bytes += s.Bytes
+				if !skipped {
+					a.direct += s.Bytes
 				}
 			}
 			prev, skipped = i, false
@@ -174,7 +187,6 @@ func buildCallGraph(h *heap.Heap) *callGraph {
 		}
 		return a.to < b.to
 	})
-	return g
 }
 
 // dot writes g in Graphviz's DOT language. Every name is escaped for a

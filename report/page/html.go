@@ -168,38 +168,9 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 
 	var user *userCode
 	if h := run.Peak; h != nil && len(h.Stacks) > 0 {
-		d.HasPeak = true
-		user = newUserCode(h.Stacks)
-		flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user, restLabel(h))
-		if err != nil {
+		var err error
+		if user, stats.Graphviz, err = renderPeak(ctx, &d, dir, s, run); err != nil {
 			return stats, err
-		}
-		d.Flame, d.Icicle = template.HTML(flame), template.HTML(icicle)
-		// The same graphs as files of their own, interactive when opened
-		// alone (hover, zoom, search), as Fil writes them.
-		if err := raw.WriteFile(dir, rundir.FlameSVG, []byte(flame)); err != nil {
-			return stats, err
-		}
-		if err := raw.WriteFile(dir, rundir.IcicleSVG, []byte(icicle)); err != nil {
-			return stats, err
-		}
-		s.Files["flamegraph"], s.Files["flamegraph_reversed"] = rundir.FlameSVG, rundir.IcicleSVG
-		if minWidth > flamegraph.DefaultMinWidth {
-			d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
-		}
-
-		if d.Moments, d.MomentsJSON, err = pageMoments(run, user); err != nil {
-			return stats, err
-		}
-
-		g := buildCallGraph(h)
-		svg, elapsed, err := renderCallGraph(ctx, g)
-		stats.Graphviz = elapsed
-		if err != nil {
-			d.CallGraphNote = "The call graph could not be drawn: " + err.Error()
-		} else {
-			d.CallGraph = template.HTML(svg)
-			d.CallGraphNote = callGraphNote(g)
 		}
 	}
 
@@ -233,6 +204,47 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 		return stats, err
 	}
 	return stats, nil
+}
+
+// renderPeak renders the graphs of the heap at the peak, run.Peak, into d:
+// the flame and icicle graphs, which it also writes into dir as files of
+// their own, the other moments and the call graph. It returns which code
+// is the program's own and how long laying out the call graph took.
+func renderPeak(ctx context.Context, d *pageData, dir string, s *summary.Summary, run *rundir.Run) (*userCode, time.Duration, error) {
+	h := run.Peak
+	d.HasPeak = true
+	user := newUserCode(h.Stacks)
+	flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user, restLabel(h))
+	if err != nil {
+		return nil, 0, err
+	}
+	d.Flame, d.Icicle = template.HTML(flame), template.HTML(icicle)
+	// The same graphs as files of their own, interactive when opened
+	// alone (hover, zoom, search), as Fil writes them.
+	if err := raw.WriteFile(dir, rundir.FlameSVG, []byte(flame)); err != nil {
+		return nil, 0, err
+	}
+	if err := raw.WriteFile(dir, rundir.IcicleSVG, []byte(icicle)); err != nil {
+		return nil, 0, err
+	}
+	s.Files["flamegraph"], s.Files["flamegraph_reversed"] = rundir.FlameSVG, rundir.IcicleSVG
+	if minWidth > flamegraph.DefaultMinWidth {
+		d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
+	}
+
+	if d.Moments, d.MomentsJSON, err = pageMoments(run, user); err != nil {
+		return nil, 0, err
+	}
+
+	g := buildCallGraph(h)
+	svg, elapsed, err := renderCallGraph(ctx, g)
+	if err != nil {
+		d.CallGraphNote = "The call graph could not be drawn: " + err.Error()
+	} else {
+		d.CallGraph = template.HTML(svg)
+		d.CallGraphNote = callGraphNote(g)
+	}
+	return user, elapsed, nil
 }
 
 func pageTitle(s *summary.Summary) string {
