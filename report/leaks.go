@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report/rundir"
@@ -33,6 +34,6 @@ func LeaksText(w io.Writer, res *leak.Result, n int) {
 		n = len(res.Suspects)
 	}
 	for _, s := range res.Suspects[:n] {
-		fmt.Fprintf(w, "  %10s  %10s/s  %s\n", units.Bytes(s.GrowthBytes), units.Bytes(int64(s.BytesPerSecond)), SiteText(s.Function, s.File, s.Line))
+		fmt.Fprintf(w, "  %10s  %10s/s  %s\n", units.Bytes(s.GrowthBytes), units.Bytes(int64(s.BytesPerSecond)), term.Site(s.Function, s.File, s.Line))
 	}
 }

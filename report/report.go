@@ -1,6 +1,9 @@
-// Package report turns what the tracker left in a run directory into
-// gofil's report: a pprof profile of the heap at the peak, collapsed stacks,
-// a machine-readable summary and a short text summary.
+// Package report writes gofil's report of a run into its directory: the
+// heap at the peak as a pprof profile and collapsed stacks, the page,
+// summary.json, leaks.json, and the text gofil prints on stderr. The data
+// flows one way through its packages: rundir reads the run directory into
+// heaps (heap), summary builds the model from them, view decides what
+// every output says, and page and this package render it.
 package report
 
 import (

@@ -1,38 +1,14 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
-	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
-	"github.com/gofil/gofil/report/heap"
-	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 	"github.com/gofil/gofil/report/view"
 )
-
-// writeHeapFiles writes h as a pprof profile and as collapsed stacks.
-func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta rundir.Meta) error {
-	var pb bytes.Buffer
-	if err := heap.WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
-		return err
-	}
-	if err := raw.WriteFile(dir, profileName, pb.Bytes()); err != nil {
-		return err
-	}
-	var folded bytes.Buffer
-	if err := heap.WriteFolded(&folded, h); err != nil {
-		return err
-	}
-	return raw.WriteFile(dir, foldedName, folded.Bytes())
-}
 
 // Text writes the short summary gofil prints on stderr.
 func Text(w io.Writer, s *summary.Summary, dir string) {
@@ -59,7 +35,7 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 			n = 10
 		}
 		for _, site := range s.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, term.Site(site.Function, site.File, site.Line))
 		}
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
@@ -70,7 +46,7 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 			n = 5
 		}
 		for _, site := range o.Top[:n] {
-			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, SiteText(site.Function, site.File, site.Line))
+			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, term.Site(site.Function, site.File, site.Line))
 		}
 	}
 	for _, n := range s.Notes {
@@ -80,23 +56,4 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 		fmt.Fprintf(w, "gofil: GC settings, as a replay of the GC pacer predicts: %s (all settings: summary.json whatif)\n", s.GCAdvice)
 	}
 	fmt.Fprintf(w, "gofil: report: %s\n", dir)
-}
-
-// SiteText is an allocation site as gofil prints it within a line on the
-// terminal: its function and its file, shortened by RelPath, with every
-// control character escaped (term.Name), and its line.
-func SiteText(function, file string, line int) string {
-	return term.Name(function) + "  " + term.Name(RelPath(file)) + ":" + strconv.Itoa(line)
-}
-
-// RelPath shortens a path under the working directory, for display.
-func RelPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,4 +114,20 @@ func finish(dir string, meta rundir.Meta, s *summary.Summary, run *rundir.Run) e
 // far as the disk still lets it.
 func MarkIncomplete(dir string, why error) {
 	raw.WriteFile(dir, rundir.IncompleteFile, []byte("This report is not complete: "+why.Error()+"\n"))
+}
+
+// writeHeapFiles writes h as a pprof profile and as collapsed stacks.
+func writeHeapFiles(dir, profileName, foldedName string, h *heap.Heap, meta rundir.Meta) error {
+	var pb bytes.Buffer
+	if err := heap.WriteProfile(&pb, h, meta.Started, meta.Binary); err != nil {
+		return err
+	}
+	if err := raw.WriteFile(dir, profileName, pb.Bytes()); err != nil {
+		return err
+	}
+	var folded bytes.Buffer
+	if err := heap.WriteFolded(&folded, h); err != nil {
+		return err
+	}
+	return raw.WriteFile(dir, foldedName, folded.Bytes())
 }

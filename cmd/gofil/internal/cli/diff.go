@@ -13,9 +13,9 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
 )
 
@@ -117,7 +117,7 @@ func diffCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if shown == 0 {
 			fmt.Fprintf(stdout, "gofil diff: allocation sites that grew most:\n")
 		}
-		fmt.Fprintf(stdout, "  %11s  %s\n", units.Signed(s.GrowthBytes), report.SiteText(s.Function, s.File, s.Line))
+		fmt.Fprintf(stdout, "  %11s  %s\n", units.Signed(s.GrowthBytes), term.Site(s.Function, s.File, s.Line))
 		shown++
 	}
 	if shown == 0 {

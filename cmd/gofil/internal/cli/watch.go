@@ -26,7 +26,6 @@ import (
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/leak"
-	"github.com/gofil/gofil/report"
 	"github.com/gofil/gofil/report/heap"
 )
 
@@ -562,7 +561,7 @@ func watchText(w io.Writer, s *leak.Summary) {
 				break
 			}
 			fmt.Fprintf(w, "  %11s %11s/s  R² %.2f  %s\n", "+"+units.Bytes(site.GrowthBytes),
-				units.Bytes(int64(site.BytesPerSecond)), site.R2, report.SiteText(site.Function, site.File, site.Line))
+				units.Bytes(int64(site.BytesPerSecond)), site.R2, term.Site(site.Function, site.File, site.Line))
 		}
 	}
 	if len(s.Churn) > 0 {
@@ -572,7 +571,7 @@ func watchText(w io.Writer, s *leak.Summary) {
 				break
 			}
 			fmt.Fprintf(w, "  %11s allocated, in use %s  %s\n", units.Bytes(site.AllocatedBytes),
-				units.Signed(site.GrowthBytes), report.SiteText(site.Function, site.File, site.Line))
+				units.Signed(site.GrowthBytes), term.Site(site.Function, site.File, site.Line))
 		}
 	}
 }
