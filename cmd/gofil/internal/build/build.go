@@ -288,10 +288,11 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 	if !ownModule {
 		// gofil's own module, run from its tree, holds the agent already.
-		agentDir, err := writeAgent(opts.CacheDir)
+		agentDir, agentLock, err := writeAgent(opts.CacheDir)
 		if err != nil {
 			return nil, err
 		}
+		defer agentLock.Unlock()
 		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
 	}
 
