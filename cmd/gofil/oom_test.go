@@ -26,10 +26,12 @@ func TestOOMKill(t *testing.T) {
 	}
 	const limit = 300 << 20
 	out := filepath.Join(t.TempDir(), "report")
-	r := gofil(t, testdata(t, "oomgrow"), "run", "--memory-limit", "300M", "-o", out, ".")
+	env, home, _ := goEnvFor(t)
+	r := gofilEnv(t, testdata(t, "oomgrow"), env, "run", "--memory-limit", "300M", "-o", out, ".")
 	if r.code != 137 {
 		t.Fatalf("exit code %d, want 137\n%s", r.code, r.stderr)
 	}
+	inOwnHome(t, home)
 	if !strings.Contains(r.stderr, "killed by the out-of-memory killer") {
 		t.Errorf("stderr does not say the out-of-memory killer ended the program:\n%s", r.stderr)
 	}
@@ -82,6 +84,16 @@ func TestOOMKill(t *testing.T) {
 	}
 }
 
+// inOwnHome fails t unless gofil kept the agent in the cache of home, the
+// test's own: a test that runs gofil with the user's home would read and
+// write the user's cache.
+func inOwnHome(t *testing.T, home string) {
+	t.Helper()
+	if agents, _ := filepath.Glob(filepath.Join(home, ".cache", "gofil", "agent-*")); len(agents) != 1 {
+		t.Errorf("agent directories in the test's home: %q, want one", agents)
+	}
+}
+
 // TestMemoryLimitUnavailable checks the error when --memory-limit cannot be
 // honoured; it runs only where no cgroup can be created.
 func TestMemoryLimitUnavailable(t *testing.T) {
@@ -89,7 +101,8 @@ func TestMemoryLimitUnavailable(t *testing.T) {
 		t.Skip("memory cgroups can be created here; TestOOMKill covers --memory-limit")
 	}
 	out := filepath.Join(t.TempDir(), "report")
-	r := gofil(t, testdata(t, "oldgo"), "run", "--memory-limit", "300M", "-o", out, ".")
+	env, _, _ := goEnvFor(t)
+	r := gofilEnv(t, testdata(t, "oldgo"), env, "run", "--memory-limit", "300M", "-o", out, ".")
 	if r.code == 0 || !strings.Contains(r.stderr, "--memory-limit") {
 		t.Errorf("exit code %d, stderr %q: want a clear --memory-limit error", r.code, r.stderr)
 	}
@@ -112,6 +125,8 @@ func TestOOMKillInContainer(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report")
 	cmd := exec.Command(gofilBin, "run", "-o", out, ".")
 	cmd.Dir = testdata(t, "oomgrow")
+	env, home, _ := goEnvFor(t)
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := g.StartInside(cmd.Start); err != nil {
@@ -126,6 +141,7 @@ func TestOOMKillInContainer(t *testing.T) {
 	if !strings.Contains(stderr.String(), "killed by the out-of-memory killer") {
 		t.Errorf("stderr does not name the out-of-memory killer:\n%s", stderr.String())
 	}
+	inOwnHome(t, home)
 	s := readSummary(t, out)
 	if s == nil || !s.OOMKilled || s.OOM == nil || s.OOM.Dumps < 1 {
 		t.Fatalf("summary.json does not record the OOM kill with a dump: %+v\n%s", s, stderr.String())

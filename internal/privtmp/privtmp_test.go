@@ -1,9 +1,16 @@
 package privtmp
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -136,5 +143,175 @@ func TestCacheDirFallsBackFromAnUnusableHome(t *testing.T) {
 		if err != nil || dir != want {
 			t.Errorf("with a home %s: %q, %v; want %s", name, dir, err, want)
 		}
+	}
+}
+
+// holdEnv, set to a prefix's path in a parent directory, makes the test binary a
+// process that makes a directory with MakeTemp, prints its path and holds
+// it until its input ends or it is killed.
+const holdEnv = "GOFIL_PRIVTMP_TEST_HOLD"
+
+func TestMain(m *testing.M) {
+	if v := os.Getenv(holdEnv); v != "" {
+		parent, prefix := filepath.Split(v)
+		tmp, err := MakeTemp(parent, prefix)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(tmp.Dir)
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// holder is a process, this test binary again, that holds a directory it
+// made in parent with MakeTemp.
+type holder struct {
+	cmd *exec.Cmd
+	dir string
+}
+
+func startHolder(t *testing.T, parent, prefix string) *holder {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), holdEnv+"="+filepath.Join(parent, prefix))
+	cmd.Stderr = os.Stderr
+	if _, err := cmd.StdinPipe(); err != nil { // held open: the child waits
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the holder printed no directory: %v", err)
+	}
+	return &holder{cmd: cmd, dir: strings.TrimSuffix(line, "\n")}
+}
+
+// kill ends the holder with SIGKILL, which leaves it no way to clean up.
+func (h *holder) kill(t *testing.T) {
+	t.Helper()
+	h.cmd.Process.Kill()
+	h.cmd.Wait()
+}
+
+// renamePID renames the holder's directory to name process pid as its
+// maker, as a gofil in another PID namespace sees it: a live holder's
+// process id may be no process, or another one, there.
+func (h *holder) renamePID(t *testing.T, prefix string, pid int) {
+	t.Helper()
+	parent, name := filepath.Split(h.dir)
+	rest := strings.TrimPrefix(name, prefix)
+	_, suffix, _ := strings.Cut(rest, "-")
+	to := filepath.Join(parent, fmt.Sprintf("%s%d-%s", prefix, pid, suffix))
+	if err := os.Rename(h.dir, to); err != nil {
+		t.Fatal(err)
+	}
+	h.dir = to
+}
+
+// deadPID returns a process id no process can have: one above the
+// kernel's pid_max.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		t.Skipf("no pid_max to choose a dead process id by: %v", err)
+	}
+	max, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Alive(max + 1) {
+		t.Fatalf("process %d, above pid_max, exists", max+1)
+	}
+	return max + 1
+}
+
+// TestSweepLeavesHeldDirectories: a directory another live process holds
+// is never swept, even when the process id in its name is dead (as a gofil
+// in another PID namespace sees it); one whose holder died is swept, even
+// when the id in its name is a live process's (reused, or another
+// namespace's).
+func TestSweepLeavesHeldDirectories(t *testing.T) {
+	const prefix = "build-"
+	parent := t.TempDir()
+	dead := deadPID(t)
+	live := startHolder(t, parent, prefix)
+	gone := startHolder(t, parent, prefix)
+	live.renamePID(t, prefix, dead)
+	gone.kill(t)
+	gone.renamePID(t, prefix, os.Getpid())
+	if err := os.WriteFile(filepath.Join(live.dir, "a.out"), []byte("building"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	Sweep(parent, prefix)
+	if _, err := os.Stat(filepath.Join(live.dir, "a.out")); err != nil {
+		t.Errorf("the directory of a live process, named by a dead process id, was swept: %v", err)
+	}
+	if _, err := os.Lstat(gone.dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the directory of a killed process, named by a live process id, is still there: %v", err)
+	}
+	live.kill(t)
+	Sweep(parent, prefix)
+	if _, err := os.Lstat(live.dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the directory of a process since killed is still there: %v", err)
+	}
+}
+
+// TestMakeTempRacesSweeps: a directory MakeTemp returns is held, though
+// sweeps that take every directory without a lock for a dead process's run
+// all the while: one swept between its making and its lock is made again.
+func TestMakeTempRacesSweeps(t *testing.T) {
+	const prefix = "run-"
+	parent := t.TempDir()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			entries, _ := os.ReadDir(parent)
+			for _, e := range entries {
+				removeUnheld(filepath.Join(parent, e.Name()), true)
+			}
+		}
+	}()
+	var temps []*Temp
+	for i := 0; i < 300; i++ {
+		tmp, err := MakeTemp(parent, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		temps = append(temps, tmp)
+	}
+	close(stop)
+	<-done
+	for _, tmp := range temps {
+		if st, err := os.Stat(tmp.Dir); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s, made and held: %v, %v", tmp.Dir, st, err)
+		}
+		if err := tmp.Remove(); err != nil {
+			t.Error(err)
+		}
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("left after Remove: %v", entries)
 	}
 }

@@ -12,7 +12,10 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gofil/gofil"
+	"github.com/gofil/gofil/internal/privtmp"
 )
 
 // agentGo is the go line of the agent's module, and so the language its
@@ -27,9 +30,49 @@ import (
 // modules at any version up to its own.
 const agentGo = "1.19"
 
+// agentTempPrefix begins the name of a directory in the cache that the
+// agent's source is written into before it is put in place, and of one
+// that held a damaged copy until it was replaced: privtmp.Sweep removes
+// them once no process holds them.
+const agentTempPrefix = ".agent-"
+
 // writeAgent writes the agent's source as a module of its own under cache
-// and returns its directory.
-func writeAgent(cache string) (string, error) {
+// and returns its directory, held shared until the caller unlocks it: a
+// gofil that finds the directory damaged puts a fresh one in its place,
+// and removes the damaged one only once no one holds it.
+func writeAgent(cache string) (string, *privtmp.Lock, error) {
+	name, files, contents, err := agentFiles()
+	if err != nil {
+		return "", nil, err
+	}
+	dir := filepath.Join(cache, name)
+
+	privtmp.Sweep(cache, agentTempPrefix)
+	for try := 0; ; try++ {
+		lock, err := privtmp.Share(dir)
+		if err == nil {
+			if sameFiles(dir, files, contents) {
+				return dir, lock, nil
+			}
+			lock.Unlock()
+		} else if st, lerr := os.Lstat(dir); lerr == nil && st.IsDir() {
+			return "", nil, fmt.Errorf("agent cache: %w", err)
+		}
+		if try == 3 {
+			return "", nil, fmt.Errorf("agent cache: %s changed each time it was written", dir)
+		}
+		// Missing, partly written or changed since: made again, then put
+		// in place of what was there, and held as any other copy.
+		if err := replaceAgent(cache, dir, files, contents); err != nil {
+			return "", nil, fmt.Errorf("agent cache: %w", err)
+		}
+	}
+}
+
+// agentFiles returns the name of the agent's directory in the cache, which
+// its contents' hash makes, and the files it holds, sorted by their
+// slash-separated paths, each with its contents.
+func agentFiles() (string, []string, map[string][]byte, error) {
 	h := sha256.New()
 	var files []string
 	err := fs.WalkDir(gofil.AgentSource, ".", func(p string, d fs.DirEntry, err error) error {
@@ -42,14 +85,14 @@ func writeAgent(cache string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("agent source: %w", err)
+		return "", nil, nil, fmt.Errorf("agent source: %w", err)
 	}
 	sort.Strings(files)
 	contents := make(map[string][]byte, len(files))
 	for _, p := range files {
 		data, err := gofil.AgentSource.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("agent source: %w", err)
+			return "", nil, nil, fmt.Errorf("agent source: %w", err)
 		}
 		contents[p] = data
 		h.Write([]byte(p))
@@ -59,31 +102,64 @@ func writeAgent(cache string) (string, error) {
 	h.Write([]byte(mod))
 	contents["go.mod"] = []byte(mod)
 	files = append(files, "go.mod")
-	dir := filepath.Join(cache, "agent-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if sameFiles(dir, files, contents) {
-		return dir, nil
-	}
-	// Missing, partly written or changed since: made again, then put in
-	// place of what was there.
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(cache, ".agent-")
-	if err != nil {
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	if err := writeFiles(tmp, files, contents); err != nil {
-		os.RemoveAll(tmp)
-		return "", fmt.Errorf("agent cache: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		if sameFiles(dir, files, contents) {
-			return dir, nil // another gofil wrote it first
+	return "agent-" + hex.EncodeToString(h.Sum(nil))[:16], files, contents, nil
+}
+
+// replaceAgent writes files into a directory of its own in cache and puts
+// it at dir. What was at dir is moved aside, to a name Sweep removes once
+// no one holds it: another gofil may be building from it. Where the
+// kernel can exchange two directories at once (RENAME_EXCHANGE), dir never
+// stops holding a whole copy; elsewhere (NFS) it is missing between the
+// two renames. Another gofil putting its own copy in place first is no
+// error: the caller checks what is there.
+func replaceAgent(cache, dir string, files []string, contents map[string][]byte) error {
+	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
+		// A link or a file, which no build reads as the agent.
+		if err := os.Remove(dir); err != nil {
+			return err
 		}
-		return "", fmt.Errorf("agent cache: %w", err)
 	}
-	return dir, nil
+	tmp, err := privtmp.MakeTemp(cache, agentTempPrefix)
+	if err != nil {
+		return err
+	}
+	if err := writeFiles(tmp.Dir, files, contents); err != nil {
+		tmp.Remove()
+		return err
+	}
+	// The copy takes its lock file along to dir, where every gofil that
+	// uses it holds it (privtmp.Share); this one lets it go once it is
+	// there.
+	var aside string
+	err = unix.Renameat2(unix.AT_FDCWD, tmp.Dir, unix.AT_FDCWD, dir, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
+		aside = tmp.Dir
+	case errors.Is(err, unix.ENOENT):
+		// Nothing at dir.
+		err = os.Rename(tmp.Dir, dir)
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EOPNOTSUPP):
+		aside = tmp.Dir + "-old"
+		if err = os.Rename(dir, aside); errors.Is(err, fs.ErrNotExist) {
+			aside = ""
+			err = nil
+		}
+		if err == nil {
+			err = os.Rename(tmp.Dir, dir)
+		}
+	}
+	if err != nil {
+		tmp.Remove()
+		if errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
+			return nil // another gofil put its copy in place first
+		}
+		return err
+	}
+	tmp.Unlock()
+	if aside != "" {
+		privtmp.RemoveUnheld(aside)
+	}
+	return nil
 }
 
 // writeFiles writes files, named by slash-separated paths under dir, each
@@ -102,8 +178,8 @@ func writeFiles(dir string, files []string, contents map[string][]byte) error {
 }
 
 // sameFiles reports whether dir holds exactly files, each with its
-// contents, as regular files: the agent's source is checked on every use,
-// never trusted for its name.
+// contents, as regular files, and at most a lock file besides: the agent's
+// source is checked on every use, never trusted for its name.
 func sameFiles(dir string, files []string, contents map[string][]byte) bool {
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -116,6 +192,9 @@ func sameFiles(dir string, files []string, contents map[string][]byte) bool {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
+		}
+		if rel == privtmp.LockName && d.Type().IsRegular() {
+			return nil
 		}
 		want, ok := contents[filepath.ToSlash(rel)]
 		if !ok || !d.Type().IsRegular() {

@@ -203,11 +203,12 @@ func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
 //     (versioned.go), with a stand-in.
 func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	privtmp.Sweep(opts.CacheDir, buildPrefix)
-	work, err := os.MkdirTemp(opts.CacheDir, privtmp.Pattern(buildPrefix))
+	tmp, err := privtmp.MakeTemp(opts.CacheDir, buildPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("build directory: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer tmp.Remove()
+	work := tmp.Dir
 
 	dir, env := t.Dir, os.Environ()
 	genv, err := readGoEnv(ctx, dir, env)
@@ -287,10 +288,11 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 	if !ownModule {
 		// gofil's own module, run from its tree, holds the agent already.
-		agentDir, err := writeAgent(opts.CacheDir)
+		agentDir, agentLock, err := writeAgent(opts.CacheDir)
 		if err != nil {
 			return nil, err
 		}
+		defer agentLock.Unlock()
 		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
 	}
 

@@ -27,6 +27,9 @@ import (
 var proxyDir, modCache string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(holdEnv) != "" {
+		hold()
+	}
 	root, err := os.MkdirTemp("", "gofil-build-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -317,10 +320,11 @@ func TestOldGoLines(t *testing.T) {
 // TestAgentLanguage: the agent, as gofil writes it, is a module at go
 // 1.19 that compiles at that language version.
 func TestAgentLanguage(t *testing.T) {
-	dir, err := writeAgent(t.TempDir())
+	dir, lock, err := writeAgent(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer lock.Unlock()
 	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)

@@ -171,12 +171,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		// The program is built into the private cache, not the user's
 		// TMPDIR, which may be shared: gofil runs what it finds there.
 		privtmp.Sweep(cache, tmpPrefix)
-		tmp, err := os.MkdirTemp(cache, privtmp.Pattern(tmpPrefix))
+		tmp, err := privtmp.MakeTemp(cache, tmpPrefix)
 		if err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
-		defer os.RemoveAll(tmp)
-		binary = filepath.Join(tmp, programName(targetArgs[0]))
+		defer tmp.Remove()
+		binary = filepath.Join(tmp.Dir, programName(targetArgs[0]))
 		flags := append([]string{}, f.buildFlags...)
 		if f.tags != "" {
 			flags = append(flags, "-tags="+f.tags)
