@@ -28,7 +28,10 @@ import (
 // Environment variables the tracker reads.
 // AgentModule is the module path of the agent's packages, and
 // AgentPackages the packages compiled into the profiled program: the
-// tracker and what it imports.
+// tracker and what it imports. `gofil run` compiles them under a module
+// path of their own (gofil.AgentModule), rewriting every string literal
+// that names gofil's module, this one included, so that in the program
+// they name the agent's packages as compiled there.
 const AgentModule = "github.com/gofil/gofil"
 
 var AgentPackages = []string{

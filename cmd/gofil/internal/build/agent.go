@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -93,6 +97,11 @@ func agentFiles() (string, []string, map[string][]byte, error) {
 		data, err := gofil.AgentSource.ReadFile(p)
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("agent source: %w", err)
+		}
+		if strings.HasSuffix(p, ".go") {
+			if data, err = toAgentModule(p, data); err != nil {
+				return "", nil, nil, fmt.Errorf("agent source: %w", err)
+			}
 		}
 		contents[p] = data
 		h.Write([]byte(p))
@@ -208,4 +217,49 @@ func sameFiles(dir string, files []string, contents map[string][]byte) bool {
 		return nil
 	})
 	return err == nil && n == len(files)
+}
+
+// toAgentModule returns the Go file src with every string literal that
+// names gofil's module or a package in it (the imports, and the module
+// path the agent knows itself by) naming the same under the agent's module
+// path instead. Nothing else changes, and every line stays where it was.
+func toAgentModule(name string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	type edit struct {
+		start, end int
+		lit        string
+	}
+	var edits []edit
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return true
+		}
+		v, err := strconv.Unquote(lit.Value)
+		if err != nil || strings.Contains(v, "\n") {
+			return true
+		}
+		rest, ok := strings.CutPrefix(v, gofil.SourceModule)
+		if !ok || rest != "" && !strings.HasPrefix(rest, "/") {
+			return true
+		}
+		edits = append(edits, edit{fset.Position(lit.Pos()).Offset, fset.Position(lit.End()).Offset, strconv.Quote(gofil.AgentModule + rest)})
+		return true
+	})
+	if len(edits) == 0 {
+		return src, nil
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	out := make([]byte, 0, len(src)+len(edits)*(len(gofil.AgentModule)+2))
+	last := 0
+	for _, e := range edits {
+		out = append(out, src[last:e.start]...)
+		out = append(out, e.lit...)
+		last = e.end
+	}
+	return append(out, src[last:]...), nil
 }

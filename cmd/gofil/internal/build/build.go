@@ -259,7 +259,7 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	// the modules gofil adds: the package's module's, that of the
 	// directory the go command runs in, or, for .go files outside any
 	// module, one gofil makes up in their directory.
-	goMod, modPath := "", ""
+	goMod := ""
 	var modData []byte
 	switch {
 	case genv.GOWORK != "":
@@ -279,22 +279,16 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", goMod, err)
 		}
-		modPath = modfile.ModulePath(modData)
 	}
-	var add []localModule
-	ownModule := modPath == gofil.AgentModule
-	if genv.GOWORK != "" {
-		ownModule = pkg.Module != nil && pkg.Module.Path == gofil.AgentModule
+	// The agent is a module of its own, beside the program's modules, gofil's
+	// own among them when the program uses gofil's packages or is in its
+	// module (agent.go).
+	agentDir, agentLock, err := writeAgent(opts.CacheDir)
+	if err != nil {
+		return nil, err
 	}
-	if !ownModule {
-		// gofil's own module, run from its tree, holds the agent already.
-		agentDir, agentLock, err := writeAgent(opts.CacheDir)
-		if err != nil {
-			return nil, err
-		}
-		defer agentLock.Unlock()
-		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
-	}
+	defer agentLock.Unlock()
+	add := []localModule{{Path: gofil.AgentModule, Dir: agentDir}}
 
 	mainFile, withAgent, err := addMainDone(pkg)
 	if err != nil {
