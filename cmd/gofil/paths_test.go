@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gofil/gofil/report"
 )
 
 // TestBackslashInHome: a home whose path holds a backslash, where the go
@@ -48,5 +51,67 @@ func TestBackslashInHome(t *testing.T) {
 	}
 	if _, err := os.Lstat(out); err == nil {
 		t.Errorf("the failed run left its report directory %s", out)
+	}
+}
+
+// TestSemicolonInDir: a program in a directory whose path holds a
+// semicolon keeps its file names whole. The go command names an overlaid
+// file through a list of path rewrites it joins with semicolons, which cut
+// the name of the file gofil adds its tracker to at the first one
+// (main.go's sites read ".../a:25"). The panic's trace and the report name
+// main.go by its full path, at the line of the allocation.
+func TestSemicolonInDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a;b", "exits")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(testdata(t, "exits"), "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/exits\n\ngo 1.22\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _, ok := bytes.Cut(src, []byte("b := make([]byte, 1<<20)"))
+	if !ok {
+		t.Fatal("testdata/exits/main.go: no allocation in main.hold")
+	}
+	allocLine := bytes.Count(before, []byte("\n")) + 1
+	mainFile := filepath.Join(dir, "main.go")
+
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, dir, "run", "-o", out, ".", "--", "panic")
+	if r.code != 2 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v; want 2 and a report\n%s", r.code, r.summary != nil, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "main.main()\n\t"+mainFile+":") {
+		t.Errorf("the panic's trace does not name %s:\n%s", mainFile, r.stderr)
+	}
+	checkSite(t, r.summary.Top, "main.hold", mainFile, allocLine)
+}
+
+// checkSite checks that fn's largest site at the peak is file:line, and
+// that every site of fn is in file.
+func checkSite(t *testing.T, top []report.Site, fn, file string, line int) {
+	t.Helper()
+	var largest *report.Site
+	for i, s := range top {
+		if s.Function != fn {
+			continue
+		}
+		if s.File != file {
+			t.Errorf("%s has a site in %s:%d, want %s", fn, s.File, s.Line, file)
+		}
+		if largest == nil || s.Bytes > largest.Bytes {
+			largest = &top[i]
+		}
+	}
+	if largest == nil {
+		t.Errorf("%s is not among the sites at the peak: %+v", fn, top)
+	} else if largest.Line != line {
+		t.Errorf("%s's largest site is at line %d, want %d", fn, largest.Line, line)
 	}
 }

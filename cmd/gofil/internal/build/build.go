@@ -300,9 +300,9 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 	overlay := map[string]string{}
 	buildArgs := pkgArgs
+	// GOFLAGS first, as the go command reads them.
+	trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
 	if outside {
-		// GOFLAGS first, as the go command reads them.
-		trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
 		standIn, err := writeStandIn(filepath.Join(work, "pkg"), pkg, mainFile, withAgent, trimpath)
 		if err != nil {
 			return nil, err
@@ -310,6 +310,15 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		add = append(add, standIn)
 		buildArgs = []string{standIn.Path}
 	} else if withAgent != nil {
+		if strings.Contains(mainFile, ";") && !strings.ContainsAny(mainFile, "\r\n") {
+			// The go command names an overlaid file through the
+			// compiler's -trimpath, a list of rewrites it joins with
+			// semicolons (cmd/go/internal/work.(*Action).trimpath):
+			// the name is cut at the first one in its path. A line
+			// directive names the file in full, as the stand-in's do,
+			// and no rewrite applies to it.
+			withAgent = withLineDirective(pkg.originalName(filepath.Base(mainFile), trimpath), withAgent)
+		}
 		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
 			return nil, err
 		}
