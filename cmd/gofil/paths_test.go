@@ -93,6 +93,77 @@ func TestSemicolonInDir(t *testing.T) {
 	checkSite(t, r.summary.Top, "main.hold", mainFile, allocLine)
 }
 
+// TestSemicolonInDirCgo: a cgo file given by -overlay in a directory whose
+// path holds a semicolon does not build ("main.cgo2.c: No such file or
+// directory"): cgo names its output by the file's name cut at the
+// semicolon. A cgo program's package in such a directory is built from a
+// stand-in: it runs, the report holds the 32 MiB main.hold allocates in
+// Go and names main.go in full, and the program's directory is left as it
+// was. Named by its files, the program gets one line saying why gofil
+// cannot run it, and no report directory.
+func TestSemicolonInDirCgo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a;b", "app")
+	src := `package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+static void* grab(size_t n) { void* p = malloc(n); memset(p, 1, n); return p; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+)
+
+var held [][]byte
+
+func hold() {
+	for i := 0; i < 32; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		held = append(held, b)
+	}
+}
+
+func main() {
+	p := C.grab(16 << 20)
+	hold()
+	runtime.GC()
+	fmt.Println(len(held), p != nil)
+}
+`
+	writeTree(t, dir, map[string]string{"go.mod": "module example.com/app\n\ngo 1.22\n", "main.go": src})
+	before, _, _ := strings.Cut(src, "b := make([]byte, 1<<20)")
+	allocLine := strings.Count(before, "\n") + 1
+	mainFile := filepath.Join(dir, "main.go")
+
+	out := filepath.Join(t.TempDir(), "report")
+	r := gofil(t, dir, "run", "-o", out, ".")
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v; want 0 and a report\n%s", r.code, r.summary != nil, r.stderr)
+	}
+	if got := inclusive(r.summary, "main.hold"); !within(got, 32*mib, 0.05) {
+		t.Errorf("main.hold holds %d bytes, want 32 MiB ±5%%", got)
+	}
+	checkSite(t, r.summary.Top, "main.hold", mainFile, allocLine)
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%s now holds %d entries, want 2: gofil must not add files", dir, len(entries))
+	}
+
+	out = filepath.Join(t.TempDir(), "report")
+	r = gofil(t, dir, "run", "-o", out, "main.go")
+	if r.code != 2 || !strings.Contains(r.stderr, "semicolon") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("gofil run main.go: exit code %d, stderr %q; want 2 and one line about the semicolon", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(out); err == nil {
+		t.Errorf("the failed run left its report directory %s", out)
+	}
+}
+
 // checkSite checks that fn's largest site at the peak is file:line, and
 // that every site of fn is in file.
 func checkSite(t *testing.T, top []report.Site, fn, file string, line int) {

@@ -198,7 +198,8 @@ func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
 //     file of func main, and the agent to the main module's go.mod, or to a
 //     copy of go.work;
 //   - in another module, the module cache above all: the overlay cannot
-//     touch it, and a stand-in is built (standin.go);
+//     touch it, and a stand-in is built (standin.go); so too when the file
+//     of func main is a cgo file the overlay cannot give (overlayBreaksCgo);
 //   - pkg@version: as `go run` does, in a main module of its own
 //     (versioned.go), with a stand-in.
 func build(ctx context.Context, t Target, opts Options) (*listed, error) {
@@ -250,9 +251,19 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		// packages that no module of gofil's could.
 		return nil, &Error{Msg: fmt.Sprintf("%s is a command of the Go distribution: gofil cannot add its tracker to it", displayName(t, pkg))}
 	}
-	// outside: package main is not in a main module, and is built from a
-	// stand-in.
+	// outside: package main is not in a main module, or the overlay
+	// cannot give its file of func main, and is built from a stand-in.
 	outside := pkg.Module != nil && !pkg.Module.Main
+	mainFile, withAgent, err := addMainDone(pkg)
+	if err != nil {
+		return nil, err
+	}
+	if !outside && withAgent != nil && overlayBreaksCgo(pkg, mainFile) {
+		if pkg.Module == nil || len(t.Files) > 0 {
+			return nil, &Error{Msg: fmt.Sprintf("%s: gofil cannot add its tracker to a cgo file whose path holds a semicolon (%s) unless it runs the file's package in a module; move the program to a path without one", displayName(t, pkg), mainFile)}
+		}
+		outside = true
+	}
 
 	// The main module's go.mod, which the overlay replaces by a copy with
 	// the modules gofil adds: the package's module's, that of the
@@ -294,10 +305,6 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		add = append(add, localModule{Path: gofil.AgentModule, Dir: agentDir})
 	}
 
-	mainFile, withAgent, err := addMainDone(pkg)
-	if err != nil {
-		return nil, err
-	}
 	overlay := map[string]string{}
 	buildArgs := pkgArgs
 	// GOFLAGS first, as the go command reads them.
@@ -426,6 +433,27 @@ func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*liste
 		return nil, &Error{Msg: "cannot load the package", Output: p.Error.Err}
 	}
 	return p, nil
+}
+
+// overlayBreaksCgo reports whether the go command fails to build the
+// package when mainFile, a cgo file whose path holds a semicolon, is given
+// by -overlay. cgo names its output files by the input's name after the
+// -trimpath rewrites, a list the go command joins with semicolons
+// (cmd/go/internal/work.(*Action).trimpath), so the name is cut at the
+// first semicolon in its path; the go command then looks for the output
+// under the file's own name, and the C compiler finds no such file
+// ("main.cgo2.c: No such file or directory"). The package is built from a
+// stand-in instead, a copy in the build's private directory.
+func overlayBreaksCgo(pkg *listed, mainFile string) bool {
+	if !strings.Contains(mainFile, ";") {
+		return false
+	}
+	for _, name := range pkg.CgoFiles {
+		if filepath.Join(pkg.Dir, name) == mainFile {
+			return true
+		}
+	}
+	return false
 }
 
 // addMainDone returns the file that declares func main and its content
