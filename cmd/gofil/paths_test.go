@@ -58,8 +58,9 @@ func TestBackslashInHome(t *testing.T) {
 // semicolon keeps its file names whole. The go command names an overlaid
 // file through a list of path rewrites it joins with semicolons, which cut
 // the name of the file gofil adds its tracker to at the first one
-// (main.go's sites read ".../a:25"). The panic's trace and the report name
-// main.go by its full path, at the line of the allocation.
+// (main.go's sites read ".../a:26"). The panic's trace and the report name
+// main.go by its full path, at the line of the allocation; so they do when
+// the semicolon is in the home, where gofil's cache is.
 func TestSemicolonInDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a;b", "exits")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -91,6 +92,21 @@ func TestSemicolonInDir(t *testing.T) {
 		t.Errorf("the panic's trace does not name %s:\n%s", mainFile, r.stderr)
 	}
 	checkSite(t, r.summary.Top, "main.hold", mainFile, allocLine)
+
+	// A semicolon in the cache's path, under the home, cuts the rewrite
+	// too: the name was that of the overlay's file in the cache.
+	env, _, _ := goEnvFor(t)
+	home := filepath.Join(t.TempDir(), "h;ome")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(t.TempDir(), "report")
+	exits := testdata(t, "exits")
+	r = gofilEnv(t, exits, append(env, "HOME="+home), "run", "-o", out, ".", "--", "panic")
+	if r.code != 2 || r.summary == nil {
+		t.Fatalf("with HOME=%s: exit code %d, summary %v; want 2 and a report\n%s", home, r.code, r.summary != nil, r.stderr)
+	}
+	checkSite(t, r.summary.Top, "main.hold", filepath.Join(exits, "main.go"), allocLine)
 }
 
 // TestSemicolonInDirCgo: a cgo file given by -overlay in a directory whose

@@ -317,13 +317,15 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		add = append(add, standIn)
 		buildArgs = []string{standIn.Path}
 	} else if withAgent != nil {
-		if strings.Contains(mainFile, ";") && !strings.ContainsAny(mainFile, "\r\n") {
+		if strings.Contains(mainFile+work, ";") && !strings.ContainsAny(mainFile, "\r\n") {
 			// The go command names an overlaid file through the
 			// compiler's -trimpath, a list of rewrites it joins with
-			// semicolons (cmd/go/internal/work.(*Action).trimpath):
-			// the name is cut at the first one in its path. A line
-			// directive names the file in full, as the stand-in's do,
-			// and no rewrite applies to it.
+			// semicolons (cmd/go/internal/work.(*Action).trimpath),
+			// each from the overlay's file to the user's: a semicolon
+			// in either path cuts the rewrite, and the name is the
+			// user's cut short or the overlay's. A line directive
+			// names the file in full, as the stand-in's do, and no
+			// rewrite applies to it.
 			withAgent = withLineDirective(pkg.originalName(filepath.Base(mainFile), trimpath), withAgent)
 		}
 		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
