@@ -198,7 +198,8 @@ func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
 //     file of func main, and the agent to the main module's go.mod, or to a
 //     copy of go.work;
 //   - in another module, the module cache above all: the overlay cannot
-//     touch it, and a stand-in is built (standin.go);
+//     touch it, and a stand-in is built (standin.go); so too when the file
+//     of func main is a cgo file the overlay cannot give (overlayBreaksCgo);
 //   - pkg@version: as `go run` does, in a main module of its own
 //     (versioned.go), with a stand-in.
 func build(ctx context.Context, t Target, opts Options) (*listed, error) {
@@ -251,9 +252,19 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		// packages that no module of gofil's could.
 		return nil, &Error{Msg: fmt.Sprintf("%s is a command of the Go distribution: gofil cannot add its tracker to it", displayName(t, pkg))}
 	}
-	// outside: package main is not in a main module, and is built from a
-	// stand-in.
+	// outside: package main is not in a main module, or the overlay
+	// cannot give its file of func main, and is built from a stand-in.
 	outside := pkg.Module != nil && !pkg.Module.Main
+	mainFile, withAgent, err := addMainDone(pkg)
+	if err != nil {
+		return nil, err
+	}
+	if !outside && withAgent != nil && overlayBreaksCgo(pkg, mainFile) {
+		if pkg.Module == nil || len(t.Files) > 0 {
+			return nil, &Error{Msg: fmt.Sprintf("%s: gofil cannot add its tracker to a cgo file whose path holds a semicolon (%s) unless it runs the file's package in a module; move the program to a path without one", displayName(t, pkg), mainFile)}
+		}
+		outside = true
+	}
 
 	// The main module's go.mod, which the overlay replaces by a copy with
 	// the modules gofil adds: the package's module's, that of the
@@ -290,15 +301,11 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	defer agentLock.Unlock()
 	add := []localModule{{Path: gofil.AgentModule, Dir: agentDir}}
 
-	mainFile, withAgent, err := addMainDone(pkg)
-	if err != nil {
-		return nil, err
-	}
 	overlay := map[string]string{}
 	buildArgs := pkgArgs
+	// GOFLAGS first, as the go command reads them.
+	trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
 	if outside {
-		// GOFLAGS first, as the go command reads them.
-		trimpath := boolFlag(append(append([]string{}, goflags...), flags...), "-trimpath")
 		standIn, err := writeStandIn(filepath.Join(work, "pkg"), pkg, mainFile, withAgent, trimpath)
 		if err != nil {
 			return nil, err
@@ -306,6 +313,17 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		add = append(add, standIn)
 		buildArgs = []string{standIn.Path}
 	} else if withAgent != nil {
+		if strings.Contains(mainFile+work, ";") && !strings.ContainsAny(mainFile, "\r\n") {
+			// The go command names an overlaid file through the
+			// compiler's -trimpath, a list of rewrites it joins with
+			// semicolons (cmd/go/internal/work.(*Action).trimpath),
+			// each from the overlay's file to the user's: a semicolon
+			// in either path cuts the rewrite, and the name is the
+			// user's cut short or the overlay's. A line directive
+			// names the file in full, as the stand-in's do, and no
+			// rewrite applies to it.
+			withAgent = withLineDirective(pkg.originalName(filepath.Base(mainFile), trimpath), withAgent)
+		}
 		if err := writeOverlayFile(work, "main.go", withAgent, overlay, mainFile); err != nil {
 			return nil, err
 		}
@@ -413,6 +431,27 @@ func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*liste
 		return nil, &Error{Msg: "cannot load the package", Output: p.Error.Err}
 	}
 	return p, nil
+}
+
+// overlayBreaksCgo reports whether the go command fails to build the
+// package when mainFile, a cgo file whose path holds a semicolon, is given
+// by -overlay. cgo names its output files by the input's name after the
+// -trimpath rewrites, a list the go command joins with semicolons
+// (cmd/go/internal/work.(*Action).trimpath), so the name is cut at the
+// first semicolon in its path; the go command then looks for the output
+// under the file's own name, and the C compiler finds no such file
+// ("main.cgo2.c: No such file or directory"). The package is built from a
+// stand-in instead, a copy in the build's private directory.
+func overlayBreaksCgo(pkg *listed, mainFile string) bool {
+	if !strings.Contains(mainFile, ";") {
+		return false
+	}
+	for _, name := range pkg.CgoFiles {
+		if filepath.Join(pkg.Dir, name) == mainFile {
+			return true
+		}
+	}
+	return false
 }
 
 // addMainDone returns the file that declares func main and its content

@@ -164,7 +164,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	binary := target.Binary
 	var packages []string
 	if binary == "" {
-		cache, err := privtmp.CacheDir()
+		cache, err := buildCache()
 		if err != nil {
 			return fail(exitBadInput, "%v", err)
 		}
