@@ -13,7 +13,7 @@ build:
 	$(GO) build -o bin/gofil ./cmd/gofil
 
 test:
-	$(GO) test $(LDFLAGS) -count=1 ./...
+	$(GO) test $(LDFLAGS) -count=1 -timeout 25m ./...
 	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
 
 # Every parser of outside input, and the injection of the tracker into
