@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gofil/gofil/report"
+	"github.com/gofil/gofil/report/heap"
 )
 
 // TestBackslashInHome: a home whose path holds a backslash, where the go
@@ -182,9 +182,9 @@ func main() {
 
 // checkSite checks that fn's largest site at the peak is file:line, and
 // that every site of fn is in file.
-func checkSite(t *testing.T, top []report.Site, fn, file string, line int) {
+func checkSite(t *testing.T, top []heap.Site, fn, file string, line int) {
 	t.Helper()
-	var largest *report.Site
+	var largest *heap.Site
 	for i, s := range top {
 		if s.Function != fn {
 			continue
