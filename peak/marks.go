@@ -82,16 +82,6 @@ func (b Bounds) Exact() uint64 {
 	return b.Lo + (b.Hi-b.Lo)/2
 }
 
-// exactWidth is how far apart the bounds on the heap at a mark may be for
-// it to be called exact: 1% of it, or 64 KiB for a small heap. Its middle
-// is then within 0.5% (32 KiB) of the truth.
-func exactWidth(n uint64) uint64 {
-	if w := n / 100; w > 64<<10 {
-		return w
-	}
-	return 64 << 10
-}
-
 // interval is a figure's bounds in signed arithmetic, so that a loose bound
 // computed from distant readings cannot wrap around.
 type interval struct {

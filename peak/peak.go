@@ -340,7 +340,7 @@ func (p Peak) agreesWith(b Bounds) bool {
 		return false
 	}
 	s := float64(p.Sampled)
-	tol := 3*math.Sqrt(math.Max(float64(p.rate), 1)*s) + 0.01*s
+	tol := samplingError(p.rate, s) + 0.01*s
 	return s >= float64(b.Lo)-tol && s <= float64(b.Hi)+tol
 }
 
@@ -373,11 +373,8 @@ type Accountant struct {
 	floor    Memory
 	last     Peak
 	haveLast bool
-	// afterForced says the previous snapshot followed a forced GC and was
-	// published early; prevForcedRegular that it followed one but was
-	// taken before the publication; pendingForced is prevForcedRegular
-	// for the snapshot being added.
-	afterForced, prevForcedRegular, pendingForced bool
+	// prevPub is what the previous snapshot holds of its GC's frees.
+	prevPub publication
 
 	// marks keeps the readings around the last few marks, which bound
 	// the runtime's exact heap at each.
@@ -395,6 +392,23 @@ type Accountant struct {
 	Paired, Gaps, Forced int
 }
 
+// publication is what a snapshot holds of the frees of its GC's sweep.
+type publication uint8
+
+const (
+	// pubAtNextGC: none, as every regular cycle: a GC's sweep is published
+	// at the next GC's mark, so a snapshot holds the frees of the sweeps
+	// up to the cycle before its own.
+	pubAtNextGC publication = iota
+	// pubEarly: a GC the program forced published its sweep's frees as it
+	// returned (mProf_PostSweep), and the snapshot holds them.
+	pubEarly
+	// pubBeforeEarly: a forced GC's snapshot taken before its early
+	// publication landed: a regular snapshot, whose next one, of the same
+	// cycle or the next, holds the forced mark.
+	pubBeforeEarly
+)
+
 // Reset forgets the previous snapshot, so the next one starts a new pairing
 // chain. The peak found so far is kept. Use it after a snapshot that is not
 // the regular per-cycle state (for example right after runtime.GC, which
@@ -402,7 +416,7 @@ type Accountant struct {
 func (a *Accountant) Reset() {
 	a.havePrev = false
 	a.older = nil
-	a.afterForced = false
+	a.prevPub = pubAtNextGC
 	a.prev = nil
 }
 
@@ -499,17 +513,19 @@ func (a *Accountant) Add(s Snapshot) bool {
 	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	newPeak := false
 	skip := false
+	pub := pubAtNextGC
 	if s.Forced {
+		pub = pubEarly
 		a.Forced++
 		if !a.publishedEarly(s, cur, sum) {
 			// Taken before the early publication: a regular snapshot, whose
 			// pair is the heap at the mark before. A second snapshot of
 			// the cycle, or the next one, gives the forced mark.
 			s.Forced = false
-			a.pendingForced = true
+			pub = pubBeforeEarly
 		}
 	}
-	if (a.afterForced || a.prevForcedRegular) && adjacent && sum.allocBytes == a.prevSums.allocBytes {
+	if a.prevPub != pubAtNextGC && adjacent && sum.allocBytes == a.prevSums.allocBytes {
 		// The forced snapshot was published early, so the pair after it
 		// holds only the live heap: no allocation was published between
 		// them (frees may have been, by a sweep still under way). When it
@@ -627,7 +643,7 @@ func (a *Accountant) Add(s Snapshot) bool {
 			// moment the bound's. Otherwise the program allocated much
 			// after the mark (a tracker that did not run for a while), and
 			// the bound is no figure for the pair's heap.
-			sampling := 3 * math.Sqrt(math.Max(float64(a.Rate), 1)*math.Max(float64(p.Sampled), 0))
+			sampling := samplingError(a.Rate, float64(p.Sampled))
 			agrees := p.Sampled > 0 && p.Before.Heap <= uint64(p.Sampled)+tightSlack(p.Sampled)+uint64(sampling)
 			if p.Slack <= tightSlack(p.Sampled) && agrees {
 				p.Approximate = false
@@ -657,12 +673,10 @@ func (a *Accountant) Add(s Snapshot) bool {
 	// An early-published snapshot holds one sweep's frees too many to
 	// say what the next pair's sweep freed.
 	a.older = nil
-	if adjacent && !s.Forced && !a.afterForced {
+	if adjacent && !s.Forced && a.prevPub != pubEarly {
 		a.older = a.prev
 	}
-	a.afterForced = s.Forced
-	a.prevForcedRegular = a.pendingForced
-	a.pendingForced = false
+	a.prevPub = pub
 	a.prevSums = sum
 	a.prev = cur
 	a.prevSnap = s
@@ -681,12 +695,11 @@ func (a *Accountant) Add(s Snapshot) bool {
 func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 	newPeak := false
 	a.older = nil
-	if s.Forced && sum != a.prevSums && (a.prevForcedRegular || a.afterForced && sum.allocBytes != a.prevSums.allocBytes) {
+	if s.Forced && sum != a.prevSums && (a.prevPub == pubBeforeEarly || a.prevPub == pubEarly && sum.allocBytes != a.prevSums.allocBytes) {
 		// The first was taken before the early publication: the exact
 		// live heaps said so, or allocations were published since. (When
 		// the first was taken as published and only frees changed, a
 		// sweep that was not over published them late: its pair stands.)
-		a.prevForcedRegular = false
 		p, _ := a.pair(a.prev, cur, nil)
 		p.sort()
 		p.Cycle = s.Cycle
@@ -695,7 +708,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		p.Mark = a.prevSnap.End
 		p.setExact(&a.marks)
 		newPeak = a.offer(p)
-		a.afterForced = true
+		a.prevPub = pubEarly
 	}
 	a.prevSums = sum
 	a.prev = cur
@@ -729,7 +742,7 @@ func (a *Accountant) freedSince(base, top records) int64 {
 // program whose GC found its data dead, followed at once by its own
 // runtime.GC).
 func (a *Accountant) nearerMarkBefore(s Snapshot, sampled int64) bool {
-	if a.afterForced || !s.End.Known() || !s.Now.Known() || !a.prevSnap.End.Known() {
+	if a.prevPub == pubEarly || !s.End.Known() || !s.Now.Known() || !a.prevSnap.End.Known() {
 		return false
 	}
 	before := a.prevSnap.End
@@ -766,7 +779,6 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 	}
 	var freed int64
 	inuse := a.inUse(cur)
-	rate := math.Max(float64(a.Rate), 1)
 	if !s.Now.Known() || s.Now.Live == 0 {
 		// No reading of what the forced GC found live (another GC ended
 		// before the tracker read): in-use bytes that are what the GC
@@ -774,7 +786,7 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 		if s.End.Known() && s.End.Live > 0 {
 			d := math.Abs(float64(inuse) - float64(s.End.Live))
 			size := math.Max(float64(inuse), float64(s.End.Live))
-			return d > 3*math.Sqrt(rate*size)+0.01*size+64<<10
+			return d > 3*samplingSD(a.Rate, size)+readingSlack(size)
 		}
 		return true
 	}
@@ -786,7 +798,7 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 	// bytes, and 1% or 64 KiB for what the readings miss).
 	off := func(sampled int64, want uint64) float64 {
 		size := math.Max(float64(sampled), float64(want))
-		sd := math.Sqrt(rate*size) + 0.01*size + 64<<10
+		sd := samplingSD(a.Rate, size) + readingSlack(size)
 		d := (float64(sampled) - float64(want)) / sd
 		return d * d
 	}
@@ -816,7 +828,7 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 		var base window
 		okBase := false
 		switch {
-		case a.afterForced:
+		case a.prevPub == pubEarly:
 			// Published early itself: up to the sweep before this mark.
 			base, okBase = wc, okC
 		case a.prevSnap.Cycle == 0:
@@ -829,7 +841,7 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 			now := int64(s.Now.Frees)
 			lo, hi := int64(base.before.Frees), int64(base.after.Frees)
 			early += within(freed, now-hi, now-lo)
-			if a.afterForced {
+			if a.prevPub == pubEarly {
 				regular += off(freed, 0)
 			} else {
 				regular += within(freed, int64(wc.before.Frees)-hi, int64(wc.after.Frees)-lo)
@@ -842,20 +854,7 @@ func (a *Accountant) publishedEarly(s Snapshot, cur records, sum sums) bool {
 	// sampling explains.
 	d := math.Abs(float64(inuse) - float64(s.Now.Live))
 	size := math.Max(float64(inuse), float64(s.Now.Live))
-	return d <= 3*math.Sqrt(rate*size)+0.01*size+64<<10
-}
-
-// tightSlack is how much a pair across unseen cycles may count too much and
-// still be taken as the heap at its last mark: 1% of it, or 256 KiB.
-func tightSlack(sampled int64) uint64 {
-	t := uint64(0)
-	if sampled > 0 {
-		t = uint64(sampled) / 100
-	}
-	if t < 256<<10 {
-		t = 256 << 10
-	}
-	return t
+	return d <= 3*samplingSD(a.Rate, size)+readingSlack(size)
 }
 
 // setExact bounds the runtime's exact heap at p's mark by the readings
@@ -886,19 +885,6 @@ func (a *Accountant) Outside(m Memory) bool {
 	}
 	a.peak.Later = m
 	return true
-}
-
-// sameHeap is how far two readings of the heap may differ, or the bytes
-// allocated between them, for the heap to be taken as the same (or 1% of
-// it, if more).
-const sameHeap = 1 << 20
-
-// margin is sameHeap for a heap of n bytes: 1% of it, at least sameHeap.
-func margin(n uint64) uint64 {
-	if n/100 > sameHeap {
-		return n / 100
-	}
-	return sameHeap
 }
 
 // Last returns the most recently accounted heap and whether there is one.
