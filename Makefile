@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose tests are worth the race detector's time.
 RACE_PKGS := ./peak/... ./report/... ./flamegraph/... ./oomguard/... ./internal/raw/... ./cmd/gofil/internal/build/...
 
-.PHONY: build test lint bench fuzz example clean
+.PHONY: build test test-unit lint bench fuzz example clean
 
 build:
 	$(GO) build -o bin/gofil ./cmd/gofil
@@ -15,6 +15,11 @@ build:
 test:
 	$(GO) test $(LDFLAGS) -count=1 -timeout 25m ./...
 	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
+
+# The unit tests: every package but cmd/gofil, whose tests build and run
+# real programs under gofil end to end (make test runs them all).
+test-unit:
+	$(GO) test $(LDFLAGS) -count=1 $$($(GO) list ./... | grep -v '/cmd/gofil$$')
 
 # Every parser of outside input, and the injection of the tracker into
 # main's file, fuzzed for FUZZTIME each (their seeds run in make test).

@@ -23,7 +23,7 @@ const (
 // docs/report.md to the summary.json gofil writes. It reads the JSON, not
 // the Go types, so that it checks what a reader of the file sees: every
 // key of a run of testdata/example, of a run directory written again
-// (report/testdata/run) and of a report of a pprof profile must be in the
+// (report/rundir/testdata/run) and of a report of a pprof profile must be in the
 // table, by its dotted name (a list of objects adds its elements' keys to
 // its own name: top.function). A name the table lists that none of those
 // summaries holds (a field written only in some runs, peak.live_from_gc
@@ -38,7 +38,7 @@ func TestSummaryFieldsDocumented(t *testing.T) {
 		t.Fatalf("gofil run: exit code %d\n%s", r.code, r.stderr)
 	}
 	again := filepath.Join(tmp, "again")
-	r = runGofil(t, exec.Command(gofilBin, "report", "-o", again, filepath.Join("..", "..", "report", "testdata", "run")))
+	r = runGofil(t, exec.Command(gofilBin, "report", "-o", again, filepath.Join("..", "..", "report", "rundir", "testdata", "run")))
 	if r.code != 0 {
 		t.Fatalf("gofil report DIR: exit code %d\n%s", r.code, r.stderr)
 	}

