@@ -26,7 +26,7 @@ func (t *tracker) observe() {
 		if t.rechecking {
 			t.recheckForced()
 		}
-		if !t.accounting && t.acc.Outside(t.cur.memory()) {
+		if t.mode == following && t.acc.Outside(t.cur.memory()) {
 			// Only the memory outside the heap grew since the peak: its
 			// heap stands, at this later moment.
 			if p, ok := t.acc.Peak(); ok {
@@ -52,7 +52,7 @@ func (t *tracker) observe() {
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
 func (t *tracker) outsideGrew(r reading) bool {
-	if t.accounting || t.since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
+	if t.mode != following || t.since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
 		return false
 	}
 	var best, bestOutside uint64
@@ -106,7 +106,7 @@ func (t *tracker) note(r reading) {
 // largest heap and the last.
 func (t *tracker) account(seen time.Duration) {
 	switch {
-	case t.startedGC:
+	case t.mode == accountingOwnGC:
 		t.logCycle(raw.GCLogTracker, t.cur)
 	case t.cur.forced != t.lastForced:
 		t.logCycle(raw.GCLogForced, t.cur)
@@ -168,7 +168,7 @@ func (t *tracker) account(seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
-	if t.since(t.historyWritten) >= historyWriteEvery && !t.accounting {
+	if t.since(t.historyWritten) >= historyWriteEvery && t.mode == following {
 		t.writeHistory()
 	}
 	t.rechecking = false

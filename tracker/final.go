@@ -136,8 +136,8 @@ func (t *tracker) mayStartGC() bool {
 // The first pair is the heap at the program's last own GC, the second the
 // heap now.
 func (t *tracker) accountNow(reason string) {
-	t.accounting = true
-	defer func() { t.accounting = false }()
+	t.mode = accounting
+	defer func() { t.mode = following }()
 	t.observe()
 	// The heap at the mark of the first GC started here is the heap now.
 	t.labels[t.lastCycle+1] = reason
@@ -160,20 +160,20 @@ func (t *tracker) accountNow(reason string) {
 				t.note(r)
 			}
 		}
-		t.startedGC = true
+		t.mode = accountingOwnGC
 		if !ok {
 			// Fall back to a blocking GC: its snapshot can still close the
 			// pair begun before it, but cannot start one.
 			runtime.GC()
 			t.read(&t.cur)
 			t.account(t.since(t.start))
-			t.startedGC = false
+			t.mode = accounting
 			t.acc.Reset()
 			break
 		}
 		t.read(&t.cur)
 		t.account(seen)
-		t.startedGC = false
+		t.mode = accounting
 	}
 	t.flushPeak()
 }

@@ -168,22 +168,35 @@ type tracker struct {
 	now   func() time.Time
 	start time.Time
 	rate  int
+	debug bool
 
+	lifecycle
+	cycleLoop
+	recheck
+	writer
+	oomState
+}
+
+// lifecycle is how the program and the tracker stand: whether main
+// returned, whether the tracker finished, and the requests and signals
+// that end it. Guarded by mu where the program's goroutines reach it.
+type lifecycle struct {
 	requests chan request
 	sigc     chan os.Signal
 	// noSignals: the program does not link os/signal; see quiet.go.
 	noSignals bool
 	quiet     quietState
-	// historyWritten is when the leak history was last written.
-	historyWritten time.Time
 
 	mu           sync.Mutex
 	mainReturned bool
 	mainGoexit   bool // main called runtime.Goexit
 	finished     bool
 	finishedHow  string
+}
 
-	// Owned by the loop goroutine.
+// cycleLoop is the state of the loop that follows GC cycles, owned by the
+// loop goroutine.
+type cycleLoop struct {
 	acc        peak.Accountant
 	src        source
 	lastCycle  uint32
@@ -196,41 +209,68 @@ type tracker struct {
 	busy         time.Duration
 	syms         symbols
 	cur          reading
-	timeline     *ownfd.File
-	gcLog        *gcLog
-	// startedGC says the cycle being accounted is one the tracker started.
-	startedGC bool
-	window    reading
-	windowEnd time.Duration
+	window       reading
+	windowEnd    time.Duration
+	// lastSeen is when the last GC cycle was seen; until fastUntil the
+	// tracker polls every fastInterval.
+	lastSeen  time.Duration
+	fastUntil time.Time
+	// mode says whether the tracker is accounting the heap now
+	// (accountNow), and whether the cycle being accounted is its own.
+	mode accountMode
 	// labels names the GC cycles the tracker started itself for a final or
 	// emergency accounting: the heap at their mark is labelled so.
-	labels  map[uint32]string
-	debug   bool
-	history history
-	moments moments
+	labels map[uint32]string
+	// lastOutside is when growth outside the heap last made the tracker
+	// account it.
+	lastOutside time.Time
+}
+
+// accountMode is what the loop is doing.
+type accountMode uint8
+
+const (
+	// following: following the program's GC cycles.
+	following accountMode = iota
+	// accounting: accounting the heap as it is now (accountNow), with GC
+	// cycles the tracker starts.
+	accounting
+	// accountingOwnGC: within accounting, the cycle being accounted is
+	// one the tracker started.
+	accountingOwnGC
+)
+
+// recheck is the look for a forced GC's early publication: until
+// recheckUntil, while rechecking; recheckSums fingerprints its first
+// snapshot.
+type recheck struct {
+	rechecking   bool
+	recheckUntil time.Time
+	recheckSums  [2]int64
+}
+
+// writer is what the tracker writes and when it last did.
+type writer struct {
+	timeline *ownfd.File
+	gcLog    *gcLog
+	history  history
+	moments  moments
+	// historyWritten is when the leak history was last written.
+	historyWritten time.Time
 	// paired is the accountant's count of heaps accounted when the last
 	// was kept among the moments.
 	paired int
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time
-	// rechecking says the tracker looks, until recheckUntil, for a forced
-	// GC's early publication; recheckSums fingerprints its first snapshot.
-	rechecking   bool
-	recheckUntil time.Time
-	recheckSums  [2]int64
-	guard        *oomguard.Guard
-	dumpLog      *ownfd.File
-	// lastSeen is when the last GC cycle was seen; until fastUntil the
-	// tracker polls every fastInterval.
-	lastSeen  time.Duration
-	fastUntil time.Time
-	// accounting says accountNow is under way; lastOutside is when growth
-	// outside the heap last made the tracker account it.
-	accounting  bool
-	lastOutside time.Time
-	limit       oomguard.Limit
-	dumps       int
+}
+
+// oomState is the OOM guard's and its emergency dumps'.
+type oomState struct {
+	guard   *oomguard.Guard
+	dumpLog *ownfd.File
+	limit   oomguard.Limit
+	dumps   int
 }
 
 type request struct {
@@ -306,13 +346,13 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 		now:      time.Now,
 		start:    time.Now(),
 		rate:     src.rate(),
-		requests: make(chan request),
-		sigc:     make(chan os.Signal, 1),
-		src:      src,
-		quiet:    newQuietState(),
-		labels:   make(map[uint32]string),
 		debug:    os.Getenv("GOFIL_DEBUG") != "",
 	}
+	t.requests = make(chan request)
+	t.sigc = make(chan os.Signal, 1)
+	t.quiet = newQuietState()
+	t.src = src
+	t.labels = make(map[uint32]string)
 	t.acc.Rate = t.rate
 	t.acc.Table = &peak.Table{}
 	if u, ok := src.(interface{ useTable(*peak.Table) }); ok {
