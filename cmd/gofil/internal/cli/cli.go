@@ -123,7 +123,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name := args[0]
 	if name == "help" || isHelp(name) {
-		if len(args) > 1 {
+		if len(args) > 1 && args[1] != "help" && !isHelp(args[1]) {
 			if c, ok := lookup(args[1]); ok {
 				fmt.Fprint(stdout, c.usage)
 				return exitOK

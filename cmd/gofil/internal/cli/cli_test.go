@@ -28,6 +28,14 @@ func TestHelpEverywhere(t *testing.T) {
 	if code := Run(context.Background(), []string{"help", "nosuch"}, nil, &stdout, &stderr); code != 2 {
 		t.Errorf("gofil help nosuch: exit %d, want 2", code)
 	}
+	// Help on help is gofil's usage.
+	for _, args := range [][]string{{"help", "help"}, {"help", "-h"}, {"-h", "help"}} {
+		stdout.Reset()
+		stderr.Reset()
+		if code := Run(context.Background(), args, nil, &stdout, &stderr); code != 0 || stdout.String() != usage || stderr.Len() != 0 {
+			t.Errorf("gofil %s: exit %d, stderr %q; want gofil's usage and 0", strings.Join(args, " "), code, stderr.String())
+		}
+	}
 }
 
 func firstLine(s string) string {
