@@ -339,7 +339,7 @@ func (p Peak) agreesWith(b Bounds) bool {
 		return false
 	}
 	s := float64(p.Sampled)
-	tol := samplingError(p.rate, s) + 0.01*s
+	tol := Agreement(p.rate, s)
 	return s >= float64(b.Lo)-tol && s <= float64(b.Hi)+tol
 }
 

@@ -61,3 +61,11 @@ func samplingError(rate int, n float64) float64 {
 func readingSlack(n float64) float64 {
 	return 0.01*n + 64<<10
 }
+
+// Agreement is how far a sampled figure of n bytes, unbiased at rate, may
+// be from the runtime's exact figure for the same moment and still agree
+// with it: what sampling explains and 1% besides, for what the readings
+// around a mark miss. The report's note of a disagreement uses it too.
+func Agreement(rate int, n float64) float64 {
+	return samplingError(rate, n) + 0.01*n
+}

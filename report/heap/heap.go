@@ -16,6 +16,7 @@ import (
 	"github.com/gofil/gofil/internal/heapprof"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/units"
+	"github.com/gofil/gofil/peak"
 )
 
 // Frame is one frame of an allocation stack: gofil's one frame type, the
@@ -245,18 +246,14 @@ func (h *Heap) Corrections() []Correction {
 // and the runtime's exact figure for it differ by more than sampling
 // explains, else "". Sampling at rate R gives a heap of B bytes a standard
 // error of at most sqrt(R·B) (all of it in objects much smaller than R);
-// the note needs three of those and 1% besides.
+// the note needs three of those and 1% besides (peak.Agreement).
 func (h *Heap) Disagreement() string {
 	exact := float64(h.Raw.MarkExactBytes)
 	if exact == 0 {
 		return ""
 	}
 	sampled := float64(h.Sampled())
-	rate := float64(h.Raw.Rate)
-	if rate < 1 {
-		rate = 1
-	}
-	tol := 3*math.Sqrt(rate*exact) + 0.01*exact
+	tol := peak.Agreement(h.Raw.Rate, exact)
 	if math.Abs(sampled-exact) <= tol {
 		return ""
 	}
