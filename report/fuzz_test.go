@@ -47,23 +47,6 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("the summary of what Load accepted does not encode: %v", err)
 		}
 		run.Leaks(time.Now())
-		run.MarksAt(evenly(len(run.MarkTimes()), 8))
+		run.SpreadMarks(8)
 	})
-}
-
-// evenly picks at most k of the indexes 0..n−1, evenly, the last included,
-// as the page picks the marks it shows.
-func evenly(n, k int) []int {
-	if n <= k {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	}
-	out := make([]int, 0, k)
-	for j := 0; j < k; j++ {
-		out = append(out, j*(n-1)/(k-1))
-	}
-	return out
 }

@@ -138,6 +138,15 @@ func (h *Heap) Sites() []Site {
 	return out
 }
 
+// TopSites are h's n largest allocation sites.
+func (h *Heap) TopSites(n int) []Site {
+	sites := h.Sites()
+	if len(sites) > n {
+		sites = sites[:n]
+	}
+	return sites
+}
+
 // Function is a function's inclusive share of a heap: what it and its
 // callees held.
 type Function struct {

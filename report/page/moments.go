@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/units"
-	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 )
@@ -75,10 +74,10 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 		data  = []momentData{}
 		spent int
 	)
-	for _, m := range run.MarksAt(spread(len(times), pageMomentsMax)) {
+	for _, m := range run.SpreadMarks(pageMomentsMax) {
 		d := momentData{Index: len(data), Cycle: m.Cycle, MS: float64(m.At.Microseconds()) / 1000, Bytes: m.Heap.Bytes, Live: m.Heap.LiveBytes()}
 		d.Text = fmt.Sprintf("GC %d's mark, %.2f s into the run", m.Cycle, m.At.Seconds())
-		for _, s := range topSites(m.Heap, momentSites) {
+		for _, s := range m.Heap.TopSites(momentSites) {
 			d.Sites = append(d.Sites, momentSite{
 				Function: s.Function, Short: flamegraph.ShortName(s.Function), Location: siteLocation(s), File: s.File,
 				Bytes: s.Bytes, Live: s.LiveBytes, Objects: s.Objects,
@@ -131,28 +130,4 @@ func momentFlame(m rundir.Mark, index int, user *userCode) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
-}
-
-// spread picks at most k of the indexes 0..n−1, evenly, the last included.
-func spread(n, k int) []int {
-	if n <= k {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	}
-	out := make([]int, 0, k)
-	for j := 0; j < k; j++ {
-		out = append(out, j*(n-1)/(k-1))
-	}
-	return out
-}
-
-func topSites(h *heap.Heap, n int) []heap.Site {
-	s := h.Sites()
-	if len(s) > n {
-		s = s[:n]
-	}
-	return s
 }

@@ -36,6 +36,28 @@ func (r *Run) MarkTimes() []time.Duration {
 	return out
 }
 
+// SpreadMarks decodes at most k of the moments, evenly spread over the
+// run, the last included: the ones the page shows.
+func (r *Run) SpreadMarks(k int) []Mark {
+	return r.MarksAt(spread(len(r.MarkTimes()), k))
+}
+
+// spread picks at most k of the indexes 0..n−1, evenly, the last included.
+func spread(n, k int) []int {
+	if n <= k {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, 0, k)
+	for j := 0; j < k; j++ {
+		out = append(out, j*(n-1)/(k-1))
+	}
+	return out
+}
+
 // MarksAt decodes the moments whose indexes pick holds, in increasing
 // order: each is the sum of its changes and those of every moment before
 // it, and only the picked ones are made into heaps.

@@ -341,7 +341,7 @@ func addPeak(s *Summary, run *rundir.Run, peakRSS, children uint64) {
 	if h.Raw.Approximate {
 		s.Notes = append(s.Notes, approximateNote(p, h.Raw))
 	}
-	s.Top = topSites(h, 50)
+	s.Top = h.TopSites(50)
 	s.Functions = topFunctions(h, 100)
 	truncated := 0
 	for _, st := range h.Stacks {
@@ -413,15 +413,6 @@ func approximateNote(p *PeakInfo, r raw.Profile) string {
 		}
 	}
 	return note
-}
-
-// topSites are h's n largest allocation sites.
-func topSites(h *heap.Heap, n int) []heap.Site {
-	sites := h.Sites()
-	if len(sites) > n {
-		sites = sites[:n]
-	}
-	return sites
 }
 
 // topFunctions are h's n largest functions.
