@@ -48,11 +48,7 @@ func (a *Accountant) offer(p Peak) bool {
 	// second snapshot).
 	if a.havePeak {
 		pm, qm := p.Memory(), a.peak.Memory()
-		switch {
-		case pm < qm:
-			return false
-		case pm > qm, p.Cycle == a.peak.Cycle, p.Bytes > a.peak.Bytes:
-		default:
+		if pm < qm || pm == qm && p.Cycle != a.peak.Cycle && p.Bytes <= a.peak.Bytes {
 			return false
 		}
 	}

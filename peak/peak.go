@@ -267,20 +267,20 @@ func (p Peak) Moment() Memory {
 // Exact is the runtime's exact heap at the peak's moment, 0 if unknown.
 // Where the heap at the mark is not known, it is the largest reading
 // before the mark, which peaks are compared by (Memory), or 0 when the
-// only reading is after the mark; Proven says whether it is the figure
-// for the peak's moment itself.
+// only reading is after the mark and the pair counts less (near); Proven
+// says whether it is the figure for the peak's moment itself.
 func (p Peak) Exact() uint64 {
-	if p.Unswept > 0 || p.MarkExact == 0 {
-		if !p.Gap && p.Unswept == 0 && p.Before.Cycles >= p.Cycle && !p.near(p.Before.Heap) {
-			// A reading taken after the mark (its cycle before went
-			// unseen) holds what was allocated since: it is the heap at
-			// the mark only when the pair counts as much, to within
-			// tightSlack and sampling.
-			return 0
-		}
+	switch {
+	case p.Unswept > 0:
 		return p.Before.Heap
+	case p.MarkExact != 0:
+		return p.MarkExact
+	case !p.Gap && p.Before.Cycles >= p.Cycle && !p.near(p.Before.Heap):
+		// A reading taken after the mark (its cycle before went unseen)
+		// holds what was allocated since.
+		return 0
 	}
-	return p.MarkExact
+	return p.Before.Heap
 }
 
 // Proven reports whether Exact is the runtime's figure for the peak's
