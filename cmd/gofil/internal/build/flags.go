@@ -60,10 +60,10 @@ func buildFlags(goflags, flags []string) []string {
 	var values []string
 	tags := ""
 	for _, f := range goflags {
-		if v, ok := ldflagsValue(f); ok {
+		if v, ok := flagValue(f, "ldflags"); ok {
 			values = append(values, v)
 		}
-		if v, ok := tagsValue(f); ok {
+		if v, ok := flagValue(f, "tags"); ok {
 			tags = v
 		}
 	}
@@ -71,7 +71,7 @@ func buildFlags(goflags, flags []string) []string {
 	var rest []string
 	for i := 0; i < len(flags); i++ {
 		f := flags[i]
-		if v, ok := ldflagsValue(f); ok {
+		if v, ok := flagValue(f, "ldflags"); ok {
 			values = append(values, v)
 			continue
 		}
@@ -80,7 +80,7 @@ func buildFlags(goflags, flags []string) []string {
 			i++
 			continue
 		}
-		if v, ok := tagsValue(f); ok {
+		if v, ok := flagValue(f, "tags"); ok {
 			tags = v
 			continue
 		}
@@ -102,9 +102,9 @@ func buildFlags(goflags, flags []string) []string {
 // internals through linkname (tracker/runtime_go124.go).
 const LinknameTag = "gofil_linkname"
 
-// tagsValue returns the value of a -tags=VALUE flag.
-func tagsValue(f string) (string, bool) {
-	for _, p := range []string{"-tags=", "--tags="} {
+// flagValue returns the value of a -NAME=VALUE (or --NAME=VALUE) flag f.
+func flagValue(f, name string) (string, bool) {
+	for _, p := range []string{"-" + name + "=", "--" + name + "="} {
 		if v, ok := strings.CutPrefix(f, p); ok {
 			return v, true
 		}
@@ -122,16 +122,6 @@ func withLinknameTag(tags string) string {
 		}
 	}
 	return strings.Join(append(list, LinknameTag), ",")
-}
-
-// ldflagsValue returns the value of an -ldflags=VALUE flag.
-func ldflagsValue(f string) (string, bool) {
-	for _, p := range []string{"-ldflags=", "--ldflags="} {
-		if v, ok := strings.CutPrefix(f, p); ok {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // withCheckLinkname adds -checklinkname=0 to one -ldflags value, after its
