@@ -131,6 +131,9 @@ type Memory struct {
 	At time.Duration
 	// Cycles is the number of completed GC cycles when it was read.
 	Cycles uint32
+	// ForcedCycles is how many of them the program forced
+	// (/gc/cycles/forced:gc-cycles).
+	ForcedCycles uint32
 	// Marking says GC Cycles+1 was marking: it had started, so the
 	// sweeps before it were over, and its own had not begun. Frees is
 	// then all the sweeps before its mark freed, exactly.

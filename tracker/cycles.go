@@ -21,12 +21,12 @@ const (
 func (t *tracker) observe() {
 	t.read(&t.cur)
 	t.timelineAdd(t.cur)
-	if t.cur.cycles == t.lastCycle {
+	if t.cur.Cycles == t.lastCycle {
 		t.note(t.cur)
 		if t.rechecking {
 			t.recheckForced()
 		}
-		if t.mode == following && t.acc.Outside(t.cur.memory()) {
+		if t.mode == following && t.acc.Outside(t.cur) {
 			// Only the memory outside the heap grew since the peak: its
 			// heap stands, at this later moment.
 			if p, ok := t.acc.Peak(); ok {
@@ -43,7 +43,7 @@ func (t *tracker) observe() {
 		}
 		return
 	}
-	t.account(t.cur.at)
+	t.account(t.cur.At)
 }
 
 // outsideGrew reports whether memory outside the Go heap (mmap, cgo) has
@@ -51,7 +51,7 @@ func (t *tracker) observe() {
 // tenth or 16 MiB, with no GC to account the heap at that moment: the heap's
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
-func (t *tracker) outsideGrew(r reading) bool {
+func (t *tracker) outsideGrew(r peak.Memory) bool {
 	if t.mode != following || t.since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
 		return false
 	}
@@ -59,8 +59,8 @@ func (t *tracker) outsideGrew(r reading) bool {
 	if p, ok := t.acc.Peak(); ok {
 		best, bestOutside = p.Memory(), p.Moment().Outside()
 	}
-	outside := r.memory().Outside()
-	now := r.heap + outside
+	outside := r.Outside()
+	now := r.Heap + outside
 	margin := best / 10
 	if margin < 16<<20 {
 		margin = 16 << 20
@@ -70,7 +70,7 @@ func (t *tracker) outsideGrew(r reading) bool {
 	}
 	t.lastOutside = t.now()
 	if t.debug {
-		fmt.Fprintf(os.Stderr, "gofil-debug: memory outside the heap grew to %d (heap %d, peak's memory %d): accounting now\n", outside, r.heap, best)
+		fmt.Fprintf(os.Stderr, "gofil-debug: memory outside the heap grew to %d (heap %d, peak's memory %d): accounting now\n", outside, r.Heap, best)
 	}
 	return true
 }
@@ -82,22 +82,22 @@ const outsideEvery = 200 * time.Millisecond
 // readAfter is a reading taken right after a snapshot of cycle, its Now,
 // or zero if another GC has ended since; and the count of forced GCs then.
 func (t *tracker) readAfter(cycle uint32) (peak.Memory, uint32) {
-	var now reading
+	var now peak.Memory
 	t.read(&now)
-	if now.cycles != cycle {
-		return peak.Memory{}, now.forced
+	if now.Cycles != cycle {
+		return peak.Memory{}, now.ForcedCycles
 	}
-	return now.memory(), now.forced
+	return now, now.ForcedCycles
 }
 
 // note keeps r as the cycle's last reading, and as its largest if it is.
-func (t *tracker) note(r reading) {
-	if r.cycles != t.lastCycle {
+func (t *tracker) note(r peak.Memory) {
+	if r.Cycles != t.lastCycle {
 		return
 	}
 	t.end = r
-	if r.heap >= t.before.Heap {
-		t.before = r.memory()
+	if r.Heap >= t.before.Heap {
+		t.before = r
 	}
 }
 
@@ -108,7 +108,7 @@ func (t *tracker) account(seen time.Duration) {
 	switch {
 	case t.mode == accountingOwnGC:
 		t.logCycle(raw.GCLogTracker, t.cur)
-	case t.cur.forced != t.lastForced:
+	case t.cur.ForcedCycles != t.lastForced:
 		t.logCycle(raw.GCLogForced, t.cur)
 	default:
 		t.logCycle(raw.GCLogCycle, t.cur)
@@ -117,30 +117,30 @@ func (t *tracker) account(seen time.Duration) {
 	if !ok {
 		return
 	}
-	if t.end.heap != 0 && t.end.cycles == t.lastCycle && t.cur.cycles > t.lastCycle {
+	if t.end.Heap != 0 && t.end.Cycles == t.lastCycle && t.cur.Cycles > t.lastCycle {
 		// The readings either side of the first mark since the last
 		// snapshot: they bound the exact heap at it.
-		snap.MarkBefore, snap.MarkAfter = t.end.memory(), t.cur.memory()
+		snap.MarkBefore, snap.MarkAfter = t.end, t.cur
 	}
 	if snap.Cycle == t.lastCycle+1 {
 		snap.Before = t.before
-		snap.End = t.end.memory()
+		snap.End = t.end
 	} else {
 		// Cycles went unseen: the largest reading since the last snapshot
 		// is the least the heap was across them.
 		snap.Since = t.before
 	}
-	if snap.Cycle != t.cur.cycles {
+	if snap.Cycle != t.cur.Cycles {
 		seen = t.since(t.start) // another GC ran between reading and snapshot
 	}
 	snap.Seen = seen
 	var forced uint32
 	snap.Now, forced = t.readAfter(snap.Cycle)
-	if snap.Cycle == t.cur.cycles || !snap.Now.Known() {
+	if snap.Cycle == t.cur.Cycles || !snap.Now.Known() {
 		// Else GCs ended between the reading and the snapshot, and not
 		// after it: the reading after the snapshot counts the forced ones
 		// among them.
-		forced = t.cur.forced
+		forced = t.cur.ForcedCycles
 	}
 	if gap := seen - t.lastSeen; gap < 4*t.interval {
 		t.fastUntil = t.now().Add(fastFor)
@@ -152,7 +152,7 @@ func (t *tracker) account(seen time.Duration) {
 	t.lastCycle = snap.Cycle
 	t.lastEndFrees = snap.End.Frees
 	t.before = peak.Memory{}
-	t.end = reading{}
+	t.end = peak.Memory{}
 	t.note(t.cur)
 	if t.debug {
 		records := len(snap.Records)
@@ -220,7 +220,7 @@ func (t *tracker) recheckForced() {
 	}
 	t.rechecking = false
 	snap.Forced = true
-	snap.Seen = t.cur.at
+	snap.Seen = t.cur.At
 	// After the snapshot, and so after the publication, which comes
 	// once the sweep is over.
 	snap.Now, _ = t.readAfter(snap.Cycle)

@@ -32,7 +32,7 @@ type simRuntime struct {
 	gcOff bool
 }
 
-func (s *simRuntime) read(r *reading) {
+func (s *simRuntime) read(r *peak.Memory) {
 	live, frees, allocs := mprofsim.Exact(s.objs, s.cycle+1)
 	if s.cycle != s.readCycle {
 		// The first reading of a cycle is taken right after its mark,
@@ -41,7 +41,7 @@ func (s *simRuntime) read(r *reading) {
 		live, frees, allocs = mprofsim.AfterMark(s.objs, s.cycle)
 	}
 	heap := allocs - frees + 1
-	*r = reading{cycles: s.cycle, forced: s.forced, heap: heap, live: live, allocs: allocs, frees: frees, mapped: heap, rss: heap + s.outside}
+	*r = peak.Memory{Cycles: s.cycle, ForcedCycles: s.forced, Heap: heap, Live: live, Allocs: allocs, Frees: frees, GoMapped: heap, RSS: heap + s.outside}
 }
 
 func (s *simRuntime) snapshot() (peak.Snapshot, bool) {

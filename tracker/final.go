@@ -45,7 +45,7 @@ func (t *tracker) final(how string) {
 		// publication is in by now.
 		t.recheckForced()
 	}
-	var end reading
+	var end peak.Memory
 	t.read(&end)
 	t.logCycle(raw.GCLogEnd, end)
 	if !t.accountIfPeak(reason) {
@@ -65,7 +65,7 @@ func (t *tracker) final(how string) {
 		Version:             raw.Version,
 		How:                 how,
 		AtNS:                int64(time.Since(t.start)),
-		Cycles:              t.cur.cycles,
+		Cycles:              t.cur.Cycles,
 		Paired:              t.acc.Paired,
 		Gaps:                t.acc.Gaps,
 		Snapshots:           t.snapshots,
@@ -91,23 +91,23 @@ func (t *tracker) endCannotPeak() bool {
 	if !ok || p.Approximate || p.Exact() == 0 || t.lastEndFrees == 0 {
 		return false
 	}
-	var now reading
+	var now peak.Memory
 	t.read(&now)
-	if now.cycles != t.lastCycle || now.allocs < t.lastEndFrees {
+	if now.Cycles != t.lastCycle || now.Allocs < t.lastEndFrees {
 		return false
 	}
 	limit := p.Memory() / 10 * 9
-	outside := now.memory().Outside()
-	atLastGC := now.allocs - t.lastEndFrees
+	outside := now.Outside()
+	atLastGC := now.Allocs - t.lastEndFrees
 	if last, ok := t.acc.Last(); ok && last.Cycle == t.lastCycle && !last.Approximate {
 		// The last GC's mark is accounted already (a forced GC, seen
 		// published): only the heap since is left to account.
 		atLastGC = 0
 	}
 	if t.debug {
-		fmt.Fprintf(os.Stderr, "gofil-debug: end: at the last GC at most %d, since %d, now %d, outside %d; the peak's %d\n", atLastGC, t.before.Heap, now.heap, outside, p.Memory())
+		fmt.Fprintf(os.Stderr, "gofil-debug: end: at the last GC at most %d, since %d, now %d, outside %d; the peak's %d\n", atLastGC, t.before.Heap, now.Heap, outside, p.Memory())
 	}
-	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.heap+outside < limit
+	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.Heap+outside < limit
 }
 
 // accountIfPeak accounts the heap as it is now, as reason, unless by the
@@ -154,9 +154,9 @@ func (t *tracker) accountNow(reason string) {
 		ok := t.src.startGC(from)
 		seen := t.since(t.start)
 		if mr, isMR := t.src.(markReader); isMR && ok {
-			if r, at, marked := mr.marking(); marked && r.cycles == from {
+			if r, at, marked := mr.marking(); marked && r.Cycles == from {
 				// The last reading before the mark, taken as it marked.
-				r.at = at.Sub(t.start)
+				r.At = at.Sub(t.start)
 				t.note(r)
 			}
 		}
@@ -182,15 +182,15 @@ func (t *tracker) accountNow(reason string) {
 // of the last GC is over), for at most sweepWait, and keeps the readings.
 func (t *tracker) waitSwept() {
 	deadline := time.Now().Add(sweepWait)
-	var r reading
+	var r peak.Memory
 	t.read(&r)
 	t.note(r)
 	for time.Now().Before(deadline) {
 		time.Sleep(200 * time.Microsecond)
-		last := r.frees
+		last := r.Frees
 		t.read(&r)
 		t.note(r)
-		if r.cycles != t.lastCycle || r.frees == last {
+		if r.Cycles != t.lastCycle || r.Frees == last {
 			return
 		}
 	}
@@ -204,7 +204,7 @@ const sweepWait = 50 * time.Millisecond
 // none started.
 func (s *runtimeSource) startGC(from uint32) bool {
 	c := s.gcSamples
-	s.mark = reading{}
+	s.mark = peak.Memory{}
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
 	metrics.Read(c)
@@ -224,7 +224,7 @@ func (s *runtimeSource) startGC(from uint32) bool {
 			pauses = n
 			quiet = time.Now().Add(20 * time.Millisecond)
 			// A reading while it marks holds exactly what the sweeps
-			// before its mark freed (peak.Memory.Marking).
+			// before its mark freed (reading.Marking).
 			s.read(&s.mark)
 			s.markAt = time.Now()
 		}
@@ -272,7 +272,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 	}
 	begin := time.Now()
 	t.dumps++
-	var now reading
+	var now peak.Memory
 	t.read(&now)
 	first := int64(0)
 	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, false, 0) {
@@ -293,7 +293,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 // the moment of the trigger, else the last cycle accounted before it. now
 // is the reading at the trigger; firstNS, when the first dump of this
 // trigger was on disk.
-func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined bool, firstNS int64) bool {
+func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now peak.Memory, refined bool, firstNS int64) bool {
 	prof := t.profile("oom", p)
 	prof.LimitBytes = ev.Limit
 	prof.LimitSource = t.limit.Source
@@ -301,8 +301,8 @@ func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now reading, refined 
 	prof.Level = t.dumps
 	prof.CrossedUnixNS = ev.At.UnixNano()
 	prof.Refined = refined
-	prof.TriggerHeapBytes = now.heap
-	prof.TriggerRSSBytes = now.rss
+	prof.TriggerHeapBytes = now.Heap
+	prof.TriggerRSSBytes = now.RSS
 	prof.FirstDumpNS = firstNS
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {

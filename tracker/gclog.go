@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/peak"
 )
 
 // gcFigures are what the GC pacer worked from at the last mark, read when
@@ -78,7 +79,7 @@ func openGCLog(dir string) (*gcLog, error) {
 
 // logCycle writes r, a reading taken after a mark or at the start or end,
 // with the pacer's figures, as kind (raw.GCLogStart and so on).
-func (t *tracker) logCycle(kind byte, r reading) {
+func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	l := t.gcLog
 	if l == nil {
 		return
@@ -95,15 +96,15 @@ func (t *tracker) logCycle(kind byte, r reading) {
 	// What the runtime holds from the OS beyond the heap's objects and
 	// free pages: stacks, its own structures, fragmentation.
 	var nonHeap uint64
-	if ready := r.mapped - r.released; ready > f.free+r.heap {
-		nonHeap = ready - f.free - r.heap
+	if ready := r.GoMapped - r.GoReleased; ready > f.free+r.Heap {
+		nonHeap = ready - f.free - r.Heap
 	}
 	b := append(l.line[:0], kind)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, uint64(r.cycles), 10)
+	b = strconv.AppendUint(b, uint64(r.Cycles), 10)
 	b = append(b, '\t')
-	b = strconv.AppendInt(b, int64(r.at/1000), 10)
-	for _, v := range []uint64{r.allocs, r.live, r.heap, f.goal, f.stacks, f.globals, nonHeap} {
+	b = strconv.AppendInt(b, int64(r.At/1000), 10)
+	for _, v := range []uint64{r.Allocs, r.Live, r.Heap, f.goal, f.stacks, f.globals, nonHeap} {
 		b = append(b, '\t')
 		b = strconv.AppendUint(b, v, 10)
 	}

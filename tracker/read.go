@@ -12,25 +12,6 @@ import (
 	"github.com/gofil/gofil/peak"
 )
 
-// reading is one sample of the process's memory.
-type reading struct {
-	at       time.Duration
-	cycles   uint32
-	forced   uint32
-	heap     uint64
-	live     uint64 // what the last GC marked
-	mapped   uint64
-	released uint64
-	rss      uint64
-	rssAnon  uint64
-	allocs   uint64 // cumulative heap bytes allocated
-	frees    uint64 // cumulative heap bytes freed
-	// marking says a GC cycle was under way, between its first stop of
-	// the world and its mark termination: the runtime stops the world
-	// twice per cycle, so the count of GC pauses is odd then.
-	marking bool
-}
-
 const (
 	mCycles = iota
 	mForced
@@ -49,7 +30,7 @@ const (
 // one; the tests give a simulation of the runtime's publication rules.
 type source interface {
 	// read fills r's figures, all but r.at.
-	read(r *reading)
+	read(r *peak.Memory)
 	// snapshot copies the heap profile consistently: the GC count must be
 	// the same before and after the copy, or the copy mixes two cycles.
 	snapshot() (peak.Snapshot, bool)
@@ -69,17 +50,17 @@ type source interface {
 // markReader is a source that keeps a reading taken while the last GC
 // startGC started was marking.
 type markReader interface {
-	marking() (reading, time.Time, bool)
+	marking() (peak.Memory, time.Time, bool)
 }
 
-func (s *runtimeSource) marking() (reading, time.Time, bool) {
-	return s.mark, s.markAt, s.mark.marking
+func (s *runtimeSource) marking() (peak.Memory, time.Time, bool) {
+	return s.mark, s.markAt, s.mark.Marking
 }
 
 // read fills r with the current memory figures.
-func (t *tracker) read(r *reading) {
+func (t *tracker) read(r *peak.Memory) {
 	t.src.read(r)
-	r.at = t.since(t.start)
+	r.At = t.since(t.start)
 }
 
 // snapshot copies the heap profile, see source.
@@ -101,7 +82,7 @@ type runtimeSource struct {
 	gogc      [1]metrics.Sample
 	// mark is a reading startGC took while the GC it started marked, at
 	// markAt.
-	mark     reading
+	mark     peak.Memory
 	markAt   time.Time
 	statm    *ownfd.File
 	statmBuf []byte
@@ -134,7 +115,7 @@ func newRuntimeSource() *runtimeSource {
 	return s
 }
 
-func (s *runtimeSource) read(r *reading) {
+func (s *runtimeSource) read(r *peak.Memory) {
 	// metrics.Read is not atomic: a GC that ends while it runs can give
 	// the GC count before it with the live heap it marked, and the exact
 	// heap at that GC's mark would be computed from a figure of the next.
@@ -146,18 +127,18 @@ func (s *runtimeSource) read(r *reading) {
 			break
 		}
 	}
-	r.cycles = uint32(value(s.samples[mCycles]))
-	r.forced = uint32(value(s.samples[mForced]))
-	r.heap = value(s.samples[mHeap])
-	r.mapped = value(s.samples[mMapped])
-	r.released = value(s.samples[mReleased])
-	r.allocs = value(s.samples[mAllocs])
-	r.frees = value(s.samples[mFrees])
-	r.live = value(s.samples[mLive])
+	r.Cycles = uint32(value(s.samples[mCycles]))
+	r.ForcedCycles = uint32(value(s.samples[mForced]))
+	r.Heap = value(s.samples[mHeap])
+	r.GoMapped = value(s.samples[mMapped])
+	r.GoReleased = value(s.samples[mReleased])
+	r.Allocs = value(s.samples[mAllocs])
+	r.Frees = value(s.samples[mFrees])
+	r.Live = value(s.samples[mLive])
 	if n := histCount(s.samples[mPauses]); n >= 0 {
-		r.marking = uint64(n) == 2*uint64(r.cycles)+1
+		r.Marking = uint64(n) == 2*uint64(r.Cycles)+1
 	}
-	r.rss, r.rssAnon = s.readRSS()
+	r.RSS, r.RSSAnon = s.readRSS()
 }
 
 // useTable makes s read the profile into tab, the accountant's table,
@@ -241,13 +222,6 @@ func (s *runtimeSource) readRSS() (rss, anon uint64) {
 		anon = (resident - shared) * s.pagesize
 	}
 	return rss, anon
-}
-
-func (r reading) memory() peak.Memory {
-	return peak.Memory{
-		At: r.at, Cycles: r.cycles, Marking: r.marking, Heap: r.heap, Live: r.live, Allocs: r.allocs, Frees: r.frees,
-		RSS: r.rss, RSSAnon: r.rssAnon, GoMapped: r.mapped, GoReleased: r.released,
-	}
 }
 
 // histCount is the number of events in a histogram sample, −1 if the

@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"testing"
 	"time"
+
+	"github.com/gofil/gofil/peak"
 )
 
 // TestReadingConsistent: a reading's live heap is the one its GC count's
@@ -40,12 +42,12 @@ func TestReadingConsistent(t *testing.T) {
 	live := map[uint32]uint64{}
 	torn, reads := 0, 0
 	for end := time.Now().Add(time.Second); time.Now().Before(end); reads++ {
-		var r reading
+		var r peak.Memory
 		src.read(&r)
-		if l, ok := live[r.cycles]; ok && l != r.live {
+		if l, ok := live[r.Cycles]; ok && l != r.Live {
 			torn++
 		} else if !ok {
-			live[r.cycles] = r.live
+			live[r.Cycles] = r.Live
 		}
 	}
 	close(stop)
@@ -82,7 +84,7 @@ func TestMarkingSeen(t *testing.T) {
 		}
 	}()
 	src := newRuntimeSource()
-	var r reading
+	var r peak.Memory
 	marking, ended := 0, 0
 	var markCycle uint32
 	inMark := false
@@ -90,10 +92,10 @@ func TestMarkingSeen(t *testing.T) {
 	for time.Now().Before(deadline) && ended < 5 {
 		src.read(&r)
 		switch {
-		case r.marking:
+		case r.Marking:
 			marking++
-			inMark, markCycle = true, r.cycles
-		case inMark && r.cycles > markCycle:
+			inMark, markCycle = true, r.Cycles
+		case inMark && r.Cycles > markCycle:
 			ended++
 			inMark = false
 		}

@@ -65,12 +65,12 @@ func (s *timedSource) maybeRun() {
 	}
 }
 
-func (s *timedSource) read(r *reading) {
+func (s *timedSource) read(r *peak.Memory) {
 	s.maybeRun()
 	m := s.rt.Read()
-	*r = reading{
-		cycles: m.Cycles, forced: m.Forced, heap: m.Heap, live: m.Live, allocs: m.Allocs, frees: m.Frees,
-		mapped: m.GoMapped, released: m.GoReleased, rss: m.RSS, rssAnon: m.RSSAnon,
+	*r = peak.Memory{
+		Cycles: m.Cycles, ForcedCycles: m.Forced, Heap: m.Heap, Live: m.Live, Allocs: m.Allocs, Frees: m.Frees,
+		GoMapped: m.GoMapped, GoReleased: m.GoReleased, RSS: m.RSS, RSSAnon: m.RSSAnon,
 	}
 	k := memKey{m.Cycles, m.Allocs, m.Frees, m.RSS, m.GoReleased}
 	if _, ok := s.given[k]; !ok {

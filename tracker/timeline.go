@@ -3,6 +3,8 @@ package tracker
 import (
 	"strconv"
 	"time"
+
+	"github.com/gofil/gofil/peak"
 )
 
 // timelineWindow is how much time one timeline line covers; each line holds
@@ -11,36 +13,36 @@ const timelineWindow = 20 * time.Millisecond
 
 // timelineAdd folds r into the current timeline window and writes the
 // window out when it is over.
-func (t *tracker) timelineAdd(r reading) {
+func (t *tracker) timelineAdd(r peak.Memory) {
 	w := &t.window
-	if r.heap > w.heap {
-		w.heap = r.heap
+	if r.Heap > w.Heap {
+		w.Heap = r.Heap
 	}
-	if r.rss > w.rss {
-		w.rss = r.rss
-		w.rssAnon = r.rssAnon
+	if r.RSS > w.RSS {
+		w.RSS = r.RSS
+		w.RSSAnon = r.RSSAnon
 	}
-	if r.mapped > w.mapped {
-		w.mapped = r.mapped
-		w.released = r.released
+	if r.GoMapped > w.GoMapped {
+		w.GoMapped = r.GoMapped
+		w.GoReleased = r.GoReleased
 	}
-	w.cycles = r.cycles
-	if r.at < t.windowEnd {
+	w.Cycles = r.Cycles
+	if r.At < t.windowEnd {
 		return
 	}
 	t.flushWindow(r)
 }
 
-func (t *tracker) flushWindow(r reading) {
+func (t *tracker) flushWindow(r peak.Memory) {
 	w := t.window
 	line := make([]byte, 0, 96)
-	line = strconv.AppendInt(line, int64(r.at/time.Millisecond), 10)
-	for _, v := range []uint64{w.heap, w.rss, w.mapped, w.released, uint64(w.cycles), w.rssAnon} {
+	line = strconv.AppendInt(line, int64(r.At/time.Millisecond), 10)
+	for _, v := range []uint64{w.Heap, w.RSS, w.GoMapped, w.GoReleased, uint64(w.Cycles), w.RSSAnon} {
 		line = append(line, '\t')
 		line = strconv.AppendUint(line, v, 10)
 	}
 	line = append(line, '\n')
 	t.timeline.Write(line)
 	t.window = r
-	t.windowEnd = r.at + timelineWindow
+	t.windowEnd = r.At + timelineWindow
 }

@@ -202,14 +202,14 @@ type cycleLoop struct {
 	lastCycle  uint32
 	lastForced uint32
 	before     peak.Memory // the reading with the largest heap while the GC count was lastCycle
-	end        reading     // the last reading while the GC count was lastCycle
+	end        peak.Memory // the last reading while the GC count was lastCycle
 	// lastEndFrees is what was freed before the last GC's mark, 0 if unknown.
 	lastEndFrees uint64
 	snapshots    int
 	busy         time.Duration
 	syms         symbols
-	cur          reading
-	window       reading
+	cur          peak.Memory
+	window       peak.Memory
 	windowEnd    time.Duration
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
@@ -376,9 +376,9 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	}
 	t.read(&t.cur)
 	t.logCycle(raw.GCLogStart, t.cur)
-	t.lastCycle = t.cur.cycles
-	t.lastForced = t.cur.forced
-	t.before = t.cur.memory()
+	t.lastCycle = t.cur.Cycles
+	t.lastForced = t.cur.ForcedCycles
+	t.before = t.cur
 	t.end = t.cur
 	// A first snapshot, so that the first GC's pair has a predecessor.
 	// After mark 1 the regular profile is empty (the allocations before
@@ -388,11 +388,11 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	// runtime.GC's early publication. Its pair would not be the heap at
 	// mark 1: the next snapshot begins the pairing.
 	if snap, ok := t.snapshot(); ok && snap.Cycle == t.lastCycle && !(snap.Cycle == 1 && published(snap.Records)) {
-		snap.Seen = t.cur.at
+		snap.Seen = t.cur.At
 		t.acc.Add(snap)
 	}
 	t.window = t.cur
-	t.windowEnd = t.cur.at + timelineWindow
+	t.windowEnd = t.cur.At + timelineWindow
 	return t, nil
 }
 
@@ -463,7 +463,7 @@ func (t *tracker) loop() {
 			// its memory limit, say) are polled faster, so fewer of them
 			// go unseen, until they are sparse again.
 			want := t.interval
-			if (begin.Before(t.fastUntil) || t.cur.marking) && fastInterval < want {
+			if (begin.Before(t.fastUntil) || t.cur.Marking) && fastInterval < want {
 				// While a GC marks, its mark termination is near: the
 				// readings either side of it bound the exact heap there
 				// (peak/marks.go), the closer the tighter.
