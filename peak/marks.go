@@ -27,7 +27,7 @@ package peak
 //
 // A reading is a sample of the runtime taken at one moment. metrics.Read
 // is not atomic, so the tracker retries a reading during which a GC ended
-// (tracker/read.go); within one GC count the figures are consistent.
+// (internal/memsource); within one GC count the figures are consistent.
 
 // window is the pair of readings either side of one mark: before, the last
 // taken while the GC count was one less than the mark's number; after, the

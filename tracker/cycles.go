@@ -163,7 +163,7 @@ func (t *tracker) account(seen time.Duration) {
 	}
 	// The program may set runtime.MemProfileRate itself: unbias at the
 	// rate in force.
-	if r := t.src.rate(); r != t.rate && r > 0 {
+	if r := t.src.Rate(); r != t.rate && r > 0 {
 		t.rate = r
 		t.acc.Rate = r
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofil/gofil/internal/memsource"
 	"github.com/gofil/gofil/internal/mprofsim"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/peak"
@@ -32,7 +33,7 @@ type simRuntime struct {
 	gcOff bool
 }
 
-func (s *simRuntime) read(r *peak.Memory) {
+func (s *simRuntime) Read(r *peak.Memory) {
 	live, frees, allocs := mprofsim.Exact(s.objs, s.cycle+1)
 	if s.cycle != s.readCycle {
 		// The first reading of a cycle is taken right after its mark,
@@ -44,22 +45,22 @@ func (s *simRuntime) read(r *peak.Memory) {
 	*r = peak.Memory{Cycles: s.cycle, ForcedCycles: s.forced, Heap: heap, Live: live, Allocs: allocs, Frees: frees, GoMapped: heap, RSS: heap + s.outside}
 }
 
-func (s *simRuntime) snapshot() (peak.Snapshot, bool) {
+func (s *simRuntime) Snapshot() (peak.Snapshot, bool) {
 	return peak.Snapshot{Cycle: s.cycle, Records: mprofsim.Published(s.objs, s.cycle, s.early)}, true
 }
 
-func (s *simRuntime) rate() int { return 1 }
+func (s *simRuntime) Rate() int { return 1 }
 
-func (s *simRuntime) gcFigures(f *gcFigures) {}
+func (s *simRuntime) GCFigures(f *memsource.GCFigures) {}
 
-func (s *simRuntime) gcPercent() int64 {
+func (s *simRuntime) GCPercent() int64 {
 	if s.gcOff {
 		return -1
 	}
 	return 100
 }
 
-func (s *simRuntime) startGC(from uint32) bool {
+func (s *simRuntime) StartGC(from uint32) bool {
 	s.cycle++
 	s.early = false
 	s.gcs++

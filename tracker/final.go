@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -127,7 +125,7 @@ func (t *tracker) accountIfPeak(reason string) bool {
 // the profiler starts would change both, and the peak it measures. The
 // program's end is accounted all the same, after it ended.
 func (t *tracker) mayStartGC() bool {
-	return t.src.gcPercent() >= 0
+	return t.src.GCPercent() >= 0
 }
 
 // accountNow publishes the heap as it is at this moment and accounts it:
@@ -151,10 +149,10 @@ func (t *tracker) accountNow(reason string) {
 		// sweep before it, for the exact heap at the mark.
 		t.waitSwept()
 		from := t.lastCycle
-		ok := t.src.startGC(from)
+		ok := t.src.StartGC(from)
 		seen := t.since(t.start)
 		if mr, isMR := t.src.(markReader); isMR && ok {
-			if r, at, marked := mr.marking(); marked && r.Cycles == from {
+			if r, at, marked := mr.Marking(); marked && r.Cycles == from {
 				// The last reading before the mark, taken as it marked.
 				r.At = at.Sub(t.start)
 				t.note(r)
@@ -198,53 +196,6 @@ func (t *tracker) waitSwept() {
 
 // sweepWait bounds how long the final accounting waits for a sweep to end.
 const sweepWait = 50 * time.Millisecond
-
-// startGC starts one GC cycle the way an allocation does, by lowering the GC
-// target for a moment, and waits until its mark has terminated; false if
-// none started.
-func (s *runtimeSource) startGC(from uint32) bool {
-	c := s.gcSamples
-	s.mark = peak.Memory{}
-	old := debug.SetGCPercent(1)
-	defer debug.SetGCPercent(old)
-	metrics.Read(c)
-	pauses := histCount(c[1])
-	var quiet time.Time // no kicks until then
-	kicks := 0
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		metrics.Read(c)
-		if uint32(value(c[0])) != from {
-			return true
-		}
-		if n := histCount(c[1]); n > pauses {
-			// A stop of the world for the GC is over: most likely it has
-			// started, and allocating more would only add garbage to its
-			// heap. If no cycle ends soon, it was another pause: kick again.
-			pauses = n
-			quiet = time.Now().Add(20 * time.Millisecond)
-			// A reading while it marks holds exactly what the sweeps
-			// before its mark freed (reading.Marking).
-			s.read(&s.mark)
-			s.markAt = time.Now()
-		}
-		limit := 4096
-		if pauses < 0 {
-			limit = 64 // without the metric, as many kicks as any start needs
-		}
-		if kicks < limit && time.Now().After(quiet) {
-			// Large allocations always check the GC trigger; this one is
-			// larger than the 64 KiB the compiler may place on the stack,
-			// so it is made on the heap.
-			b := make([]byte, 72<<10)
-			runtime.KeepAlive(b)
-			kicks++
-		} else {
-			time.Sleep(50 * time.Microsecond)
-		}
-	}
-	return false
-}
 
 // onOOM runs on the guard's goroutine when memory use crosses a level: it
 // has the loop account the heap as it is now and waits until the emergency

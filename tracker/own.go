@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"runtime"
 	"unsafe"
 )
 
@@ -13,8 +12,8 @@ import (
 // pacer's replay can tell the program's heap from the tracker's.
 func (t *tracker) ownBytes() uint64 {
 	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes()
-	if s, ok := t.src.(interface{ bytes() uint64 }); ok {
-		n += s.bytes()
+	if s, ok := t.src.(interface{ Bytes() uint64 }); ok {
+		n += s.Bytes()
 	}
 	return n
 }
@@ -31,14 +30,6 @@ func (m *moments) bytes() uint64 {
 	n := uint64(cap(m.list))*uint64(unsafe.Sizeof(moment{})) + uint64(cap(m.order))*8
 	for _, mo := range m.list {
 		n += uint64(cap(mo.values))
-	}
-	return n
-}
-
-func (s *runtimeSource) bytes() uint64 {
-	n := uint64(cap(s.records)) * uint64(unsafe.Sizeof(runtime.MemProfileRecord{}))
-	if b := s.buckets; b != nil {
-		n += uint64(len(b.recs))*recsPage*4 + uint64(cap(b.pending))*uint64(unsafe.Sizeof(pendingBucket{}))
 	}
 	return n
 }

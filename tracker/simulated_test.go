@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofil/gofil/internal/memsource"
 	"github.com/gofil/gofil/internal/mprofsim"
 	"github.com/gofil/gofil/peak"
 )
@@ -65,7 +66,7 @@ func (s *timedSource) maybeRun() {
 	}
 }
 
-func (s *timedSource) read(r *peak.Memory) {
+func (s *timedSource) Read(r *peak.Memory) {
 	s.maybeRun()
 	m := s.rt.Read()
 	*r = peak.Memory{
@@ -78,7 +79,7 @@ func (s *timedSource) read(r *peak.Memory) {
 	}
 }
 
-func (s *timedSource) snapshot() (peak.Snapshot, bool) {
+func (s *timedSource) Snapshot() (peak.Snapshot, bool) {
 	s.maybeRun()
 	cycle, recs := s.rt.MemProfile()
 	if s.snapshots == 0 && cycle == 0 {
@@ -96,7 +97,7 @@ func (s *timedSource) snapshot() (peak.Snapshot, bool) {
 	return peak.Snapshot{Cycle: cycle, Records: recs}, true
 }
 
-func (s *timedSource) startGC(from uint32) bool {
+func (s *timedSource) StartGC(from uint32) bool {
 	s.started++
 	if s.rt.Running() && s.rt.GOGC < 0 && s.rt.Limit == 0 {
 		s.offGCs = append(s.offGCs, s.rt.Now())
@@ -107,16 +108,16 @@ func (s *timedSource) startGC(from uint32) bool {
 	return s.rt.StartGC(from)
 }
 
-func (s *timedSource) rate() int { return 1 }
+func (s *timedSource) Rate() int { return 1 }
 
-func (s *timedSource) gcPercent() int64 { return int64(s.rt.GOGC) }
+func (s *timedSource) GCPercent() int64 { return int64(s.rt.GOGC) }
 
-func (s *timedSource) gcFigures(f *gcFigures) {
-	f.goal = s.rt.Goal()
-	f.gogc = int64(s.rt.GOGC)
-	f.limit = math.MaxInt64
+func (s *timedSource) GCFigures(f *memsource.GCFigures) {
+	f.Goal = s.rt.Goal()
+	f.GOGC = int64(s.rt.GOGC)
+	f.Limit = math.MaxInt64
 	if s.rt.Limit > 0 {
-		f.limit = s.rt.Limit
+		f.Limit = s.rt.Limit
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/memsource"
 	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/oomguard"
@@ -285,7 +286,7 @@ type request struct {
 // closer to it. A program has at most one tracker: `gofil run` starts it
 // through GOFIL_DIR.
 func start(dir string, interval time.Duration, oomThreshold float64, noSignals bool) (*tracker, error) {
-	t, err := newTracker(dir, interval, newRuntimeSource())
+	t, err := newTracker(dir, interval, newRuntime())
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +346,7 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 		interval: interval,
 		now:      time.Now,
 		start:    time.Now(),
-		rate:     src.rate(),
+		rate:     src.Rate(),
 		debug:    os.Getenv("GOFIL_DEBUG") != "",
 	}
 	t.requests = make(chan request)
@@ -355,8 +356,8 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	t.labels = make(map[uint32]string)
 	t.acc.Rate = t.rate
 	t.acc.Table = &peak.Table{}
-	if u, ok := src.(interface{ useTable(*peak.Table) }); ok {
-		u.useTable(t.acc.Table)
+	if u, ok := src.(interface{ UseTable(*peak.Table) }); ok {
+		u.UseTable(t.acc.Table)
 	}
 	t.history.stacks = t.acc.Table
 	t.moments.stacks = t.acc.Table
@@ -509,3 +510,11 @@ func signalName(sig os.Signal) string {
 
 // since is the time elapsed since then by the tracker's clock.
 func (t *tracker) since(then time.Time) time.Duration { return t.now().Sub(then) }
+
+// newRuntime is the source of a real program: the runtime, warning on the
+// tracker's channel.
+func newRuntime() *memsource.Runtime {
+	s := memsource.New()
+	s.Warn = warn
+	return s
+}

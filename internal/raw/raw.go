@@ -41,6 +41,7 @@ var AgentPackages = []string{
 	AgentModule + "/internal/raw",
 	AgentModule + "/internal/procfs",
 	AgentModule + "/internal/ownfd",
+	AgentModule + "/internal/memsource",
 }
 
 const (

@@ -1,6 +1,6 @@
 //go:build go1.23 && gofil_linkname
 
-package tracker
+package memsource
 
 import (
 	"fmt"

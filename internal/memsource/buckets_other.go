@@ -1,6 +1,6 @@
 //go:build !go1.23 || !gofil_linkname
 
-package tracker
+package memsource
 
 // Before Go 1.23 the runtime's buckets are reached only through
 // runtime.MemProfile, which copies them all at every snapshot.

@@ -1,4 +1,4 @@
-package tracker
+package memsource
 
 import (
 	"runtime"
@@ -38,12 +38,12 @@ func TestReadingConsistent(t *testing.T) {
 			runtime.GC()
 		}
 	}()
-	src := newRuntimeSource()
+	src := New()
 	live := map[uint32]uint64{}
 	torn, reads := 0, 0
 	for end := time.Now().Add(time.Second); time.Now().Before(end); reads++ {
 		var r peak.Memory
-		src.read(&r)
+		src.Read(&r)
 		if l, ok := live[r.Cycles]; ok && l != r.Live {
 			torn++
 		} else if !ok {
@@ -83,14 +83,14 @@ func TestMarkingSeen(t *testing.T) {
 			}
 		}
 	}()
-	src := newRuntimeSource()
+	src := New()
 	var r peak.Memory
 	marking, ended := 0, 0
 	var markCycle uint32
 	inMark := false
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) && ended < 5 {
-		src.read(&r)
+		src.Read(&r)
 		switch {
 		case r.Marking:
 			marking++

@@ -1,6 +1,6 @@
 //go:build go1.23 && gofil_linkname
 
-package tracker
+package memsource
 
 import "unsafe"
 
@@ -9,7 +9,7 @@ import "unsafe"
 // every snapshot: tens of megabytes held in the program's heap for a
 // program with a hundred thousand buckets. It builds with
 // -ldflags=-checklinkname=0 and the tag gofil_linkname, which `gofil run`
-// passes (runtime_go124.go); buckets_test.go
+// passes (tracker/runtime_go124.go); buckets_test.go
 // fails loudly when a Go release changes what it relies on.
 
 // bucketsSupported says that memProfileInternal reaches the runtime's

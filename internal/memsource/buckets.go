@@ -1,4 +1,4 @@
-package tracker
+package memsource
 
 import (
 	"math"
