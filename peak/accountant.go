@@ -85,39 +85,82 @@ func (a *Accountant) Add(s Snapshot) bool {
 		return a.again(s, cur, sum)
 	}
 	a.marks.add(s.MarkBefore, s.MarkAfter)
-	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
+	if s.Forced {
+		a.Forced++
+	}
+	kind, pub := a.classify(s, cur, sum)
+	if pub == pubBeforeEarly {
+		// Taken before the early publication: a regular snapshot, whose
+		// pair is the heap at the mark before. A second snapshot of the
+		// cycle, or the next one, gives the forced mark.
+		s.Forced = false
+	}
 	newPeak := false
-	skip := false
+	switch kind {
+	case pairForcedEarly:
+		newPeak = a.offer(a.pairForced(s, cur))
+	case pairAdjacent:
+		newPeak = a.offer(a.pairRegular(cur))
+	case pairAcrossGap:
+		a.Gaps++
+		newPeak = a.offer(a.pairGap(s, cur))
+	}
+	a.remember(s, cur, sum, pub)
+	return newPeak
+}
+
+// pairKind is how a snapshot pairs with the one before it, and so which
+// heap their pair is.
+type pairKind uint8
+
+const (
+	// pairNone: no pair: the first snapshot, the first after Reset, or
+	// one whose pair would hold only the live heap (classify).
+	pairNone pairKind = iota
+	// pairAdjacent: the snapshot before is of the cycle before: the pair
+	// is the heap at the mark between them (pairRegular). A forced GC's
+	// snapshot taken before its early publication pairs so too.
+	pairAdjacent
+	// pairForcedEarly: a forced GC's snapshot holding its early
+	// publication: the pair is the heap at the forced mark (pairForced).
+	pairForcedEarly
+	// pairAcrossGap: cycles went unseen between the two: the pair is
+	// bounded, not exact (pairGap).
+	pairAcrossGap
+)
+
+// classify says how s, the snapshot after the previous one's cycle, pairs
+// with it, and what s holds of its GC's frees. It changes nothing.
+func (a *Accountant) classify(s Snapshot, cur records, sum sums) (pairKind, publication) {
 	pub := pubAtNextGC
 	if s.Forced {
 		pub = pubEarly
-		a.Forced++
 		if !a.publishedEarly(s, cur, sum) {
-			// Taken before the early publication: a regular snapshot, whose
-			// pair is the heap at the mark before. A second snapshot of
-			// the cycle, or the next one, gives the forced mark.
-			s.Forced = false
 			pub = pubBeforeEarly
 		}
 	}
-	if a.prevPub != pubAtNextGC && adjacent && sum.allocBytes == a.prevSums.allocBytes {
-		// The forced snapshot was published early, so the pair after it
+	switch {
+	case !a.havePrev || s.Cycle <= a.prevSnap.Cycle:
+		return pairNone, pub
+	case s.Cycle > a.prevSnap.Cycle+1:
+		return pairAcrossGap, pub
+	case a.prevPub != pubAtNextGC && sum.allocBytes == a.prevSums.allocBytes:
+		// The forced snapshot before was published early, so this pair
 		// holds only the live heap: no allocation was published between
 		// them (frees may have been, by a sweep still under way). When it
 		// was taken for one taken before the publication, the same
 		// allocations now say it was not: its pair is skipped too, lest
 		// the live heap alone be given the forced mark's exact heap.
-		skip = true
+		return pairNone, pub
+	case pub == pubEarly:
+		return pairForcedEarly, pub
 	}
-	switch {
-	case adjacent && !skip && s.Forced:
-		newPeak = a.offer(a.pairForced(s, cur))
-	case adjacent && !skip:
-		newPeak = a.offer(a.pairRegular(cur))
-	case a.havePrev && s.Cycle > a.prevSnap.Cycle && !adjacent:
-		a.Gaps++
-		newPeak = a.offer(a.pairGap(s, cur))
-	}
+	return pairAdjacent, pub
+}
+
+// remember keeps s as the previous snapshot for the next pairing.
+func (a *Accountant) remember(s Snapshot, cur records, sum sums, pub publication) {
+	adjacent := a.havePrev && s.Cycle == a.prevSnap.Cycle+1
 	// An early-published snapshot holds one sweep's frees too many to
 	// say what the next pair's sweep freed.
 	a.older = nil
@@ -132,7 +175,6 @@ func (a *Accountant) Add(s Snapshot) bool {
 	a.prevSnap.Counts = nil
 	a.havePrev = true
 	a.settle()
-	return newPeak
 }
 
 // again takes a second snapshot of the cycle of the previous one. After a
