@@ -19,6 +19,7 @@ import (
 // Go code, 64 MiB in C's malloc, reported outside the Go heap. The
 // workspace's files are left as they were.
 func TestWorkspaceAndCgo(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	files := map[string]string{
 		"go.work":    "go 1.22\n\nuse (\n\t./app\n\t./lib\n)\n",
@@ -86,6 +87,7 @@ func main() {
 // TestVendor runs a module with a vendor directory; gofil builds it with
 // -mod=mod, since the tracker is not in vendor/modules.txt.
 func TestVendor(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	files := map[string]string{
 		"dep/go.mod":  "module example.com/dep\n\ngo 1.22\n",
@@ -129,6 +131,7 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 // go.mod anywhere above it builds and profiles it, as go run would with
 // the files named; the heap is attributed to its own function.
 func TestDirWithoutGoMod(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir() // under TMPDIR: no go.mod above it
 	src := "package main\n\nimport \"fmt\"\n\nvar keep [][]byte\n\nfunc load() {\n\tfor i := 0; i < 40; i++ {\n\t\tkeep = append(keep, make([]byte, 1<<20))\n\t}\n}\n\nfunc main() {\n\tload()\n\tfmt.Println(\"loaded\", len(keep))\n}\n"
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o600); err != nil {
@@ -195,6 +198,7 @@ const colorsGo = "package colors\n\ntype Color int\n\nconst (\n\tRed Color = iot
 // The go command refuses overlays there, and this once failed. The
 // module's files are left as they were.
 func TestModuleCacheCommand(t *testing.T) {
+	t.Parallel()
 	env := proxyModules(t, "golang.org/x/tools@v0.30.0")
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
@@ -223,6 +227,7 @@ func TestModuleCacheCommand(t *testing.T) {
 // TestVersionedCommand runs a real command by pkg@version, as go run
 // takes it, in a directory outside any module.
 func TestVersionedCommand(t *testing.T) {
+	t.Parallel()
 	env := proxyModules(t, "golang.org/x/tools@v0.30.0")
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"colors.go": colorsGo})

@@ -417,6 +417,7 @@ func killChild(t *testing.T, pid int) {
 // program without running any hook, so the report holds what the tracker
 // wrote up to the program's last GC, and says so.
 func TestGoroutinePanic(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "report")
 	code, stderr := runUntilReady(t, out, "goroutine-panic", 0)
 	if code != 2 {
@@ -437,6 +438,7 @@ func TestGoroutinePanic(t *testing.T) {
 // TestBadInput checks that each kind of bad input gets one clear error line
 // and a non-zero exit, and leaves no report directory behind.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -486,6 +488,7 @@ func TestBadInput(t *testing.T) {
 // TestFilesWithoutModule runs a .go file in a directory with no go.mod, and
 // checks that the directory is left as it was.
 func TestFilesWithoutModule(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src, err := os.ReadFile(filepath.Join(testdata(t, "oldgo"), "main.go"))
 	if err != nil {
@@ -511,6 +514,7 @@ func TestFilesWithoutModule(t *testing.T) {
 // TestPrebuiltBinary runs a binary without source: gofil reports resident
 // memory and says that stacks need source.
 func TestPrebuiltBinary(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "oldgo")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = testdata(t, "oldgo")
@@ -817,6 +821,7 @@ func TestClosedPipe(t *testing.T) {
 // program prints without gofil: main.main at the program's own line, no
 // frame or file of gofil's.
 func TestPanicTraceIsTheProgramsOwn(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "report")
 	r := gofil(t, testdata(t, "exits"), "run", "-o", out, ".", "--", "panic")
 	if r.code != 2 {
@@ -841,6 +846,7 @@ func TestPanicTraceIsTheProgramsOwn(t *testing.T) {
 // that only waits, on a timer's channel or a context's deadline, is not
 // taken for one.
 func TestDeadlock(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		mode string
 		code int

@@ -62,6 +62,7 @@ func TestBackslashInHome(t *testing.T) {
 // main.go by its full path, at the line of the allocation; so they do when
 // the semicolon is in the home, where gofil's cache is.
 func TestSemicolonInDir(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a;b", "exits")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -118,6 +119,7 @@ func TestSemicolonInDir(t *testing.T) {
 // was. Named by its files, the program gets one line saying why gofil
 // cannot run it, and no report directory.
 func TestSemicolonInDirCgo(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a;b", "app")
 	src := `package main
 

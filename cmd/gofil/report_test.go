@@ -87,6 +87,7 @@ func foldedTotal(t *testing.T, dir string) int64 {
 
 // TestReportFromPprof renders heap profiles written by runtime/pprof.
 func TestReportFromPprof(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		debug int
@@ -185,6 +186,7 @@ func TestReportRunDir(t *testing.T) {
 // TestReportOpen checks --open with a stand-in for xdg-open, and without
 // any opener.
 func TestReportOpen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	prof := filepath.Join(dir, "heap.pb.gz")
 	writeHeapProfile(t, prof, 0)
