@@ -294,7 +294,7 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	// The agent is a module of its own, beside the program's modules, gofil's
 	// own among them when the program uses gofil's packages or is in its
 	// module (agent.go).
-	agentDir, agentLock, err := writeAgent(opts.CacheDir)
+	agentDir, agentLock, err := writeAgent(opts.CacheDir, gofil.AgentSource)
 	if err != nil {
 		return nil, err
 	}
