@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/modfile"
 
@@ -224,6 +225,13 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 	path, version, versioned := splitVersion(t.Package)
 	versioned = versioned && len(t.Files) == 0
+	// Unless the package is built at a version, in a main module of the
+	// build's own, go list needs nothing go env says: the two run at once.
+	var listing func() (*listed, error)
+	if !versioned {
+		listing = startList(ctx, dir, env, flags, pkgArgs)
+		defer listing() // the go command ends before the build returns
+	}
 	genv, err := readGoEnv(ctx, dir, env)
 	if err != nil {
 		return nil, err
@@ -271,7 +279,7 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		pkgArgs = []string{path}
 		pkg, err = list(ctx, dir, env, flags, pkgArgs)
 	} else {
-		pkg, err = list(ctx, dir, env, flags, pkgArgs)
+		pkg, err = listing()
 	}
 	if err != nil {
 		return nil, err
@@ -451,6 +459,24 @@ func displayName(t Target, pkg *listed) string {
 // output, so that errors point at the user's own files only.
 func cleanOutput(s, work string) string {
 	return strings.ReplaceAll(s, work+string(filepath.Separator), "")
+}
+
+// startList runs list in the background and returns a function that
+// waits for it and returns what it returned, as often as it is called.
+func startList(ctx context.Context, dir string, env, flags, pkgArgs []string) func() (*listed, error) {
+	type result struct {
+		pkg *listed
+		err error
+	}
+	c := make(chan result, 1)
+	go func() {
+		pkg, err := list(ctx, dir, env, flags, pkgArgs)
+		c <- result{pkg, err}
+	}()
+	return sync.OnceValues(func() (*listed, error) {
+		r := <-c
+		return r.pkg, r.err
+	})
 }
 
 func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*listed, error) {
