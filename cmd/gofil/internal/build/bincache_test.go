@@ -259,3 +259,19 @@ func TestEvict(t *testing.T) {
 		t.Errorf("budget 1 byte: left %s, want %s (the newest kept)", got, want)
 	}
 }
+
+// TestKeptStandIn: a program built from a stand-in (PACKAGE@VERSION) is
+// kept too: the stand-in is written at the same path on every build, so
+// that its package's action ID, which holds its directory, is the same.
+func TestKeptStandIn(t *testing.T) {
+	useProxy(t)
+	dir, cache := t.TempDir(), t.TempDir()
+	target := Target{Package: "example.com/tool/cmd/tool@v1.0.0", Dir: dir}
+	first := keptBuild(t, target, cache, nil)
+	says(t, first, "3 3 3 2")
+	second := keptBuild(t, target, cache, nil)
+	says(t, second, "3 3 3 2")
+	if a, b := inode(t, first), inode(t, second); a != b {
+		t.Errorf("the second build of an unchanged stand-in linked it again (inode %d, then %d)", a, b)
+	}
+}
