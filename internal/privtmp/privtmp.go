@@ -258,6 +258,20 @@ func (t *Temp) Remove() error {
 // made if missing. Share waits while a sweep holds the directory to remove
 // it, and then reports it missing.
 func Share(dir string) (*Lock, error) {
+	return hold(dir, syscall.LOCK_SH)
+}
+
+// Own holds dir, an existing directory of the user's (not a symbolic
+// link), alone: it waits until no other process holds it (Own, Share,
+// MakeTemp), and RemoveUnheld and Sweep leave it alone while it is held.
+// Its LockName is made if missing. Own reports dir missing when a sweep
+// removed it while Own waited.
+func Own(dir string) (*Lock, error) {
+	return hold(dir, syscall.LOCK_EX)
+}
+
+// hold takes dir's lock, shared or exclusive as how says, waiting for it.
+func hold(dir string, how int) (*Lock, error) {
 	for try := 0; try < 10; try++ {
 		st, err := os.Lstat(dir)
 		if err != nil {
@@ -270,7 +284,7 @@ func Share(dir string) (*Lock, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := flock(f, syscall.LOCK_SH); err != nil {
+		if err := flock(f, how); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckRefusesAMovableDirectory: a private directory in a directory
@@ -313,5 +314,46 @@ func TestMakeTempRacesSweeps(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 		t.Errorf("left after Remove: %v", entries)
+	}
+}
+
+// TestOwnWaits: Own waits while another holds the directory, shared or
+// alone, and RemoveUnheld leaves a directory held by Own alone. Two
+// opens of the lock file are two holders, in one process as in two.
+func TestOwnWaits(t *testing.T) {
+	dir := t.TempDir()
+	for _, first := range []func(string) (*Lock, error){Share, Own} {
+		held, err := first(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan *Lock)
+		go func() {
+			l, err := Own(dir)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- l
+		}()
+		select {
+		case l := <-got:
+			l.Unlock()
+			t.Fatal("Own took a directory another held")
+		case <-time.After(200 * time.Millisecond):
+		}
+		held.Unlock()
+		var owned *Lock
+		select {
+		case owned = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Own still waits once the directory was let go")
+		}
+		if RemoveUnheld(dir) {
+			t.Fatal("RemoveUnheld removed a directory Own holds")
+		}
+		owned.Unlock()
+	}
+	if !RemoveUnheld(dir) {
+		t.Error("RemoveUnheld left a directory no one holds")
 	}
 }

@@ -40,12 +40,12 @@ const agentGo = "1.19"
 // them once no process holds them.
 const agentTempPrefix = ".agent-"
 
-// writeAgent writes the agent's source as a module of its own under cache
-// and returns its directory, held shared until the caller unlocks it: a
+// writeAgent writes the agent's source, src (gofil.AgentSource), as a
+// module of its own under cache and returns its directory, held shared until the caller unlocks it: a
 // gofil that finds the directory damaged puts a fresh one in its place,
 // and removes the damaged one only once no one holds it.
-func writeAgent(cache string) (string, *privtmp.Lock, error) {
-	name, files, contents, err := agentFiles()
+func writeAgent(cache string, src fs.FS) (string, *privtmp.Lock, error) {
+	name, files, contents, err := agentFiles(src)
 	if err != nil {
 		return "", nil, err
 	}
@@ -73,13 +73,13 @@ func writeAgent(cache string) (string, *privtmp.Lock, error) {
 	}
 }
 
-// agentFiles returns the name of the agent's directory in the cache, which
-// its contents' hash makes, and the files it holds, sorted by their
+// agentFiles returns the name of the directory in the cache of the agent
+// whose source is src, which its contents' hash makes, and the files it holds, sorted by their
 // slash-separated paths, each with its contents.
-func agentFiles() (string, []string, map[string][]byte, error) {
+func agentFiles(src fs.FS) (string, []string, map[string][]byte, error) {
 	h := sha256.New()
 	var files []string
-	err := fs.WalkDir(gofil.AgentSource, ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func agentFiles() (string, []string, map[string][]byte, error) {
 	sort.Strings(files)
 	contents := make(map[string][]byte, len(files))
 	for _, p := range files {
-		data, err := gofil.AgentSource.ReadFile(p)
+		data, err := fs.ReadFile(src, p)
 		if err != nil {
 			return "", nil, nil, fmt.Errorf("agent source: %w", err)
 		}

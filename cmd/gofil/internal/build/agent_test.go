@@ -34,14 +34,14 @@ func hold() {
 	var dir string
 	switch mode {
 	case "agent":
-		d, _, err := writeAgent(cache)
+		d, _, err := writeAgent(cache, gofil.AgentSource)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		dir = d
 	case "write":
-		_, files, contents, err := agentFiles()
+		_, files, contents, err := agentFiles(gofil.AgentSource)
 		if err == nil {
 			var tmp *privtmp.Temp
 			if tmp, err = privtmp.MakeTemp(cache, agentTempPrefix); err == nil {
@@ -130,12 +130,12 @@ func TestDamagedAgentReplacedNotRemoved(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, planted), []byte("package tracker\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, files, contents, err := agentFiles()
+	_, files, contents, err := agentFiles(gofil.AgentSource)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	got, lock, err := writeAgent(cache)
+	got, lock, err := writeAgent(cache, gofil.AgentSource)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestDamagedAgentReplacedNotRemoved(t *testing.T) {
 	}
 
 	reader.kill()
-	if _, lock, err = writeAgent(cache); err != nil {
+	if _, lock, err = writeAgent(cache, gofil.AgentSource); err != nil {
 		t.Fatal(err)
 	}
 	lock.Unlock()
@@ -211,7 +211,7 @@ func TestAgentLeftoversOnAFullDisk(t *testing.T) {
 	fill()
 	// The live copy is held; the killed one is removed, and its room is
 	// the agent's.
-	dir, lock, err := writeAgent(cache)
+	dir, lock, err := writeAgent(cache, gofil.AgentSource)
 	if err != nil {
 		t.Fatalf("with a killed gofil's copy to remove on a full disk: %v", err)
 	}
@@ -229,7 +229,7 @@ func TestAgentLeftoversOnAFullDisk(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "go.mod")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := writeAgent(cache); !errors.Is(err, syscall.ENOSPC) {
+	if _, _, err := writeAgent(cache, gofil.AgentSource); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("writing the agent on a full disk: %v, want no space left", err)
 	}
 	if temps := agentTemps(t, cache); len(temps) != 1 || temps[0] != filepath.Base(live.dir) {
@@ -244,7 +244,7 @@ func TestAgentLeftoversOnAFullDisk(t *testing.T) {
 // module that a program may use; each file keeps its lines, and is
 // otherwise the source gofil embeds.
 func TestAgentModulePath(t *testing.T) {
-	dir, lock, err := writeAgent(t.TempDir())
+	dir, lock, err := writeAgent(t.TempDir(), gofil.AgentSource)
 	if err != nil {
 		t.Fatal(err)
 	}

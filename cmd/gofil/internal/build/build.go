@@ -13,11 +13,13 @@ import (
 	gobuild "go/build"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/mod/modfile"
 
@@ -110,6 +112,15 @@ type Options struct {
 	Flags []string
 	// Stderr receives the go command's output when the build fails.
 	Stderr *bytes.Buffer
+	// Binaries, when set, is the directory where the program is built
+	// and kept for its next build, which the go command neither compiles
+	// nor links while nothing it is built from has changed (bincache.go);
+	// Output is then a hard link to it. Empty: the program is built
+	// afresh into Output.
+	Binaries string
+
+	// agent is the agent's source; nil is gofil.AgentSource.
+	agent fs.FS
 }
 
 // Error is a build failure; Output holds what the go command printed.
@@ -174,11 +185,11 @@ func Build(ctx context.Context, t Target, opts Options) ([]string, error) {
 
 // goEnv is what `go env` says of the settings a build depends on.
 type goEnv struct {
-	GOFLAGS, GOWORK, GOMOD, GOVERSION string
+	GOFLAGS, GOWORK, GOMOD, GOVERSION, GOOS, GOARCH string
 }
 
 func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
-	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOMOD", "GOVERSION")
+	out, err := goCommand(ctx, dir, env, "env", "-json", "GOFLAGS", "GOWORK", "GOMOD", "GOVERSION", "GOOS", "GOARCH")
 	if err != nil {
 		return goEnv{}, &Error{Msg: "go env failed", Output: err.Error()}
 	}
@@ -203,23 +214,7 @@ func readGoEnv(ctx context.Context, dir string, env []string) (goEnv, error) {
 //   - pkg@version: as `go run` does, in a main module of its own
 //     (versioned.go), with a stand-in.
 func build(ctx context.Context, t Target, opts Options) (*listed, error) {
-	privtmp.Sweep(opts.CacheDir, buildPrefix)
-	tmp, err := privtmp.MakeTemp(opts.CacheDir, buildPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("build directory: %w", err)
-	}
-	defer tmp.Remove()
-	work := tmp.Dir
-
 	dir, env := t.Dir, os.Environ()
-	genv, err := readGoEnv(ctx, dir, env)
-	if err != nil {
-		return nil, err
-	}
-	goflags, err := splitGOFLAGS(genv.GOFLAGS)
-	if err != nil {
-		return nil, &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
-	}
 	// The go command reads GOFLAGS itself; the flags on its command line
 	// are the user's, the same for go list as for go build, so that both
 	// see the same files (-tags) and packages (-race).
@@ -228,9 +223,52 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	if len(t.Files) > 0 {
 		pkgArgs = t.Files
 	}
-	versioned := false
-	if path, version, ok := splitVersion(t.Package); ok && len(t.Files) == 0 {
-		versioned = true
+	path, version, versioned := splitVersion(t.Package)
+	versioned = versioned && len(t.Files) == 0
+	// Unless the package is built at a version, in a main module of the
+	// build's own, go list needs nothing go env says: the two run at once.
+	var listing func() (*listed, error)
+	if !versioned {
+		listing = startList(ctx, dir, env, flags, pkgArgs)
+		defer listing() // the go command ends before the build returns
+	}
+	genv, err := readGoEnv(ctx, dir, env)
+	if err != nil {
+		return nil, err
+	}
+	// The build's private files: in the kept binary's entry, at the same
+	// paths each time, or in a directory of the build's own.
+	var work string
+	output := opts.Output
+	var kept *entry
+	if opts.Binaries != "" {
+		key, err := entryKey(t, genv, opts.Flags)
+		if err != nil {
+			return nil, fmt.Errorf("binary cache: %w", err)
+		}
+		if kept, err = openEntry(opts.Binaries, key); err != nil {
+			return nil, err
+		}
+		defer kept.close()
+		if work, err = kept.prepare(); err != nil {
+			return nil, err
+		}
+		output = kept.path(binaryName)
+	} else {
+		privtmp.Sweep(opts.CacheDir, buildPrefix)
+		tmp, err := privtmp.MakeTemp(opts.CacheDir, buildPrefix)
+		if err != nil {
+			return nil, fmt.Errorf("build directory: %w", err)
+		}
+		defer tmp.Remove()
+		work = tmp.Dir
+	}
+	goflags, err := splitGOFLAGS(genv.GOFLAGS)
+	if err != nil {
+		return nil, &Error{Msg: "cannot read GOFLAGS", Output: err.Error()}
+	}
+	var pkg *listed
+	if versioned {
 		dir = filepath.Join(work, "main")
 		env = append(env, "GOWORK=off")
 		if err := versionedModule(ctx, dir, env, goVersionLine(genv.GOVERSION), path, version, tagFlags(flags)); err != nil {
@@ -239,8 +277,10 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		genv.GOWORK, genv.GOMOD = "", filepath.Join(dir, "go.mod")
 		flags = append(flags, "-mod=mod")
 		pkgArgs = []string{path}
+		pkg, err = list(ctx, dir, env, flags, pkgArgs)
+	} else {
+		pkg, err = listing()
 	}
-	pkg, err := list(ctx, dir, env, flags, pkgArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +334,11 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	// The agent is a module of its own, beside the program's modules, gofil's
 	// own among them when the program uses gofil's packages or is in its
 	// module (agent.go).
-	agentDir, agentLock, err := writeAgent(opts.CacheDir)
+	agentSource := opts.agent
+	if agentSource == nil {
+		agentSource = gofil.AgentSource
+	}
+	agentDir, agentLock, err := writeAgent(opts.CacheDir, agentSource)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +405,7 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		return nil, fmt.Errorf("overlay: %w", err)
 	}
 
-	args := []string{"build", "-overlay", overlayPath, "-o", opts.Output}
+	args := []string{"build", "-overlay", overlayPath, "-o", output}
 	args = append(args, buildFlags(goflags, flags)...)
 	if goMod != "" && !versioned && !hasFlag(flags, "-mod") {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(goMod), "vendor", "modules.txt")); err == nil {
@@ -382,8 +426,18 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 	if withAgent == nil {
 		// The compiler found the func main gofil did not.
-		os.Remove(opts.Output)
+		os.Remove(output)
 		return nil, &Error{Msg: fmt.Sprintf("%s: gofil found no func main to add its tracker to", displayName(t, pkg))}
+	}
+	if kept != nil {
+		if err := kept.seal(); err != nil {
+			return nil, err
+		}
+		if err := kept.linkTo(opts.Output); err != nil {
+			return nil, fmt.Errorf("binary cache: %w", err)
+		}
+		kept.close()
+		evict(opts.Binaries, keepBinaries, keepBytes)
 	}
 	return pkg, nil
 }
@@ -405,6 +459,24 @@ func displayName(t Target, pkg *listed) string {
 // output, so that errors point at the user's own files only.
 func cleanOutput(s, work string) string {
 	return strings.ReplaceAll(s, work+string(filepath.Separator), "")
+}
+
+// startList runs list in the background and returns a function that
+// waits for it and returns what it returned, as often as it is called.
+func startList(ctx context.Context, dir string, env, flags, pkgArgs []string) func() (*listed, error) {
+	type result struct {
+		pkg *listed
+		err error
+	}
+	c := make(chan result, 1)
+	go func() {
+		pkg, err := list(ctx, dir, env, flags, pkgArgs)
+		c <- result{pkg, err}
+	}()
+	return sync.OnceValues(func() (*listed, error) {
+		r := <-c
+		return r.pkg, r.err
+	})
 }
 
 func list(ctx context.Context, dir string, env, flags, pkgArgs []string) (*listed, error) {

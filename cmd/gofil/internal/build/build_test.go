@@ -320,7 +320,7 @@ func TestOldGoLines(t *testing.T) {
 // TestAgentLanguage: the agent, as gofil writes it, is a module at go
 // 1.19 that compiles at that language version.
 func TestAgentLanguage(t *testing.T) {
-	dir, lock, err := writeAgent(t.TempDir())
+	dir, lock, err := writeAgent(t.TempDir(), gofil.AgentSource)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,8 @@ Flags:
                   disables it
   --tags TAGS     build tags, as for go build
   --build-flag F  a further go build flag (repeatable), e.g. --build-flag=-race
+  --rebuild       build the program afresh, neither using nor keeping the
+                  binary gofil keeps for the next run of the same program
 `
 
 // DefaultRate is the default heap sampling rate. testdata's accuracy tests
@@ -66,6 +68,7 @@ type runFlags struct {
 	buildFlags   []string
 	memoryLimit  uint64
 	oomThreshold string
+	rebuild      bool
 }
 
 type multiFlag []string
@@ -84,6 +87,7 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	fs.Var(&bf, "build-flag", "")
 	limit := fs.String("memory-limit", "", "")
 	fs.StringVar(&f.oomThreshold, "oom-threshold", "0.9", "")
+	fs.BoolVar(&f.rebuild, "rebuild", false, "")
 	// gofil's own flags and the target may come in any order before "--";
 	// what follows it is the program's.
 	own, progArgs := args, []string(nil)
@@ -182,7 +186,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			flags = append(flags, "-tags="+f.tags)
 		}
 		bctx, endBuild := interruptible(ctx)
-		packages, err = build.Build(bctx, target, build.Options{Output: binary, CacheDir: cache, Flags: flags})
+		opts := build.Options{Output: binary, CacheDir: cache, Flags: flags}
+		if !f.rebuild {
+			opts.Binaries = filepath.Join(cache, binariesDir)
+		}
+		packages, err = build.Build(bctx, target, opts)
 		if sig := endBuild(); sig != 0 {
 			return fail(128+int(sig), "%s during the build: the build was stopped and what it wrote removed", unix.SignalName(sig))
 		}
@@ -445,6 +453,10 @@ func defaultOutDir(arg string, now time.Time) string {
 // tmpPrefix begins the name of the directory a run's program is built
 // into.
 const tmpPrefix = "gofil-run-"
+
+// binariesDir is the directory in the cache where programs built with the
+// tracker are kept for their next run.
+const binariesDir = "bin"
 
 // makeOutDir makes the report directory dir, 0700, before anything else is
 // done, so that nothing can be put in its place meanwhile. An existing dir
