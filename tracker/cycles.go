@@ -82,12 +82,14 @@ const outsideEvery = 200 * time.Millisecond
 // readAfter is a reading taken right after a snapshot of cycle, its Now,
 // or zero if another GC has ended since; and the count of forced GCs then.
 func (t *tracker) readAfter(cycle uint32) (peak.Memory, uint32) {
-	var now peak.Memory
-	t.read(&now)
+	// Read into the tracker's own reading: a variable here would escape
+	// through the source interface, an allocation per GC cycle.
+	now := &t.after
+	t.read(now)
 	if now.Cycles != cycle {
 		return peak.Memory{}, now.ForcedCycles
 	}
-	return now, now.ForcedCycles
+	return *now, now.ForcedCycles
 }
 
 // note keeps r as the cycle's last reading, and as its largest if it is.

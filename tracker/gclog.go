@@ -15,7 +15,10 @@ import (
 // and the cycles the program forced are always written: the replay keeps
 // those where they were.
 type gcLog struct {
-	f      *ownfd.File
+	f *ownfd.File
+	// figs is filled at each line: a variable of logCycle's own would
+	// escape through the source interface, an allocation per GC cycle.
+	figs   memsource.GCFigures
 	stride int
 	seen   int
 	lines  int
@@ -47,8 +50,8 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 			return
 		}
 	}
-	var f memsource.GCFigures
-	t.src.GCFigures(&f)
+	f := &l.figs
+	t.src.GCFigures(f)
 	// What the runtime holds from the OS beyond the heap's objects and
 	// free pages: stacks, its own structures, fragmentation.
 	var nonHeap uint64

@@ -210,6 +210,7 @@ type cycleLoop struct {
 	busy         time.Duration
 	syms         symbols
 	cur          peak.Memory
+	after        peak.Memory // readAfter's
 	window       peak.Memory
 	windowEnd    time.Duration
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
