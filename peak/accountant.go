@@ -36,8 +36,10 @@ type Accountant struct {
 	// the runtime's exact heap at each.
 	marks windows
 	// carry says the next heap accounted takes its reachability from the
-	// last (CarryLive).
-	carry bool
+	// last (CarryLive), whose stacks carried holds: the last's own are
+	// reused by the next Add.
+	carry   bool
+	carried Peak
 
 	// Trace, if set, is called with every heap accounted.
 	Trace func(Peak)
@@ -191,7 +193,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		// the first was taken as published and only frees changed, a
 		// sweep that was not over published them late: its pair stands.)
 		p, _ := a.pair(a.prev, cur, nil)
-		p.sort()
+		p.dropEmpty()
 		p.Cycle = s.Cycle
 		p.At = a.prevSnap.Seen
 		p.Before = a.prevSnap.Before
@@ -213,7 +215,13 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 // still in the heap at the end (only the end's own sweep could free it),
 // and was in use then: it is counted live at the end too. What was
 // allocated after that GC is not known to have been in use.
-func (a *Accountant) CarryLive() { a.carry = true }
+func (a *Accountant) CarryLive() {
+	a.carry = a.haveLast && !a.last.Approximate
+	if a.carry {
+		a.carried = a.last
+		a.carried.Stacks = append([]Stack(nil), a.last.Stacks...)
+	}
+}
 
 // pairForced is the heap at the mark of a GC the program forced, from the
 // previous snapshot and cur, this GC's, taken as published early.
@@ -239,7 +247,7 @@ func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
 		p.Mark = a.prevSnap.End
 		p.setExact(&a.marks)
 	}
-	p.sort()
+	p.dropEmpty()
 	return p
 }
 
@@ -271,7 +279,7 @@ func (a *Accountant) pairRegular(cur records) Peak {
 	if g != nil && ref != 0 && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
 		p.addUnswept(g, int64(p.Before.Heap-ref))
 	}
-	p.sort()
+	p.dropEmpty()
 	return p
 }
 
@@ -285,7 +293,7 @@ func (a *Accountant) pairGap(s Snapshot, cur records) Peak {
 	// first, so it bounds the heap at each of them from above, counting
 	// also what the missed GCs freed.
 	p, _ := a.pair(a.prev, cur, nil)
-	p.sort()
+	p.dropEmpty()
 	// The pair always bounds the mark before the last: it holds at
 	// least the allocations before it. It holds those before the last
 	// mark only after that GC's early publication, which only a GC the

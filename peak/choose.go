@@ -12,9 +12,8 @@ package peak
 func (a *Accountant) offer(p Peak) bool {
 	if a.carry {
 		a.carry = false
-		if a.haveLast && !a.last.Approximate {
-			p.carryLive(a.last)
-		}
+		p.carryLive(a.carried)
+		a.carried = Peak{}
 	}
 	if a.Trace != nil {
 		a.Trace(p)
@@ -102,13 +101,17 @@ func (a *Accountant) Outside(m Memory) bool {
 	return true
 }
 
-// Last returns the most recently accounted heap and whether there is one.
+// Last returns the most recently accounted heap and whether there is one;
+// its Stacks are in no particular order.
 func (a *Accountant) Last() (Peak, bool) {
 	return a.last, a.haveLast
 }
 
 // Peak returns the largest heap accounted so far and whether there is one.
 func (a *Accountant) Peak() (Peak, bool) {
+	if a.havePeak && !a.peak.sorted {
+		a.peak.sort()
+	}
 	return a.peak, a.havePeak
 }
 
@@ -116,5 +119,8 @@ func (a *Accountant) Peak() (Peak, bool) {
 // tracker did not see, and whether there is one. When it exceeds the peak,
 // the peak may have fallen among those cycles.
 func (a *Accountant) Bound() (Peak, bool) {
+	if a.hasBound && !a.bound.sorted {
+		a.bound.sort()
+	}
 	return a.bound, a.hasBound
 }

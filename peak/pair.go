@@ -262,9 +262,8 @@ func (p *Peak) addUnswept(g []garbage, extra int64) {
 	}
 }
 
-// sort drops the stacks that hold nothing at the moment and orders the rest
-// by bytes, largest first.
-func (p *Peak) sort() {
+// dropEmpty drops the stacks that hold nothing at the moment.
+func (p *Peak) dropEmpty() {
 	kept := p.Stacks[:0]
 	for _, st := range p.Stacks {
 		if st.Bytes > 0 {
@@ -272,6 +271,14 @@ func (p *Peak) sort() {
 		}
 	}
 	p.Stacks = kept
+	p.sorted = false
+}
+
+// sort drops the stacks that hold nothing at the moment and orders the rest
+// by bytes, largest first.
+func (p *Peak) sort() {
+	p.dropEmpty()
+	p.sorted = true
 	sort.Slice(p.Stacks, func(i, j int) bool {
 		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
 			return p.Stacks[i].Bytes > p.Stacks[j].Bytes
