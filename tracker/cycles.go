@@ -38,7 +38,7 @@ func (t *tracker) observe() {
 			t.accountNow("outside")
 			return
 		}
-		if t.peakDirty && t.since(t.peakWritten) >= peakWriteEvery {
+		if t.peakDirty && t.since(t.peakWritten) >= t.peakGap {
 			t.flushPeak()
 		}
 		return
@@ -170,7 +170,7 @@ func (t *tracker) account(seen time.Duration) {
 		t.acc.Rate = r
 	}
 	t.history.add(snap, t.rate)
-	if t.since(t.historyWritten) >= historyWriteEvery && t.mode == following {
+	if t.since(t.historyWritten) >= t.historyGap && t.mode == following {
 		t.writeHistory()
 	}
 	t.rechecking = false

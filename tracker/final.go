@@ -289,7 +289,8 @@ func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 
 // historyWriteEvery is how often the leak history is written while the program
 // runs: a program killed by a signal it does not catch, or by SIGKILL,
-// still leaves what its GC cycles showed up to a few seconds before.
+// still leaves what its GC cycles showed up to a few seconds before. A
+// history that takes long to write is written less often (writeGap).
 const historyWriteEvery = 2 * time.Second
 
 // writeHistory writes the leak history and the moments as they are.
@@ -302,4 +303,5 @@ func (t *tracker) writeHistory() {
 	if err := raw.ReplaceJSON(t.dir, raw.MomentsFile, t.moments.stream(t)); err != nil {
 		warn("%v", err)
 	}
+	t.historyGap = writeGap(historyWriteEvery, t.since(t.historyWritten))
 }

@@ -257,14 +257,17 @@ type writer struct {
 	gcLog    *gcLog
 	history  history
 	moments  moments
-	// historyWritten is when the leak history was last written.
+	// historyWritten is when the leak history was last written, and
+	// historyGap how long until it may be again (writeGap).
 	historyWritten time.Time
+	historyGap     time.Duration
 	// paired is the accountant's count of heaps accounted when the last
 	// was kept among the moments.
 	paired int
 	// peakDirty says the peak changed since peakWritten.
 	peakDirty   bool
 	peakWritten time.Time
+	peakGap     time.Duration
 }
 
 // oomState is the OOM guard's and its emergency dumps'.

@@ -11,16 +11,32 @@ import (
 )
 
 // peakWriteEvery bounds how often the peak is rewritten while it keeps
-// growing: a program killed meanwhile loses at most this much of it. The
+// growing: a program killed meanwhile loses at most this much of it, or
+// writeShare times what the last write took, when that is longer. The
 // final and emergency accountings always write it.
 const peakWriteEvery = 100 * time.Millisecond
 
+// writeShare bounds the time the tracker spends rewriting its files while
+// the program runs to about 1/writeShare of the program's: a file that took
+// d to write is not rewritten within writeShare×d. A peak of a hundred
+// thousand stacks takes tens of milliseconds to write.
+const writeShare = 20
+
+// writeGap is how long after a write that took took the next may start:
+// every, or writeShare×took when that is longer.
+func writeGap(every, took time.Duration) time.Duration {
+	if g := writeShare * took; g > every {
+		return g
+	}
+	return every
+}
+
 // writePeak writes the peak found so far as the run's peak, now or, if it
-// was written less than peakWriteEvery ago, on a later tick. Errors are
+// was written less than peakGap ago, on a later tick. Errors are
 // reported on stderr: the program goes on regardless.
 func (t *tracker) writePeak() {
 	t.peakDirty = true
-	if t.since(t.peakWritten) >= peakWriteEvery {
+	if t.since(t.peakWritten) >= t.peakGap {
 		t.flushPeak()
 	}
 }
@@ -40,6 +56,7 @@ func (t *tracker) flushPeak() {
 	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
 		warn("write peak: %v", err)
 	}
+	t.peakGap = writeGap(peakWriteEvery, t.since(t.peakWritten))
 }
 
 // momentName says how p's moment was found, for the instant its figures
