@@ -146,7 +146,7 @@ func momentFlame(m rundir.Mark, index int, user *userCode) (string, error) {
 	var b cappedBuffer
 	_, err := fitted(2*flamegraph.DefaultMinWidth, 5, func(minWidth float64) error {
 		b = cappedBuffer{limit: momentBudget}
-		return flamegraph.Render(&b, samples, flamegraph.Options{
+		return flamegraph.RenderStacks(&b, samples, flamegraph.Options{
 			ID:         fmt.Sprintf("m%d", index),
 			Title:      title,
 			IsUserCode: user.IsUser, MinWidth: minWidth,
