@@ -152,31 +152,35 @@ func runtimeLeaf(frames []raw.Frame) int {
 
 // Cleaner makes heaps of the tracker's profiles that share one frame
 // table, such as the moments of a run: it decides each frame's fate under
-// Clean's rules once, and gives each heap its stacks' frames in a few
-// large allocations, not one per stack. A heap it makes is the one
-// Clean(FromRaw(p)) and FromProfile would make, without the two profiles
-// between.
+// Clean's rules once, and takes each stack's frames from a Pool. A heap it
+// makes is the one Clean(FromRaw(p)) and FromProfile would make, without
+// the two profiles between.
 //
-//	c := heap.NewCleaner(moments.Frames, pkgs)
+//	c := heap.NewCleaner(moments.Frames, pkgs, pool)
 //	h := c.Heap(p) // p.Stacks index moments.Frames
 type Cleaner struct {
-	fates  []fate
-	frames []raw.Frame // as kept, renamed back where Clean renames
+	fates   []fate
+	ids     []int32 // of each kept frame, as it shows, in the pool
+	runtime []bool  // of each frame, whether it is the runtime's (heapprof.IsRuntime)
+	pool    *Pool
+	scratch []int32
 }
 
-// NewCleaner returns a Cleaner of profiles whose stacks index frames. pkgs
-// are the packages the program links without the agent, nil if not known.
-func NewCleaner(frames []raw.Frame, pkgs map[string]bool) *Cleaner {
-	c := &Cleaner{fates: make([]fate, len(frames)), frames: make([]raw.Frame, len(frames))}
+// NewCleaner returns a Cleaner of profiles whose stacks index frames,
+// whose heaps take their stacks' frames from pool (a pool of its own if
+// nil). pkgs are the packages the program links without the agent, nil if
+// not known.
+func NewCleaner(frames []raw.Frame, pkgs map[string]bool, pool *Pool) *Cleaner {
+	if pool == nil {
+		pool = NewPool()
+	}
+	c := &Cleaner{fates: make([]fate, len(frames)), ids: make([]int32, len(frames)), runtime: make([]bool, len(frames)), pool: pool}
 	for i, f := range frames {
-		c.fates[i], c.frames[i] = frameFate(f, pkgs)
+		fa, g := frameFate(f, pkgs)
+		c.fates[i], c.ids[i], c.runtime[i] = fa, pool.id(g), heapprof.IsRuntime(g.Func)
 	}
 	return c
 }
-
-// cleanerChunk is how many frames a Cleaner allocates at once for a heap's
-// stacks.
-const cleanerChunk = 1 << 16
 
 // Heap is p as a heap: the tracker's stacks removed and counted in
 // TrackerBytes, the others cleaned and root first. Frame indexes out of
@@ -184,25 +188,26 @@ const cleanerChunk = 1 << 16
 // read: p's stacks index the Cleaner's frames.
 func (c *Cleaner) Heap(p raw.Profile) *Heap {
 	h := &Heap{}
-	var chunk []raw.Frame
 	for _, s := range p.Stacks {
-		if len(chunk) < len(s.Frames) {
-			chunk = make([]raw.Frame, max(cleanerChunk, len(s.Frames)))
-		}
-		out := chunk[:0:len(s.Frames)]
+		ids := c.scratch[:0]
+		leaf := 0 // ids[:leaf] ends with a frame that is not the runtime's
 		tracker := false
 		for i := len(s.Frames) - 1; i >= 0 && !tracker; i-- { // root first
 			idx := s.Frames[i]
-			if idx < 0 || idx >= len(c.frames) {
+			if idx < 0 || idx >= len(c.fates) {
 				continue
 			}
 			switch c.fates[idx] {
 			case trackerStack:
 				tracker = true
 			case keepFrame:
-				out = append(out, c.frames[idx])
+				ids = append(ids, c.ids[idx])
+				if !c.runtime[idx] {
+					leaf = len(ids)
+				}
 			}
 		}
+		c.scratch = ids
 		if tracker {
 			h.TrackerBytes += s.Bytes
 			continue
@@ -215,14 +220,11 @@ func (c *Cleaner) Heap(p raw.Profile) *Heap {
 		if s.Bytes == 0 {
 			continue
 		}
-		n := runtimeLeaf(out)
-		if n == 0 {
-			out = nil
-		} else {
-			out, chunk = out[:n:n], chunk[n:]
+		if leaf > 0 { // runtimeLeaf: the allocator's frames go, unless all are the runtime's
+			ids = ids[:leaf]
 		}
 		h.Stacks = append(h.Stacks, Stack{
-			Frames: out, Bytes: s.Bytes, Objects: s.Objects,
+			Frames: c.pool.stack(ids), Bytes: s.Bytes, Objects: s.Objects,
 			LiveBytes: s.LiveBytes, LiveObjects: s.LiveObjects, Truncated: s.Truncated,
 		})
 		h.Bytes += s.Bytes

@@ -54,9 +54,9 @@ const userMainName = "main." + gofil.UserMain
 // (Clean, FromProfile): the tracker's own allocations removed and counted
 // in TrackerBytes, the frames gofil's build added hidden, so stacks read as
 // the program's own. pkgs are the packages the program links without the
-// agent, nil if not known. It is NewCleaner(p.Frames, pkgs).Heap(p).
+// agent, nil if not known. It is NewCleaner(p.Frames, pkgs, nil).Heap(p).
 func New(p raw.Profile, pkgs map[string]bool) *Heap {
-	return NewCleaner(p.Frames, pkgs).Heap(p)
+	return NewCleaner(p.Frames, pkgs, nil).Heap(p)
 }
 
 // HiddenFrame reports frames that say nothing about who allocated

@@ -71,7 +71,7 @@ func (r *Run) Marks(pick []int) iter.Seq[Mark] {
 		if m == nil || len(pick) == 0 {
 			return
 		}
-		clean := heap.NewCleaner(m.Frames, r.Packages)
+		clean := heap.NewCleaner(m.Frames, r.Packages, r.pool)
 		state := map[int][3]int64{}
 		next := 0
 		for i, mo := range m.Moments {

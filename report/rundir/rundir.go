@@ -74,13 +74,16 @@ type Run struct {
 	// Packages are the import paths of the packages the program links
 	// without gofil's agent; nil if not known.
 	Packages map[string]bool
+	// pool holds the frames of the stacks of every heap Load, Marks and
+	// Leaks make, once; nil in a Run not made by Load.
+	pool *heap.Pool
 }
 
 // Load reads a run directory. Missing files leave their fields nil; a
 // directory with none of the tracker's files is not an error either (the
 // program may have died before the tracker wrote anything).
 func Load(dir string) (*Run, error) {
-	r := &Run{}
+	r := &Run{pool: heap.NewPool()}
 	pkgs, err := readPackages(filepath.Join(dir, PackagesFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -110,7 +113,7 @@ func Load(dir string) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		*f.dst = heap.New(p, r.Packages)
+		*f.dst = heap.NewCleaner(p.Frames, r.Packages, r.pool).Heap(p)
 	}
 	if r.OOM != nil {
 		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
