@@ -2,6 +2,7 @@ package heap
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -63,22 +64,46 @@ func WriteFolded(w io.Writer, h *Heap) error {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return compareFolded(stacks[a], stacks[b], names) })
-	bw := bufio.NewWriter(w)
-	var num []byte
+	// The lines, one per distinct stack, and their sums.
+	var lines []int
+	var sums []int64
 	for i := 0; i < len(order); {
 		stack := stacks[order[i]]
+		lines = append(lines, order[i])
 		var sum int64
 		for ; i < len(order) && slices.Equal(stacks[order[i]], stack); i++ {
 			sum += h.Stacks[order[i]].Bytes
 		}
-		for j, id := range stack {
+		sums = append(sums, sum)
+	}
+	if b, ok := w.(*bytes.Buffer); ok {
+		// A buffer that grows by doubling would take up to three times
+		// the text while it grows: it takes its exact size once.
+		size := 0
+		var num []byte
+		for i, l := range lines {
+			for j, id := range stacks[l] {
+				size += len(names[id])
+				if j > 0 {
+					size++ // ';'
+				}
+			}
+			num = strconv.AppendInt(num[:0], sums[i], 10)
+			size += len(num) + 2 // ' ' before it, '\n' after
+		}
+		b.Grow(size)
+	}
+	bw := bufio.NewWriter(w)
+	var num []byte
+	for i, l := range lines {
+		for j, id := range stacks[l] {
 			if j > 0 {
 				bw.WriteByte(';')
 			}
 			bw.WriteString(names[id])
 		}
 		bw.WriteByte(' ')
-		num = strconv.AppendInt(num[:0], sum, 10)
+		num = strconv.AppendInt(num[:0], sums[i], 10)
 		bw.Write(num)
 		bw.WriteByte('\n')
 	}

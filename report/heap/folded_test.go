@@ -67,4 +67,17 @@ func TestWriteFoldedSorted(t *testing.T) {
 			t.Fatalf("trial %d:\n%s\nwant\n%s", trial, got.String(), want)
 		}
 	}
+	// A large text goes into a buffer of its size, not one that doubled
+	// as it grew.
+	h := &Heap{}
+	for i := range 20000 {
+		h.Stacks = append(h.Stacks, Stack{Frames: []Frame{frames[9], {Func: fmt.Sprintf("main.f%d", i)}}, Bytes: 1})
+	}
+	var got bytes.Buffer
+	if err := WriteFolded(&got, h); err != nil {
+		t.Fatal(err)
+	}
+	if got.Cap() > got.Len()+got.Len()/16 {
+		t.Errorf("%d bytes in a buffer grown to %d: not the text's size", got.Len(), got.Cap())
+	}
 }
