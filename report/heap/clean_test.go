@@ -72,3 +72,26 @@ func TestNewIsCleanedProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolSharesStacks: heaps made from one pool hold a stack's frames
+// once, whatever the frame tables their profiles index; a heap with a
+// pool of its own does not share them.
+func TestPoolSharesStacks(t *testing.T) {
+	a := []raw.Frame{{Func: "main.main", File: "/m.go", Line: 1}, {Func: "main.load", File: "/m.go", Line: 2}, {Func: "runtime.makeslice"}}
+	b := []raw.Frame{{Func: "runtime.makeslice"}, {Func: "main.load", File: "/m.go", Line: 2}, {Func: "main.main", File: "/m.go", Line: 1}}
+	pa := raw.Profile{Stacks: []raw.Stack{{Frames: []int{2, 1, 0}, Bytes: 10}}}
+	pb := raw.Profile{Stacks: []raw.Stack{{Frames: []int{0, 1, 2}, Bytes: 20}}}
+	pool := NewPool()
+	ha := NewCleaner(a, nil, pool).Heap(pa)
+	hb := NewCleaner(b, nil, pool).Heap(pb)
+	fa, fb := ha.Stacks[0].Frames, hb.Stacks[0].Frames
+	if len(fa) != 2 || fa[1].Func != "main.load" || len(fb) != 2 {
+		t.Fatalf("stacks %v and %v, want main.main > main.load", fa, fb)
+	}
+	if &fa[0] != &fb[0] {
+		t.Error("two heaps of one pool hold the same stack twice")
+	}
+	if hc := NewCleaner(b, nil, nil).Heap(pb); &hc.Stacks[0].Frames[0] == &fa[0] {
+		t.Error("a heap without the pool shares its frames")
+	}
+}
