@@ -138,6 +138,7 @@ func Load(dir string) (*Run, error) {
 	case err == nil && len(moments.Moments) > maxMoments:
 		r.Notes = append(r.Notes, fmt.Sprintf("%s holds %d moments, more than the %d the tracker writes: it was not read, and the page shows the heap at the peak only", raw.MomentsFile, len(moments.Moments), maxMoments))
 	case err == nil:
+		compactStacks(moments.Stacks)
 		r.RawMoments = &moments
 	case !errors.Is(err, fs.ErrNotExist):
 		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, term.Cut(term.OneLine(err), 200)))
@@ -159,6 +160,23 @@ func Load(dir string) (*Run, error) {
 		r.GCLogBytes = st.Size()
 	}
 	return r, nil
+}
+
+// compactStacks moves stacks into one array of their exact size: the JSON
+// decoder leaves each in an array up to twice as large as it holds, and a
+// run's moments can hold as many stacks as its peak.
+func compactStacks(stacks [][]int) {
+	n := 0
+	for _, s := range stacks {
+		n += len(s)
+	}
+	all := make([]int, n)
+	for i, s := range stacks {
+		c := all[:len(s):len(s)]
+		copy(c, s)
+		all = all[len(s):]
+		stacks[i] = c
+	}
 }
 
 // RemoveTemps removes from the raw directory dir the temporary files that
