@@ -95,7 +95,7 @@ type fate uint8
 
 const (
 	keepFrame    fate = iota
-	hideFrame         // a frame gofil's build added, or the allocator's own
+	hideFrame         // a frame gofil's build added, or one that says nothing of who allocated (heapprof.Hidden)
 	trackerStack      // a frame of the tracker's: the whole stack is its
 )
 
