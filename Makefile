@@ -43,7 +43,7 @@ lint:
 	$(GO) mod tidy -diff
 
 bench: build
-	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./oomguard/ ./report/page/ ./tracker/
+	$(GO) test $(LDFLAGS) -run '^$$' -bench . -benchmem ./flamegraph/ ./leak/ ./oomguard/ ./report/ ./report/page/ ./tracker/
 	$(GO) run ./internal/overhead -runs 5 -gofil bin/gofil
 	$(GO) run ./internal/overhead -oom -runs 3 -gofil bin/gofil
 

@@ -35,6 +35,28 @@ type Sample struct {
 	Live int64
 }
 
+// Stacks is samples whose frames are numbered: each stack lists indexes
+// into Frames. A large profile takes a fraction of the memory of its
+// []Sample this way (4 bytes for each frame of a stack, not a Frame's
+// 56), and [RenderStacks] draws it as [Render] draws samples.
+//
+//	st := &flamegraph.Stacks{Frames: []flamegraph.Frame{{Func: "main.main"}, {Func: "main.load"}}}
+//	st.Samples = append(st.Samples, flamegraph.StackSample{Stack: []int32{0, 1}, Bytes: 1 << 20})
+//	err := flamegraph.RenderStacks(w, st, flamegraph.Options{})
+type Stacks struct {
+	// Frames are the frames the stacks refer to. Frames equal in Func,
+	// File and Line are one node of the graph, as in Render.
+	Frames  []Frame
+	Samples []StackSample
+}
+
+// StackSample is a [Sample] whose stack holds indexes into Stacks.Frames,
+// root first.
+type StackSample struct {
+	Stack                []int32
+	Bytes, Objects, Live int64
+}
+
 // Orientation says where the root of the graph is drawn.
 type Orientation int
 
@@ -113,16 +135,27 @@ const (
 // Render returns an error if an option is invalid, if a sample has a
 // negative Bytes or Objects, or if writing to w fails.
 func Render(w io.Writer, samples []Sample, opts Options) error {
+	return RenderStacks(w, numberFrames(samples), opts)
+}
+
+// RenderStacks writes st as Render writes samples. It returns an error as
+// Render does, and if a stack holds an index out of st.Frames.
+func RenderStacks(w io.Writer, st *Stacks, opts Options) error {
 	cfg, err := opts.resolve()
 	if err != nil {
 		return fmt.Errorf("render flamegraph: %w", err)
 	}
-	for i, s := range samples {
+	for i, s := range st.Samples {
 		if s.Bytes < 0 || s.Objects < 0 {
 			return fmt.Errorf("render flamegraph: sample %d: negative bytes (%d) or objects (%d)", i, s.Bytes, s.Objects)
 		}
+		for _, f := range s.Stack {
+			if f < 0 || int(f) >= len(st.Frames) {
+				return fmt.Errorf("render flamegraph: sample %d: frame %d of %d", i, f, len(st.Frames))
+			}
+		}
 	}
-	t := buildTree(samples, cfg.framesWidth(), cfg.minWidth)
+	t := buildStacksTree(st, cfg.framesWidth(), cfg.minWidth)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err = writeSVG(bw, t, cfg)
 	if err == nil {
@@ -132,6 +165,33 @@ func Render(w io.Writer, samples []Sample, opts Options) error {
 		return fmt.Errorf("render flamegraph: write: %w", err)
 	}
 	return nil
+}
+
+// numberFrames gives samples as Stacks, one number for each distinct
+// frame.
+func numberFrames(samples []Sample) *Stacks {
+	st := &Stacks{Samples: make([]StackSample, len(samples))}
+	ids := map[Frame]int32{}
+	n := 0
+	for _, s := range samples {
+		n += len(s.Stack)
+	}
+	all := make([]int32, n)
+	for i, s := range samples {
+		stack := all[:len(s.Stack):len(s.Stack)]
+		all = all[len(s.Stack):]
+		for j, f := range s.Stack {
+			id, ok := ids[f]
+			if !ok {
+				id = int32(len(st.Frames))
+				ids[f] = id
+				st.Frames = append(st.Frames, f)
+			}
+			stack[j] = id
+		}
+		st.Samples[i] = StackSample{Stack: stack, Bytes: s.Bytes, Objects: s.Objects, Live: s.Live}
+	}
+	return st
 }
 
 // config is Options with defaults applied and values checked.

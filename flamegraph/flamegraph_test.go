@@ -478,3 +478,47 @@ func TestLiveSplit(t *testing.T) {
 		t.Error("samples without live parts drew split boxes")
 	}
 }
+
+// TestRenderStacksAsRender: a profile given as Stacks renders to the bytes
+// Render gives for its samples, however its frames are numbered: here
+// every frame of every stack has a number of its own, in reverse order, so
+// that equal frames must still be found to be one node; and main.main
+// without its source text in one stack is still the node main.main, with
+// its text.
+func TestRenderStacksAsRender(t *testing.T) {
+	samples := append(smallSamples(), syntheticSamples(2000, 3)...)
+	opts := []Options{{}, {Orientation: Icicle, MinWidth: 3}}
+	var want [][]byte
+	for _, o := range opts {
+		want = append(want, render(t, samples, o))
+	}
+	samples[0].Stack = slices.Clone(samples[0].Stack)
+	samples[0].Stack[1].Source = ""
+	var n int
+	for _, s := range samples {
+		n += len(s.Stack)
+	}
+	st := &Stacks{Frames: make([]Frame, n)}
+	for _, s := range samples {
+		ss := StackSample{Bytes: s.Bytes, Objects: s.Objects, Live: s.Live}
+		for _, f := range s.Stack {
+			n--
+			st.Frames[n] = f
+			ss.Stack = append(ss.Stack, int32(n))
+		}
+		st.Samples = append(st.Samples, ss)
+	}
+	for i, o := range opts {
+		var got bytes.Buffer
+		if err := RenderStacks(&got, st, o); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want[i]) {
+			t.Errorf("options %+v: RenderStacks gives %d bytes that differ from Render's %d", o, got.Len(), len(want[i]))
+		}
+	}
+	st.Samples[3].Stack[1] = int32(len(st.Frames))
+	if err := RenderStacks(io.Discard, st, Options{}); err == nil {
+		t.Error("a frame index out of the frames: no error")
+	}
+}

@@ -44,11 +44,35 @@ type tree struct {
 // proportional to the number of samples times the depth of the drawn
 // tree, not of the stacks.
 func buildTree(samples []Sample, framesWidth, minWidth float64) tree {
+	return buildStacksTree(numberFrames(samples), framesWidth, minWidth)
+}
+
+// buildStacksTree is buildTree of st, whose frame indexes are all within
+// st.Frames.
+func buildStacksTree(st *Stacks, framesWidth, minWidth float64) tree {
+	samples := st.Samples
 	b := &builder{
 		samples: samples,
+		frames:  st.Frames,
+		key:     make([]int32, len(st.Frames)),
 		order:   make([]int, len(samples)),
 		scratch: make([]int, len(samples)),
 		group:   make([]int, len(samples)),
+	}
+	// Frames that differ only in Source are one node: they share a key.
+	keys := map[frameKey]int32{}
+	for i, f := range st.Frames {
+		k := frameKey{f.Func, f.File, f.Line}
+		id, ok := keys[k]
+		if !ok {
+			id = int32(len(keys))
+			keys[k] = id
+		}
+		b.key[i] = id
+	}
+	b.slot = make([]int, len(keys))
+	for i := range b.slot {
+		b.slot[i] = -1
 	}
 	root := &node{kind: kindRoot, frame: Frame{Func: "all"}}
 	for i, s := range samples {
@@ -68,12 +92,16 @@ func buildTree(samples []Sample, framesWidth, minWidth float64) tree {
 }
 
 type builder struct {
-	samples  []Sample
-	order    []int // a permutation of sample indices; every subtree is a stretch of it
-	scratch  []int // room to rearrange a stretch of order
-	group    []int // run of the sample at each position of order, while grouping
-	runs     []run // a stack: each children call pushes its runs and pops them
-	index    map[frameKey]int
+	samples []StackSample
+	frames  []Frame
+	key     []int32 // of each frame, the same for frames equal but for Source
+	order   []int   // a permutation of sample indices; every subtree is a stretch of it
+	scratch []int   // room to rearrange a stretch of order
+	group   []int   // run of the sample at each position of order, while grouping
+	runs    []run   // a stack: each children call pushes its runs and pops them
+	// slot is, for each key, its run among those groupRuns is pushing,
+	// relative to the first; −1 outside groupRuns.
+	slot     []int
 	minBytes float64
 	depth    int
 }
@@ -88,6 +116,7 @@ type frameKey struct {
 // and what they hold. Once placed, they are order[lo:hi].
 type run struct {
 	frame          Frame
+	key            int32
 	count          int
 	bytes, objects int64
 	live           int64
@@ -157,10 +186,6 @@ func (b *builder) children(lo, hi, depth int) []*node {
 // smallest non-empty one, so that the result does not depend on the order
 // of the samples.
 func (b *builder) groupRuns(lo, hi, depth int) {
-	if b.index == nil {
-		b.index = make(map[frameKey]int, min(hi-lo, 1024))
-	}
-	index := b.index
 	mark := len(b.runs)
 	for pos := lo; pos < hi; pos++ {
 		s := &b.samples[b.order[pos]]
@@ -168,13 +193,13 @@ func (b *builder) groupRuns(lo, hi, depth int) {
 			b.group[pos] = -1
 			continue
 		}
-		f := &s.Stack[depth]
-		k := frameKey{f.Func, f.File, f.Line}
-		g, ok := index[k]
-		if !ok {
+		f := &b.frames[s.Stack[depth]]
+		k := b.key[s.Stack[depth]]
+		g := b.slot[k]
+		if g < 0 {
 			g = len(b.runs) - mark
-			index[k] = g
-			b.runs = append(b.runs, run{frame: Frame{Func: f.Func, File: f.File, Line: f.Line}})
+			b.slot[k] = g
+			b.runs = append(b.runs, run{frame: Frame{Func: f.Func, File: f.File, Line: f.Line}, key: k})
 		}
 		b.group[pos] = g
 		r := &b.runs[mark+g]
@@ -186,10 +211,8 @@ func (b *builder) groupRuns(lo, hi, depth int) {
 			r.frame.Source = f.Source
 		}
 	}
-	if len(index) > 4096 {
-		b.index = nil // clearing a huge table for every small node costs more than a new one
-	} else {
-		clear(index)
+	for _, r := range b.runs[mark:] {
+		b.slot[r.key] = -1
 	}
 }
 
@@ -227,4 +250,4 @@ func compareFrames(a, b Frame) int {
 }
 
 // live is s.Live kept within s.Bytes.
-func (s Sample) live() int64 { return min(max(s.Live, 0), s.Bytes) }
+func (s StackSample) live() int64 { return min(max(s.Live, 0), s.Bytes) }

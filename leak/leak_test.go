@@ -2,7 +2,9 @@ package leak
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -509,5 +511,61 @@ func TestLeakSameStackManySizes(t *testing.T) {
 	if len(g.Sample) != 2 || g.Sample[0].Value[0] != 5*6 || g.Sample[0].Value[1] != 5*stackStep ||
 		g.Sample[1].Value[0] != 5 || g.Sample[1].Value[1] != 5*8*kib {
 		t.Errorf("growth profile samples %v, want [%d %d] and [5 %d]", g.Sample, 5*6, 5*stackStep, 5*8*kib)
+	}
+}
+
+// manyStacks is two snapshots of n distinct stacks, each 16 frames deep
+// below main.main, one bit of its number a frame as in
+// testdata/manystacks; stack i grows by (i%7)·4 KiB, so that many stacks
+// grow alike and their order falls to their frames.
+func manyStacks(n int) []Snapshot {
+	t0 := time.Unix(1000, 0)
+	snaps := []Snapshot{{Time: t0}, {Time: t0.Add(time.Second)}}
+	for i := 0; i < n; i++ {
+		frames := []Frame{{Func: "main.main", File: "/app/main.go", Line: 10}}
+		for d := 0; d < 16; d++ {
+			frames = append(frames, Frame{Func: "main.walk", File: "/app/main.go", Line: 20 + (i>>d)&1})
+		}
+		frames = append(frames, Frame{Func: "main.keep", File: "/app/main.go", Line: 30})
+		snaps[0].Stacks = append(snaps[0].Stacks, Stack{Frames: frames, InuseBytes: 4 * kib, InuseObjects: 1})
+		snaps[1].Stacks = append(snaps[1].Stacks, Stack{Frames: frames, InuseBytes: 4*kib + int64(i%7)*4*kib, InuseObjects: 1 + int64(i%7)})
+	}
+	return snaps
+}
+
+// TestLeakStacksOrder: stacks come largest growth first, and stacks that
+// grew alike in the order of their frames (stackKey), whatever order the
+// snapshots list them in.
+func TestLeakStacksOrder(t *testing.T) {
+	snaps := manyStacks(600)
+	for i := range snaps {
+		slices.Reverse(snaps[i].Stacks)
+	}
+	res := Analyze(snaps)
+	if len(res.Stacks) != 600 {
+		t.Fatalf("%d stacks, want 600", len(res.Stacks))
+	}
+	for i := 1; i < len(res.Stacks); i++ {
+		a, b := res.Stacks[i-1], res.Stacks[i]
+		if a.GrowthBytes < b.GrowthBytes || a.GrowthBytes == b.GrowthBytes && stackKey(a.Frames) >= stackKey(b.Frames) {
+			t.Fatalf("stack %d (growth %d) before stack %d (growth %d), out of order:\n%v\n%v", i-1, a.GrowthBytes, i, b.GrowthBytes, a.Frames, b.Frames)
+		}
+	}
+	if g := res.Stacks[0].GrowthBytes; g != 6*4*kib {
+		t.Errorf("largest growth %d, want %d", g, 6*4*kib)
+	}
+}
+
+// BenchmarkLeakAnalyze measures Analyze on two snapshots of many distinct
+// stacks: its time per stack should stay flat as they grow.
+func BenchmarkLeakAnalyze(b *testing.B) {
+	for _, n := range []int{1 << 14, 1 << 17} {
+		b.Run(fmt.Sprintf("stacks=%d", n), func(b *testing.B) {
+			snaps := manyStacks(n)
+			for b.Loop() {
+				Analyze(snaps)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/stack")
+		})
 	}
 }

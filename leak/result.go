@@ -1,8 +1,11 @@
 package leak
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -151,7 +154,10 @@ func (s *Series) Analyze() *Result {
 		firstObjs, lastObjs, alloc int64
 	}
 	totals := map[siteKey]*siteTotals{}
-	for _, ss := range s.stacks {
+	// keys are the stacks' keys, for an order that does not build one
+	// for every comparison.
+	keys := make([]string, 0, len(s.stacks))
+	for k, ss := range s.stacks {
 		g := StackGrowth{
 			Frames:          ss.frames,
 			GrowthBytes:     ss.last.bytes - ss.first.bytes,
@@ -161,6 +167,7 @@ func (s *Series) Analyze() *Result {
 			AllocatedBytes:  ss.last.alloc - ss.first.alloc,
 		}
 		r.Stacks = append(r.Stacks, g)
+		keys = append(keys, k)
 		t := totals[ss.site]
 		if t == nil {
 			t = &siteTotals{}
@@ -170,13 +177,7 @@ func (s *Series) Analyze() *Result {
 		t.lastObjs += ss.last.objects
 		t.alloc += g.AllocatedBytes
 	}
-	sort.Slice(r.Stacks, func(i, j int) bool {
-		a, b := r.Stacks[i], r.Stacks[j]
-		if a.GrowthBytes != b.GrowthBytes {
-			return a.GrowthBytes > b.GrowthBytes
-		}
-		return stackKey(a.Frames) < stackKey(b.Frames)
-	})
+	sortStacks(r.Stacks, keys)
 
 	for k, st := range s.sites {
 		t := totals[k]
@@ -293,4 +294,25 @@ func siteLess(a, b Site) bool {
 		return a.File < b.File
 	}
 	return a.Line < b.Line
+}
+
+// sortStacks orders stacks, whose keys (stackKey) are keys, by growth,
+// largest first, then by key.
+func sortStacks(stacks []StackGrowth, keys []string) {
+	order := make([]int, len(stacks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := stacks[i], stacks[j]
+		if a.GrowthBytes != b.GrowthBytes {
+			return cmp.Compare(b.GrowthBytes, a.GrowthBytes)
+		}
+		return strings.Compare(keys[i], keys[j])
+	})
+	sorted := make([]StackGrowth, len(stacks))
+	for i, o := range order {
+		sorted[i] = stacks[o]
+	}
+	copy(stacks, sorted)
 }

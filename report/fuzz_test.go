@@ -47,6 +47,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("the summary of what Load accepted does not encode: %v", err)
 		}
 		run.Leaks(time.Now())
-		run.SpreadMarks(8)
+		for range run.SpreadMarks(8) {
+		}
 	})
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 )
 
-// Every heap gofil shows enters as a pprof profile: the tracker's files
-// through FromRaw, runtime/pprof's and net/http/pprof's as they are. Clean
-// is the one transform that takes gofil's own part out of it, and
-// FromProfile the one view of it as stacks of frames.
+// Clean's rules, frameFate and runtimeLeaf, are the one account of
+// gofil's own part of a heap: Clean applies them to a pprof profile, and a
+// Cleaner to the tracker's profiles, giving the heap that FromProfile would
+// make of Clean(FromRaw(p)).
 
 // FromRaw converts the tracker's heap into a pprof heap profile with the
 // sample types inuse_objects, inuse_space, live_objects and live_space
@@ -90,37 +90,147 @@ func Clean(p *profile.Profile, pkgs map[string]bool) (*profile.Profile, []int64)
 	return q, own
 }
 
+// fate is what Clean does with a frame.
+type fate uint8
+
+const (
+	keepFrame    fate = iota
+	hideFrame         // a frame gofil's build added, or one that says nothing of who allocated (heapprof.Hidden)
+	trackerStack      // a frame of the tracker's: the whole stack is its
+)
+
+// frameFate is Clean's rule for one frame: what becomes of it and, kept,
+// how it shows.
+func frameFate(f raw.Frame, pkgs map[string]bool) (fate, raw.Frame) {
+	switch {
+	case f.Func == gofil.RunMain:
+		return hideFrame, f
+	case slices.Contains(gofil.AgentPackages, flamegraph.PackagePath(f.Func)):
+		return trackerStack, f
+	case pkgs != nil && agentOnly(flamegraph.PackagePath(f.Func), pkgs):
+		return trackerStack, f
+	case f.Func == "main.main" && strings.HasSuffix(f.File, gofil.InjectedFile):
+		return hideFrame, f
+	case strings.HasPrefix(f.Func, userMainName):
+		// main.gofil_userMain, main.gofil_userMain.func1, ...
+		f.Func = "main.main" + f.Func[len(userMainName):]
+	case heapprof.Hidden(f.Func):
+		return hideFrame, f
+	}
+	return keepFrame, f
+}
+
 // cleanFrames applies Clean's frame rules to one stack, root first, and
 // says whether it is the tracker's.
 func cleanFrames(frames []raw.Frame, pkgs map[string]bool) ([]raw.Frame, bool) {
 	out := frames[:0:0]
 	for _, f := range frames {
-		switch {
-		case f.Func == gofil.RunMain:
-			continue
-		case slices.Contains(gofil.AgentPackages, flamegraph.PackagePath(f.Func)):
+		switch fa, g := frameFate(f, pkgs); fa {
+		case trackerStack:
 			return nil, true
-		case pkgs != nil && agentOnly(flamegraph.PackagePath(f.Func), pkgs):
-			return nil, true
-		case f.Func == "main.main" && strings.HasSuffix(f.File, gofil.InjectedFile):
-			continue
-		case strings.HasPrefix(f.Func, userMainName):
-			// main.gofil_userMain, main.gofil_userMain.func1, ...
-			f.Func = "main.main" + f.Func[len(userMainName):]
-		case heapprof.Hidden(f.Func):
-			continue
+		case keepFrame:
+			out = append(out, g)
 		}
-		out = append(out, f)
 	}
-	// The runtime's frames at the leaf, the allocator's (runtime.makeslice,
-	// runtime.newobject, ...), go as runtime/pprof hides them, unless the
-	// whole stack is the runtime's.
-	leaf := len(out)
-	for leaf > 0 && heapprof.IsRuntime(out[leaf-1].Func) {
+	return out[:runtimeLeaf(out)], false
+}
+
+// runtimeLeaf is where the runtime's frames at the leaf of frames (root
+// first) begin, the allocator's (runtime.makeslice, runtime.newobject,
+// ...): they go, as runtime/pprof hides them, unless the whole stack is
+// the runtime's.
+func runtimeLeaf(frames []raw.Frame) int {
+	leaf := len(frames)
+	for leaf > 0 && heapprof.IsRuntime(frames[leaf-1].Func) {
 		leaf--
 	}
-	if leaf > 0 {
-		out = out[:leaf]
+	if leaf == 0 {
+		return len(frames)
 	}
-	return out, false
+	return leaf
+}
+
+// Cleaner makes heaps of the tracker's profiles that share one frame
+// table, such as the moments of a run: it decides each frame's fate under
+// Clean's rules once, and takes each stack's frames from a Pool. A heap it
+// makes is the one Clean(FromRaw(p)) and FromProfile would make, without
+// the two profiles between.
+//
+//	c := heap.NewCleaner(moments.Frames, pkgs, pool)
+//	h := c.Heap(p) // p.Stacks index moments.Frames
+type Cleaner struct {
+	fates   []fate
+	ids     []int32 // of each kept frame, as it shows, in the pool
+	runtime []bool  // of each frame, whether it is the runtime's (heapprof.IsRuntime)
+	pool    *Pool
+	scratch []int32
+}
+
+// NewCleaner returns a Cleaner of profiles whose stacks index frames,
+// whose heaps take their stacks' frames from pool (a pool of its own if
+// nil). pkgs are the packages the program links without the agent, nil if
+// not known.
+func NewCleaner(frames []raw.Frame, pkgs map[string]bool, pool *Pool) *Cleaner {
+	if pool == nil {
+		pool = NewPool()
+	}
+	c := &Cleaner{fates: make([]fate, len(frames)), ids: make([]int32, len(frames)), runtime: make([]bool, len(frames)), pool: pool}
+	for i, f := range frames {
+		fa, g := frameFate(f, pkgs)
+		c.fates[i], c.ids[i], c.runtime[i] = fa, pool.id(g), heapprof.IsRuntime(g.Func)
+	}
+	return c
+}
+
+// Heap is p as a heap: the tracker's stacks removed and counted in
+// TrackerBytes, the others cleaned and root first. Frame indexes out of
+// the Cleaner's table are skipped, as FromRaw skips them. p.Frames is not
+// read: p's stacks index the Cleaner's frames.
+func (c *Cleaner) Heap(p raw.Profile) *Heap {
+	h := &Heap{}
+	for _, s := range p.Stacks {
+		ids := c.scratch[:0]
+		leaf := 0 // ids[:leaf] ends with a frame that is not the runtime's
+		tracker := false
+		for i := len(s.Frames) - 1; i >= 0 && !tracker; i-- { // root first
+			idx := s.Frames[i]
+			if idx < 0 || idx >= len(c.fates) {
+				continue
+			}
+			switch c.fates[idx] {
+			case trackerStack:
+				tracker = true
+			case keepFrame:
+				ids = append(ids, c.ids[idx])
+				if !c.runtime[idx] {
+					leaf = len(ids)
+				}
+			}
+		}
+		c.scratch = ids
+		if tracker {
+			h.TrackerBytes += s.Bytes
+			continue
+		}
+		if s.Bytes < 0 || s.Objects < 0 {
+			// FromProfile refuses such a profile, which New promises
+			// not to give it.
+			panic("report: the tracker's heap is not a heap profile: negative inuse_space or inuse_objects: is it the difference of two profiles?")
+		}
+		if s.Bytes == 0 {
+			continue
+		}
+		if leaf > 0 { // runtimeLeaf: the allocator's frames go, unless all are the runtime's
+			ids = ids[:leaf]
+		}
+		h.Stacks = append(h.Stacks, Stack{
+			Frames: c.pool.stack(ids), Bytes: s.Bytes, Objects: s.Objects,
+			LiveBytes: s.LiveBytes, LiveObjects: s.LiveObjects, Truncated: s.Truncated,
+		})
+		h.Bytes += s.Bytes
+		h.Objects += s.Objects
+	}
+	h.Raw = p
+	h.Raw.Stacks, h.Raw.Frames = nil, nil
+	return h
 }

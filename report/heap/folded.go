@@ -2,10 +2,13 @@ package heap
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,23 +23,119 @@ func FrameName(f Frame) string {
 
 // WriteFolded writes h in Brendan Gregg's collapsed format, one line per
 // distinct stack, root first, sorted.
+//
+// Each distinct frame is named once, and a stack is the numbers of its
+// frames' names: the lines are sorted and summed as those numbers, which
+// compare as the lines would, not as strings held for every stack.
 func WriteFolded(w io.Writer, h *Heap) error {
-	sums := map[string]int64{}
+	var names []string
+	nameIDs := map[string]int32{}
+	frameIDs := map[Frame]int32{}
+	n := 0
 	for _, s := range h.Stacks {
-		names := make([]string, len(s.Frames))
-		for i, f := range s.Frames {
-			names[i] = strings.ReplaceAll(FrameName(f), ";", ":")
+		n += len(s.Frames)
+	}
+	all := make([]int32, n)
+	stacks := make([][]int32, len(h.Stacks))
+	for i, s := range h.Stacks {
+		stack := all[:len(s.Frames):len(s.Frames)]
+		all = all[len(s.Frames):]
+		for j, f := range s.Frames {
+			id, ok := frameIDs[f]
+			if !ok {
+				name := strings.ReplaceAll(FrameName(f), ";", ":")
+				if id, ok = nameIDs[name]; !ok {
+					id = int32(len(names))
+					nameIDs[name] = id
+					names = append(names, name)
+				}
+				frameIDs[f] = id
+			}
+			stack[j] = id
 		}
-		sums[strings.Join(names, ";")] += s.Bytes
+		if len(stack) == 1 && names[stack[0]] == "" {
+			// One frame without a name is the line of no frames.
+			stack = stack[:0]
+		}
+		stacks[i] = stack
 	}
-	keys := make([]string, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k)
+	order := make([]int, len(stacks))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Strings(keys)
+	slices.SortFunc(order, func(a, b int) int { return compareFolded(stacks[a], stacks[b], names) })
+	// The lines, one per distinct stack, and their sums.
+	var lines []int
+	var sums []int64
+	for i := 0; i < len(order); {
+		stack := stacks[order[i]]
+		lines = append(lines, order[i])
+		var sum int64
+		for ; i < len(order) && slices.Equal(stacks[order[i]], stack); i++ {
+			sum += h.Stacks[order[i]].Bytes
+		}
+		sums = append(sums, sum)
+	}
+	if b, ok := w.(*bytes.Buffer); ok {
+		// A buffer that grows by doubling would take up to three times
+		// the text while it grows: it takes its exact size once.
+		size := 0
+		var num []byte
+		for i, l := range lines {
+			for j, id := range stacks[l] {
+				size += len(names[id])
+				if j > 0 {
+					size++ // ';'
+				}
+			}
+			num = strconv.AppendInt(num[:0], sums[i], 10)
+			size += len(num) + 2 // ' ' before it, '\n' after
+		}
+		b.Grow(size)
+	}
 	bw := bufio.NewWriter(w)
-	for _, k := range keys {
-		fmt.Fprintf(bw, "%s %d\n", k, sums[k])
+	var num []byte
+	for i, l := range lines {
+		for j, id := range stacks[l] {
+			if j > 0 {
+				bw.WriteByte(';')
+			}
+			bw.WriteString(names[id])
+		}
+		bw.WriteByte(' ')
+		num = strconv.AppendInt(num[:0], sums[i], 10)
+		bw.Write(num)
+		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// compareFolded orders two stacks of name numbers as their lines, the
+// names joined by ';', order as strings. No name holds a ';', equal names
+// have one number, and no stack is one empty name: stacks that differ give
+// lines that differ.
+func compareFolded(a, b []int32, names []string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] {
+			continue
+		}
+		x, y := names[a[i]], names[b[i]]
+		n := min(len(x), len(y))
+		if c := strings.Compare(x[:n], y[:n]); c != 0 {
+			return c
+		}
+		// One name begins the other: the shorter line goes on with ';'
+		// or ends.
+		if len(x) < len(y) {
+			if i+1 == len(a) {
+				return -1
+			}
+			return cmp.Compare(';', y[n])
+		}
+		if i+1 == len(b) {
+			return 1
+		}
+		return cmp.Compare(x[n], ';')
+	}
+	return cmp.Compare(len(a), len(b))
 }

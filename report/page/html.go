@@ -262,18 +262,18 @@ func pageTitle(s *summary.Summary) string {
 // live parts when the heap is a running program's (a GC's mark, memory
 // outside the heap, the program blocked): at its end (main returned, exit)
 // nothing is reachable any more, and every box would be garbage.
-func flameSamples(h *heap.Heap) []flamegraph.Sample {
+func flameSamples(h *heap.Heap) *flamegraph.Stacks {
 	split := summary.Moment(h.Raw.Reason).WhileRunning() || h.LiveFrom()
 	src := newSourceCache()
 	n := 0
 	for _, s := range h.Stacks {
 		n += len(s.Frames)
 	}
-	all := make([]flamegraph.Frame, n) // one allocation for every stack
-	frames := map[heap.Frame]flamegraph.Frame{}
-	samples := make([]flamegraph.Sample, 0, len(h.Stacks))
+	all := make([]int32, n) // one allocation for every stack
+	ids := map[heap.Frame]int32{}
+	st := &flamegraph.Stacks{Samples: make([]flamegraph.StackSample, 0, len(h.Stacks))}
 	var prev []heap.Frame
-	var prevOut []flamegraph.Frame
+	var prevOut []int32
 	for _, s := range h.Stacks {
 		stack := all[:len(s.Frames):len(s.Frames)]
 		all = all[len(s.Frames):]
@@ -284,21 +284,22 @@ func flameSamples(h *heap.Heap) []flamegraph.Sample {
 				stack[i] = prevOut[i]
 				continue
 			}
-			ff, ok := frames[f]
+			id, ok := ids[f]
 			if !ok {
-				ff = flamegraph.Frame{Func: f.Func, File: f.File, Line: f.Line, Source: src.line(f.File, f.Line)}
-				frames[f] = ff
+				id = int32(len(st.Frames))
+				ids[f] = id
+				st.Frames = append(st.Frames, flamegraph.Frame{Func: f.Func, File: f.File, Line: f.Line, Source: src.line(f.File, f.Line)})
 			}
-			stack[i] = ff
+			stack[i] = id
 		}
 		prev, prevOut = s.Frames, stack
-		smp := flamegraph.Sample{Stack: stack, Bytes: max(s.Bytes, 0), Objects: max(s.Objects, 0)}
+		smp := flamegraph.StackSample{Stack: stack, Bytes: max(s.Bytes, 0), Objects: max(s.Objects, 0)}
 		if split {
 			smp.Live = s.Live()
 		}
-		samples = append(samples, smp)
+		st.Samples = append(st.Samples, smp)
 	}
-	return samples
+	return st
 }
 
 // flameBudget is the most bytes one flamegraph may take on the page: two
@@ -327,18 +328,18 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 // would still exceed flameBudget (a profile with thousands of deep stacks
 // of similar size), the threshold doubles until it fits. Merging never
 // changes a total. It returns the threshold used.
-func renderFlamegraphs(samples []flamegraph.Sample, total int64, user *userCode, rest string) (flame, icicle string, minWidth float64, err error) {
+func renderFlamegraphs(samples *flamegraph.Stacks, total int64, user *userCode, rest string) (flame, icicle string, minWidth float64, err error) {
 	var fg, ic cappedBuffer
 	minWidth, err = fitted(flamegraph.DefaultMinWidth, 10, func(minWidth float64) error {
 		fg, ic = cappedBuffer{limit: flameBudget}, cappedBuffer{limit: flameBudget}
-		err := flamegraph.Render(&fg, samples, flamegraph.Options{
+		err := flamegraph.RenderStacks(&fg, samples, flamegraph.Options{
 			ID: flameID, Title: "Go heap at the peak, as sampled: " + units.Bytes(total), IsUserCode: user.IsUser, MinWidth: minWidth,
 			RestLabel: rest,
 		})
 		if err != nil {
 			return err
 		}
-		return flamegraph.Render(&ic, samples, flamegraph.Options{
+		return flamegraph.RenderStacks(&ic, samples, flamegraph.Options{
 			ID: icicleID, Title: "The same heap, callers on top", Orientation: flamegraph.Icicle,
 			IsUserCode: user.IsUser, MinWidth: minWidth, RestLabel: rest,
 		})

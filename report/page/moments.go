@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"slices"
 
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/units"
@@ -61,8 +62,9 @@ type momentSite struct {
 // pageMomentsMax of the run's, evenly spread, each a flamegraph (merged
 // more than the peak's if need be, to stay within momentBudget) and its
 // largest sites; the peak's own mark is listed without a graph of its own.
-// It returns the templates and the script's JSON, nil when the run has no
-// moments.
+// Once momentsBudget is spent, only the peak's mark is still listed, and
+// no other is decoded. It returns the templates and the script's JSON, nil
+// when the run has no moments.
 func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, error) {
 	times := run.MarkTimes()
 	if len(times) == 0 || run.Peak == nil {
@@ -74,7 +76,8 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 		data  = []momentData{}
 		spent int
 	)
-	for _, m := range run.SpreadMarks(pageMomentsMax) {
+	// listed is what the page's script knows of m.
+	listed := func(m rundir.Mark) momentData {
 		d := momentData{Index: len(data), Cycle: m.Cycle, MS: float64(m.At.Microseconds()) / 1000, Bytes: m.Heap.Bytes, Live: m.Heap.LiveBytes()}
 		d.Text = fmt.Sprintf("GC %d's mark, %.2f s into the run", m.Cycle, m.At.Seconds())
 		for _, s := range m.Heap.TopSites(momentSites) {
@@ -84,14 +87,27 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 				User: user != nil && user.IsUser(flamegraph.Frame{Func: s.Function, File: s.File, Line: s.Line}),
 			})
 		}
-		if m.Cycle == peakCycle && summary.Moment(run.Peak.Raw.Reason) == summary.MomentGC {
+		return d
+	}
+	isPeak := func(cycle uint32) bool {
+		return cycle == peakCycle && summary.Moment(run.Peak.Raw.Reason) == summary.MomentGC
+	}
+	rest := rundir.Spread(len(times), pageMomentsMax)
+	for m := range run.Marks(rest) {
+		rest = rest[1:]
+		if isPeak(m.Cycle) {
+			d := listed(m)
 			d.Peak = true
 			data = append(data, d)
 			continue
 		}
-		if len(m.Heap.Stacks) == 0 || spent >= momentsBudget {
+		if spent >= momentsBudget {
+			break
+		}
+		if len(m.Heap.Stacks) == 0 {
 			continue
 		}
+		d := listed(m)
 		svg, err := momentFlame(m, d.Index, user)
 		if errors.Is(err, errFlameTooBig) {
 			continue
@@ -101,6 +117,14 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 		}
 		spent += len(svg)
 		out = append(out, pageMoment{Index: d.Index, Flame: template.HTML(svg)})
+		data = append(data, d)
+	}
+	// Once the budget is spent, of the other marks only the peak's own is
+	// listed: the others are not decoded.
+	rest = slices.DeleteFunc(rest, func(i int) bool { return !isPeak(run.RawMoments.Moments[i].Cycle) })
+	for m := range run.Marks(rest) {
+		d := listed(m)
+		d.Peak = true
 		data = append(data, d)
 	}
 	if len(data) == 0 {
@@ -114,15 +138,17 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 }
 
 // momentFlame renders m's flamegraph, merging narrow frames more until it
-// fits momentBudget.
+// fits momentBudget. m.Heap is no longer needed once its samples are made.
 func momentFlame(m rundir.Mark, index int, user *userCode) (string, error) {
 	samples := flameSamples(m.Heap)
+	title := fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), units.Bytes(m.Heap.Bytes))
+	m.Heap = nil
 	var b cappedBuffer
 	_, err := fitted(2*flamegraph.DefaultMinWidth, 5, func(minWidth float64) error {
 		b = cappedBuffer{limit: momentBudget}
-		return flamegraph.Render(&b, samples, flamegraph.Options{
+		return flamegraph.RenderStacks(&b, samples, flamegraph.Options{
 			ID:         fmt.Sprintf("m%d", index),
-			Title:      fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), units.Bytes(m.Heap.Bytes)),
+			Title:      title,
 			IsUserCode: user.IsUser, MinWidth: minWidth,
 		})
 	})

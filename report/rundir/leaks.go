@@ -16,6 +16,7 @@ func (r *Run) Leaks(start time.Time) *leak.Result {
 		return nil
 	}
 	snaps := make([]leak.Snapshot, 0, len(h.Points))
+	clean := heap.NewCleaner(h.Frames, r.Packages, r.pool)
 	for _, pt := range h.Points {
 		// One profile per point, so the frames are cleaned as the peak's.
 		p := raw.Profile{Frames: h.Frames, Rate: h.Rate}
@@ -25,7 +26,7 @@ func (r *Run) Leaks(start time.Time) *leak.Result {
 			}
 			p.Stacks = append(p.Stacks, raw.Stack{Frames: h.Stacks[v[0]], Objects: v[1], Bytes: v[2]})
 		}
-		cleaned := heap.New(p, r.Packages)
+		cleaned := clean.Heap(p)
 		snap := leak.Snapshot{Time: start.Add(time.Duration(pt.AtNS))}
 		for _, st := range cleaned.Stacks {
 			snap.Stacks = append(snap.Stacks, leak.Stack{Frames: st.Frames, InuseBytes: st.Bytes, InuseObjects: st.Objects})

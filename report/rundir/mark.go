@@ -1,6 +1,7 @@
 package rundir
 
 import (
+	"iter"
 	"math"
 	"sort"
 	"time"
@@ -37,13 +38,14 @@ func (r *Run) MarkTimes() []time.Duration {
 }
 
 // SpreadMarks decodes at most k of the moments, evenly spread over the
-// run, the last included: the ones the page shows.
-func (r *Run) SpreadMarks(k int) []Mark {
-	return r.MarksAt(spread(len(r.MarkTimes()), k))
+// run, the last included: the ones the page shows. It makes one heap at a
+// time, as Marks does.
+func (r *Run) SpreadMarks(k int) iter.Seq[Mark] {
+	return r.Marks(Spread(len(r.MarkTimes()), k))
 }
 
-// spread picks at most k of the indexes 0..n−1, evenly, the last included.
-func spread(n, k int) []int {
+// Spread picks at most k of the indexes 0..n−1, evenly, the last included.
+func Spread(n, k int) []int {
 	if n <= k {
 		out := make([]int, n)
 		for i := range out {
@@ -58,54 +60,62 @@ func spread(n, k int) []int {
 	return out
 }
 
-// MarksAt decodes the moments whose indexes pick holds, in increasing
+// Marks decodes the moments whose indexes pick holds, in increasing
 // order: each is the sum of its changes and those of every moment before
-// it, and only the picked ones are made into heaps.
-func (r *Run) MarksAt(pick []int) []Mark {
-	m := r.RawMoments
-	if m == nil || len(pick) == 0 {
-		return nil
-	}
-	state := map[int][3]int64{}
-	var out []Mark
-	next := 0
-	for i, mo := range m.Moments {
-		if next == len(pick) {
-			break
+// it, and only the picked ones are made into heaps, one at a time, as
+// they are yielded: a run's moments can each hold as many stacks as its
+// peak.
+func (r *Run) Marks(pick []int) iter.Seq[Mark] {
+	return func(yield func(Mark) bool) {
+		m := r.RawMoments
+		if m == nil || len(pick) == 0 {
+			return
 		}
-		for _, c := range mo.Changes {
-			idx := c[0]
-			if idx < 0 || idx >= int64(len(m.Stacks)) {
+		clean := heap.NewCleaner(m.Frames, r.Packages, r.pool)
+		state := map[int][3]int64{}
+		next := 0
+		for i, mo := range m.Moments {
+			if next == len(pick) {
+				return
+			}
+			for _, c := range mo.Changes {
+				idx := c[0]
+				if idx < 0 || idx >= int64(len(m.Stacks)) {
+					continue
+				}
+				if c[1] == 0 && c[2] == 0 {
+					delete(state, int(idx))
+				} else {
+					state[int(idx)] = [3]int64{c[1], c[2], c[3]}
+				}
+			}
+			if i != pick[next] {
 				continue
 			}
-			if c[1] == 0 && c[2] == 0 {
-				delete(state, int(idx))
-			} else {
-				state[int(idx)] = [3]int64{c[1], c[2], c[3]}
+			next++
+			p := raw.Profile{
+				Version: m.Version, Reason: "gc", Cycle: mo.Cycle, AtNS: mo.AtNS,
+				Bytes: mo.Bytes, SampledBytes: mo.Bytes, LiveBytes: mo.LiveBytes,
+				ExactBytes: mo.ExactBytes, MarkExactBytes: mo.ExactBytes,
+				Rate: m.Rate,
+			}
+			idxs := make([]int, 0, len(state))
+			for idx := range state {
+				idxs = append(idxs, idx)
+			}
+			sort.Ints(idxs)
+			p.Stacks = make([]raw.Stack, 0, len(idxs))
+			for _, idx := range idxs {
+				v := state[idx]
+				p.Stacks = append(p.Stacks, raw.Stack{Frames: m.Stacks[idx], Objects: v[0], Bytes: v[1], LiveBytes: v[2]})
+			}
+			mark := Mark{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: clean.Heap(p)}
+			p.Stacks = nil
+			if !yield(mark) {
+				return
 			}
 		}
-		if i != pick[next] {
-			continue
-		}
-		next++
-		p := raw.Profile{
-			Version: m.Version, Reason: "gc", Cycle: mo.Cycle, AtNS: mo.AtNS,
-			Bytes: mo.Bytes, SampledBytes: mo.Bytes, LiveBytes: mo.LiveBytes,
-			ExactBytes: mo.ExactBytes, MarkExactBytes: mo.ExactBytes,
-			Rate: m.Rate, Frames: m.Frames,
-		}
-		idxs := make([]int, 0, len(state))
-		for idx := range state {
-			idxs = append(idxs, idx)
-		}
-		sort.Ints(idxs)
-		for _, idx := range idxs {
-			v := state[idx]
-			p.Stacks = append(p.Stacks, raw.Stack{Frames: m.Stacks[idx], Objects: v[0], Bytes: v[1], LiveBytes: v[2]})
-		}
-		out = append(out, Mark{Cycle: mo.Cycle, At: time.Duration(mo.AtNS), Exact: mo.ExactBytes, Heap: heap.New(p, r.Packages)})
 	}
-	return out
 }
 
 // MarkNear returns the moment whose mark is nearest at; ok is false when
@@ -124,5 +134,8 @@ func (r *Run) MarkNear(at time.Duration) (Mark, bool) {
 	if best < 0 {
 		return Mark{}, false
 	}
-	return r.MarksAt([]int{best})[0], true
+	for m := range r.Marks([]int{best}) {
+		return m, true
+	}
+	return Mark{}, false
 }

@@ -20,13 +20,16 @@ func TestMomentsDecoded(t *testing.T) {
 	for i := range all {
 		all[i] = i
 	}
-	ms := run.MarksAt(all)
+	var ms []Mark
+	for m := range run.Marks(all) {
+		ms = append(ms, m)
+	}
 	if len(ms) != len(times) {
 		t.Fatalf("%d of %d moments decoded", len(ms), len(times))
 	}
 	for i, m := range ms {
-		var sum int64
-		for _, s := range m.Heap.Raw.Stacks {
+		sum := m.Heap.TrackerBytes
+		for _, s := range m.Heap.Stacks {
 			sum += s.Bytes
 		}
 		if m.At != times[i] || sum != run.RawMoments.Moments[i].Bytes {

@@ -74,13 +74,16 @@ type Run struct {
 	// Packages are the import paths of the packages the program links
 	// without gofil's agent; nil if not known.
 	Packages map[string]bool
+	// pool holds the frames of the stacks of every heap Load, Marks and
+	// Leaks make, once; nil in a Run not made by Load.
+	pool *heap.Pool
 }
 
 // Load reads a run directory. Missing files leave their fields nil; a
 // directory with none of the tracker's files is not an error either (the
 // program may have died before the tracker wrote anything).
 func Load(dir string) (*Run, error) {
-	r := &Run{}
+	r := &Run{pool: heap.NewPool()}
 	pkgs, err := readPackages(filepath.Join(dir, PackagesFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -110,7 +113,7 @@ func Load(dir string) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		*f.dst = heap.New(p, r.Packages)
+		*f.dst = heap.NewCleaner(p.Frames, r.Packages, r.pool).Heap(p)
 	}
 	if r.OOM != nil {
 		if st, err := os.Stat(filepath.Join(dir, raw.OOMFile)); err == nil {
@@ -135,6 +138,7 @@ func Load(dir string) (*Run, error) {
 	case err == nil && len(moments.Moments) > maxMoments:
 		r.Notes = append(r.Notes, fmt.Sprintf("%s holds %d moments, more than the %d the tracker writes: it was not read, and the page shows the heap at the peak only", raw.MomentsFile, len(moments.Moments), maxMoments))
 	case err == nil:
+		compactStacks(moments.Stacks)
 		r.RawMoments = &moments
 	case !errors.Is(err, fs.ErrNotExist):
 		r.Notes = append(r.Notes, fmt.Sprintf("%s could not be read (%v): the page shows the heap at the peak only", raw.MomentsFile, term.Cut(term.OneLine(err), 200)))
@@ -156,6 +160,23 @@ func Load(dir string) (*Run, error) {
 		r.GCLogBytes = st.Size()
 	}
 	return r, nil
+}
+
+// compactStacks moves stacks into one array of their exact size: the JSON
+// decoder leaves each in an array up to twice as large as it holds, and a
+// run's moments can hold as many stacks as its peak.
+func compactStacks(stacks [][]int) {
+	n := 0
+	for _, s := range stacks {
+		n += len(s)
+	}
+	all := make([]int, n)
+	for i, s := range stacks {
+		c := all[:len(s):len(s)]
+		copy(c, s)
+		all = all[len(s):]
+		stacks[i] = c
+	}
 }
 
 // RemoveTemps removes from the raw directory dir the temporary files that

@@ -21,6 +21,9 @@
 // it holds paths × 4 KiB (128 MiB) in main.keep and the slice that holds
 // them (768 KiB, main.main).
 //
+// MANYSTACKS_LEVELS, when set, gives another level count (1 to 20): 17
+// levels make 131,072 paths and hold 512 MiB.
+//
 // The truth is measured by the program itself: the live heap after
 // runtime.GC, from runtime.ReadMemStats, before and after the walk, with
 // runtime.KeepAlive on what it keeps. The churn is garbage as soon as it
@@ -32,15 +35,16 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 
 	"example.com/gofiltest/truth"
 )
 
 const (
-	levels      = 15
-	paths       = 1 << levels
-	keepSize    = 4 << 10
-	churnRounds = 2
+	defaultLevels = 15
+	maxLevels     = 20
+	keepSize      = 4 << 10
+	churnRounds   = 2
 )
 
 // churnSizes are the dropped buffers' sizes, each its own size class.
@@ -50,6 +54,16 @@ var churnSizes = [...]int{8 << 10, 16 << 10, 24 << 10, 32 << 10}
 var sink []byte
 
 func main() {
+	levels := defaultLevels
+	if v := os.Getenv("MANYSTACKS_LEVELS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLevels {
+			fmt.Fprintf(os.Stderr, "manystacks: MANYSTACKS_LEVELS=%q: want a level count from 1 to %d\n", v, maxLevels)
+			os.Exit(2)
+		}
+		levels = n
+	}
+	paths := 1 << levels
 	var t truth.Truth
 	before := truth.LiveHeap()
 	kept := make([][]byte, paths)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ Flags:
   --open   open index.html in the default browser (xdg-open, or open on macOS)
   --at D   the heap at the GC mark nearest D into the run, as a pprof profile
 `
+
+// reportGCPercent is the GOGC gofil report runs with, unless GOGC is set.
+const reportGCPercent = 50
 
 type reportFlags struct {
 	out   string
@@ -110,6 +114,14 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return fail(exitBadInput, "--at needs a report directory written by 'gofil run', not a profile: a profile is one moment")
 		}
 		return reportAt(f, stdout, stderr)
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// A report holds a run's heaps while it makes their views, which
+		// are garbage soon after: collecting when the heap has grown by
+		// half what is live, not all of it, keeps gofil's own peak near
+		// 1.5 times what it holds, for about the same CPU time (on a run
+		// of 131,072 stacks: 0.36 to 0.41 GB, not 0.46 to 0.56).
+		defer debug.SetGCPercent(debug.SetGCPercent(reportGCPercent))
 	}
 	var outDir string
 	if st.IsDir() {
