@@ -28,37 +28,7 @@ func FrameName(f Frame) string {
 // frames' names: the lines are sorted and summed as those numbers, which
 // compare as the lines would, not as strings held for every stack.
 func WriteFolded(w io.Writer, h *Heap) error {
-	var names []string
-	nameIDs := map[string]int32{}
-	frameIDs := map[Frame]int32{}
-	n := 0
-	for _, s := range h.Stacks {
-		n += len(s.Frames)
-	}
-	all := make([]int32, n)
-	stacks := make([][]int32, len(h.Stacks))
-	for i, s := range h.Stacks {
-		stack := all[:len(s.Frames):len(s.Frames)]
-		all = all[len(s.Frames):]
-		for j, f := range s.Frames {
-			id, ok := frameIDs[f]
-			if !ok {
-				name := strings.ReplaceAll(FrameName(f), ";", ":")
-				if id, ok = nameIDs[name]; !ok {
-					id = int32(len(names))
-					nameIDs[name] = id
-					names = append(names, name)
-				}
-				frameIDs[f] = id
-			}
-			stack[j] = id
-		}
-		if len(stack) == 1 && names[stack[0]] == "" {
-			// One frame without a name is the line of no frames.
-			stack = stack[:0]
-		}
-		stacks[i] = stack
-	}
+	names, stacks := foldedNames(h)
 	order := make([]int, len(stacks))
 	for i := range order {
 		order[i] = i
@@ -108,6 +78,42 @@ func WriteFolded(w io.Writer, h *Heap) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// foldedNames numbers the names of h's frames as the folded lines write
+// them, each distinct name once, and gives each stack as those numbers.
+func foldedNames(h *Heap) (names []string, stacks [][]int32) {
+	nameIDs := map[string]int32{}
+	frameIDs := map[Frame]int32{}
+	n := 0
+	for _, s := range h.Stacks {
+		n += len(s.Frames)
+	}
+	all := make([]int32, n)
+	stacks = make([][]int32, len(h.Stacks))
+	for i, s := range h.Stacks {
+		stack := all[:len(s.Frames):len(s.Frames)]
+		all = all[len(s.Frames):]
+		for j, f := range s.Frames {
+			id, ok := frameIDs[f]
+			if !ok {
+				name := strings.ReplaceAll(FrameName(f), ";", ":")
+				if id, ok = nameIDs[name]; !ok {
+					id = int32(len(names))
+					nameIDs[name] = id
+					names = append(names, name)
+				}
+				frameIDs[f] = id
+			}
+			stack[j] = id
+		}
+		if len(stack) == 1 && names[stack[0]] == "" {
+			// One frame without a name is the line of no frames.
+			stack = stack[:0]
+		}
+		stacks[i] = stack
+	}
+	return names, stacks
 }
 
 // compareFolded orders two stacks of name numbers as their lines, the
