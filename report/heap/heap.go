@@ -80,6 +80,11 @@ type Site struct {
 	// was allocated after its last GC (Heap.LiveFrom): not known to be in
 	// use or garbage. GarbageBytes is then 0.
 	NotKnownBytes int64 `json:"not_known_bytes,omitempty"`
+	// ErrorBytes is one standard error of Bytes from the heap profile's
+	// sampling (Heap.SamplingVariance); 0 when every allocation is
+	// recorded (rate 1).
+	ErrorBytes int64 `json:"error_bytes"`
+	variance   float64
 }
 
 // Live is the part of s's bytes the GC at the mark found reachable, kept
@@ -115,10 +120,12 @@ func (h *Heap) Sites() []Site {
 		site.Objects += s.Objects
 		site.LiveBytes += s.Live()
 		*h.rest(&site.GarbageBytes, &site.NotKnownBytes) += s.Garbage()
+		site.variance += h.SamplingVariance(s)
 	}
 	out := make([]Site, 0, len(acc))
 	for _, s := range acc {
 		s.Percent = percent(s.Bytes, h.Bytes)
+		s.ErrorBytes = int64(math.Sqrt(s.variance) + 0.5)
 		out = append(out, *s)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -132,6 +139,29 @@ func (h *Heap) Sites() []Site {
 	})
 	return out
 }
+
+// SamplingVariance is the variance of s.Bytes, a figure unbiased from the
+// heap profile's samples at h's rate R. The runtime samples an allocation
+// of size m with probability p = 1 − exp(−m/R) and the figure counts each
+// sample as m/p, so n objects of size m, B = n·m bytes, give a variance of
+// n·m²·(1−p)/p = B·m·(1−p)/p: about R·B for objects much smaller than R
+// (a standard error of √(R·B)), and nothing for objects much larger, which
+// are sampled almost surely. A stack's objects are taken at their mean
+// size: for a stack of mixed sizes the figure is an estimate.
+func (h *Heap) SamplingVariance(s Stack) float64 {
+	r := float64(h.Raw.Rate)
+	if r <= 1 || s.Bytes <= 0 || s.Objects <= 0 {
+		return 0
+	}
+	m := float64(s.Bytes) / float64(s.Objects)
+	p := -math.Expm1(-m / r)
+	return float64(s.Bytes) * m * (1 - p) / p
+}
+
+// WithinNoise reports whether a sampled figure of bytes, with a standard
+// error of errBytes, could be sampling noise around nothing: it is less
+// than two standard errors.
+func WithinNoise(bytes, errBytes int64) bool { return errBytes > 0 && bytes < 2*errBytes }
 
 // TopSites are h's n largest allocation sites.
 func (h *Heap) TopSites(n int) []Site {
@@ -153,6 +183,9 @@ type Function struct {
 	LiveBytes     int64 `json:"live_bytes"`
 	GarbageBytes  int64 `json:"garbage_bytes"`
 	NotKnownBytes int64 `json:"not_known_bytes,omitempty"`
+	// ErrorBytes is one standard error of Bytes, as Site's.
+	ErrorBytes int64 `json:"error_bytes"`
+	variance   float64
 }
 
 // Functions gives every function's inclusive bytes, largest first. A
@@ -175,11 +208,13 @@ func (h *Heap) Functions() []Function {
 			fn.Objects += s.Objects
 			fn.LiveBytes += s.Live()
 			*h.rest(&fn.GarbageBytes, &fn.NotKnownBytes) += s.Garbage()
+			fn.variance += h.SamplingVariance(s)
 		}
 	}
 	out := make([]Function, 0, len(acc))
 	for _, f := range acc {
 		f.Percent = percent(f.Bytes, h.Bytes)
+		f.ErrorBytes = int64(math.Sqrt(f.variance) + 0.5)
 		out = append(out, *f)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -138,6 +138,10 @@ type siteRow struct {
 	Percent                         string
 	PercentValue                    float64
 	User                            bool
+	// ErrorText is one standard error of Bytes from sampling, "" when
+	// none; Noise says Bytes is within two of it (heap.WithinNoise).
+	ErrorText string
+	Noise     bool
 }
 
 type fileLink struct {
@@ -405,6 +409,10 @@ func siteRows(top []heap.Site, user *userCode) []siteRow {
 			BytesText: units.Bytes(site.Bytes), ObjectsText: units.Grouped(site.Objects),
 			LiveText: units.Bytes(site.LiveBytes), GarbageText: units.Bytes(site.GarbageBytes + site.NotKnownBytes),
 			Percent: fmt.Sprintf("%.1f%%", site.Percent), PercentValue: site.Percent,
+			Noise: heap.WithinNoise(site.Bytes, site.ErrorBytes),
+		}
+		if site.ErrorBytes > 0 {
+			r.ErrorText = units.Bytes(site.ErrorBytes)
 		}
 		if user != nil {
 			r.User = user.IsUser(flamegraph.Frame{Func: site.Function, File: site.File, Line: site.Line})
