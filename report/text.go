@@ -37,6 +37,7 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 		for _, site := range s.Top[:n] {
 			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, term.Site(site.Function, site.File, site.Line))
 		}
+		ownText(w, s, n)
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
 		fmt.Fprintf(w, "gofil: memory limit %s (%s); last emergency dump at %s in use (%.1f%% of the limit), %.2fs into the run:\n",
@@ -56,4 +57,25 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 		fmt.Fprintf(w, "gofil: GC settings, as a replay of the GC pacer predicts: %s (all settings: summary.json whatif)\n", s.GCAdvice)
 	}
 	fmt.Fprintf(w, "gofil: report: %s\n", dir)
+}
+
+// ownText lists the largest sites in the program's own code (own_top),
+// each with the allocation site below it, when the first n sites shown are
+// not all the program's own lines: the line a user would change.
+func ownText(w io.Writer, s *summary.Summary, n int) {
+	elsewhere := false
+	for _, site := range s.Top[:n] {
+		elsewhere = elsewhere || site.OwnFunction != ""
+	}
+	if !elsewhere || len(s.OwnTop) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "gofil: in the program's own code:\n")
+	for _, site := range s.OwnTop[:min(len(s.OwnTop), 5)] {
+		below := ""
+		if site.SiteFunction != "" {
+			below = "  → " + term.Name(site.SiteFunction)
+		}
+		fmt.Fprintf(w, "  %10s %5.1f%%  %s%s\n", units.Bytes(site.Bytes), site.Percent, term.Site(site.Function, site.File, site.Line), below)
+	}
 }

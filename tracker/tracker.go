@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -305,6 +306,7 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 		GoVersion:     runtime.Version(),
 		IntervalNS:    int64(interval),
 		ExitHooks:     exitHooksSupported,
+		OwnModule:     ownModule(),
 	}
 	if oomThreshold > 0 {
 		g, err := oomguard.Start(oomguard.WithThreshold(oomThreshold), oomguard.WithOnTrigger(t.onOOM))
@@ -521,4 +523,24 @@ func newRuntime() *memsource.Runtime {
 	s := memsource.New()
 	s.Warn = warn
 	return s
+}
+
+// ownModule is the module of the program's main package: the main module,
+// or, for a program built from a module it depends on (gofil run
+// pkg@version), that module.
+func ownModule() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	best := ""
+	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+		if m == nil || m.Path == "" || len(m.Path) <= len(best) {
+			continue
+		}
+		if bi.Path == m.Path || strings.HasPrefix(bi.Path, m.Path+"/") {
+			best = m.Path
+		}
+	}
+	return best
 }

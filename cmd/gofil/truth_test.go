@@ -14,6 +14,7 @@ import (
 	"github.com/gofil/gofil/internal/units"
 	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
+	"github.com/gofil/gofil/report/summary"
 	"github.com/gofil/gofil/report/view"
 )
 
@@ -65,6 +66,9 @@ func TestGroundTruth(t *testing.T) {
 				t.Logf("%s: %.1f MiB (truth %.1f MiB, %+.2f%%)", fn, float64(got)/mib, float64(want)/mib, pct(got, want))
 				if tol := samplingTolerance(want, s.SamplingRate); !within(got, want, tol) {
 					t.Errorf("%s holds %d bytes at the peak, want %d ±%.1f%%", fn, got, want, 100*tol)
+				}
+				if name == "jsonload" {
+					checkOwnTop(t, s, fn, want)
 				}
 			}
 
@@ -274,4 +278,29 @@ func samplingTolerance(want int64, rate int) float64 {
 		return 0.05
 	}
 	return math.Max(0.05, 4*math.Sqrt(float64(rate)/float64(want)))
+}
+
+// checkOwnTop holds own_top to the truth of fn, a function of jsonload
+// that allocates only through encoding/json: own_top's entries of fn (the
+// innermost frame of the program's own code, whatever the library below
+// it) sum to its truth, and name a site below it in the standard library.
+func checkOwnTop(t *testing.T, s *summary.Summary, fn string, want int64) {
+	t.Helper()
+	var got int64
+	below := ""
+	for _, o := range s.OwnTop {
+		if o.Function == fn {
+			got += o.Bytes
+			if below == "" {
+				below = o.SiteFunction
+			}
+		}
+	}
+	t.Logf("own_top %s: %.1f MiB, through %s", fn, float64(got)/mib, below)
+	if tol := samplingTolerance(want, s.SamplingRate); !within(got, want, tol) {
+		t.Errorf("own_top gives %s %d bytes, want %d ±%.1f%%", fn, got, want, 100*tol)
+	}
+	if !strings.HasPrefix(below, "encoding/") && !strings.HasPrefix(below, "reflect.") {
+		t.Errorf("own_top's %s names %q as the site below it, want one in encoding/json or its callees", fn, below)
+	}
 }

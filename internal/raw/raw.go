@@ -274,6 +274,10 @@ type Start struct {
 	// differing from them was made by the program.
 	EnvGOGC       string `json:"env_gogc,omitempty"`
 	EnvGOMEMLIMIT string `json:"env_gomemlimit,omitempty"`
+	// OwnModule is the module of the program's main package, from its
+	// build information: its code is the program's own. Empty when not
+	// known (a program built from files).
+	OwnModule string `json:"own_module,omitempty"`
 }
 
 // Exit is written by the tracker's last act.

@@ -84,8 +84,22 @@ type Site struct {
 	// sampling (Heap.SamplingVariance); 0 when every allocation is
 	// recorded (rate 1).
 	ErrorBytes int64 `json:"error_bytes"`
-	variance   float64
+	// OwnFunction, OwnFile and OwnLine are, in summary.json's top, the
+	// innermost frame of the program's own code the site's bytes were
+	// allocated from (NameOwn); SiteFunction, SiteFile and SiteLine are,
+	// in own_top, the allocation site below it (OwnSites). Empty when
+	// none, or the same frame.
+	OwnFunction  string `json:"own_function,omitempty"`
+	OwnFile      string `json:"own_file,omitempty"`
+	OwnLine      int    `json:"own_line,omitempty"`
+	SiteFunction string `json:"site_function,omitempty"`
+	SiteFile     string `json:"site_file,omitempty"`
+	SiteLine     int    `json:"site_line,omitempty"`
+	variance     float64
 }
+
+// errorOf is the standard error of a variance, in bytes.
+func errorOf(variance float64) int64 { return int64(math.Sqrt(variance) + 0.5) }
 
 // Live is the part of s's bytes the GC at the mark found reachable, kept
 // within them: the two come from different snapshots, each sampled.
@@ -125,7 +139,7 @@ func (h *Heap) Sites() []Site {
 	out := make([]Site, 0, len(acc))
 	for _, s := range acc {
 		s.Percent = percent(s.Bytes, h.Bytes)
-		s.ErrorBytes = int64(math.Sqrt(s.variance) + 0.5)
+		s.ErrorBytes = errorOf(s.variance)
 		out = append(out, *s)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -214,7 +228,7 @@ func (h *Heap) Functions() []Function {
 	out := make([]Function, 0, len(acc))
 	for _, f := range acc {
 		f.Percent = percent(f.Bytes, h.Bytes)
-		f.ErrorBytes = int64(math.Sqrt(f.variance) + 0.5)
+		f.ErrorBytes = errorOf(f.variance)
 		out = append(out, *f)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -112,6 +112,9 @@ type pageData struct {
 	TimelineJSON template.JS
 	Sites        []siteRow
 	SitesNote    string
+	// OwnSites are the sites by the program's own code (own_top), when the
+	// largest sites are not all its own lines.
+	OwnSites []siteRow
 	// WhatIf is the pacer's replay under other settings, GCAdvice its
 	// one line of advice, WhatIfCheck the model held against the run,
 	// WhatIfSetBy a caveat when the program sets GOGC itself.
@@ -142,6 +145,9 @@ type siteRow struct {
 	// none; Noise says Bytes is within two of it (heap.WithinNoise).
 	ErrorText string
 	Noise     bool
+	// Below is, for a site of the program's own code, the allocation site
+	// below it that holds most of its bytes, shortened.
+	Below, BelowFull string
 }
 
 type fileLink struct {
@@ -189,6 +195,7 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	}
 
 	d.Sites = siteRows(s.Top, user)
+	d.OwnSites = ownRows(s, user)
 	d.WhatIf, d.WhatIfCheck = whatIfRows(s.WhatIf)
 	d.GCAdvice = s.GCAdvice
 	d.WhatIfNote = s.WhatIfNote
@@ -398,6 +405,26 @@ func callGraphNote(g *callGraph) string {
 		}
 	}
 	return note
+}
+
+// ownRows are the rows of the table of the program's own code: own_top,
+// when one of the first ten sites was allocated under a line of the
+// program's own elsewhere (else the table would repeat the sites').
+func ownRows(s *summary.Summary, user *userCode) []siteRow {
+	elsewhere := false
+	for _, site := range s.Top[:min(len(s.Top), 10)] {
+		elsewhere = elsewhere || site.OwnFunction != ""
+	}
+	if !elsewhere {
+		return nil
+	}
+	rows := siteRows(s.OwnTop, user)
+	for i, site := range s.OwnTop {
+		if site.SiteFunction != "" {
+			rows[i].Below, rows[i].BelowFull = flamegraph.ShortName(site.SiteFunction), site.SiteFunction
+		}
+	}
+	return rows
 }
 
 func siteRows(top []heap.Site, user *userCode) []siteRow {

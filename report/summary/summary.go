@@ -41,6 +41,7 @@ type Summary struct {
 	SamplingRate      int             `json:"sampling_rate_bytes,omitempty"`
 	Peak              *PeakInfo       `json:"peak"`
 	Top               []heap.Site     `json:"top"`
+	OwnTop            []heap.Site     `json:"own_top"`
 	Functions         []heap.Function `json:"functions"`
 	// WhatIf is the peak Go heap and the GC cycles the pacer's replay
 	// predicts under other GOGC and GOMEMLIMIT settings; GCAdvice says in
@@ -253,6 +254,7 @@ func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 		ExitCode:        meta.ExitCode,
 		DurationSeconds: meta.Duration.Seconds(),
 		Top:             []heap.Site{},
+		OwnTop:          []heap.Site{},
 		Functions:       []heap.Function{},
 		Notes:           nonNil(meta.Notes),
 		Files:           map[string]string{},
@@ -341,7 +343,16 @@ func addPeak(s *Summary, run *rundir.Run, peakRSS, children uint64) {
 	if h.Raw.Approximate {
 		s.Notes = append(s.Notes, approximateNote(p, h.Raw))
 	}
+	own := heap.Own{}
+	if run.Start != nil {
+		own.Module = run.Start.OwnModule
+	}
 	s.Top = h.TopSites(50)
+	h.NameOwn(s.Top, own)
+	s.OwnTop = h.OwnSites(own)
+	if len(s.OwnTop) > 50 {
+		s.OwnTop = s.OwnTop[:50]
+	}
 	s.Functions = topFunctions(h, 100)
 	truncated := 0
 	for _, st := range h.Stacks {
@@ -640,6 +651,7 @@ func ProfileSummary(path string, p *profile.Profile, h *heap.Heap) *Summary {
 			Moment:      MomentPprof,
 		},
 		Top:       []heap.Site{},
+		OwnTop:    []heap.Site{},
 		Functions: []heap.Function{},
 		Files:     map[string]string{},
 	}
@@ -650,6 +662,10 @@ func ProfileSummary(path string, p *profile.Profile, h *heap.Heap) *Summary {
 	s.Notes = []string{note}
 	if sites := h.Sites(); len(sites) > 0 {
 		s.Top = sites[:min(len(sites), 50)]
+		h.NameOwn(s.Top, heap.Own{})
+	}
+	if own := h.OwnSites(heap.Own{}); len(own) > 0 {
+		s.OwnTop = own[:min(len(own), 50)]
 	}
 	if fns := h.Functions(); len(fns) > 0 {
 		s.Functions = fns[:min(len(fns), 100)]
