@@ -119,6 +119,17 @@ type Options struct {
 	// afresh into Output.
 	Binaries string
 
+	// Ldflags are linker flags of gofil's own, such as -X=PKG.NAME=VALUE,
+	// added to every -ldflags value of the build before the user's:
+	// whichever value the main package takes has them.
+	Ldflags []string
+	// GODEBUG, when set, is added to the program's default GODEBUG (the
+	// linker's runtime.godebugDefault, which the go command otherwise
+	// makes of the package's DefaultGODEBUG): the runtime applies it at
+	// start-up, before the environment's GODEBUG, as it does
+	// memprofilerate there.
+	GODEBUG string
+
 	// agent is the agent's source; nil is gofil.AgentSource.
 	agent fs.FS
 }
@@ -150,6 +161,7 @@ type listed struct {
 	SwigCXXFiles   []string
 	SysoFiles      []string
 	EmbedFiles     []string
+	DefaultGODEBUG string
 	Module         *listedModule
 	Error          *struct{ Err string }
 	// Deps are the import paths of every package the program links,
@@ -169,7 +181,7 @@ type listedModule struct {
 
 // listFields are the fields of listed, for go list -json.
 const listFields = "Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,IgnoredGoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles," +
-	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,Module,Error,Deps"
+	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,DefaultGODEBUG,Module,Error,Deps"
 
 // Build compiles t with the tracker injected into opts.Output and returns
 // the import paths of the packages the program links without the agent,
@@ -242,7 +254,11 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	output := opts.Output
 	var kept *entry
 	if opts.Binaries != "" {
-		key, err := entryKey(t, genv, opts.Flags)
+		keyFlags := append(append([]string{}, opts.Flags...), opts.Ldflags...)
+		if opts.GODEBUG != "" {
+			keyFlags = append(keyFlags, "GODEBUG="+opts.GODEBUG)
+		}
+		key, err := entryKey(t, genv, keyFlags)
 		if err != nil {
 			return nil, fmt.Errorf("binary cache: %w", err)
 		}
@@ -405,8 +421,12 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		return nil, fmt.Errorf("overlay: %w", err)
 	}
 
+	own, err := ownLdflags(opts, pkg)
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"build", "-overlay", overlayPath, "-o", output}
-	args = append(args, buildFlags(goflags, flags)...)
+	args = append(args, buildFlags(goflags, flags, own)...)
 	if goMod != "" && !versioned && !hasFlag(flags, "-mod") {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(goMod), "vendor", "modules.txt")); err == nil {
 			// The agent is not in vendor/modules.txt.
@@ -440,6 +460,27 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		evict(opts.Binaries, keepBinaries, keepBytes)
 	}
 	return pkg, nil
+}
+
+// ownLdflags is opts.Ldflags and the default GODEBUG with opts.GODEBUG,
+// each quoted as one field of a -ldflags value.
+func ownLdflags(opts Options, pkg *listed) ([]string, error) {
+	flags := append([]string{}, opts.Ldflags...)
+	if opts.GODEBUG != "" {
+		g := opts.GODEBUG
+		if pkg.DefaultGODEBUG != "" {
+			g = pkg.DefaultGODEBUG + "," + g
+		}
+		flags = append(flags, "-X=runtime.godebugDefault="+g)
+	}
+	for i, f := range flags {
+		q, err := ldflagsField(f)
+		if err != nil {
+			return nil, err
+		}
+		flags[i] = q
+	}
+	return flags, nil
 }
 
 func displayName(t Target, pkg *listed) string {

@@ -456,7 +456,7 @@ func TestBuildFlags(t *testing.T) {
 		{[]string{"-tags=a"}, []string{"-tags", "prod"}, []string{"-ldflags=-checklinkname=0", "-tags=prod,gofil_linkname"}},
 	}
 	for _, c := range cases {
-		if got := buildFlags(c.goflags, c.flags); !slices.Equal(got, c.want) {
+		if got := buildFlags(c.goflags, c.flags, nil); !slices.Equal(got, c.want) {
 			t.Errorf("buildFlags(%q, %q) = %q, want %q", c.goflags, c.flags, got, c.want)
 		}
 	}
