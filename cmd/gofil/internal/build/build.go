@@ -119,10 +119,13 @@ type Options struct {
 	// afresh into Output.
 	Binaries string
 
-	// Ldflags are linker flags of gofil's own, such as -X=PKG.NAME=VALUE,
-	// added to every -ldflags value of the build before the user's:
-	// whichever value the main package takes has them.
-	Ldflags []string
+	// Ldflags, when set, gives linker flags of gofil's own, such as
+	// -X=PKG.NAME=VALUE, from the import paths of the packages the
+	// program links (as Build returns them): they are added to every
+	// -ldflags value of the build before the user's, so that whichever
+	// value the main package takes has them. Not with Binaries: a kept
+	// binary is not keyed by them.
+	Ldflags func(packages []string) []string
 	// GODEBUG, when set, is added to the program's default GODEBUG (the
 	// linker's runtime.godebugDefault, which the go command otherwise
 	// makes of the package's DefaultGODEBUG): the runtime applies it at
@@ -254,11 +257,10 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	output := opts.Output
 	var kept *entry
 	if opts.Binaries != "" {
-		keyFlags := append(append([]string{}, opts.Flags...), opts.Ldflags...)
-		if opts.GODEBUG != "" {
-			keyFlags = append(keyFlags, "GODEBUG="+opts.GODEBUG)
+		if opts.Ldflags != nil || opts.GODEBUG != "" {
+			return nil, errors.New("build: a kept binary is not keyed by Ldflags and GODEBUG")
 		}
-		key, err := entryKey(t, genv, keyFlags)
+		key, err := entryKey(t, genv, opts.Flags)
 		if err != nil {
 			return nil, fmt.Errorf("binary cache: %w", err)
 		}
@@ -462,10 +464,13 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	return pkg, nil
 }
 
-// ownLdflags is opts.Ldflags and the default GODEBUG with opts.GODEBUG,
-// each quoted as one field of a -ldflags value.
+// ownLdflags is what opts.Ldflags gives and the default GODEBUG with
+// opts.GODEBUG, each quoted as one field of a -ldflags value.
 func ownLdflags(opts Options, pkg *listed) ([]string, error) {
-	flags := append([]string{}, opts.Ldflags...)
+	var flags []string
+	if opts.Ldflags != nil {
+		flags = opts.Ldflags(append([]string{"main"}, pkg.Deps...))
+	}
 	if opts.GODEBUG != "" {
 		g := opts.GODEBUG
 		if pkg.DefaultGODEBUG != "" {
