@@ -1,7 +1,9 @@
 // Package tracker is gofil's in-process agent. `gofil run` compiles it into
 // the profiled program (without touching the program's files) and starts it
-// by setting GOFIL_DIR in the program's environment. When GOFIL_DIR is not
-// set, importing the package does nothing.
+// by setting GOFIL_DIR in the program's environment. `gofil build` compiles
+// it into a program run without gofil, in production, where GOFIL_OUT or a
+// directory baked into the binary starts it (production.go). Without any of
+// them, importing the package does nothing.
 //
 // While the program runs, one goroutine samples the runtime's exact memory
 // figures and the process's resident memory every few milliseconds, and
@@ -46,6 +48,7 @@ var (
 func init() {
 	dir := os.Getenv(raw.EnvDir)
 	if dir == "" {
+		startProduction()
 		return
 	}
 	interval := defaultInterval
@@ -54,14 +57,7 @@ func init() {
 			interval = d
 		}
 	}
-	threshold := oomguard.DefaultThreshold
-	if s := os.Getenv(raw.EnvOOMThreshold); s == "off" {
-		threshold = 0
-	} else if s != "" {
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1 {
-			threshold = f
-		}
-	}
+	threshold := parseThreshold(os.Getenv(raw.EnvOOMThreshold), oomguard.DefaultThreshold)
 	noSignals := os.Getenv(raw.EnvNoSignals) == "1"
 	restoreEnv()
 	if replaced(dir) {
@@ -69,7 +65,13 @@ func init() {
 		return
 	}
 	openReports()
-	t, err := start(dir, interval, threshold, noSignals)
+	begin(dir, interval, threshold, noSignals, nil)
+}
+
+// begin starts the tracker (see start) and its exit hook, or says why it
+// could not.
+func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) {
+	t, err := start(dir, interval, threshold, noSignals, prod)
 	if err != nil {
 		warn("tracker not started: %v", err)
 		return
@@ -289,8 +291,9 @@ type request struct {
 // oomThreshold is above zero, an OOM guard writes an emergency accounting
 // whenever memory use crosses that fraction of the memory limit, and again
 // closer to it. A program has at most one tracker: `gofil run` starts it
-// through GOFIL_DIR.
-func start(dir string, interval time.Duration, oomThreshold float64, noSignals bool) (*tracker, error) {
+// through GOFIL_DIR, a production run (prod) through GOFIL_OUT or the
+// directory `gofil build` baked in.
+func start(dir string, interval time.Duration, oomThreshold float64, noSignals bool, prod *production) (*tracker, error) {
 	t, err := newTracker(dir, interval, newRuntime())
 	if err != nil {
 		return nil, err
@@ -307,6 +310,9 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 		IntervalNS:    int64(interval),
 		ExitHooks:     exitHooksSupported,
 		OwnModule:     ownModule(),
+	}
+	if prod != nil {
+		st.Production, st.Program, st.Host, st.Build = true, prod.program, prod.host, prod.build
 	}
 	if oomThreshold > 0 {
 		g, err := oomguard.Start(oomguard.WithThreshold(oomThreshold), oomguard.WithOnTrigger(t.onOOM))

@@ -380,6 +380,12 @@ func (s *Start) encode(e *encoder) {
 	e.strOmit("guard_error", s.GuardError)
 	e.strOmit("env_gogc", s.EnvGOGC)
 	e.strOmit("env_gomemlimit", s.EnvGOMEMLIMIT)
+	if s.Production {
+		e.bool("production", true)
+	}
+	e.strOmit("program", s.Program)
+	e.strOmit("host", s.Host)
+	e.strOmit("build", s.Build)
 	e.close()
 }
 

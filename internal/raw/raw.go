@@ -39,14 +39,22 @@ var AgentPackages = []string{
 	AgentModule + "/peak",
 	AgentModule + "/oomguard",
 	AgentModule + "/internal/raw",
+	AgentModule + "/internal/privdir",
 	AgentModule + "/internal/procfs",
 	AgentModule + "/internal/ownfd",
 	AgentModule + "/internal/memsource",
 }
 
 const (
-	// EnvDir names the run directory; the tracker starts only when it is set.
+	// EnvDir names the run directory `gofil run` made; the tracker starts
+	// when it is set.
 	EnvDir = "GOFIL_DIR"
+	// EnvOut names the directory a program built by `gofil build` makes
+	// its run directory in, one per process, when no gofil runs it (in
+	// production); it overrides the directory `gofil build --out` baked
+	// in. Without GOFIL_DIR, EnvOut or a baked-in directory, the tracker
+	// does not start.
+	EnvOut = "GOFIL_OUT"
 	// EnvInterval is the sampling interval as a Go duration ("5ms").
 	EnvInterval = "GOFIL_INTERVAL"
 	// EnvOOMThreshold is the fraction of the memory limit at which the
@@ -73,6 +81,10 @@ const (
 	// gofil.
 	EnvListenPID = "GOFIL_LISTEN_PID"
 )
+
+// SubDir is the directory the tracker writes into inside a report
+// directory: `gofil run` names it in EnvDir, a production run makes it.
+const SubDir = "raw"
 
 // Names of the files in a run directory.
 const (
@@ -278,6 +290,14 @@ type Start struct {
 	// build information: its code is the program's own. Empty when not
 	// known (a program built from files).
 	OwnModule string `json:"own_module,omitempty"`
+	// Production is set when the program was built by `gofil build` and
+	// started without gofil: nothing outside it recorded how it ended.
+	// Program is then its os.Args[0], Host the machine's host name, and
+	// Build the settings `gofil build` baked in.
+	Production bool   `json:"production,omitempty"`
+	Program    string `json:"program,omitempty"`
+	Host       string `json:"host,omitempty"`
+	Build      string `json:"build,omitempty"`
 }
 
 // Exit is written by the tracker's last act.

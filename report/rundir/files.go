@@ -1,10 +1,12 @@
 package rundir
 
+import "github.com/gofil/gofil/internal/raw"
+
 // Files of a run directory: the tracker's, in RawDir, and the report's, at
 // its top, beside meta.json's facts (MetaFile, in RawDir) and gofil's own
 // RSS readings (RSSFile).
 const (
-	RawDir      = "raw"
+	RawDir      = raw.SubDir
 	PeakProfile = "peak.pb.gz"
 	PeakFolded  = "peak.folded"
 	OOMProfile  = "oom.pb.gz"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -100,7 +101,35 @@ type Meta struct {
 	// image by exec, unless the tracker wrote its end after that (the
 	// program had closed the pipe). 0 if it did not.
 	TrackerGone time.Duration
-	Notes       []string
+	// Production says no gofil ran the program: a binary `gofil build`
+	// wrote started its tracker itself (raw.Start.Production). What is
+	// known of its end is what the tracker recorded.
+	Production bool
+	Notes      []string
+}
+
+// ProductionMeta is what is known of a production run from the tracker's
+// files alone: the program, when it started, and, from its exit record if
+// it wrote one, how long it ran; else from its last timeline line, and
+// its peak RSS from the timeline's readings.
+func ProductionMeta(run *Run) Meta {
+	st := run.Start
+	m := Meta{
+		Command: []string{st.Program}, Target: st.Program, Binary: filepath.Base(st.Program),
+		Started: time.Unix(0, st.StartUnix), Production: true,
+	}
+	for _, p := range run.Timeline {
+		m.Duration = p.At
+		if p.RSS > m.HighWater {
+			m.HighWater = p.RSS
+		}
+	}
+	if run.Exit != nil {
+		m.Duration = time.Duration(run.Exit.AtNS)
+	} else {
+		m.EndUnknown = true
+	}
+	return m
 }
 
 // nonNil is s, or an empty list for JSON.

@@ -3,8 +3,10 @@ package summary
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/report/rundir"
@@ -53,5 +55,36 @@ func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
 	}
 	if own, _ := ownPeakRSS(rundir.Meta{MaxRSS: 90 << 20, HighWater: 40 << 20}, &rundir.Run{}); own != 90<<20 {
 		t.Errorf("without the tracker's reading at exit, own = %d, want wait4's bound", own)
+	}
+}
+
+// TestProductionEnd: a production run's end is what its tracker recorded,
+// and without a record, a kill no program can catch.
+func TestProductionEnd(t *testing.T) {
+	start := &raw.Start{Production: true, Program: "/srv/job", StartUnix: 1}
+	cases := []struct {
+		exit  *raw.Exit
+		code  int
+		ended string
+	}{
+		{nil, -1, "no record of its end: killed (SIGKILL or the OOM killer)"},
+		{&raw.Exit{How: "return"}, 0, "main returned (exit code 0)"},
+		{&raw.Exit{How: "panic"}, 2, "a panic in main (exit code 2)"},
+		{&raw.Exit{How: "signal SIGTERM"}, -1, "by SIGTERM (the tracker recorded it)"},
+		{&raw.Exit{How: "exit"}, -1, "the tracker recorded its end (exit); the exit code is not recorded"},
+	}
+	for _, c := range cases {
+		run := &rundir.Run{Start: start, Exit: c.exit, Timeline: []rundir.TimelinePoint{{At: time.Second, RSS: 5 << 20}}}
+		meta := rundir.ProductionMeta(run)
+		s := Build(meta, run)
+		if s.ExitCode != c.code || s.Ended != c.ended {
+			t.Errorf("exit %+v: exit code %d, ended %q; want %d, %q", c.exit, s.ExitCode, s.Ended, c.code, c.ended)
+		}
+		if !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.HasPrefix(n, "production run:") }) {
+			t.Errorf("exit %+v: no note says it was a production run: %q", c.exit, s.Notes)
+		}
+		if len(s.Command) != 1 || s.Command[0] != "/srv/job" || s.Peak == nil || s.Peak.RSSBytes != 5<<20 {
+			t.Errorf("exit %+v: command %q, peak %+v; want the program and the timeline's RSS", c.exit, s.Command, s.Peak)
+		}
 	}
 }

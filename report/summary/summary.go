@@ -267,6 +267,10 @@ func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 		s.ExitCode = -1
 		s.Ended = "not known"
 	}
+	if meta.Production {
+		s.ExitCode, s.Ended = productionEnd(run.Exit)
+		s.Notes = append(s.Notes, "production run: a binary gofil build wrote ran without gofil; its end, as its tracker recorded it: "+s.Ended)
+	}
 	if run.Exit != nil {
 		s.ExitPath = run.Exit.How
 		s.Tracker = &TrackerInfo{
@@ -279,6 +283,24 @@ func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 		s.SamplingRate = run.Start.Rate
 	}
 	return s
+}
+
+// productionEnd is the exit code and the end of a production run as its
+// tracker recorded them in exit (-1: the exit code is not known). A
+// process with no record of its end was killed by a signal no program can
+// catch: SIGKILL, which is also the out-of-memory killer's.
+func productionEnd(exit *raw.Exit) (int, string) {
+	switch {
+	case exit == nil:
+		return -1, "no record of its end: killed (SIGKILL or the OOM killer)"
+	case exit.How == "return":
+		return 0, "main returned (exit code 0)"
+	case exit.How == "panic":
+		return 2, "a panic in main (exit code 2)"
+	case strings.HasPrefix(exit.How, "signal "):
+		return -1, "by " + strings.TrimPrefix(exit.How, "signal ") + " (the tracker recorded it)"
+	}
+	return -1, "the tracker recorded its end (" + exit.How + "); the exit code is not recorded"
 }
 
 // endNote is the note on how the run ended when that leaves something out

@@ -119,6 +119,20 @@ type Options struct {
 	// afresh into Output.
 	Binaries string
 
+	// Ldflags, when set, gives linker flags of gofil's own, such as
+	// -X=PKG.NAME=VALUE, from the import paths of the packages the
+	// program links (as Build returns them): they are added to every
+	// -ldflags value of the build before the user's, so that whichever
+	// value the main package takes has them. Not with Binaries: a kept
+	// binary is not keyed by them.
+	Ldflags func(packages []string) []string
+	// GODEBUG, when set, is added to the program's default GODEBUG (the
+	// linker's runtime.godebugDefault, which the go command otherwise
+	// makes of the package's DefaultGODEBUG): the runtime applies it at
+	// start-up, before the environment's GODEBUG, as it does
+	// memprofilerate there.
+	GODEBUG string
+
 	// agent is the agent's source; nil is gofil.AgentSource.
 	agent fs.FS
 }
@@ -150,6 +164,7 @@ type listed struct {
 	SwigCXXFiles   []string
 	SysoFiles      []string
 	EmbedFiles     []string
+	DefaultGODEBUG string
 	Module         *listedModule
 	Error          *struct{ Err string }
 	// Deps are the import paths of every package the program links,
@@ -169,7 +184,7 @@ type listedModule struct {
 
 // listFields are the fields of listed, for go list -json.
 const listFields = "Dir,ImportPath,Name,Standard,GoFiles,CgoFiles,IgnoredGoFiles,CFiles,CXXFiles,MFiles,HFiles,FFiles,SFiles," +
-	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,Module,Error,Deps"
+	"SwigFiles,SwigCXXFiles,SysoFiles,EmbedFiles,DefaultGODEBUG,Module,Error,Deps"
 
 // Build compiles t with the tracker injected into opts.Output and returns
 // the import paths of the packages the program links without the agent,
@@ -242,6 +257,9 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	output := opts.Output
 	var kept *entry
 	if opts.Binaries != "" {
+		if opts.Ldflags != nil || opts.GODEBUG != "" {
+			return nil, errors.New("build: a kept binary is not keyed by Ldflags and GODEBUG")
+		}
 		key, err := entryKey(t, genv, opts.Flags)
 		if err != nil {
 			return nil, fmt.Errorf("binary cache: %w", err)
@@ -405,8 +423,12 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		return nil, fmt.Errorf("overlay: %w", err)
 	}
 
+	own, err := ownLdflags(opts, pkg)
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"build", "-overlay", overlayPath, "-o", output}
-	args = append(args, buildFlags(goflags, flags)...)
+	args = append(args, buildFlags(goflags, flags, own)...)
 	if goMod != "" && !versioned && !hasFlag(flags, "-mod") {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(goMod), "vendor", "modules.txt")); err == nil {
 			// The agent is not in vendor/modules.txt.
@@ -440,6 +462,30 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 		evict(opts.Binaries, keepBinaries, keepBytes)
 	}
 	return pkg, nil
+}
+
+// ownLdflags is what opts.Ldflags gives and the default GODEBUG with
+// opts.GODEBUG, each quoted as one field of a -ldflags value.
+func ownLdflags(opts Options, pkg *listed) ([]string, error) {
+	var flags []string
+	if opts.Ldflags != nil {
+		flags = opts.Ldflags(append([]string{"main"}, pkg.Deps...))
+	}
+	if opts.GODEBUG != "" {
+		g := opts.GODEBUG
+		if pkg.DefaultGODEBUG != "" {
+			g = pkg.DefaultGODEBUG + "," + g
+		}
+		flags = append(flags, "-X=runtime.godebugDefault="+g)
+	}
+	for i, f := range flags {
+		q, err := ldflagsField(f)
+		if err != nil {
+			return nil, err
+		}
+		flags[i] = q
+	}
+	return flags, nil
 }
 
 func displayName(t Target, pkg *listed) string {

@@ -456,9 +456,48 @@ func TestBuildFlags(t *testing.T) {
 		{[]string{"-tags=a"}, []string{"-tags", "prod"}, []string{"-ldflags=-checklinkname=0", "-tags=prod,gofil_linkname"}},
 	}
 	for _, c := range cases {
-		if got := buildFlags(c.goflags, c.flags); !slices.Equal(got, c.want) {
+		if got := buildFlags(c.goflags, c.flags, nil); !slices.Equal(got, c.want) {
 			t.Errorf("buildFlags(%q, %q) = %q, want %q", c.goflags, c.flags, got, c.want)
 		}
+	}
+}
+
+// TestBuildFlagsOwn: gofil's own linker flags join its first -ldflags
+// value and every one of the user's, before the user's flags (after a
+// package pattern), so that whichever value the main package takes has
+// them and a -X of the user's still wins.
+func TestBuildFlagsOwn(t *testing.T) {
+	own := []string{"-X=p.a=1", "'-X=p.b=x y'"}
+	got := buildFlags([]string{"-ldflags=-X=p.a=2"}, []string{"-ldflags=all=-s"}, own)
+	want := []string{
+		"-ldflags=-checklinkname=0 -X=p.a=1 '-X=p.b=x y'",
+		"-ldflags=-checklinkname=0 -X=p.a=1 '-X=p.b=x y' -X=p.a=2",
+		"-ldflags=all=-checklinkname=0 -X=p.a=1 '-X=p.b=x y' -s",
+		"-tags=gofil_linkname",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("buildFlags = %q, want %q", got, want)
+	}
+}
+
+// TestLdflagsField: a field is quoted so that the go command's split
+// (splitGOFLAGS splits as it does) gives it back whole, or refused.
+func TestLdflagsField(t *testing.T) {
+	for _, s := range []string{"-X=p.v=plain", "-X=p.v=/a dir/x", "-X=p.v=it's here", `-X=p.v=say "hi" 'x'`} {
+		q, err := ldflagsField(s)
+		if strings.Contains(s, `"`) && strings.Contains(s, "'") {
+			if err == nil {
+				t.Errorf("ldflagsField(%q) = %q, want an error", s, q)
+			}
+			continue
+		}
+		got, serr := splitGOFLAGS(q)
+		if err != nil || serr != nil || len(got) != 1 || got[0] != s {
+			t.Errorf("ldflagsField(%q) = %q, %v: splits into %q, %v", s, q, err, got, serr)
+		}
+	}
+	if q, err := ldflagsField("-X=p.v=a\nb c"); err == nil {
+		t.Errorf("a newline: %q, want an error", q)
 	}
 }
 

@@ -40,7 +40,10 @@ func splitGOFLAGS(s string) ([]string, error) {
 
 // buildFlags returns the flags gofil gives `go build`: the user's, with
 // the linker flag the tracker needs (-checklinkname=0, for its exit hook)
-// added to every -ldflags they set, on the command line or in GOFLAGS.
+// and own, further linker flags of gofil's (the settings `gofil build`
+// bakes in with -X), added to every -ldflags they set, on the command line
+// or in GOFLAGS. Each of own is one field of a -ldflags value, quoted
+// as the go command splits them (ldflagsField).
 //
 // -ldflags is a per-package flag: each occurrence, GOFLAGS' first and then
 // the command line's, adds a value, and a package takes the last value
@@ -56,7 +59,11 @@ func splitGOFLAGS(s string) ([]string, error) {
 // flag, builds the other). -tags is not per package: the last one given
 // wins, the command line's over GOFLAGS'. So the user's tags and gofil's
 // go in one -tags flag, at the end.
-func buildFlags(goflags, flags []string) []string {
+func buildFlags(goflags, flags, own []string) []string {
+	ownFlags := "-checklinkname=0"
+	for _, f := range own {
+		ownFlags += " " + f
+	}
 	var values []string
 	tags := ""
 	for _, f := range goflags {
@@ -67,7 +74,7 @@ func buildFlags(goflags, flags []string) []string {
 			tags = v
 		}
 	}
-	out := []string{"-ldflags=-checklinkname=0"}
+	out := []string{"-ldflags=" + ownFlags}
 	var rest []string
 	for i := 0; i < len(flags); i++ {
 		f := flags[i]
@@ -92,7 +99,7 @@ func buildFlags(goflags, flags []string) []string {
 		rest = append(rest, f)
 	}
 	for _, v := range values {
-		out = append(out, "-ldflags="+withCheckLinkname(v))
+		out = append(out, "-ldflags="+withOwnLdflags(v, ownFlags))
 	}
 	out = append(out, "-tags="+withLinknameTag(tags))
 	return append(rest, out...)
@@ -124,10 +131,10 @@ func withLinknameTag(tags string) string {
 	return strings.Join(append(list, LinknameTag), ",")
 }
 
-// withCheckLinkname adds -checklinkname=0 to one -ldflags value, after its
-// package pattern if it has one ("all=-s -w").
-func withCheckLinkname(v string) string {
-	const own = "-checklinkname=0"
+// withOwnLdflags adds gofil's own linker flags to one -ldflags value,
+// before the user's (so that a -X of theirs wins over one of gofil's), after
+// its package pattern if it has one ("all=-s -w").
+func withOwnLdflags(v, own string) string {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return own
@@ -186,4 +193,22 @@ func tagFlags(flags []string) []string {
 		}
 	}
 	return out
+}
+
+// ldflagsField quotes s as one field of a -ldflags value, which the go
+// command splits at spaces, taking a field wrapped in single or double
+// quotes whole (cmd/internal/quoted.Split). A field holding both quotes
+// and a space, or a newline, cannot be given.
+func ldflagsField(s string) (string, error) {
+	switch {
+	case strings.ContainsAny(s, "\n\r"):
+		return "", fmt.Errorf("%q: a linker flag cannot hold a newline", s)
+	case !strings.ContainsAny(s, " \t'\""):
+		return s, nil
+	case !strings.Contains(s, "'"):
+		return "'" + s + "'", nil
+	case !strings.Contains(s, `"`):
+		return `"` + s + `"`, nil
+	}
+	return "", fmt.Errorf("%q: a linker flag cannot hold both kinds of quote", s)
 }

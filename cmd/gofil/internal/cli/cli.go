@@ -18,6 +18,7 @@ const usage = `gofil finds the moment a Go program used the most memory, and whi
 
 Usage:
   gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINARY [-- ARGS...]
+  gofil build [-o BINARY] [flags] PACKAGE[@VERSION] | FILE.go...
   gofil report [--open] [-o DIR] DIR | PROFILE
   gofil watch [flags] URL
   gofil diff [-o FILE.svg] BASE.pb.gz NEW.pb.gz
@@ -48,6 +49,9 @@ type command struct {
 // commands is gofil's command table.
 var commands = []command{
 	{"run", runUsage, runCommand},
+	{"build", buildUsage, func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+		return buildCommand(ctx, args, stderr)
+	}},
 	{"report", reportUsage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return reportCommand(ctx, args, stdout, stderr)
 	}},

@@ -222,13 +222,18 @@ func reportFromDir(f reportFlags, stderr io.Writer) (string, error) {
 }
 
 // metaFromDir gives back what `gofil run` knew of the program from outside:
-// raw/meta.json and rss.tsv, or for a report written before meta.json, the
+// raw/meta.json and rss.tsv; for a production run, which has neither, what
+// its tracker recorded; or for a report written before meta.json, the
 // directory's summary.json, its peak.pb.gz and rss.tsv. Each may be
 // missing; what they held is then not known.
 func metaFromDir(dir string, run *rundir.Run) (rundir.Meta, error) {
 	meta, ok, err := rundir.ReadMeta(filepath.Join(dir, rundir.RawDir))
 	if err != nil {
 		return meta, err
+	}
+	if !ok && run.Start != nil && run.Start.Production {
+		// No gofil ran the program: what its tracker recorded is all.
+		return rundir.ProductionMeta(run), nil
 	}
 	if ok {
 		// What gofil run recorded, and its RSS readings.

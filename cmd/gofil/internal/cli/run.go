@@ -104,14 +104,9 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 	f.buildFlags = bf
 	f.rate = DefaultRate
 	if *rate != "" {
-		r, err := parseSize(*rate)
-		if err != nil {
-			return f, nil, nil, fmt.Errorf("--rate: %w", err)
+		if f.rate, err = parseRate(*rate); err != nil {
+			return f, nil, nil, err
 		}
-		if r < 1 || r > 1<<30 {
-			return f, nil, nil, fmt.Errorf("--rate must be between 1 and 1G bytes")
-		}
-		f.rate = r
 	}
 	if *limit != "" {
 		l, err := parseSize(*limit)
@@ -123,13 +118,35 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 		}
 		f.memoryLimit = l
 	}
-	if f.oomThreshold != "off" {
-		v, err := strconv.ParseFloat(f.oomThreshold, 64)
-		if err != nil || !(v > 0 && v < 1) { // NaN fails both
-			return f, nil, nil, fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
-		}
+	if err := checkThreshold(f.oomThreshold); err != nil {
+		return f, nil, nil, err
 	}
 	return f, target, progArgs, nil
+}
+
+// parseRate parses --rate: a size between 1 and 1G bytes.
+func parseRate(s string) (uint64, error) {
+	r, err := parseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--rate: %w", err)
+	}
+	if r < 1 || r > 1<<30 {
+		return 0, fmt.Errorf("--rate must be between 1 and 1G bytes")
+	}
+	return r, nil
+}
+
+// checkThreshold checks --oom-threshold: a fraction between 0 and 1, or
+// "off".
+func checkThreshold(s string) error {
+	if s == "off" {
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0 && v < 1) { // NaN fails both
+		return fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
+	}
+	return nil
 }
 
 func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
