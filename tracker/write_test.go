@@ -22,3 +22,11 @@ func TestWriteGap(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnModule: the module of the main package, from the build
+// information: a test binary's main package is in gofil's module.
+func TestOwnModule(t *testing.T) {
+	if got := ownModule(); got != "github.com/gofil/gofil" {
+		t.Errorf("ownModule() = %q, want github.com/gofil/gofil", got)
+	}
+}

@@ -380,6 +380,7 @@ func (s *Start) encode(e *encoder) {
 	e.strOmit("guard_error", s.GuardError)
 	e.strOmit("env_gogc", s.EnvGOGC)
 	e.strOmit("env_gomemlimit", s.EnvGOMEMLIMIT)
+	e.strOmit("own_module", s.OwnModule)
 	if s.Production {
 		e.bool("production", true)
 	}
