@@ -130,11 +130,7 @@ func (h *Heap) Sites() []Site {
 			site = &Site{Function: f.Func, File: f.File, Line: f.Line}
 			acc[k] = site
 		}
-		site.Bytes += s.Bytes
-		site.Objects += s.Objects
-		site.LiveBytes += s.Live()
-		*h.rest(&site.GarbageBytes, &site.NotKnownBytes) += s.Garbage()
-		site.variance += h.SamplingVariance(s)
+		h.addTo(site, s)
 	}
 	out := make([]Site, 0, len(acc))
 	for _, s := range acc {
@@ -142,6 +138,21 @@ func (h *Heap) Sites() []Site {
 		s.ErrorBytes = errorOf(s.variance)
 		out = append(out, *s)
 	}
+	sortSites(out)
+	return out
+}
+
+// addTo counts stack s in site.
+func (h *Heap) addTo(site *Site, s Stack) {
+	site.Bytes += s.Bytes
+	site.Objects += s.Objects
+	site.LiveBytes += s.Live()
+	*h.rest(&site.GarbageBytes, &site.NotKnownBytes) += s.Garbage()
+	site.variance += h.SamplingVariance(s)
+}
+
+// sortSites orders sites largest first, then by function and line.
+func sortSites(out []Site) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Bytes != out[j].Bytes {
 			return out[i].Bytes > out[j].Bytes
@@ -151,7 +162,6 @@ func (h *Heap) Sites() []Site {
 		}
 		return out[i].Line < out[j].Line
 	})
-	return out
 }
 
 // SamplingVariance is the variance of s.Bytes, a figure unbiased from the

@@ -1,7 +1,6 @@
 package heap
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/gofil/gofil/flamegraph"
@@ -110,11 +109,7 @@ func (h *Heap) OwnSites(o Own) []Site {
 			acc[k] = site
 			below[k] = map[frameKey]int64{}
 		}
-		site.Bytes += s.Bytes
-		site.Objects += s.Objects
-		site.LiveBytes += s.Live()
-		*h.rest(&site.GarbageBytes, &site.NotKnownBytes) += s.Garbage()
-		site.variance += h.SamplingVariance(s)
+		h.addTo(site, s)
 		below[k][keyOf(s.Frames[s.Site()])] += s.Bytes
 	}
 	out := make([]Site, 0, len(acc))
@@ -126,14 +121,6 @@ func (h *Heap) OwnSites(o Own) []Site {
 		}
 		out = append(out, *s)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Bytes != out[j].Bytes {
-			return out[i].Bytes > out[j].Bytes
-		}
-		if out[i].Function != out[j].Function {
-			return out[i].Function < out[j].Function
-		}
-		return out[i].Line < out[j].Line
-	})
+	sortSites(out)
 	return out
 }

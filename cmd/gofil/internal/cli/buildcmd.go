@@ -168,15 +168,8 @@ func buildCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		os.Remove(output)
 		return fail(128+int(sig), "%s during the build: the build was stopped", unix.SignalName(sig))
 	}
-	var be *build.Error
-	if errors.As(err, &be) {
-		if be.Output != "" {
-			fmt.Fprint(stderr, strings.TrimRight(be.Output, "\n")+"\n")
-		}
-		return fail(exitBadInput, "%s", be.Msg)
-	}
 	if err != nil {
-		return fail(exitBadInput, "%v", err)
+		return buildFailed(stderr, err)
 	}
 	where := "set " + raw.EnvOut + " to a directory to start its tracker"
 	if f.out != "" {

@@ -211,15 +211,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		if sig := endBuild(); sig != 0 {
 			return fail(128+int(sig), "%s during the build: the build was stopped and what it wrote removed", unix.SignalName(sig))
 		}
-		var be *build.Error
-		if errors.As(err, &be) {
-			if be.Output != "" {
-				fmt.Fprint(stderr, strings.TrimRight(be.Output, "\n")+"\n")
-			}
-			return fail(exitBadInput, "%s", be.Msg)
-		}
 		if err != nil {
-			return fail(exitBadInput, "%v", err)
+			return buildFailed(stderr, err)
 		}
 	}
 
@@ -602,4 +595,17 @@ func interruptible(ctx context.Context) (context.Context, func() syscall.Signal)
 		cancel()
 		return got
 	}
+}
+
+// buildFailed is the error of a build that failed: the compiler's output
+// on stderr, if any, then one line.
+func buildFailed(stderr io.Writer, err error) error {
+	var be *build.Error
+	if errors.As(err, &be) {
+		if be.Output != "" {
+			fmt.Fprint(stderr, strings.TrimRight(be.Output, "\n")+"\n")
+		}
+		return fail(exitBadInput, "%s", be.Msg)
+	}
+	return fail(exitBadInput, "%v", err)
 }
