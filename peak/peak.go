@@ -317,7 +317,7 @@ func (p Peak) Memory() uint64 {
 // allocated by the mark.
 func (p Peak) heap() uint64 {
 	h := p.Exact()
-	if h == 0 && p.Bytes > 0 {
+	if h == 0 && p.Bytes > 0 || p.misplaced() {
 		h = uint64(p.Bytes)
 	}
 	if b := p.MarkBounds; !p.Proven() && b.Known() && p.agreesWith(b) {
@@ -329,6 +329,16 @@ func (p Peak) heap() uint64 {
 		}
 	}
 	return h
+}
+
+// misplaced reports whether the pair counts so much less than the heap its
+// mark is proven to have held (less than half, and by more than misplacedBy)
+// that it cannot be that mark's pair, whatever the sampling: a pair given a
+// mark it does not describe (a forced GC's early publication told wrongly).
+// It is then compared by what it counts, not by the mark's figure.
+func (p Peak) misplaced() bool {
+	return p.MarkExact != 0 && p.Unswept == 0 && p.Sampled >= 0 &&
+		uint64(p.Sampled) < p.MarkExact/2 && p.MarkExact-uint64(p.Sampled) > misplacedBy
 }
 
 // near reports whether a heap of h bytes, read after the pair's mark, is

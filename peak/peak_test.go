@@ -329,3 +329,27 @@ func testCarryLive(t *testing.T, earlierPeak, carry bool) {
 		}
 	}
 }
+
+// TestMisplacedPairIsNoPeak: a pair that counts 0.5 MiB for a mark whose
+// heap the readings prove to have been 371 MiB is not that mark's pair (a
+// forced GC's early publication told wrongly gives a pair the wrong mark):
+// it does not replace a peak whose pair counts the 370 MiB its mark held,
+// and the report keeps stacks that account for the heap.
+func TestMisplacedPairIsNoPeak(t *testing.T) {
+	var a Accountant
+	a.Rate = 64 << 10
+	good := Peak{Cycle: 5, Bytes: 368 << 20, Sampled: 368 << 20, MarkExact: 370 << 20}
+	bad := Peak{Cycle: 7, Bytes: 512 << 10, Sampled: 512 << 10, MarkExact: 371 << 20}
+	if !a.offer(good) {
+		t.Fatal("the first pair is not the peak")
+	}
+	if a.offer(bad) {
+		p, _ := a.Peak()
+		t.Errorf("a pair counting %d bytes for a mark proven at %d became the peak (mark %d)", bad.Sampled, bad.MarkExact, p.Cycle)
+	}
+	// A pair that counts as much as sampling allows is its mark's.
+	near := Peak{Cycle: 9, Bytes: 365 << 20, Sampled: 365 << 20, MarkExact: 372 << 20}
+	if !a.offer(near) {
+		t.Errorf("a pair counting 365 MiB for a mark proven at 372 MiB did not become the peak")
+	}
+}

@@ -69,3 +69,9 @@ func readingSlack(n float64) float64 {
 func Agreement(rate int, n float64) float64 {
 	return samplingError(rate, n) + 0.01*n
 }
+
+// misplacedBy is how much less than the proven heap at its mark a pair must
+// count, besides less than half, to be taken for another mark's (misplaced):
+// 8 MiB is four standard deviations of sampling a heap of 8 MiB at a rate
+// of 512 KiB, and 30 of one at the default 64 KiB.
+const misplacedBy = 8 << 20
