@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"runtime"
 	"sort"
+	"strings"
 )
 
 // encodeProfile writes an attribution as a gzipped pprof profile
@@ -16,6 +17,7 @@ func encodeProfile(a *attribution) ([]byte, error) {
 	e := &protoEncoder{strings: map[string]int64{"": 0}, stringList: []string{""}}
 	e.locations = map[uintptr]uint64{}
 	e.functions = map[[2]string]uint64{}
+	e.runtimePCs = map[uintptr]bool{}
 
 	var msg []byte
 	for _, vt := range [][2]string{{"inuse_objects", "count"}, {"inuse_space", "bytes"}} {
@@ -29,10 +31,7 @@ func encodeProfile(a *attribution) ([]byte, error) {
 	for _, k := range keys {
 		h := a.buckets[k]
 		var locs, vals []byte
-		for _, pc := range k.stack {
-			if pc == 0 {
-				break
-			}
+		for _, pc := range e.trim(k.stack[:]) {
 			locs = appendVarint(locs, e.location(pc))
 		}
 		vals = appendVarint(vals, uint64(h.objects))
@@ -62,7 +61,46 @@ func encodeProfile(a *attribution) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// trim cuts a stack at its end (the first zero) and drops its leading
+// frames in the runtime (the allocator's), as runtime/pprof's heap
+// profiles do, unless the stack is all runtime.
+func (e *protoEncoder) trim(stack []uintptr) []uintptr {
+	n := 0
+	for n < len(stack) && stack[n] != 0 {
+		n++
+	}
+	stack = stack[:n]
+	for i, pc := range stack {
+		if !e.inRuntime(pc) {
+			return stack[i:]
+		}
+	}
+	return stack
+}
+
+// inRuntime tells whether every frame of pc (inlined ones too) is the
+// runtime's.
+func (e *protoEncoder) inRuntime(pc uintptr) bool {
+	if r, ok := e.runtimePCs[pc]; ok {
+		return r
+	}
+	r := true
+	frames := runtime.CallersFrames([]uintptr{pc})
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			r = false
+		}
+		if !more {
+			break
+		}
+	}
+	e.runtimePCs[pc] = r
+	return r
+}
+
 type protoEncoder struct {
+	runtimePCs   map[uintptr]bool
 	strings      map[string]int64
 	stringList   []string
 	locations    map[uintptr]uint64
