@@ -49,14 +49,14 @@
 // Why the figure is stable: the collector's pace within the scope is the
 // scope's own, whatever GOGC says; at GC percent 10 a mark comes every
 // time the heap grows by a tenth of the live heap (or 400 KiB), so the
-// garbage in the heap at a mark is at most about that, and whether the
-// data a test holds at its peak is counted does not depend on when marks
-// fall. What still moves is what a test allocates and drops during a
-// mark and between two: a test that holds what it allocates moves by a
-// percent or two from run to run; one that allocates and drops its heap's
-// size many times over while it grows (map growth, append, scratch
-// buffers) by up to about 20%, depending on where the marks fall and how
-// long they take (what is allocated during a mark counts as live at it).
+// garbage in the heap at a mark is about that at most, and data a test
+// holds at its peak counts whenever the marks fall. What still moves is
+// what a test allocates during a mark, which counts at that mark (live or
+// not) and which the collector does not always hold back: a test that
+// holds what it allocates, with small garbage along the way, moves by a
+// few percent from run to run; one that drops a large heap and goes on
+// allocating large buffers, or that grows structures many times over,
+// by up to about 20%.
 //
 // # What is retained
 //

@@ -178,23 +178,35 @@ func TestGoroutines(t *testing.T) {
 const reproChild = "MEMTEST_REPRO_CHILD"
 
 // reproFunc is the measured function of the reproducibility test: it
-// holds 24 MiB in many sizes, with a 64 KiB scratch buffer and a string
-// made and dropped for every 96 KiB it keeps.
+// holds 24 MiB in many sizes and, for every 32 KiB it keeps, builds and
+// drops a list of 1,000 small nodes (48 KiB of garbage). Its peak, at its
+// end, is the 24 MiB and the garbage since the last GC: a tenth of the
+// live heap at most within a scope, up to four times it at GOGC 400.
 func reproFunc(b *blocks) {
+	kept := 0
 	for _, size := range exactSizes {
 		for share := 0; share < 24*mib/len(exactSizes); share += size {
 			b.held = append(b.held, make([]byte, size))
-			if share%(96<<10) < size {
-				scratch := make([]byte, 64<<10)
-				scratch[len(scratch)-1] = byte(share)
-				sink = string(scratch[:1000])
+			for kept += size; kept >= 32<<10; kept -= 32 << 10 {
+				var list *node
+				for i := 0; i < 1000; i++ {
+					list = &node{next: list, n: i}
+				}
+				sinkNode = list
 			}
 		}
 	}
 	b.drop()
 }
 
-var sink string
+type node struct {
+	next *node
+	n    int
+	_    [4]int
+}
+
+var sinkNode *node
+
 
 // TestReproducibleChild measures reproFunc 20 times and prints each
 // figure; it runs only under TestReproducible.
