@@ -207,7 +207,6 @@ type node struct {
 
 var sinkNode *node
 
-
 // TestReproducibleChild measures reproFunc 20 times and prints each
 // figure; it runs only under TestReproducible.
 func TestReproducibleChild(t *testing.T) {
