@@ -265,3 +265,21 @@ func spread(v []float64) (lo, hi float64) {
 	}
 	return lo, hi
 }
+
+var pool sync.Pool
+
+// TestPoolIsNotALeak puts 4 MiB of buffers in a sync.Pool: the pool keeps
+// them through one GC (in its victim cache), not two, and they are not
+// retained.
+func TestPoolIsNotALeak(t *testing.T) {
+	_, res := measure(t, []kind{retainedKind}, 1<<40, func() {
+		for i := 0; i < 64; i++ {
+			buf := make([]byte, 64<<10)
+			pool.Put(&buf)
+		}
+	}, GCPercent(1000)) // no GC while the pool fills, that would empty it
+	t.Logf("retained %d bytes", res[0].figure)
+	if res[0].figure > mib/2 {
+		t.Errorf("retained %d bytes of pooled buffers, want under 512 KiB", res[0].figure)
+	}
+}
