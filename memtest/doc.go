@@ -12,14 +12,14 @@
 // allocation sites, each with its function, file and line:
 //
 //	memtest: LimitPeak: peak heap 192.0 MiB is over the limit of 64.0 MiB
-//	  (the largest heap at a GC mark while the test ran, less the 1.9 MiB live when LimitPeak was called; GC percent 10, 37 GCs, 0 missed)
+//	  (the largest heap at a GC mark while the test ran, less the 1.9 MiB live when LimitPeak was called; GC percent 5, 37 GCs, 0 missed)
 //	  allocation sites at the peak, sampled (one sample per 4.0 KiB allocated on average):
 //	   105.0 MiB   54.7%  example.com/index.buildIndex  index.go:67
 //	    87.0 MiB   45.3%  example.com/index.(*Table).grow  table.go:112
 //
 // # The peak
 //
-// The first call in a test opens its scope: it sets the GC percent to 10
+// The first call in a test opens its scope: it sets the GC percent to 5
 // (debug.SetGCPercent; GCPercent changes it) and runtime.MemProfileRate
 // to 4096, runs a GC, and notes the live heap. The test's cleanup closes
 // the scope and restores both. The GOGC the environment sets does not
@@ -47,8 +47,8 @@
 // missed.
 //
 // Why the figure is stable: the collector's pace within the scope is the
-// scope's own, whatever GOGC says; at GC percent 10 a mark comes every
-// time the heap grows by a tenth of the live heap (or 400 KiB), so the
+// scope's own, whatever GOGC says; at GC percent 5 a mark comes every
+// time the heap grows by a twentieth of the live heap (or 200 KiB), so the
 // garbage in the heap at a mark is about that at most, and data a test
 // holds at its peak counts whenever the marks fall. What still moves is
 // what a test allocates during a mark, which counts at that mark (live or
@@ -56,7 +56,7 @@
 // holds what it allocates, with small garbage along the way, moves by a
 // few percent from run to run; one that drops a large heap and goes on
 // allocating large buffers, or that grows structures many times over,
-// by up to about 20%.
+// by up to about 12%.
 //
 // # What is retained
 //
@@ -105,8 +105,8 @@
 //
 // # Cost
 //
-// Within a scope the collector runs about ten times as often as at GOGC
-// 100, and the heap profile walks a stack per 4 KiB allocated: a test
+// Within a scope the collector runs about twenty times as often as at
+// GOGC 100, and the heap profile walks a stack per 4 KiB allocated: a test
 // that allocates much runs several times slower. Figures need Go 1.21's
 // runtime metrics; on an older runtime LimitPeak and LimitRetained fail
 // the test saying so.

@@ -122,7 +122,7 @@ func TestChurnIsNotALeak(t *testing.T) {
 	}
 	// One round holds 4 MiB (and its slots). The heap at a mark counts
 	// the garbage since the mark before: at most the round before, dead
-	// since, and what the collector's 10% lets through.
+	// since, and what the collector's 5% lets through.
 	if p := res[0].figure; p < 4*mib || p > 9*mib {
 		t.Errorf("peak of the churn = %.2f MiB, want between 4 and 9", float64(p)/mib)
 	} else {
@@ -178,16 +178,16 @@ func TestGoroutines(t *testing.T) {
 const reproChild = "MEMTEST_REPRO_CHILD"
 
 // reproFunc is the measured function of the reproducibility test: it
-// holds 24 MiB in many sizes and, for every 32 KiB it keeps, builds and
+// holds 24 MiB in many sizes and, for every 64 KiB it keeps, builds and
 // drops a list of 1,000 small nodes (48 KiB of garbage). Its peak, at its
-// end, is the 24 MiB and the garbage since the last GC: a tenth of the
+// end, is the 24 MiB and the garbage since the last GC: a twentieth of the
 // live heap at most within a scope, up to four times it at GOGC 400.
 func reproFunc(b *blocks) {
 	kept := 0
 	for _, size := range exactSizes {
 		for share := 0; share < 24*mib/len(exactSizes); share += size {
 			b.held = append(b.held, make([]byte, size))
-			for kept += size; kept >= 32<<10; kept -= 32 << 10 {
+			for kept += size; kept >= 64<<10; kept -= 64 << 10 {
 				var list *node
 				for i := 0; i < 1000; i++ {
 					list = &node{next: list, n: i}

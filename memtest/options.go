@@ -12,8 +12,8 @@ type config struct {
 }
 
 // defaultGCPercent is the GC percent while a scope is open: the heap in
-// objects stays within about 10% of the live heap.
-const defaultGCPercent = 10
+// objects stays within about 5% of the live heap.
+const defaultGCPercent = 5
 
 func newConfig(opts []Option) config {
 	c := config{gcPercent: defaultGCPercent, top: 10}
@@ -39,7 +39,7 @@ func IgnoreFunction(fn string) Option {
 }
 
 // GCPercent sets the GC percent (as debug.SetGCPercent) while the scope
-// is open; 10 by default. A lower one keeps the heap closer to the live
+// is open; 5 by default. A lower one keeps the heap closer to the live
 // heap at the cost of more GC cycles. It counts only in the first call of
 // a test, which opens the scope.
 //
