@@ -233,7 +233,10 @@ func (m measured) message(l limit, profile string) string {
 		}
 		fmt.Fprintf(&b, "  %10s  %5.1f%%  %s  %s:%d\n", units.Bytes(s.Bytes), pct, s.Func, shortFile(s.File), s.Line)
 	}
-	if n := len(m.sites) - l.cfg.top; n > 0 {
+	switch n := len(m.sites) - l.cfg.top; {
+	case n == 1:
+		fmt.Fprintf(&b, "  and 1 more site holding %s\n", units.Bytes(rest))
+	case n > 1:
 		fmt.Fprintf(&b, "  and %d more sites holding %s\n", n, units.Bytes(rest))
 	}
 	if m.ignored > 0 {

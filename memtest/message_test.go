@@ -145,3 +145,32 @@ func TestProfileEncodes(t *testing.T) {
 		t.Errorf("bigSite holds %d bytes in the profile, want 8 MiB and at most 64 KiB more", site)
 	}
 }
+
+// smallSite allocates 2 MiB in 64 KiB blocks.
+func smallSite() [][]byte {
+	var held [][]byte
+	for i := 0; i < 32; i++ {
+		held = append(held, make([]byte, 64<<10))
+	}
+	return held
+}
+
+// TestTop lists one site of two, and sums up the other.
+func TestTop(t *testing.T) {
+	f, _ := measure(t, []kind{peakKind}, mib, func() {
+		big, _ := bigSite()
+		small := smallSite()
+		runtime.KeepAlive(big)
+		runtime.KeepAlive(small)
+	}, Top(1))
+	if len(f.errors) != 1 {
+		t.Fatalf("%d errors, want 1: %q", len(f.errors), f.errors)
+	}
+	msg := f.errors[0]
+	if !strings.Contains(msg, "memtest.bigSite") || strings.Contains(msg, "memtest.smallSite") {
+		t.Errorf("the message should list bigSite alone:\n%s", msg)
+	}
+	if !regexp.MustCompile(`\n  and [12] more sites? holding 2\.\d MiB`).MatchString(msg) {
+		t.Errorf("the message does not sum up the rest as about 2 MiB:\n%s", msg)
+	}
+}
