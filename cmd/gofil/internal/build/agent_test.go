@@ -29,22 +29,32 @@ import (
 // directory it holds and waits until its input ends or it is killed.
 const holdEnv = "GOFIL_BUILD_TEST_HOLD"
 
+// heldLock and heldTemp keep the holder's lock reachable while it holds.
+var (
+	heldLock *privtmp.Lock
+	heldTemp *privtmp.Temp
+)
+
 func hold() {
 	mode, cache, _ := strings.Cut(os.Getenv(holdEnv), " ")
 	var dir string
 	switch mode {
 	case "agent":
-		d, _, err := writeAgent(cache, gofil.AgentSource)
+		d, lock, err := writeAgent(cache, gofil.AgentSource)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		// Held in a global: a lock that becomes garbage is closed by its
+		// file's finalizer at the next GC, and the hold with it.
+		heldLock = lock
 		dir = d
 	case "write":
 		_, files, contents, err := agentFiles(gofil.AgentSource)
 		if err == nil {
 			var tmp *privtmp.Temp
 			if tmp, err = privtmp.MakeTemp(cache, agentTempPrefix); err == nil {
+				heldTemp = tmp
 				dir = tmp.Dir
 				err = writeFiles(dir, files, contents)
 			}
