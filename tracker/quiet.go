@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -187,6 +188,11 @@ func (t *tracker) goQuiet() {
 		t.flushPeak()
 	}
 	t.writeHistory()
+	// Should the runtime now end the program for a deadlock, this says
+	// why it ended (exit code 2, no exit record).
+	if err := raw.ReplaceJSON(t.dir, raw.BlockedFile, &raw.Blocked{Version: raw.Version, AtNS: int64(t.since(t.start))}); err != nil {
+		warn("%v", err)
+	}
 	q := &t.quiet
 	q.on = true
 	q.resume = make(chan struct{})
@@ -201,6 +207,7 @@ func (t *tracker) leaveQuiet() {
 	q := &t.quiet
 	q.on = false
 	q.idle = 0
+	syscall.Unlink(joinPath(t.dir, raw.BlockedFile))
 	q.later(time.Now())
 	close(q.resume)
 }

@@ -850,7 +850,7 @@ func TestDeadlock(t *testing.T) {
 	for _, c := range []struct {
 		mode string
 		code int
-	}{{"chan", 2}, {"wg", 2}, {"goexit", 2}, {"timer", 0}, {"ctx", 0}} {
+	}{{"chan", 2}, {"chan-gc", 2}, {"wg", 2}, {"goexit", 2}, {"timer", 0}, {"ctx", 0}} {
 		t.Run(c.mode, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "report")
 			cmd, stdout, stderr := startGofil(t, testdata(t, "deadlock"), "run", "-o", out, ".", "--", c.mode)

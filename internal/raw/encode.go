@@ -405,8 +405,15 @@ func (x *Exit) encode(e *encoder) {
 	e.close()
 }
 
+func (x *Blocked) encode(e *encoder) {
+	e.open()
+	e.int("version", int64(x.Version))
+	e.int("at_ns", x.AtNS)
+	e.close()
+}
+
 // File is a value the tracker writes: one of *Profile, *History,
-// *Moments, *Start, *Exit.
+// *Moments, *Start, *Exit, *Blocked.
 type File interface {
 	encode(e *encoder)
 }

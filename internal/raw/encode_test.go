@@ -49,7 +49,7 @@ func fill(v reflect.Value, n *int) {
 // encoding/json's output, byte for byte, with every field set and with
 // every field zero (omitempty).
 func TestEncodeMatchesEncodingJSON(t *testing.T) {
-	for _, f := range []File{&Profile{}, &History{}, &Moments{}, &Start{}, &Exit{}} {
+	for _, f := range []File{&Profile{}, &History{}, &Moments{}, &Start{}, &Exit{}, &Blocked{}} {
 		zero := Encode(f)
 		want, err := json.Marshal(f)
 		if err != nil {

@@ -90,6 +90,7 @@ const SubDir = "raw"
 const (
 	PeakFile     = "peak.json"     // the heap at its largest mark termination
 	ExitFile     = "exit.json"     // how the program ended, as the tracker saw it
+	BlockedFile  = "blocked.json"  // every goroutine of the program waits for another: a deadlock, unless a timer wakes it
 	TimelineFile = "timeline.tsv"  // one line per sampling window, appended
 	OOMFile      = "oom.json"      // the latest emergency dump, see oomguard
 	StartFile    = "tracker.json"  // written once when the tracker starts
@@ -318,6 +319,14 @@ type Exit struct {
 	// child processes' (getrusage RUSAGE_CHILDREN).
 	MaxRSSBytes         uint64 `json:"max_rss_bytes,omitempty"`
 	ChildrenMaxRSSBytes uint64 `json:"children_max_rss_bytes,omitempty"`
+}
+
+// Blocked is written when the tracker finds every goroutine of the program
+// waiting for another, and goes quiet so that the runtime can see the
+// deadlock; removed when the program wakes again.
+type Blocked struct {
+	Version int   `json:"version"`
+	AtNS    int64 `json:"at_ns"`
 }
 
 // WriteJSON writes f to dir/name atomically and durably.

@@ -48,8 +48,11 @@ func (p TimelinePoint) Outside() uint64 {
 
 // Run is everything the tracker wrote into a run directory.
 type Run struct {
-	Start    *raw.Start
-	Exit     *raw.Exit
+	Start *raw.Start
+	Exit  *raw.Exit
+	// Blocked is set when the tracker last found every goroutine of the
+	// program waiting for another (raw.Blocked).
+	Blocked  *raw.Blocked
 	Peak     *heap.Heap
 	OOM      *heap.Heap
 	Timeline []TimelinePoint
@@ -98,6 +101,12 @@ func Load(dir string) (*Run, error) {
 	var ex raw.Exit
 	if err := ReadRaw(dir, raw.ExitFile, &ex); err == nil {
 		r.Exit = &ex
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	var bl raw.Blocked
+	if err := ReadRaw(dir, raw.BlockedFile, &bl); err == nil {
+		r.Blocked = &bl
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -188,7 +197,7 @@ func RemoveTemps(dir string) {
 	if err != nil {
 		return
 	}
-	names := []string{raw.PeakFile, raw.ExitFile, raw.OOMFile, raw.StartFile, raw.HistoryFile, raw.MomentsFile, MetaFile, PackagesFile}
+	names := []string{raw.PeakFile, raw.ExitFile, raw.BlockedFile, raw.OOMFile, raw.StartFile, raw.HistoryFile, raw.MomentsFile, MetaFile, PackagesFile}
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue

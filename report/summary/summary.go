@@ -319,7 +319,7 @@ func endNote(meta rundir.Meta, run *rundir.Run, ended string, replaced bool) str
 		return fmt.Sprintf("the program replaced its image by exec %.2fs into the run: the report holds the heap of the image that ran until then, up to its last GC%s", meta.TrackerGone.Seconds(), newImage)
 	case run.Peak == nil:
 		return "no heap peak was recorded: the program ended before its first GC cycle could be accounted"
-	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && Moment(run.Peak.Raw.Reason) == MomentIdle:
+	case run.Exit == nil && meta.ExitCode == 2 && meta.Signal == "" && (run.Blocked != nil || Moment(run.Peak.Raw.Reason) == MomentIdle):
 		return "the program ended with exit code 2 while idle, as the Go runtime ends a deadlock " +
 			"(\"all goroutines are asleep\"); the tracker had accounted the heap when it became idle"
 	case run.Exit == nil:

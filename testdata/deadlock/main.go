@@ -5,7 +5,10 @@
 // 1.5 s; ctx: on a context that times out after 1.5 s) and returns 0. It
 // does not link os/signal. Without gofil the first three end with "fatal
 // error: all goroutines are asleep - deadlock!" (or "no goroutines") and
-// exit code 2, the last two with exit code 0.
+// exit code 2, the last two with exit code 0. A mode ending in "-gc"
+// (chan-gc) first drops 32 MiB it allocated and runs a GC: the heap at
+// that GC's mark, 80 MiB with the garbage, is then the peak, larger than
+// the heap when the program blocks.
 package main
 
 import (
@@ -13,11 +16,15 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
 
 var held [][]byte
+
+// sink makes the dropped buffers escape, as real work's would.
+var sink []byte
 
 func hold() {
 	for i := 0; i < 48; i++ {
@@ -32,7 +39,16 @@ func hold() {
 func main() {
 	hold()
 	fmt.Println("holding", len(held), "MiB")
-	switch os.Args[1] {
+	mode := os.Args[1]
+	if m, ok := strings.CutSuffix(mode, "-gc"); ok {
+		for i := 0; i < 32; i++ {
+			sink = make([]byte, 1<<20)
+		}
+		sink = nil
+		runtime.GC()
+		mode = m
+	}
+	switch mode {
 	case "chan":
 		ch := make(chan int)
 		go func() { <-ch }()
