@@ -67,6 +67,7 @@ func startProduction() {
 	if s := os.Getenv(raw.EnvOOMThreshold); s != "" {
 		threshold = parseThreshold(s, threshold)
 	}
+	warnOnce()
 	prod := &production{program: os.Args[0], build: buildSettings}
 	prod.host, _ = os.Hostname()
 	dir, err := makeRunDir(out, prod, time.Now(), os.Getpid())
@@ -75,7 +76,12 @@ func startProduction() {
 		defaultRate()
 		return
 	}
-	begin(dir+string(os.PathSeparator)+raw.SubDir, defaultInterval, threshold, buildNoSignals == "1", prod)
+	if !begin(dir+string(os.PathSeparator)+raw.SubDir, defaultInterval, threshold, buildNoSignals == "1", prod) {
+		// What the tracker wrote before it failed is of no use: it
+		// leaves no room taken on a full volume.
+		os.RemoveAll(dir)
+		defaultRate()
+	}
 }
 
 // defaultRate gives a program whose tracker stays off the runtime's own

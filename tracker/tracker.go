@@ -69,17 +69,18 @@ func init() {
 }
 
 // begin starts the tracker (see start) and its exit hook, or says why it
-// could not.
-func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) {
+// could not and returns false.
+func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) bool {
 	t, err := start(dir, interval, threshold, noSignals, prod)
 	if err != nil {
 		warn("tracker not started: %v", err)
-		return
+		return false
 	}
 	activeMu.Lock()
 	active = t
 	activeMu.Unlock()
 	installExitHook(func() { t.finish(t.exitHow()) })
+	return true
 }
 
 // restoreEnv gives the program back the environment it was started with:
@@ -328,6 +329,7 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 	}
 	if err := raw.WriteJSON(dir, raw.StartFile, &st); err != nil {
 		t.timeline.Close()
+		t.gcLog.f.Close()
 		if t.guard != nil {
 			t.guard.Stop()
 		}
