@@ -217,6 +217,9 @@ type cycleLoop struct {
 	after        peak.Memory // readAfter's
 	window       peak.Memory
 	windowEnd    time.Duration
+	// timelineLines counts the timeline's lines, which set its window
+	// (timeline.go).
+	timelineLines int
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mount mounts a file system for the test with args (mount's), and
@@ -79,4 +82,89 @@ func TestProductionNeverHarmful(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProductionKeep runs a gofil-built testdata/exits, built with
+// --keep 3, again and again in one GOFIL_OUT, a second apart, while an
+// older process still runs: each start keeps the newest three run
+// directories and the living process's, and removes the others;
+// GOFIL_KEEP=1 overrides the baked count; another program's directory
+// stays.
+func TestProductionKeep(t *testing.T) {
+	t.Parallel()
+	bin := gofilBuild(t, "exits", "--keep", "3")
+	out := filepath.Join(t.TempDir(), "runs")
+	other := filepath.Join(out, "example-20200101T000000Z-h-1")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	live := exec.Command(bin, "wait")
+	live.Dir = t.TempDir()
+	live.Env = append(withoutGofilEnv(), "GOFIL_OUT="+out)
+	stdout, err := live.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer live.Wait()
+	defer live.Process.Kill()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the living process said %q, not ready", line)
+	}
+	var liveDir string
+	for _, d := range runDirs(t, out) {
+		if d != other {
+			liveDir = d
+		}
+	}
+	if liveDir == "" {
+		t.Fatalf("the living process made no run directory in %s", out)
+	}
+
+	var made []string // run directories of the runs below, oldest first
+	run := func(env ...string) {
+		t.Helper()
+		time.Sleep(1100 * time.Millisecond) // a run directory's time is to the second
+		before := map[string]bool{}
+		for _, d := range runDirs(t, out) {
+			before[d] = true
+		}
+		cmd := exec.Command(bin, "return")
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(append(withoutGofilEnv(), "GOFIL_OUT="+out), env...)
+		if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
+			t.Fatalf("%v: %s", err, b)
+		}
+		for _, d := range runDirs(t, out) {
+			if !before[d] {
+				made = append(made, d)
+			}
+		}
+	}
+	want := func(dirs ...string) {
+		t.Helper()
+		got := runDirs(t, out)
+		sort.Strings(got)
+		dirs = append(dirs, other)
+		sort.Strings(dirs)
+		if strings.Join(got, "\n") != strings.Join(dirs, "\n") {
+			t.Errorf("run directories:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(dirs, "\n"))
+		}
+	}
+	for i := 0; i < 5; i++ {
+		run()
+	}
+	if len(made) != 5 {
+		t.Fatalf("5 runs made %d directories", len(made))
+	}
+	want(liveDir, made[2], made[3], made[4])
+	run("GOFIL_KEEP=1")
+	want(liveDir, made[5])
+	live.Process.Kill()
+	live.Wait()
+	run("GOFIL_KEEP=1")
+	want(made[6])
 }

@@ -297,6 +297,7 @@ func TestBuildBadInput(t *testing.T) {
 		{"-o writable by others", []string{"-o", filepath.Join(open, "bin"), "."}, "writable by others"},
 		{"bad rate", []string{"--rate", "lots", "."}, "--rate"},
 		{"bad threshold", []string{"--oom-threshold", "2", "."}, "--oom-threshold"},
+		{"bad keep", []string{"--keep", "-1", "."}, "--keep"},
 		{"relative --out", []string{"--out", "runs", "."}, "absolute"},
 		{"unknown flag", []string{"--nosuchflag", "."}, "flag provided but not defined"},
 		{"no package", nil, "nothing to build"},
