@@ -69,6 +69,9 @@ func TestProductionOOMKill(t *testing.T) {
 	if !s.OOMKilled || s.Ended != "killed by the out-of-memory killer" || s.ExitCode != -1 {
 		t.Errorf("oom_killed %v, ended %q, exit code %d; want true, the out-of-memory killer, -1", s.OOMKilled, s.Ended, s.ExitCode)
 	}
+	if l := gofil(t, out, "report", out); l.code != 0 || !strings.HasSuffix(l.stdout, "  killed by the out-of-memory killer\n") {
+		t.Errorf("gofil report %s: exit code %d, %q; want its run listed as killed by the out-of-memory killer", out, l.code, l.stdout)
+	}
 	if s.OOM == nil || s.OOM.Dumps < 1 {
 		t.Fatalf("summary.json has no emergency dump: %+v\n%s", s.OOM, r.stderr)
 	}
