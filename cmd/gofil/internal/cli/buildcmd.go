@@ -33,10 +33,15 @@ no goroutine. Started, it makes one run directory per process there,
 PROGRAM-TIME-HOST-PID (TIME the UTC start, 20261206T031500Z), private to
 the user, and keeps the heap's peak in it while the program runs, so that
 a process the out-of-memory killer ends still leaves its peak behind.
-'gofil report RUNDIR' writes its report. GOFIL_OOM_THRESHOLD overrides
---oom-threshold when the program starts, GOFIL_KEEP --keep; GODEBUG=memprofilerate=N
-overrides --rate. 'go version -m BINARY' shows the settings among the
-build's -ldflags (not with -trimpath, which leaves -ldflags out). See
+'gofil report RUNDIR' writes its report, 'gofil report DIR' lists the
+runs in DIR. Each process keeps the newest --keep run directories of the
+program there and removes older ones, but never one a living process
+writes. A SIGKILL loses at most the time since the last peak write (every
+100ms while the peak grows). A full or read-only disk costs the program's
+stderr one line at most. When the program starts, GOFIL_OOM_THRESHOLD
+overrides --oom-threshold, GOFIL_KEEP --keep and GODEBUG=memprofilerate=N
+--rate. 'go version -m BINARY' shows the settings among the build's
+-ldflags (not with -trimpath, which leaves -ldflags out). See
 docs/production.md.
 
 Flags:
