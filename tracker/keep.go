@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 )
 
@@ -22,9 +23,9 @@ const defaultKeep = 20
 const unlockedAge = time.Minute
 
 // runLock is the lock of this process's run directory, held open for the
-// life of the process: the file's finalizer would close it, and let the
-// lock go, if nothing referred to it.
-var runLock *os.File
+// life of the process at a number of the tracker's own (ownfd), out of the
+// way of the program's files.
+var runLock *ownfd.File
 
 // keepCount is how many run directories of the program to keep: GOFIL_KEEP,
 // else what `gofil build --keep` baked in, else defaultKeep; 0 keeps all.
@@ -40,54 +41,43 @@ func keepCount(baked, env string) int {
 // lockRunDir makes and locks dir's RunLock. It reports false when dir
 // was removed, or its lock taken, by a pruning process between its making
 // and its locking: the caller makes another.
-func lockRunDir(dir string) (*os.File, bool, error) {
-	f, err := os.OpenFile(joinPath(dir, raw.RunLock), os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+func lockRunDir(dir string) (*ownfd.File, bool, error) {
+	f, err := ownfd.Open(joinPath(dir, raw.RunLock), syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	if !held(f, dir) {
+	if !held(f.Fd(), dir) {
 		f.Close()
 		return nil, false, nil
 	}
 	return f, true, nil
 }
 
-// held takes f's lock, exclusive, without waiting, and reports whether it
-// has it and f is still dir's RunLock (not one a pruning process removed
+// held takes fd's lock, exclusive, without waiting, and reports whether it
+// has it and fd is still dir's RunLock (not one a pruning process removed
 // with its directory since it was opened).
-func held(f *os.File, dir string) bool {
-	if flock(f, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+func held(fd int, dir string) bool {
+	if fd < 0 || flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		return false
 	}
-	a, err := f.Stat()
-	if err != nil {
+	var a, b syscall.Stat_t
+	if syscall.Fstat(fd, &a) != nil || syscall.Lstat(joinPath(dir, raw.RunLock), &b) != nil {
 		return false
 	}
-	b, err := os.Lstat(joinPath(dir, raw.RunLock))
-	return err == nil && os.SameFile(a, b)
+	return a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// flock is flock(2) on f, tried again when a signal interrupts it.
-func flock(f *os.File, how int) error {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := conn.Control(func(fd uintptr) {
-		for {
-			ferr = syscall.Flock(int(fd), how)
-			if ferr != syscall.EINTR {
-				return
-			}
+// flock is flock(2) on fd, tried again when a signal interrupts it.
+func flock(fd, how int) error {
+	for {
+		err := syscall.Flock(fd, how)
+		if err != syscall.EINTR {
+			return err
 		}
-	}); err != nil {
-		return err
 	}
-	return ferr
 }
 
 // pruneRunDirs removes from out the run directories of program (named by
@@ -155,8 +145,8 @@ func removeUnheld(dir string, now time.Time) bool {
 	if err != nil || !st.IsDir() || !ownedByUser(st) {
 		return false
 	}
-	f, err := os.OpenFile(joinPath(dir, raw.RunLock), os.O_RDWR|syscall.O_NOFOLLOW, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	fd, err := syscall.Open(joinPath(dir, raw.RunLock), syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err == syscall.ENOENT {
 		if now.Sub(lastChange(dir, st)) < unlockedAge {
 			return false
 		}
@@ -165,8 +155,8 @@ func removeUnheld(dir string, now time.Time) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	if !held(f, dir) {
+	defer syscall.Close(fd)
+	if !held(fd, dir) {
 		return false
 	}
 	return os.RemoveAll(dir) == nil

@@ -70,7 +70,11 @@ func listRuns(dir string, names []string, stdout, stderr io.Writer) error {
 		}
 		return entries[i].name > entries[j].name
 	})
-	fmt.Fprintf(stderr, "gofil: %d runs in %s, newest first; 'gofil report %s' writes a run's report\n", len(entries), dir, filepath.Join(dir, "NAME"))
+	runs := "runs"
+	if len(entries) == 1 {
+		runs = "run"
+	}
+	fmt.Fprintf(stderr, "gofil: %d %s in %s, newest first; 'gofil report %s' writes a run's report\n", len(entries), runs, dir, filepath.Join(dir, "NAME"))
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, e := range entries {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", printable(e.name), e.peak, e.ended)
