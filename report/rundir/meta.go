@@ -135,7 +135,6 @@ func ProductionMeta(run *Run) Meta {
 		// the out-of-memory killer ends a program.
 		m.OOMKilled = true
 		m.Signal = "SIGKILL"
-		m.MemoryLimit = run.OOM.Raw.LimitBytes
 	default:
 		m.EndUnknown = true
 	}
