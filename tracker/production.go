@@ -32,6 +32,10 @@ var (
 	// buildOOMThreshold is the OOM guard's fraction of the memory limit,
 	// or "off"; GOFIL_OOM_THRESHOLD overrides it.
 	buildOOMThreshold string
+	// buildKeep is how many run directories of the program to keep in
+	// the directory, its own among them, or "0": all; GOFIL_KEEP
+	// overrides it. Empty: defaultKeep.
+	buildKeep string
 	// buildNoSignals is "1" when the program does not link os/signal, as
 	// GOFIL_NO_SIGNALS says for gofil run.
 	buildNoSignals string
@@ -67,6 +71,7 @@ func startProduction() {
 	if s := os.Getenv(raw.EnvOOMThreshold); s != "" {
 		threshold = parseThreshold(s, threshold)
 	}
+	warnOnce()
 	prod := &production{program: os.Args[0], build: buildSettings}
 	prod.host, _ = os.Hostname()
 	dir, err := makeRunDir(out, prod, time.Now(), os.Getpid())
@@ -75,7 +80,14 @@ func startProduction() {
 		defaultRate()
 		return
 	}
-	begin(dir+string(os.PathSeparator)+raw.SubDir, defaultInterval, threshold, buildNoSignals == "1", prod)
+	pruneRunDirs(out, prod.program, keepCount(buildKeep, os.Getenv(raw.EnvKeep)), time.Now())
+	if !begin(dir+string(os.PathSeparator)+raw.SubDir, defaultInterval, threshold, buildNoSignals == "1", prod) {
+		// What the tracker wrote before it failed is of no use: it
+		// leaves no room taken on a full volume.
+		os.RemoveAll(dir)
+		runLock.Close()
+		defaultRate()
+	}
 }
 
 // defaultRate gives a program whose tracker stays off the runtime's own
@@ -108,7 +120,8 @@ func parseThreshold(s string, def float64) float64 {
 }
 
 // makeRunDir makes the process's run directory in out, private to the
-// user (0700): out is made too if missing, and must be a directory of the
+// user (0700), and holds its lock (raw.RunLock) for the life of the
+// process: out is made too if missing, and must be a directory of the
 // user's that no other user can write or move (privdir.Check). Its name,
 // runDirName's, holds the start time, host and process id, so that
 // replicas and restarts never share one and they sort by time; an image
@@ -123,7 +136,17 @@ func makeRunDir(out string, prod *production, now time.Time, pid int) (string, e
 	for i := 2; ; i++ {
 		err := os.Mkdir(dir, 0o700)
 		if err == nil {
-			return dir, nil
+			lock, ok, lerr := lockRunDir(dir)
+			switch {
+			case ok:
+				runLock = lock
+				return dir, nil
+			case lerr != nil:
+				os.Remove(dir)
+				return "", fmt.Errorf("run directory: %w", lerr)
+			}
+			// A pruning process removed or held it meanwhile: the next.
+			err = fs.ErrExist
 		}
 		if !errors.Is(err, fs.ErrExist) || i > 100 {
 			return "", fmt.Errorf("run directory: %w", err)
@@ -136,10 +159,15 @@ func makeRunDir(out string, prod *production, now time.Time, pid int) (string, e
 // second (20261206T031500Z); characters other than letters, digits, '.',
 // '_' and '-' in the program's and host's names become '_'.
 func runDirName(program string, now time.Time, host string, pid int) string {
+	return safeName(baseName(program)) + "-" + now.UTC().Format("20060102T150405Z") + "-" + safeName(host) + "-" + strconv.Itoa(pid)
+}
+
+// baseName is program's last path element.
+func baseName(program string) string {
 	if i := strings.LastIndexByte(program, '/'); i >= 0 {
-		program = program[i+1:]
+		return program[i+1:]
 	}
-	return safeName(program) + "-" + now.UTC().Format("20060102T150405Z") + "-" + safeName(host) + "-" + strconv.Itoa(pid)
+	return program
 }
 
 func safeName(s string) string {

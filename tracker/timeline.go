@@ -7,9 +7,19 @@ import (
 	"github.com/gofil/gofil/peak"
 )
 
-// timelineWindow is how much time one timeline line covers; each line holds
-// the largest values seen in its window, so no peak falls between lines.
+// timelineWindow is how much time one timeline line covers at first; each
+// line holds the largest values seen in its window, so no peak falls
+// between lines.
 const timelineWindow = 20 * time.Millisecond
+
+// timelineEvery bounds the timeline's size: after every timelineEvery
+// lines, the window doubles. A run of a day writes about 130,000 lines
+// (9 MB), of a week 180,000: the lines grow with the logarithm of the
+// run's length, as the GC log's do.
+const timelineEvery = 16384
+
+// timelineMaxShift caps the doubling: a window of 20ms << 16, 22 minutes.
+const timelineMaxShift = 16
 
 // timelineAdd folds r into the current timeline window and writes the
 // window out when it is over.
@@ -44,5 +54,10 @@ func (t *tracker) flushWindow(r peak.Memory) {
 	line = append(line, '\n')
 	t.timeline.Write(line)
 	t.window = r
-	t.windowEnd = r.At + timelineWindow
+	t.timelineLines++
+	shift := t.timelineLines / timelineEvery
+	if shift > timelineMaxShift {
+		shift = timelineMaxShift
+	}
+	t.windowEnd = r.At + timelineWindow<<shift
 }

@@ -69,17 +69,18 @@ func init() {
 }
 
 // begin starts the tracker (see start) and its exit hook, or says why it
-// could not.
-func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) {
+// could not and returns false.
+func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) bool {
 	t, err := start(dir, interval, threshold, noSignals, prod)
 	if err != nil {
 		warn("tracker not started: %v", err)
-		return
+		return false
 	}
 	activeMu.Lock()
 	active = t
 	activeMu.Unlock()
 	installExitHook(func() { t.finish(t.exitHow()) })
+	return true
 }
 
 // restoreEnv gives the program back the environment it was started with:
@@ -216,6 +217,9 @@ type cycleLoop struct {
 	after        peak.Memory // readAfter's
 	window       peak.Memory
 	windowEnd    time.Duration
+	// timelineLines counts the timeline's lines, which set its window
+	// (timeline.go).
+	timelineLines int
 	// lastSeen is when the last GC cycle was seen; until fastUntil the
 	// tracker polls every fastInterval.
 	lastSeen  time.Duration
@@ -328,6 +332,7 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 	}
 	if err := raw.WriteJSON(dir, raw.StartFile, &st); err != nil {
 		t.timeline.Close()
+		t.gcLog.f.Close()
 		if t.guard != nil {
 			t.guard.Stop()
 		}

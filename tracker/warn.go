@@ -18,6 +18,11 @@ import (
 var reports struct {
 	sync.Mutex
 	f *ownfd.File
+	// once says the program runs without gofil (a production run): its
+	// stderr gets the tracker's first line and no other, so that a full
+	// or read-only disk costs the program's log one line, not one per
+	// write. said says that line was written.
+	once, said bool
 }
 
 // openReports takes the descriptor gofil named in the environment, if any:
@@ -46,7 +51,7 @@ func openReports() {
 	reports.Unlock()
 }
 
-// warn reports one line.
+// warn reports one line; in a production run, only the first.
 func warn(format string, args ...interface{}) {
 	msg := fmt.Sprintf(format, args...)
 	reports.Lock()
@@ -56,5 +61,19 @@ func warn(format string, args ...interface{}) {
 			return
 		}
 	}
+	if reports.once {
+		if reports.said {
+			return
+		}
+		reports.said = true
+		msg += " (the tracker says nothing more)"
+	}
 	fmt.Fprintf(os.Stderr, "gofil: %s\n", msg)
+}
+
+// warnOnce makes warn say only its first line on the program's stderr.
+func warnOnce() {
+	reports.Lock()
+	reports.once = true
+	reports.Unlock()
 }

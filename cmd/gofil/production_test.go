@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -297,6 +298,7 @@ func TestBuildBadInput(t *testing.T) {
 		{"-o writable by others", []string{"-o", filepath.Join(open, "bin"), "."}, "writable by others"},
 		{"bad rate", []string{"--rate", "lots", "."}, "--rate"},
 		{"bad threshold", []string{"--oom-threshold", "2", "."}, "--oom-threshold"},
+		{"bad keep", []string{"--keep", "-1", "."}, "--keep"},
 		{"relative --out", []string{"--out", "runs", "."}, "absolute"},
 		{"unknown flag", []string{"--nosuchflag", "."}, "flag provided but not defined"},
 		{"no package", nil, "nothing to build"},
@@ -312,5 +314,93 @@ func TestBuildBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(open); len(entries) > 0 {
 		t.Errorf("gofil build wrote into %s: %v", open, entries)
+	}
+}
+
+// TestReportListsRuns: gofil report of a directory of production runs
+// (GOFIL_OUT) lists its runs, newest first, one line each: the run
+// directory's name, the heap at its peak (main.hold's 64 MiB in each that
+// ended) and how it ended, a running process's as running; it renders no
+// page and exits 0.
+func TestReportListsRuns(t *testing.T) {
+	t.Parallel()
+	bin := gofilBuild(t, "exits")
+	out := filepath.Join(t.TempDir(), "runs")
+	var ends []string // how each run ended, oldest first
+	for _, c := range []struct{ mode, ended string }{
+		{"return", "main returned (exit code 0)"},
+		{"exit", "the tracker recorded its end (exit); the exit code is not recorded"},
+		{"panic", "a panic in main (exit code 2)"},
+	} {
+		runBinary(t, bin, t.TempDir(), out, c.mode)
+		ends = append(ends, c.ended)
+	}
+	for _, c := range []struct {
+		mode, ended string
+		kill        bool
+	}{{"killed", "no record of its end: killed (SIGKILL or the OOM killer)", true}, {"wait", "running", false}} {
+		cmd := exec.Command(bin, c.mode)
+		cmd.Dir = t.TempDir()
+		cmd.Env = append(withoutGofilEnv(), "GOFIL_OUT="+out)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Wait()
+		defer cmd.Process.Kill()
+		if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+			t.Fatalf("%s: said %q, not ready", c.mode, line)
+		}
+		if c.kill {
+			time.Sleep(time.Second) // as in TestProductionRuns: the peak is on disk
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+		}
+		ends = append(ends, c.ended)
+	}
+	dirs := runDirs(t, out)
+	if len(dirs) != len(ends) {
+		t.Fatalf("%d run directories, want %d", len(dirs), len(ends))
+	}
+	r := gofil(t, t.TempDir(), "report", out)
+	if r.code != 0 {
+		t.Fatalf("gofil report %s: exit code %d\n%s", out, r.code, r.stderr)
+	}
+	t.Logf("gofil report %s:\n%s%s", out, r.stdout, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != len(ends) {
+		t.Fatalf("%d lines, want one per run, %d:\n%s", len(lines), len(ends), r.stdout)
+	}
+	line := regexp.MustCompile(`^(exits-\S+)\s+([0-9.]+) MiB\s+(.+)$`)
+	seen := map[string]bool{}
+	for i, l := range lines {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line %q, want NAME, the peak in MiB, how it ended", l)
+			continue
+		}
+		seen[filepath.Join(out, m[1])] = true
+		if want := ends[len(ends)-1-i]; m[3] != want {
+			t.Errorf("line %d: ended %q, want %q (newest first)", i+1, m[3], want)
+		}
+		// A running process's peak is the one its tracker has seen so
+		// far: no GC has seen main.hold's last blocks yet.
+		if mb, _ := strconv.ParseFloat(m[2], 64); m[3] != "running" && !within(int64(mb*mib), 64*mib, samplingTolerance(64*mib, 64<<10)) {
+			t.Errorf("line %d: peak %s MiB, want main.hold's 64 MiB", i+1, m[2])
+		}
+	}
+	for _, d := range dirs {
+		if !seen[d] {
+			t.Errorf("%s is not listed", d)
+		}
+		if _, err := os.Stat(filepath.Join(d, "index.html")); err == nil {
+			t.Errorf("listing the runs rendered %s's page", d)
+		}
+	}
+	if r := gofil(t, t.TempDir(), "report", "--open", out); r.code != 2 || !strings.Contains(r.stderr, "run directories") {
+		t.Errorf("gofil report --open of a directory of runs: exit code %d, %q; want 2 and a line saying to give one run", r.code, r.stderr)
 	}
 }

@@ -55,6 +55,10 @@ const (
 	// in. Without GOFIL_DIR, EnvOut or a baked-in directory, the tracker
 	// does not start.
 	EnvOut = "GOFIL_OUT"
+	// EnvKeep is how many run directories of the program a production run
+	// keeps in EnvOut, its own among them ("20"); it overrides `gofil
+	// build --keep`. "0" keeps all.
+	EnvKeep = "GOFIL_KEEP"
 	// EnvInterval is the sampling interval as a Go duration ("5ms").
 	EnvInterval = "GOFIL_INTERVAL"
 	// EnvOOMThreshold is the fraction of the memory limit at which the
@@ -85,6 +89,13 @@ const (
 // SubDir is the directory the tracker writes into inside a report
 // directory: `gofil run` names it in EnvDir, a production run makes it.
 const SubDir = "raw"
+
+// RunLock is the file in a production run directory (beside SubDir) that
+// the process writing the directory holds locked (flock(2), exclusive)
+// while it lives: a process pruning old run directories leaves a locked
+// one alone. The kernel lets the lock go when the process ends, however it
+// ends.
+const RunLock = ".gofil-lock"
 
 // Names of the files in a run directory.
 const (

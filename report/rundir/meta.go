@@ -111,7 +111,8 @@ type Meta struct {
 // ProductionMeta is what is known of a production run from the tracker's
 // files alone: the program, when it started, and, from its exit record if
 // it wrote one, how long it ran; else from its last timeline line, and
-// its peak RSS from the timeline's readings.
+// its peak RSS from the timeline's readings. A process with no record of
+// its end and an emergency dump was killed by the out-of-memory killer.
 func ProductionMeta(run *Run) Meta {
 	st := run.Start
 	m := Meta{
@@ -124,9 +125,17 @@ func ProductionMeta(run *Run) Meta {
 			m.HighWater = p.RSS
 		}
 	}
-	if run.Exit != nil {
+	switch {
+	case run.Exit != nil:
 		m.Duration = time.Duration(run.Exit.AtNS)
-	} else {
+	case run.OOM != nil:
+		// No record of its end after an emergency dump: the process
+		// was killed by a signal no program can catch, with its memory
+		// use past the OOM guard's threshold of its limit. That is how
+		// the out-of-memory killer ends a program.
+		m.OOMKilled = true
+		m.Signal = "SIGKILL"
+	default:
 		m.EndUnknown = true
 	}
 	return m

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/report/heap"
 	"github.com/gofil/gofil/report/rundir"
 )
 
@@ -58,25 +59,33 @@ func TestOwnPeakRSSIgnoresWait4(t *testing.T) {
 	}
 }
 
-// TestProductionEnd: a production run's end is what its tracker recorded,
-// and without a record, a kill no program can catch.
+// TestProductionEnd: a production run's end is what its tracker recorded;
+// without a record, a kill no program can catch, and after an emergency
+// dump, the out-of-memory killer's.
 func TestProductionEnd(t *testing.T) {
 	start := &raw.Start{Production: true, Program: "/srv/job", StartUnix: 1}
+	dump := &heap.Heap{Raw: raw.Profile{Level: 2, UsageBytes: 290 << 20, LimitBytes: 300 << 20}}
 	cases := []struct {
 		exit  *raw.Exit
+		oom   *heap.Heap
 		code  int
 		ended string
 	}{
-		{nil, -1, "no record of its end: killed (SIGKILL or the OOM killer)"},
-		{&raw.Exit{How: "return"}, 0, "main returned (exit code 0)"},
-		{&raw.Exit{How: "panic"}, 2, "a panic in main (exit code 2)"},
-		{&raw.Exit{How: "signal SIGTERM"}, -1, "by SIGTERM (the tracker recorded it)"},
-		{&raw.Exit{How: "exit"}, -1, "the tracker recorded its end (exit); the exit code is not recorded"},
+		{nil, nil, -1, "no record of its end: killed (SIGKILL or the OOM killer)"},
+		{nil, dump, -1, "killed by the out-of-memory killer"},
+		{&raw.Exit{How: "return"}, nil, 0, "main returned (exit code 0)"},
+		{&raw.Exit{How: "return"}, dump, 0, "main returned (exit code 0)"},
+		{&raw.Exit{How: "panic"}, nil, 2, "a panic in main (exit code 2)"},
+		{&raw.Exit{How: "signal SIGTERM"}, nil, -1, "by SIGTERM (the tracker recorded it)"},
+		{&raw.Exit{How: "exit"}, nil, -1, "the tracker recorded its end (exit); the exit code is not recorded"},
 	}
 	for _, c := range cases {
-		run := &rundir.Run{Start: start, Exit: c.exit, Timeline: []rundir.TimelinePoint{{At: time.Second, RSS: 5 << 20}}}
+		run := &rundir.Run{Start: start, Exit: c.exit, OOM: c.oom, Timeline: []rundir.TimelinePoint{{At: time.Second, RSS: 5 << 20}}}
 		meta := rundir.ProductionMeta(run)
 		s := Build(meta, run)
+		if s.OOMKilled != (c.ended == "killed by the out-of-memory killer") {
+			t.Errorf("exit %+v, dump %v: oom_killed %v", c.exit, c.oom != nil, s.OOMKilled)
+		}
 		if s.ExitCode != c.code || s.Ended != c.ended {
 			t.Errorf("exit %+v: exit code %d, ended %q; want %d, %q", c.exit, s.ExitCode, s.Ended, c.code, c.ended)
 		}

@@ -269,7 +269,13 @@ func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 	}
 	if meta.Production {
 		s.ExitCode, s.Ended = productionEnd(run.Exit)
-		s.Notes = append(s.Notes, "production run: a binary gofil build wrote ran without gofil; its end, as its tracker recorded it: "+s.Ended)
+		how := "its end, as its tracker recorded it: " + s.Ended
+		if meta.OOMKilled && run.Exit == nil && run.OOM != nil {
+			s.Ended = "killed by the out-of-memory killer"
+			how = fmt.Sprintf("its tracker recorded no end after an emergency dump at %s in use (the limit %s): %s",
+				units.Bytes(int64(run.OOM.Raw.UsageBytes)), units.Bytes(int64(run.OOM.Raw.LimitBytes)), s.Ended)
+		}
+		s.Notes = append(s.Notes, "production run: a binary gofil build wrote ran without gofil; "+how)
 	}
 	if run.Exit != nil {
 		s.ExitPath = run.Exit.How

@@ -33,10 +33,15 @@ no goroutine. Started, it makes one run directory per process there,
 PROGRAM-TIME-HOST-PID (TIME the UTC start, 20261206T031500Z), private to
 the user, and keeps the heap's peak in it while the program runs, so that
 a process the out-of-memory killer ends still leaves its peak behind.
-'gofil report RUNDIR' writes its report. GOFIL_OOM_THRESHOLD overrides
---oom-threshold when the program starts; GODEBUG=memprofilerate=N
-overrides --rate. 'go version -m BINARY' shows the settings among the
-build's -ldflags (not with -trimpath, which leaves -ldflags out). See
+'gofil report RUNDIR' writes its report, 'gofil report DIR' lists the
+runs in DIR. Each process keeps the newest --keep run directories of the
+program there and removes older ones, but never one a living process
+writes. A SIGKILL loses at most the time since the last peak write (every
+100ms while the peak grows). A full or read-only disk costs the program's
+stderr one line at most. When the program starts, GOFIL_OOM_THRESHOLD
+overrides --oom-threshold, GOFIL_KEEP --keep and GODEBUG=memprofilerate=N
+--rate. 'go version -m BINARY' shows the settings among the build's
+-ldflags (not with -trimpath, which leaves -ldflags out). See
 docs/production.md.
 
 Flags:
@@ -50,6 +55,9 @@ Flags:
   --oom-threshold FRAC
                   write an emergency accounting when memory use crosses
                   FRAC of the limit (default 0.9); "off" disables it
+  --keep N        keep the newest N run directories of the program in the
+                  directory, removing older ones at start-up, but never
+                  one a living process writes (default 20); 0 keeps all
   --tags TAGS     build tags, as for go build
   --build-flag F  a further go build flag (repeatable), e.g.
                   --build-flag=-ldflags=-s
@@ -60,6 +68,7 @@ type buildFlags struct {
 	out          string
 	rate         uint64
 	oomThreshold string
+	keep         uint64
 	tags         string
 	buildFlags   []string
 }
@@ -72,6 +81,7 @@ func parseBuildFlags(args []string) (buildFlags, []string, error) {
 	fs.StringVar(&f.out, "out", "", "")
 	rate := fs.String("rate", "", "")
 	fs.StringVar(&f.oomThreshold, "oom-threshold", "0.9", "")
+	keep := fs.String("keep", "20", "")
 	fs.StringVar(&f.tags, "tags", "", "")
 	var bf multiFlag
 	fs.Var(&bf, "build-flag", "")
@@ -88,6 +98,9 @@ func parseBuildFlags(args []string) (buildFlags, []string, error) {
 	}
 	if err := checkThreshold(f.oomThreshold); err != nil {
 		return f, nil, err
+	}
+	if f.keep, err = strconv.ParseUint(*keep, 10, 31); err != nil {
+		return f, nil, fmt.Errorf("--keep %s: give how many run directories to keep, 0 for all", *keep)
 	}
 	if f.out != "" && !filepath.IsAbs(f.out) {
 		return f, nil, fmt.Errorf("--out %s: give an absolute directory: the program may run anywhere", f.out)
@@ -141,12 +154,13 @@ func buildCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if f.tags != "" {
 		flags = append(flags, "-tags="+f.tags)
 	}
-	settings := fmt.Sprintf("gofil build (%s): rate %d, oom-threshold %s", gofilVersion(), f.rate, f.oomThreshold)
+	settings := fmt.Sprintf("gofil build (%s): rate %d, oom-threshold %s, keep %d", gofilVersion(), f.rate, f.oomThreshold, f.keep)
 	ldflags := func(packages []string) []string {
 		own := []string{
 			trackerVar("buildSettings", settings),
 			trackerVar("buildRate", strconv.FormatUint(f.rate, 10)),
 			trackerVar("buildOOMThreshold", f.oomThreshold),
+			trackerVar("buildKeep", strconv.FormatUint(f.keep, 10)),
 		}
 		if f.out != "" {
 			own = append(own, trackerVar("buildOut", f.out))

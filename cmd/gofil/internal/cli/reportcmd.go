@@ -31,12 +31,19 @@ import (
 
 const reportUsage = `Usage: gofil report [--open] [-o DIR] DIR | PROFILE
        gofil report --at DURATION [-o DIR] DIR
+       gofil report RUNS
 
 Writes a report's interactive page, index.html, again.
 
-Given a report directory written by 'gofil run', it reads the tracker's
-data in DIR/raw and writes index.html, peak.pb.gz, peak.folded and
-summary.json again (into DIR, or into -o DIR).
+Given a report directory written by 'gofil run', or a run directory a
+program built by 'gofil build' made, it reads the tracker's data in
+DIR/raw and writes index.html, peak.pb.gz, peak.folded and summary.json
+again (into DIR, or into -o DIR).
+
+Given RUNS, a directory of such run directories (the program's
+GOFIL_OUT), it lists them, newest first, one line each: the run
+directory's name, the heap at its peak, and how the run ended ("running"
+while its process lives). It renders no page.
 
 Given a heap profile written by runtime/pprof or net/http/pprof
 (/debug/pprof/heap), it writes a report of the heap in use when the profile
@@ -105,6 +112,12 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	st, err := os.Stat(f.arg)
 	if err != nil {
 		return fail(exitBadInput, "%s", term.OneLine(err))
+	}
+	if runs := runDirs(st, f.arg); len(runs) > 0 {
+		if f.out != "" || f.open || f.hasAt {
+			return fail(exitBadInput, "%s holds %d run directories: give one of them for -o, --open or --at (gofil report %s)", f.arg, len(runs), filepath.Join(f.arg, runs[0]))
+		}
+		return listRuns(f.arg, runs, stdout, stderr)
 	}
 	if f.hasAt {
 		if f.open {
