@@ -18,7 +18,7 @@ import (
 // out: the tracker writes its own dumps, and runtime/pprof would bring
 // package initialisations that allocate into every profiled program.
 //
-//go:embed internal/raw/*.go internal/privdir/*.go internal/procfs/*.go internal/ownfd/*.go internal/memsource/*.go peak/*.go tracker/*.go
+//go:embed internal/raw/*.go internal/privdir/*.go internal/procfs/*.go internal/ownfd/*.go internal/memsource/*.go internal/rundirs/*.go internal/tell/*.go internal/gdump/*.go peak/*.go tracker/*.go
 //go:embed oomguard/doc.go oomguard/guard.go oomguard/limit.go oomguard/usage.go oomguard/sys_unix.go oomguard/sys_other.go
 var AgentSource embed.FS
 

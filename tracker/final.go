@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofil/gofil/internal/procfs"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/tell"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
 )
@@ -72,7 +73,7 @@ func (t *tracker) final(how string) {
 		ChildrenMaxRSSBytes: children,
 	})
 	if err != nil {
-		warn("%v", err)
+		tell.Warn("%v", err)
 	}
 	t.timeline.Sync()
 	t.gcLog.f.Sync()
@@ -257,7 +258,7 @@ func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now peak.Memory, refi
 	prof.FirstDumpNS = firstNS
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
-		warn("write emergency dump: %v", err)
+		tell.Warn("write emergency dump: %v", err)
 		return false
 	}
 	return true
@@ -273,7 +274,7 @@ func (t *tracker) noteDump(level int, firstNS, refinedNS int64) {
 		// written.
 		f, err := createFile(t.dir, raw.DumpLogFile, raw.DumpLogHead)
 		if err != nil {
-			warn("dump log: %v", err)
+			tell.Warn("dump log: %v", err)
 			return
 		}
 		t.dumpLog = f
@@ -297,11 +298,11 @@ const historyWriteEvery = 2 * time.Second
 func (t *tracker) writeHistory() {
 	t.historyWritten = t.now()
 	if err := raw.WriteJSON(t.dir, raw.HistoryFile, t.history.file(t)); err != nil {
-		warn("%v", err)
+		tell.Warn("%v", err)
 	}
 	// Not synced, as the peak is not: it is rewritten every few seconds.
 	if err := raw.ReplaceJSON(t.dir, raw.MomentsFile, t.moments.stream(t)); err != nil {
-		warn("%v", err)
+		tell.Warn("%v", err)
 	}
 	t.historyGap = writeGap(historyWriteEvery, t.since(t.historyWritten))
 }

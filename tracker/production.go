@@ -1,17 +1,16 @@
 package tracker
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gofil/gofil/internal/privdir"
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/rundirs"
+	"github.com/gofil/gofil/internal/tell"
 	"github.com/gofil/gofil/oomguard"
 )
 
@@ -40,6 +39,11 @@ var (
 	// GOFIL_NO_SIGNALS says for gofil run.
 	buildNoSignals string
 )
+
+// runLock is the lock of this process's run directory, held open for the
+// life of the process at a number of the tracker's own (ownfd), out of the
+// way of the program's files.
+var runLock *ownfd.File
 
 // production is what a production run's tracker.json says of the process.
 type production struct {
@@ -71,16 +75,17 @@ func startProduction() {
 	if s := os.Getenv(raw.EnvOOMThreshold); s != "" {
 		threshold = parseThreshold(s, threshold)
 	}
-	warnOnce()
+	tell.Once()
 	prod := &production{program: os.Args[0], build: buildSettings}
 	prod.host, _ = os.Hostname()
-	dir, err := makeRunDir(out, prod, time.Now(), os.Getpid())
+	dir, lock, err := rundirs.Make(out, prod.program, prod.host, time.Now(), os.Getpid())
 	if err != nil {
-		warn("tracker not started: %v", err)
+		tell.Warn("tracker not started: %v", err)
 		defaultRate()
 		return
 	}
-	pruneRunDirs(out, prod.program, keepCount(buildKeep, os.Getenv(raw.EnvKeep)), time.Now())
+	runLock = lock
+	rundirs.Prune(out, prod.program, rundirs.KeepCount(buildKeep, os.Getenv(raw.EnvKeep)), time.Now())
 	if !begin(dir+string(os.PathSeparator)+raw.SubDir, defaultInterval, threshold, buildNoSignals == "1", prod) {
 		// What the tracker wrote before it failed is of no use: it
 		// leaves no room taken on a full volume.
@@ -117,69 +122,4 @@ func parseThreshold(s string, def float64) float64 {
 		return f
 	}
 	return def
-}
-
-// makeRunDir makes the process's run directory in out, private to the
-// user (0700), and holds its lock (raw.RunLock) for the life of the
-// process: out is made too if missing, and must be a directory of the
-// user's that no other user can write or move (privdir.Check). Its name,
-// runDirName's, holds the start time, host and process id, so that
-// replicas and restarts never share one and they sort by time; an image
-// that replaced another by exec, with the same pid in the same second,
-// gets the next free suffix.
-func makeRunDir(out string, prod *production, now time.Time, pid int) (string, error) {
-	if err := privdir.MakePrivate(out); err != nil {
-		return "", fmt.Errorf("%s: %w", raw.EnvOut, err)
-	}
-	base := out + string(os.PathSeparator) + runDirName(prod.program, now, prod.host, pid)
-	dir := base
-	for i := 2; ; i++ {
-		err := os.Mkdir(dir, 0o700)
-		if err == nil {
-			lock, ok, lerr := lockRunDir(dir)
-			switch {
-			case ok:
-				runLock = lock
-				return dir, nil
-			case lerr != nil:
-				os.Remove(dir)
-				return "", fmt.Errorf("run directory: %w", lerr)
-			}
-			// A pruning process removed or held it meanwhile: the next.
-			err = fs.ErrExist
-		}
-		if !errors.Is(err, fs.ErrExist) || i > 100 {
-			return "", fmt.Errorf("run directory: %w", err)
-		}
-		dir = base + "-" + strconv.Itoa(i)
-	}
-}
-
-// runDirName is PROGRAM-TIME-HOST-PID, TIME the UTC start time to the
-// second (20261206T031500Z); characters other than letters, digits, '.',
-// '_' and '-' in the program's and host's names become '_'.
-func runDirName(program string, now time.Time, host string, pid int) string {
-	return safeName(baseName(program)) + "-" + now.UTC().Format("20060102T150405Z") + "-" + safeName(host) + "-" + strconv.Itoa(pid)
-}
-
-// baseName is program's last path element.
-func baseName(program string) string {
-	if i := strings.LastIndexByte(program, '/'); i >= 0 {
-		return program[i+1:]
-	}
-	return program
-}
-
-func safeName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 || b[0] == '.' {
-		return "_" + string(b)
-	}
-	return string(b)
 }

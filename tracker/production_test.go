@@ -1,77 +1,8 @@
 package tracker
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 )
-
-func TestRunDirName(t *testing.T) {
-	at := time.Date(2026, 12, 6, 4, 15, 0, 0, time.FixedZone("CET", 3600))
-	cases := []struct {
-		program, host string
-		want          string
-	}{
-		{"/srv/bin/job", "web-7f9c", "job-20261206T031500Z-web-7f9c-42"},
-		{"./my job", "h/ost", "my_job-20261206T031500Z-h_ost-42"},
-		{"..", "", "_..-20261206T031500Z-_-42"},
-	}
-	for _, c := range cases {
-		if got := runDirName(c.program, at, c.host, 42); got != c.want {
-			t.Errorf("runDirName(%q, %q) = %q, want %q", c.program, c.host, got, c.want)
-		}
-	}
-}
-
-// TestMakeRunDir: the directory and its missing parents are made 0700, a
-// second process with the same name (an image that replaced another by
-// exec, in the same second) gets a directory of its own, and a parent
-// another user can write is refused with nothing made in it.
-func TestMakeRunDir(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "a", "runs")
-	prod := &production{program: "job", host: "h"}
-	at := time.Now()
-	first, err := makeRunDir(out, prod, at, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := makeRunDir(out, prod, at, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first == second || !strings.HasPrefix(filepath.Base(second), filepath.Base(first)) {
-		t.Errorf("two processes got %s and %s", first, second)
-	}
-	for _, p := range []string{first, second, out, filepath.Dir(out)} {
-		st, err := os.Lstat(p)
-		if err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
-			t.Errorf("%s: %v, %v; want a directory, 0700", p, st.Mode(), err)
-		}
-	}
-
-	open := filepath.Join(t.TempDir(), "open")
-	if err := os.Mkdir(open, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(open, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{open, filepath.Join(open, "runs")} {
-		if d, err := makeRunDir(dir, prod, at, 7); err == nil {
-			t.Errorf("makeRunDir(%s) = %s, want it refused: others can write %s", dir, d, open)
-		}
-	}
-	// A symbolic link in a directory others can write.
-	link := filepath.Join(open, "link")
-	if err := os.Symlink(t.TempDir(), link); err != nil {
-		t.Fatal(err)
-	}
-	if d, err := makeRunDir(link, prod, at, 7); err == nil {
-		t.Errorf("makeRunDir(%s) = %s, want it refused: a link in a directory others can write", link, d)
-	}
-}
 
 func TestParseThreshold(t *testing.T) {
 	for s, want := range map[string]float64{"0.5": 0.5, "off": 0, "": 0.9, "1.5": 0.9, "x": 0.9, "NaN": 0.9} {

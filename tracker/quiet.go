@@ -1,14 +1,14 @@
 package tracker
 
 import (
-	"bytes"
 	"runtime"
 	"runtime/metrics"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gofil/gofil/internal/gdump"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/tell"
 )
 
 // Quiet: when the program does not link os/signal (raw.EnvNoSignals), the
@@ -29,16 +29,6 @@ const quietAfter = 3
 // quietBackoffMax bounds the wait between two looks at the goroutines of a
 // program idle in a way that can end (a network wait, a sleep).
 const quietBackoffMax = 30 * time.Second
-
-// forever are the wait reasons (runtime's waitReason strings) that only
-// another goroutine of the program can end: when every goroutine of the
-// program waits so, and no timer is pending, it is deadlocked.
-var forever = map[string]bool{
-	"chan receive": true, "chan send": true, "select": true, "select (no cases)": true,
-	"chan receive (nil chan)": true, "chan send (nil chan)": true,
-	"sync.Mutex.Lock": true, "sync.RWMutex.Lock": true, "sync.RWMutex.RLock": true,
-	"sync.Cond.Wait": true, "sync.WaitGroup.Wait": true, "semacquire": true,
-}
 
 // quietState is the loop's view of idleness.
 type quietState struct {
@@ -128,56 +118,13 @@ func (t *tracker) allBlocked() bool {
 	for {
 		n := runtime.Stack(q.dumpBytes, true)
 		if n < len(q.dumpBytes) {
-			return blockedForever(q.dumpBytes[:n])
+			return gdump.BlockedForever(q.dumpBytes[:n])
 		}
 		if len(q.dumpBytes) >= 8<<20 {
 			return false // too many goroutines to look at: not quiet
 		}
 		q.dumpBytes = make([]byte, 2*len(q.dumpBytes))
 	}
-}
-
-// blockedForever reports whether a goroutine dump (runtime.Stack's, all
-// goroutines) shows every goroutine outside the agent waiting for reasons
-// in forever. No goroutine at all (main called runtime.Goexit) counts.
-func blockedForever(dump []byte) bool {
-	for _, g := range bytes.Split(dump, []byte("\n\n")) {
-		head, rest, _ := bytes.Cut(g, []byte("\n"))
-		if !bytes.HasPrefix(head, []byte("goroutine ")) {
-			continue
-		}
-		if agentGoroutine(rest) {
-			continue
-		}
-		open := bytes.IndexByte(head, '[')
-		end := bytes.LastIndexByte(head, ']')
-		if open < 0 || end < open {
-			return false
-		}
-		reason := string(head[open+1 : end])
-		if i := strings.Index(reason, ", "); i >= 0 {
-			reason = reason[:i] // "chan receive, 5 minutes"
-		}
-		if !forever[reason] {
-			return false
-		}
-	}
-	return true
-}
-
-// agentGoroutine reports whether a goroutine's frames are the agent's.
-func agentGoroutine(frames []byte) bool {
-	for _, line := range bytes.Split(frames, []byte("\n")) {
-		if len(line) == 0 || line[0] == '\t' {
-			continue
-		}
-		for _, p := range raw.AgentPackages {
-			if bytes.HasPrefix(line, []byte(p+".")) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // goQuiet accounts the heap as it is, unless it cannot be the peak, then
@@ -191,7 +138,7 @@ func (t *tracker) goQuiet() {
 	// Should the runtime now end the program for a deadlock, this says
 	// why it ended (exit code 2, no exit record).
 	if err := raw.ReplaceJSON(t.dir, raw.BlockedFile, &raw.Blocked{Version: raw.Version, AtNS: int64(t.since(t.start))}); err != nil {
-		warn("%v", err)
+		tell.Warn("%v", err)
 	}
 	q := &t.quiet
 	q.on = true

@@ -33,6 +33,7 @@ import (
 	"github.com/gofil/gofil/internal/memsource"
 	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/tell"
 	"github.com/gofil/gofil/oomguard"
 	"github.com/gofil/gofil/peak"
 )
@@ -64,7 +65,7 @@ func init() {
 		os.Unsetenv(raw.EnvReportFD)
 		return
 	}
-	openReports()
+	tell.Open()
 	begin(dir, interval, threshold, noSignals, nil)
 }
 
@@ -73,7 +74,7 @@ func init() {
 func begin(dir string, interval time.Duration, threshold float64, noSignals bool, prod *production) bool {
 	t, err := start(dir, interval, threshold, noSignals, prod)
 	if err != nil {
-		warn("tracker not started: %v", err)
+		tell.Warn("tracker not started: %v", err)
 		return false
 	}
 	activeMu.Lock()
@@ -448,7 +449,7 @@ func (t *tracker) finish(how string) {
 	case t.requests <- req:
 		<-req.done
 	case <-time.After(30 * time.Second):
-		warn("tracker did not answer at exit; the last cycle is not accounted")
+		tell.Warn("tracker did not answer at exit; the last cycle is not accounted")
 	}
 }
 
@@ -532,7 +533,7 @@ func (t *tracker) since(then time.Time) time.Duration { return t.now().Sub(then)
 // tracker's channel.
 func newRuntime() *memsource.Runtime {
 	s := memsource.New()
-	s.Warn = warn
+	s.Warn = tell.Warn
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/tell"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -54,7 +55,7 @@ func (t *tracker) flushPeak() {
 	t.peakDirty = false
 	t.peakWritten = t.now()
 	if err := raw.ReplaceJSON(t.dir, raw.PeakFile, t.profile(reason, p)); err != nil {
-		warn("write peak: %v", err)
+		tell.Warn("write peak: %v", err)
 	}
 	t.peakGap = writeGap(peakWriteEvery, t.since(t.peakWritten))
 }

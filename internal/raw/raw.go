@@ -43,6 +43,9 @@ var AgentPackages = []string{
 	AgentModule + "/internal/procfs",
 	AgentModule + "/internal/ownfd",
 	AgentModule + "/internal/memsource",
+	AgentModule + "/internal/rundirs",
+	AgentModule + "/internal/tell",
+	AgentModule + "/internal/gdump",
 }
 
 const (

@@ -92,22 +92,13 @@ func Load(dir string) (*Run, error) {
 		return nil, err
 	}
 	r.Packages = pkgs
-	var st raw.Start
-	if err := ReadRaw(dir, raw.StartFile, &st); err == nil {
-		r.Start = &st
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if r.Start, err = readOptional[raw.Start](dir, raw.StartFile); err != nil {
 		return nil, err
 	}
-	var ex raw.Exit
-	if err := ReadRaw(dir, raw.ExitFile, &ex); err == nil {
-		r.Exit = &ex
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if r.Exit, err = readOptional[raw.Exit](dir, raw.ExitFile); err != nil {
 		return nil, err
 	}
-	var bl raw.Blocked
-	if err := ReadRaw(dir, raw.BlockedFile, &bl); err == nil {
-		r.Blocked = &bl
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if r.Blocked, err = readOptional[raw.Blocked](dir, raw.BlockedFile); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -134,10 +125,7 @@ func Load(dir string) (*Run, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	var hist raw.History
-	if err := ReadRaw(dir, raw.HistoryFile, &hist); err == nil {
-		r.History = &hist
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if r.History, err = readOptional[raw.History](dir, raw.HistoryFile); err != nil {
 		return nil, err
 	}
 	// The moments and the GC log are for the page's other moments and
@@ -169,6 +157,19 @@ func Load(dir string) (*Run, error) {
 		r.GCLogBytes = st.Size()
 	}
 	return r, nil
+}
+
+// readOptional reads dir's raw file name, nil if there is none.
+func readOptional[T any](dir, name string) (*T, error) {
+	var v T
+	err := ReadRaw(dir, name, &v)
+	switch {
+	case err == nil:
+		return &v, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	}
+	return nil, err
 }
 
 // compactStacks moves stacks into one array of their exact size: the JSON

@@ -1,4 +1,4 @@
-package tracker
+package rundirs
 
 import (
 	"errors"
@@ -13,29 +13,24 @@ import (
 	"github.com/gofil/gofil/internal/raw"
 )
 
-// defaultKeep is how many run directories of a program a production run
+// DefaultKeep is how many run directories of a program a production run
 // keeps when `gofil build --keep` baked none in.
-const defaultKeep = 20
+const DefaultKeep = 20
 
 // unlockedAge is how old a run directory without a lock file must be for
 // a pruning process to take it as abandoned: younger, it may be one
 // another process made a moment ago and is about to lock.
 const unlockedAge = time.Minute
 
-// runLock is the lock of this process's run directory, held open for the
-// life of the process at a number of the tracker's own (ownfd), out of the
-// way of the program's files.
-var runLock *ownfd.File
-
-// keepCount is how many run directories of the program to keep: GOFIL_KEEP,
-// else what `gofil build --keep` baked in, else defaultKeep; 0 keeps all.
-func keepCount(baked, env string) int {
+// KeepCount is how many run directories of the program to keep: GOFIL_KEEP,
+// else what `gofil build --keep` baked in, else DefaultKeep; 0 keeps all.
+func KeepCount(baked, env string) int {
 	for _, s := range []string{env, baked} {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 			return n
 		}
 	}
-	return defaultKeep
+	return DefaultKeep
 }
 
 // lockRunDir makes and locks dir's RunLock. It reports false when dir
@@ -80,13 +75,13 @@ func flock(fd, how int) error {
 	}
 }
 
-// pruneRunDirs removes from out the run directories of program (named by
+// Prune removes from out the run directories of program (named by
 // runDirName, owned by this user) but the newest keep, by the start time
 // in their names: those no living process holds locked. A directory
 // without a lock file (made by a tracker that locked nothing, or one about
 // to lock it) is removed only when unchanged for unlockedAge. keep 0
 // keeps all. It returns how many it removed.
-func pruneRunDirs(out, program string, keep int, now time.Time) int {
+func Prune(out, program string, keep int, now time.Time) int {
 	if keep <= 0 {
 		return 0
 	}
@@ -178,3 +173,5 @@ func ownedByUser(st os.FileInfo) bool {
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	return ok && int(sys.Uid) == os.Getuid()
 }
+
+func joinPath(dir, name string) string { return dir + string(os.PathSeparator) + name }

@@ -1,4 +1,7 @@
-package tracker
+// Package tell is where gofil's tracker says what went wrong, inside the
+// profiled program: gofil's pipe under gofil run, else the program's
+// stderr. It is compiled into the program, standard library only.
+package tell
 
 import (
 	"fmt"
@@ -25,13 +28,13 @@ var reports struct {
 	once, said bool
 }
 
-// openReports takes the descriptor gofil named in the environment, if any:
+// Open takes the descriptor gofil named in the environment, if any:
 // it moves to a number of the tracker's own, kept from the program's
 // children, and the number gofil passed it at is free again for the
 // program, as without gofil. A line is written to it only while it is
 // still gofil's pipe (ownfd): a program that closes that number and opens
 // a file of its own there must not find the tracker's lines in it.
-func openReports() {
+func Open() {
 	s := os.Getenv(raw.EnvReportFD)
 	os.Unsetenv(raw.EnvReportFD)
 	fd, err := strconv.Atoi(s)
@@ -51,8 +54,8 @@ func openReports() {
 	reports.Unlock()
 }
 
-// warn reports one line; in a production run, only the first.
-func warn(format string, args ...interface{}) {
+// Warn reports one line; in a production run, only the first.
+func Warn(format string, args ...interface{}) {
 	msg := fmt.Sprintf(format, args...)
 	reports.Lock()
 	defer reports.Unlock()
@@ -71,8 +74,8 @@ func warn(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "gofil: %s\n", msg)
 }
 
-// warnOnce makes warn say only its first line on the program's stderr.
-func warnOnce() {
+// Once makes Warn say only its first line on the program's stderr.
+func Once() {
 	reports.Lock()
 	reports.once = true
 	reports.Unlock()

@@ -1,4 +1,4 @@
-package tracker
+package gdump
 
 import "testing"
 
@@ -19,8 +19,8 @@ func TestBlockedForever(t *testing.T) {
 		"runnable":              {"goroutine 1 [runnable]:\nmain.main()\n\n" + agent, false},
 		"unreadable":            {"goroutine 1 chan receive:\nmain.main()\n", false},
 	} {
-		if got := blockedForever([]byte(c.dump)); got != c.want {
-			t.Errorf("%s: blockedForever = %v, want %v", name, got, c.want)
+		if got := BlockedForever([]byte(c.dump)); got != c.want {
+			t.Errorf("%s: BlockedForever = %v, want %v", name, got, c.want)
 		}
 	}
 }
