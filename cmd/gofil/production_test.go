@@ -404,3 +404,36 @@ func TestReportListsRuns(t *testing.T) {
 		t.Errorf("gofil report --open of a directory of runs: exit code %d, %q; want 2 and a line saying to give one run", r.code, r.stderr)
 	}
 }
+
+// TestVersionOfBuiltBinary: gofil version BINARY prints the settings
+// gofil build baked in, read from the binary, also under -trimpath, whose
+// build information has no -ldflags; a plain binary is said not to be
+// gofil's, and a file that is no Go binary is refused.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "runs")
+	for _, c := range []struct {
+		name  string
+		extra []string
+		want  string
+	}{
+		{"baked", []string{"--rate", "16K", "--out", out, "--keep", "5"}, `rate 16384, oom-threshold 0.9, keep 5, out "` + out + `"`},
+		{"trimpath", []string{"--oom-threshold", "off", "--build-flag=-trimpath"}, "rate 65536, oom-threshold off, keep 20;"},
+	} {
+		bin := gofilBuild(t, "example", c.extra...)
+		r := gofil(t, t.TempDir(), "version", bin)
+		if r.code != 0 || !strings.Contains(r.stdout, "gofil build (") || !strings.Contains(r.stdout, c.want) {
+			t.Errorf("%s: gofil version %s: exit %d, %q; want the settings %q", c.name, bin, r.code, r.stdout+r.stderr, c.want)
+		}
+	}
+	plain := filepath.Join(t.TempDir(), "plain")
+	if b, err := exec.Command("go", "build", "-C", testdata(t, "example"), "-o", plain, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	if r := gofil(t, t.TempDir(), "version", plain); r.code != 1 || !strings.Contains(r.stderr, "not built by gofil build") {
+		t.Errorf("gofil version of a plain binary: exit %d, %q", r.code, r.stderr)
+	}
+	if r := gofil(t, t.TempDir(), "version", "/etc/passwd"); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("gofil version of a text file: exit %d, %q; want 2 and one line", r.code, r.stderr)
+	}
+}

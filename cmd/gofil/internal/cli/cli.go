@@ -167,16 +167,23 @@ func helpAsked(name string, args []string) bool {
 	return false
 }
 
-const versionUsage = `Usage: gofil version
+const versionUsage = `Usage: gofil version [BINARY]
 
 Prints gofil's module version, the VCS revision it was built from and the
-Go version that built it.
+Go version that built it. Given a binary 'gofil build' wrote, prints the
+settings it baked in (rate, OOM threshold, runs kept, output directory),
+read from the binary itself: also when it was built with -trimpath, whose
+build information leaves -ldflags out.
 `
 
-// versionCommand prints what the build info says of gofil itself.
+// versionCommand prints what the build info says of gofil itself, or of
+// a binary gofil build wrote.
 func versionCommand(args []string, stdout io.Writer) error {
-	if len(args) > 0 {
-		return fail(exitBadInput, "takes no arguments")
+	if len(args) > 1 {
+		return fail(exitBadInput, "takes at most one binary")
+	}
+	if len(args) == 1 {
+		return binaryVersion(args[0], stdout)
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
