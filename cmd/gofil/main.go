@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	cli.OwnTraces()
+	runner.OwnTraces()
 	// Before gofil opens anything: the descriptors it was started with,
 	// which the program is given at the same numbers.
 	ctx := runner.WithInherited(context.Background(), runner.Inherit())

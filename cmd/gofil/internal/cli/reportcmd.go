@@ -113,7 +113,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fail(exitBadInput, "%s", term.OneLine(err))
 	}
-	if runs := runDirs(st, f.arg); len(runs) > 0 {
+	if runs := report.RunDirs(st, f.arg); len(runs) > 0 {
 		if f.out != "" || f.open || f.hasAt {
 			return fail(exitBadInput, "%s holds %d run directories: give one of them for -o, --open or --at (gofil report %s)", f.arg, len(runs), filepath.Join(f.arg, runs[0]))
 		}

@@ -240,8 +240,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail(exitBadInput, "%v", err)
 	}
-	userG, userSet := userGODEBUG()
-	os.Unsetenv(envProgramGODEBUG) // the program inherits the environment
+	userG, userSet := runner.UserGODEBUG()
+	os.Unsetenv(runner.EnvProgramGODEBUG) // the program inherits the environment
 	env := []string{
 		raw.EnvDir + "=" + absRaw,
 		"GODEBUG=" + godebug(userG, f.rate),

@@ -1,4 +1,4 @@
-package cli
+package runner
 
 import (
 	"os"
@@ -6,9 +6,9 @@ import (
 	"syscall"
 )
 
-// envProgramGODEBUG carries the user's GODEBUG across the re-exec of
+// EnvProgramGODEBUG carries the user's GODEBUG across the re-exec of
 // ownTraces, for the program alone: "set:" and its value.
-const envProgramGODEBUG = "GOFIL_PROGRAM_GODEBUG"
+const EnvProgramGODEBUG = "GOFIL_PROGRAM_GODEBUG"
 
 // traceSettings are the GODEBUG settings that make the Go runtime print
 // as it runs. They are the program's: GODEBUG=gctrace=1 gofil run ... is
@@ -18,7 +18,7 @@ var traceSettings = []string{"gctrace", "gcpacertrace", "scavtrace", "inittrace"
 // OwnTraces keeps the runtime's tracing settings in GODEBUG for the
 // program alone. The runtime reads them once, at start-up, so gofil runs
 // itself again without them (and the go command it starts inherits that),
-// carrying the user's GODEBUG for the program in envProgramGODEBUG. Then
+// carrying the user's GODEBUG for the program in EnvProgramGODEBUG. Then
 // every "gc N" line on stderr is the program's. If the re-exec fails gofil
 // goes on as it is.
 func OwnTraces() {
@@ -26,7 +26,7 @@ func OwnTraces() {
 	if !ok {
 		return
 	}
-	if _, again := os.LookupEnv(envProgramGODEBUG); again {
+	if _, again := os.LookupEnv(EnvProgramGODEBUG); again {
 		return
 	}
 	clean := withoutTraces(g)
@@ -46,7 +46,7 @@ func OwnTraces() {
 	if clean != "" {
 		env = append(env, "GODEBUG="+clean)
 	}
-	env = append(env, envProgramGODEBUG+"=set:"+g)
+	env = append(env, EnvProgramGODEBUG+"=set:"+g)
 	_ = syscall.Exec(exe, os.Args, env) // only returns on failure: go on
 }
 
@@ -67,10 +67,10 @@ func withoutTraces(g string) string {
 	return strings.Join(keep, ",")
 }
 
-// userGODEBUG is the GODEBUG the user gave, for the program: the one
+// UserGODEBUG is the GODEBUG the user gave, for the program: the one
 // carried across OwnTraces's re-exec, else the environment's.
-func userGODEBUG() (string, bool) {
-	if v, ok := os.LookupEnv(envProgramGODEBUG); ok {
+func UserGODEBUG() (string, bool) {
+	if v, ok := os.LookupEnv(EnvProgramGODEBUG); ok {
 		return strings.CutPrefix(v, "set:")
 	}
 	return os.LookupEnv("GODEBUG")

@@ -1,0 +1,49 @@
+package build
+
+import (
+	"bytes"
+	"io"
+	"regexp"
+
+	"github.com/gofil/gofil/internal/regfile"
+)
+
+// bakedSettings matches the settings string `gofil build` bakes into the
+// tracker (the build command, cmd/gofil/internal/cli), as it lies among the binary's string data.
+var bakedSettings = regexp.MustCompile(`gofil build \([^\x00-\x1f]{1,200}?\): rate [0-9]{1,20}, oom-threshold (?:off|[0-9.]{1,20}), keep [0-9]{1,10}(?:, out "(?:[^"\\\x00-\x1f]|\\.){1,1000}")?`)
+
+// maxBinary bounds the binary BakedSettings reads.
+const maxBinary = 4 << 30
+
+// BakedSettings scans the file at path for the settings string `gofil
+// build` bakes into the tracker ("gofil build (VERSION): rate N, ..."), in
+// chunks that overlap by more than the string can be long. The longest
+// match is the string itself: the build information's copy of -ldflags,
+// where there is one, escapes its quotes.
+func BakedSettings(path string) (string, error) {
+	f, err := regfile.OpenLimited(path, maxBinary)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	const chunk, overlap = 4 << 20, 8 << 10
+	buf := make([]byte, 0, chunk+overlap)
+	found := ""
+	for {
+		n, err := io.ReadFull(f, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		for _, m := range bakedSettings.FindAll(buf, -1) {
+			if len(m) > len(found) {
+				found = string(bytes.Clone(m))
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return found, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		keep := buf[len(buf)-overlap:]
+		buf = append(buf[:0], keep...)
+	}
+}
