@@ -17,9 +17,10 @@ test:
 	$(GO) test $(LDFLAGS) -race -count=1 $(RACE_PKGS)
 
 # The unit tests: every package but cmd/gofil, whose tests build and run
-# real programs under gofil end to end (make test runs them all).
+# real programs under gofil end to end, and with -short, which skips the
+# build package's tests that build programs (make test runs them all).
 test-unit:
-	$(GO) test $(LDFLAGS) -count=1 $$($(GO) list ./... | grep -v '/cmd/gofil$$')
+	$(GO) test $(LDFLAGS) -short -count=1 $$($(GO) list ./... | grep -v '/cmd/gofil$$')
 
 # Every parser of outside input, and the injection of the tracker into
 # main's file, fuzzed for FUZZTIME each (their seeds run in make test).

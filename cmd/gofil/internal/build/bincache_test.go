@@ -22,6 +22,7 @@ import (
 // returns the binary the run gets.
 func keptBuild(t *testing.T, target Target, cache string, agent fs.FS, flags ...string) string {
 	t.Helper()
+	skipShort(t)
 	bin := filepath.Join(t.TempDir(), "prog")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -185,6 +186,7 @@ func TestKeptBinaryCutShort(t *testing.T) {
 // TestKeptBinaryConcurrent: builds of one program at once take turns, and
 // each run gets a whole binary.
 func TestKeptBinaryConcurrent(t *testing.T) {
+	skipShort(t)
 	dir, cache := t.TempDir(), t.TempDir()
 	writeTree(t, dir, map[string]string{
 		"go.mod":  "module example.com/both\n\ngo 1.22\n",

@@ -172,6 +172,7 @@ func goIn(t *testing.T, dir string, args ...string) {
 // buildIt builds t and returns the binary.
 func buildIt(t *testing.T, target Target, flags ...string) (string, error) {
 	t.Helper()
+	skipShort(t)
 	bin := filepath.Join(t.TempDir(), "prog")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -580,4 +581,13 @@ func snapshot(t *testing.T, root string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// skipShort skips a test that builds a program with the go command under
+// -short (make test-unit); make test runs it.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a program with the go command; run without -short")
+	}
 }
