@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/gofil/gofil/internal/dotsvg"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/leak"
 	"github.com/gofil/gofil/report/heap"
@@ -26,6 +28,12 @@ import (
 //	...
 //	s, err := report.WriteDir(dir, meta, run, run.Leaks(meta.Started))
 func WriteDir(dir string, meta rundir.Meta, run *rundir.Run, leaks *leak.Result) (*summary.Summary, error) {
+	if run.Peak != nil {
+		// The page's call graph is laid out by the Graphviz helper:
+		// started now, its set-up overlaps the files written before the
+		// page.
+		defer dotsvg.Prestart(context.Background())()
+	}
 	if err := writeManifest(dir); err != nil {
 		return nil, err
 	}

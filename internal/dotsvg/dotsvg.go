@@ -52,6 +52,13 @@ const (
 // Render lays dot out as SVG. The first call on a machine builds the helper
 // (a few seconds with the go command's build cache warm).
 func Render(ctx context.Context, dot []byte) ([]byte, error) {
+	if p := takeEarly(); p != nil {
+		if out, err := p.finish(dot); err == nil {
+			return out, nil
+		}
+		// Started too early to work (its binary replaced since, say):
+		// the usual way.
+	}
 	cache, err := privtmp.CacheDir()
 	if err != nil {
 		return nil, err
@@ -72,6 +79,25 @@ func Render(ctx context.Context, dot []byte) ([]byte, error) {
 var errBuild = errors.New("gofil's Graphviz helper does not build")
 
 func render(ctx context.Context, cache string, dot []byte) ([]byte, error) {
+	p, err := start(ctx, cache)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(dot)
+}
+
+// proc is a helper process started and waiting for its graph.
+type proc struct {
+	cmd         *exec.Cmd
+	stdin       io.WriteCloser
+	out, stderr bytes.Buffer
+	cancel      context.CancelFunc
+	ctx         context.Context
+}
+
+// start starts the helper, which sets Graphviz up as it starts and then
+// waits for its graph on its standard input.
+func start(ctx context.Context, cache string) (*proc, error) {
 	bin, err := helper(ctx, cache)
 	if err != nil {
 		return nil, err
@@ -87,29 +113,99 @@ func render(ctx context.Context, cache string, dot []byte) ([]byte, error) {
 	if err := os.Chmod(wazeroCache, 0o700); err != nil {
 		return nil, fmt.Errorf("graphviz cache: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, renderTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the last value of a key wins
-	cmd.Stdin = bytes.NewReader(dot)
-	var stderr bytes.Buffer
-	cmd.Stderr = &capped{w: &stderr, n: 4 << 10}
-	var out bytes.Buffer
-	cmd.Stdout = &capped{w: &out, n: maxSVG + 1}
-	privtmp.KillGroupOnCancel(cmd)
-	if err := cmd.Run(); err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+	p := &proc{}
+	p.ctx, p.cancel = context.WithTimeout(ctx, renderTimeout)
+	p.cmd = exec.CommandContext(p.ctx, bin)
+	p.cmd.Env = append(os.Environ(), "TMPDIR="+tmp) // the last value of a key wins
+	p.cmd.Stderr = &capped{w: &p.stderr, n: 4 << 10}
+	p.cmd.Stdout = &capped{w: &p.out, n: maxSVG + 1}
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		p.cancel()
+		return nil, err
+	}
+	privtmp.KillGroupOnCancel(p.cmd)
+	if err := p.cmd.Start(); err != nil {
+		p.cancel()
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	return p, nil
+}
+
+// finish gives the helper its graph and returns its layout.
+func (p *proc) finish(dot []byte) ([]byte, error) {
+	defer p.cancel()
+	_, werr := p.stdin.Write(dot)
+	p.stdin.Close()
+	err := p.cmd.Wait()
+	if err == nil && werr != nil {
+		err = werr
+	}
+	if err != nil {
+		if msg := strings.TrimSpace(p.stderr.String()); msg != "" {
 			return nil, fmt.Errorf("%s (%w)", firstLine(msg), err)
 		}
-		if ctx.Err() != nil {
+		if p.ctx.Err() != nil {
 			return nil, fmt.Errorf("graphviz: no layout after %v", renderTimeout)
 		}
 		return nil, fmt.Errorf("graphviz: %w", err)
 	}
-	if out.Len() > maxSVG {
+	if p.out.Len() > maxSVG {
 		return nil, fmt.Errorf("graphviz: its output is over %d bytes", maxSVG)
 	}
-	return out.Bytes(), nil
+	return p.out.Bytes(), nil
+}
+
+// stop ends a helper that was given no graph.
+func (p *proc) stop() {
+	p.cancel()
+	p.stdin.Close()
+	p.cmd.Wait()
+}
+
+// early is a helper Prestart started, for the next Render.
+var early struct {
+	sync.Mutex
+	p *proc
+}
+
+// Prestart starts the helper now, when a caller knows it will lay out a
+// graph soon but has not made it yet: Graphviz's WebAssembly set-up, most
+// of the helper's time, then overlaps the caller's own work, and the next
+// Render gives the helper its graph. stop ends the helper if no Render
+// took it. The helper must be built already: Prestart builds nothing.
+func Prestart(ctx context.Context) (stop func()) {
+	nothing := func() {}
+	cache, err := privtmp.CacheDir()
+	if err != nil || checkBinary(helperDir(cache), filepath.Join(helperDir(cache), binaryName)) != nil {
+		return nothing
+	}
+	p, err := start(ctx, cache)
+	if err != nil {
+		return nothing
+	}
+	early.Lock()
+	if early.p != nil {
+		early.p.stop()
+	}
+	early.p = p
+	early.Unlock()
+	return func() {
+		early.Lock()
+		defer early.Unlock()
+		if early.p == p {
+			early.p = nil
+			p.stop()
+		}
+	}
+}
+
+// takeEarly is the helper Prestart started, if any, now the caller's.
+func takeEarly() *proc {
+	early.Lock()
+	defer early.Unlock()
+	p := early.p
+	early.p = nil
+	return p
 }
 
 // helper returns the helper's executable under cache, building it if it is

@@ -41,3 +41,50 @@ func TestHelperBuiltAndMended(t *testing.T) {
 		t.Error("a broken graph rendered")
 	}
 }
+
+// TestPrestart: a helper started before its graph lays out the next graph
+// Render is given, the same as a helper started for it; one given no graph
+// is ended by stop and leaves no process; with no helper built yet,
+// Prestart starts nothing and builds nothing.
+func TestPrestart(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(out)))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ctx := context.Background()
+	Prestart(ctx)()
+	cache := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "gofil")
+	if _, err := os.Stat(helperDir(cache)); err == nil {
+		t.Fatalf("Prestart built the helper")
+	}
+	dot := []byte("digraph { a -> b; b -> c }")
+	want, err := Render(ctx, dot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := Prestart(ctx)
+	early.Lock()
+	p := early.p
+	early.Unlock()
+	if p == nil {
+		t.Fatal("Prestart started no helper once it was built")
+	}
+	got, err := Render(ctx, dot)
+	if p.cmd.ProcessState == nil {
+		t.Errorf("the prestarted helper was not the one Render used")
+	}
+	stop()
+	if err != nil || string(got) != string(want) {
+		t.Errorf("the prestarted helper's layout differs: %v\n%.300s\nwant\n%.300s", err, got, want)
+	}
+	stop = Prestart(ctx)
+	early.Lock()
+	p = early.p
+	early.Unlock()
+	stop()
+	if p == nil || p.cmd.ProcessState == nil {
+		t.Errorf("stop left the unused helper running")
+	}
+}
