@@ -114,17 +114,13 @@ func (s Stack) Site() int { return heapprof.Site(s.Frames) }
 
 // Sites groups h by allocation site, largest first.
 func (h *Heap) Sites() []Site {
-	type key struct {
-		fn, file string
-		line     int
-	}
-	acc := map[key]*Site{}
+	acc := map[frameKey]*Site{}
 	for _, s := range h.Stacks {
 		if len(s.Frames) == 0 {
 			continue
 		}
 		f := s.Frames[s.Site()]
-		k := key{f.Func, f.File, f.Line}
+		k := keyOf(f)
 		site := acc[k]
 		if site == nil {
 			site = &Site{Function: f.Func, File: f.File, Line: f.Line}
