@@ -37,7 +37,7 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 		for _, site := range s.Top[:n] {
 			fmt.Fprintf(w, "  %10s %5.1f%%  %s\n", units.Bytes(site.Bytes), site.Percent, term.Site(site.Function, site.File, site.Line))
 		}
-		ownText(w, s, n)
+		ownText(w, s)
 	}
 	if o := s.OOM; o != nil && o.Dumps > 0 {
 		fmt.Fprintf(w, "gofil: memory limit %s (%s); last emergency dump at %s in use (%.1f%% of the limit), %.2fs into the run:\n",
@@ -60,14 +60,10 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 }
 
 // ownText lists the largest sites in the program's own code (own_top),
-// each with the allocation site below it, when the first n sites shown are
-// not all the program's own lines: the line a user would change.
-func ownText(w io.Writer, s *summary.Summary, n int) {
-	elsewhere := false
-	for _, site := range s.Top[:n] {
-		elsewhere = elsewhere || site.OwnFunction != ""
-	}
-	if !elsewhere || len(s.OwnTop) == 0 {
+// each with the allocation site below it, when view.OwnTopShown says so:
+// the line a user would change.
+func ownText(w io.Writer, s *summary.Summary) {
+	if !view.OwnTopShown(s) {
 		return
 	}
 	fmt.Fprintf(w, "gofil: in the program's own code:\n")

@@ -407,15 +407,10 @@ func callGraphNote(g *callGraph) string {
 	return note
 }
 
-// ownRows are the rows of the table of the program's own code: own_top,
-// when one of the first ten sites was allocated under a line of the
-// program's own elsewhere (else the table would repeat the sites').
+// ownRows are the rows of the table of the program's own code, own_top,
+// when view.OwnTopShown says it is listed.
 func ownRows(s *summary.Summary, user *userCode) []siteRow {
-	elsewhere := false
-	for _, site := range s.Top[:min(len(s.Top), 10)] {
-		elsewhere = elsewhere || site.OwnFunction != ""
-	}
-	if !elsewhere {
+	if !view.OwnTopShown(s) {
 		return nil
 	}
 	rows := siteRows(s.OwnTop, user)
