@@ -2,14 +2,27 @@ package build
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"regexp"
 
 	"github.com/gofil/gofil/internal/regfile"
 )
 
-// bakedSettings matches the settings string `gofil build` bakes into the
-// tracker (the build command, cmd/gofil/internal/cli), as it lies among the binary's string data.
+// Settings is the string `gofil build` bakes into the tracker, which
+// BakedSettings finds again in the binary: "gofil build (VERSION): rate N,
+// oom-threshold F, keep N", and the output directory, quoted, if one is
+// baked in.
+func Settings(version string, rate uint64, oomThreshold string, keep uint64, out string) string {
+	s := fmt.Sprintf("gofil build (%s): rate %d, oom-threshold %s, keep %d", version, rate, oomThreshold, keep)
+	if out != "" {
+		s += fmt.Sprintf(", out %q", out)
+	}
+	return s
+}
+
+// bakedSettings matches Settings' string as it lies among the binary's
+// string data.
 var bakedSettings = regexp.MustCompile(`gofil build \([^\x00-\x1f]{1,200}?\): rate [0-9]{1,20}, oom-threshold (?:off|[0-9.]{1,20}), keep [0-9]{1,10}(?:, out "(?:[^"\\\x00-\x1f]|\\.){1,1000}")?`)
 
 // maxBinary bounds the binary BakedSettings reads.

@@ -154,10 +154,7 @@ func buildCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if f.tags != "" {
 		flags = append(flags, "-tags="+f.tags)
 	}
-	settings := fmt.Sprintf("gofil build (%s): rate %d, oom-threshold %s, keep %d", gofilVersion(), f.rate, f.oomThreshold, f.keep)
-	if f.out != "" {
-		settings += fmt.Sprintf(", out %q", f.out)
-	}
+	settings := build.Settings(gofilVersion(), f.rate, f.oomThreshold, f.keep, f.out)
 	ldflags := func(packages []string) []string {
 		own := []string{
 			trackerVar("buildSettings", settings),
