@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -73,6 +74,20 @@ func WithDir(dir string) Option {
 //	g, err := oomguard.Start(oomguard.WithDir("oom"), oomguard.WithThreshold(0.75))
 func WithThreshold(frac float64) Option {
 	return func(c *config) { c.threshold = frac }
+}
+
+// ParseThreshold reads a threshold as gofil's --oom-threshold and
+// GOFIL_OOM_THRESHOLD give it: a fraction strictly between 0 and 1, or
+// "off" (0, no guard). ok is false for anything else.
+func ParseThreshold(s string) (frac float64, ok bool) {
+	if s == "off" {
+		return 0, true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f > 0 && f < 1) { // NaN fails both
+		return 0, false
+	}
+	return f, true
 }
 
 // WithInterval sets how often the usage is read. The default is

@@ -115,10 +115,7 @@ func godebugSetsRate() bool {
 // parseThreshold reads an OOM threshold: a fraction between 0 and 1, or
 // "off" (0); anything else is def.
 func parseThreshold(s string, def float64) float64 {
-	if s == "off" {
-		return 0
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1 {
+	if f, ok := oomguard.ParseThreshold(s); ok {
 		return f
 	}
 	return def

@@ -139,11 +139,7 @@ func parseRate(s string) (uint64, error) {
 // checkThreshold checks --oom-threshold: a fraction between 0 and 1, or
 // "off".
 func checkThreshold(s string) error {
-	if s == "off" {
-		return nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(v > 0 && v < 1) { // NaN fails both
+	if _, ok := oomguard.ParseThreshold(s); !ok {
 		return fmt.Errorf("--oom-threshold must be a fraction between 0 and 1, or off")
 	}
 	return nil
