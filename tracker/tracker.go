@@ -545,12 +545,22 @@ func ownModule() string {
 	if !ok {
 		return ""
 	}
+	return ownModuleOf(bi)
+}
+
+// ownModuleOf is ownModule for the build information bi. A main package
+// gofil built from a copy (raw.StandInElem) is its original's: the copy's
+// own module, named after it, is not the program's.
+func ownModuleOf(bi *debug.BuildInfo) string {
+	path := bi.Path
+	standIn := strings.HasSuffix(path, "/"+raw.StandInElem)
+	path = strings.TrimSuffix(path, "/"+raw.StandInElem)
 	best := ""
 	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
-		if m == nil || m.Path == "" || len(m.Path) <= len(best) {
+		if m == nil || m.Path == "" || len(m.Path) <= len(best) || standIn && m.Path == bi.Path {
 			continue
 		}
-		if bi.Path == m.Path || strings.HasPrefix(bi.Path, m.Path+"/") {
+		if path == m.Path || strings.HasPrefix(path, m.Path+"/") {
 			best = m.Path
 		}
 	}

@@ -100,6 +100,12 @@ const SubDir = "raw"
 // ends.
 const RunLock = ".gofil-lock"
 
+// StandInElem is the element gofil's build adds to the import path of a
+// main package it builds from a copy (a command of a dependency, a
+// pkg@version): the copy's path and module path in the binary's build
+// information end with it.
+const StandInElem = "gofil_main"
+
 // Names of the files in a run directory.
 const (
 	PeakFile     = "peak.json"     // the heap at its largest mark termination

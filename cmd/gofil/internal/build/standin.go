@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/internal/raw"
 )
 
 // A main package outside the main module, one in the module cache above
@@ -44,7 +46,7 @@ import (
 // copy's path in their debug information.
 
 // standInElem is the element added to the package's import path.
-const standInElem = "gofil_main"
+const standInElem = raw.StandInElem
 
 // writeStandIn writes the stand-in for pkg into dir: its files, those of
 // mainFile replaced by withAgent (nil: as they are), and a go.mod. trimpath
