@@ -151,7 +151,47 @@ type Memory struct {
 	// GoMapped and GoReleased are the runtime's /memory/classes/total and
 	// /memory/classes/heap/released.
 	GoMapped, GoReleased uint64
+	// Classes are the runtime's other memory classes: with Heap and
+	// GoReleased they make up GoMapped.
+	Classes Classes
+	// Resident is the resident set divided by mapping, as last read (at
+	// Resident.At), which may be before this reading: it is read only as
+	// the resident set grows.
+	Resident Resident
 }
+
+// Classes are the runtime's memory classes (runtime/metrics
+// /memory/classes/...) other than the heap's objects and released pages, in
+// bytes.
+type Classes struct {
+	// HeapFree is heap memory free and not returned to the system;
+	// HeapUnused is the part of the heap's spans that holds no object
+	// (heap/free, heap/unused).
+	HeapFree, HeapUnused uint64
+	// HeapStacks and OSStacks are goroutine stacks in the heap and the
+	// stacks the system gave (heap/stacks, os-stacks).
+	HeapStacks, OSStacks uint64
+	// Metadata is the runtime's own structures (metadata/..., other);
+	// Profiling is the heap profile's buckets (profiling/buckets).
+	Metadata, Profiling uint64
+}
+
+// Resident is the resident set divided by mapping (/proc/self/smaps), in
+// bytes, read At; zero if it was never read.
+type Resident struct {
+	At time.Duration
+	// Total is the resident set, summed over the mappings.
+	Total uint64
+	// Heap is resident in the Go heap's arenas; Anon in every other
+	// anonymous mapping (the runtime's own, cgo's malloc, mmap).
+	Heap, Anon uint64
+	// Binary is the executable's mappings; Files every other mapping of a
+	// file, shared libraries among them.
+	Binary, Files uint64
+}
+
+// Known reports whether r was read.
+func (r Resident) Known() bool { return r.Total != 0 }
 
 // Known reports whether m is a reading.
 func (m Memory) Known() bool { return m.Heap != 0 }

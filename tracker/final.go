@@ -46,6 +46,7 @@ func (t *tracker) final(how string) {
 	}
 	var end peak.Memory
 	t.read(&end)
+	t.residentNow(&end) // the memory at the end may be the most held
 	t.logCycle(raw.GCLogEnd, end)
 	if !t.accountIfPeak(reason) {
 		t.observe()
@@ -92,6 +93,7 @@ func (t *tracker) endCannotPeak() bool {
 	}
 	var now peak.Memory
 	t.read(&now)
+	t.residentNow(&now) // the ledger at the trigger itself
 	if now.Cycles != t.lastCycle || now.Allocs < t.lastEndFrees {
 		return false
 	}
@@ -156,6 +158,7 @@ func (t *tracker) accountNow(reason string) {
 			if r, at, marked := mr.Marking(); marked && r.Cycles == from {
 				// The last reading before the mark, taken as it marked.
 				r.At = at.Sub(t.start)
+				r.Resident = t.resident.last
 				t.note(r)
 			}
 		}
@@ -226,6 +229,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 	t.dumps++
 	var now peak.Memory
 	t.read(&now)
+	t.residentNow(&now) // the ledger at the trigger itself
 	first := int64(0)
 	if p, ok := t.acc.Last(); ok && t.writeOOM(ev, p, now, false, 0) {
 		first = int64(time.Since(ev.At))
@@ -256,6 +260,7 @@ func (t *tracker) writeOOM(ev oomguard.Event, p peak.Peak, now peak.Memory, refi
 	prof.TriggerHeapBytes = now.Heap
 	prof.TriggerRSSBytes = now.RSS
 	prof.FirstDumpNS = firstNS
+	prof.Ledger = ledgerOf(now)
 	prof.AccountedNS = int64(time.Since(ev.At))
 	if err := raw.WriteJSON(t.dir, raw.OOMFile, prof); err != nil {
 		tell.Warn("write emergency dump: %v", err)

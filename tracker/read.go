@@ -1,6 +1,8 @@
 package tracker
 
 import (
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/gofil/gofil/internal/memsource"
@@ -35,10 +37,90 @@ type markReader interface {
 	Marking() (peak.Memory, time.Time, bool)
 }
 
-// read fills r with the current memory figures.
+// residentSource is a source that divides the resident set by mapping
+// (memsource.Runtime.Resident).
+type residentSource interface {
+	Resident(r *peak.Memory) bool
+}
+
+// residentState is the last division of the resident set and what it
+// cost: it is read again as the resident set moves, at most a fiftieth of
+// the time.
+type residentState struct {
+	last   peak.Resident
+	rss    uint64 // the resident set and the heap when last was read
+	heap   uint64
+	next   time.Duration
+	failed bool // a read failed: it is not tried again
+	// best is the reading that held the most memory, heap and outside it:
+	// the ledger at the peak is its.
+	best peak.Memory
+}
+
+// residentShare bounds the time spent dividing the resident set: after a
+// read that took d, the next is at least residentShare·d later.
+const residentShare = 50
+
+// read fills r with the current memory figures. The division of the
+// resident set by mapping is read again when the resident set or the heap
+// has moved by more than 2% and 1 MiB since it was last read, at most a
+// residentShare of the time unless they moved by a tenth; r holds the
+// last one.
 func (t *tracker) read(r *peak.Memory) {
 	t.src.Read(r)
 	r.At = t.since(t.start)
+	rs := &t.resident
+	r.Resident = rs.last
+	src, ok := t.src.(residentSource)
+	switch {
+	case !ok || rs.failed:
+	case !rs.last.Known():
+		t.readResident(src, r)
+	case near(r.RSS, rs.rss, 50) && near(r.Heap, rs.heap, 50):
+	case r.At >= rs.next || !near(r.RSS, rs.rss, 10) || !near(r.Heap, rs.heap, 10):
+		// Moved by more than a tenth, it is read again even before its
+		// time.
+		t.readResident(src, r)
+	}
+	if r.Held() > rs.best.Held() {
+		rs.best = *r
+	}
+}
+
+// residentNow divides the resident set now, into r, the reading just
+// taken, whenever it has moved since it was last divided.
+func (t *tracker) residentNow(r *peak.Memory) {
+	src, ok := t.src.(residentSource)
+	if !ok || t.resident.failed || r.Resident.At == r.At {
+		return
+	}
+	t.readResident(src, r)
+	if r.Held() >= t.resident.best.Held() {
+		t.resident.best = *r
+	}
+}
+
+// near reports whether a is within b/part and 1 MiB of b.
+func near(a, b, part uint64) bool {
+	d := b/part + 1<<20
+	return a < b+d && a+d > b
+}
+
+// readResident divides the resident set now, into r and the tracker's
+// state.
+func (t *tracker) readResident(src residentSource, r *peak.Memory) {
+	rs := &t.resident
+	begin := time.Now()
+	if !src.Resident(r) {
+		if t.debug {
+			fmt.Fprintf(os.Stderr, "gofil-debug: /proc/self/smaps could not be read or parsed: no ledger of the resident set\n")
+		}
+		rs.failed = true
+		return
+	}
+	r.Resident.At = r.At
+	rs.last, rs.rss, rs.heap = r.Resident, r.RSS, r.Heap
+	rs.next = r.At + residentShare*time.Since(begin)
 }
 
 // snapshot copies the heap profile, see source.

@@ -109,6 +109,7 @@ func (t *tracker) profile(reason string, p peak.Peak) raw.ProfileStream {
 		Frames:          []raw.Frame{},
 	}
 	prof.GOGC, prof.MemoryLimit = gcSettings()
+	prof.Ledger = ledgerOf(t.heldMost(p))
 	if p.Approximate {
 		prof.LeastBytes, prof.LeastAtNS = p.Least.Heap, int64(p.Least.At)
 	}
@@ -194,4 +195,45 @@ func provenExact(p peak.Peak) uint64 {
 		return 0
 	}
 	return p.Exact()
+}
+
+// heldMost is the reading that held the most memory, heap and outside
+// it, of p's and the tracker's: the moment p's ledger describes. The peak
+// is chosen by that memory, but its own readings may be from before its
+// GC's mark, long before when the GC count stood still.
+func (t *tracker) heldMost(p peak.Peak) peak.Memory {
+	best := t.resident.best
+	for _, m := range []peak.Memory{p.Moment(), p.Mark, p.Before, p.Later} {
+		if m.Known() && m.Held() > best.Held() {
+			best = m
+		}
+	}
+	return best
+}
+
+// ledgerOf is what the process's memory was made of at the reading m; nil
+// if m holds no runtime classes (a simulated runtime's).
+func ledgerOf(m peak.Memory) *raw.Ledger {
+	c, r := m.Classes, m.Resident
+	if c.Metadata == 0 {
+		return nil
+	}
+	l := &raw.Ledger{
+		AtNS:              int64(m.At),
+		RSSBytes:          m.RSS,
+		HeapObjectsBytes:  m.Heap,
+		HeapFreeBytes:     c.HeapFree,
+		HeapUnusedBytes:   c.HeapUnused,
+		HeapReleasedBytes: m.GoReleased,
+		HeapStacksBytes:   c.HeapStacks,
+		OSStacksBytes:     c.OSStacks,
+		MetadataBytes:     c.Metadata,
+		ProfilingBytes:    c.Profiling,
+	}
+	if r.Known() {
+		l.ResidentAtNS = int64(r.At)
+		l.ResidentTotalBytes, l.ResidentHeapBytes, l.ResidentAnonBytes = r.Total, r.Heap, r.Anon
+		l.ResidentBinaryBytes, l.ResidentFilesBytes = r.Binary, r.Files
+	}
+	return l
 }

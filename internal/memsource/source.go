@@ -28,8 +28,43 @@ const (
 	mFrees
 	mLive
 	mPauses
+	mHeapFree
+	mHeapUnused
+	mHeapStacks
+	mOSStacks
+	mMcacheFree
+	mMcacheInuse
+	mMspanFree
+	mMspanInuse
+	mMetaOther
+	mOther
+	mBuckets
 	nMetrics
 )
+
+// metricNames are the runtime/metrics Read reads, by index.
+var metricNames = [nMetrics]string{
+	mCycles:      "/gc/cycles/total:gc-cycles",
+	mForced:      "/gc/cycles/forced:gc-cycles",
+	mHeap:        "/memory/classes/heap/objects:bytes",
+	mMapped:      "/memory/classes/total:bytes",
+	mReleased:    "/memory/classes/heap/released:bytes",
+	mAllocs:      "/gc/heap/allocs:bytes",
+	mFrees:       "/gc/heap/frees:bytes",
+	mLive:        "/gc/heap/live:bytes",
+	mPauses:      "/sched/pauses/total/gc:seconds",
+	mHeapFree:    "/memory/classes/heap/free:bytes",
+	mHeapUnused:  "/memory/classes/heap/unused:bytes",
+	mHeapStacks:  "/memory/classes/heap/stacks:bytes",
+	mOSStacks:    "/memory/classes/os-stacks:bytes",
+	mMcacheFree:  "/memory/classes/metadata/mcache/free:bytes",
+	mMcacheInuse: "/memory/classes/metadata/mcache/inuse:bytes",
+	mMspanFree:   "/memory/classes/metadata/mspan/free:bytes",
+	mMspanInuse:  "/memory/classes/metadata/mspan/inuse:bytes",
+	mMetaOther:   "/memory/classes/metadata/other:bytes",
+	mOther:       "/memory/classes/other:bytes",
+	mBuckets:     "/memory/classes/profiling/buckets:bytes",
+}
 
 // Marking is a reading StartGC took while the GC it started was marking,
 // and when; false if the last StartGC took none.
@@ -56,6 +91,8 @@ type Runtime struct {
 	// buckets reads the profile into the accountant's table, when the
 	// runtime allows (bucketsSupported); nil, runtime.MemProfile.
 	buckets *bucketReader
+	// resident reads /proc/self/smaps (Resident).
+	resident residentReader
 	// Warn, if set, is told once when the runtime's buckets cannot be read
 	// and the profile is read through runtime.MemProfile instead.
 	Warn func(format string, args ...interface{})
@@ -65,15 +102,9 @@ type Runtime struct {
 func New() *Runtime {
 	s := &Runtime{pagesize: uint64(os.Getpagesize()), statmBuf: make([]byte, 256)}
 	s.samples = make([]metrics.Sample, nMetrics)
-	s.samples[mCycles].Name = "/gc/cycles/total:gc-cycles"
-	s.samples[mForced].Name = "/gc/cycles/forced:gc-cycles"
-	s.samples[mHeap].Name = "/memory/classes/heap/objects:bytes"
-	s.samples[mMapped].Name = "/memory/classes/total:bytes"
-	s.samples[mReleased].Name = "/memory/classes/heap/released:bytes"
-	s.samples[mAllocs].Name = "/gc/heap/allocs:bytes"
-	s.samples[mFrees].Name = "/gc/heap/frees:bytes"
-	s.samples[mLive].Name = "/gc/heap/live:bytes"
-	s.samples[mPauses].Name = "/sched/pauses/total/gc:seconds"
+	for i, name := range metricNames {
+		s.samples[i].Name = name
+	}
 	s.pacer = newGCSamples()
 	s.gcSamples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/pauses/total/gc:seconds"}}
 	s.cycles[0].Name = "/gc/cycles/total:gc-cycles"
@@ -105,6 +136,15 @@ func (s *Runtime) Read(r *peak.Memory) {
 	r.Allocs = value(s.samples[mAllocs])
 	r.Frees = value(s.samples[mFrees])
 	r.Live = value(s.samples[mLive])
+	v := func(i int) uint64 { return value(s.samples[i]) }
+	r.Classes = peak.Classes{
+		HeapFree:   v(mHeapFree),
+		HeapUnused: v(mHeapUnused),
+		HeapStacks: v(mHeapStacks),
+		OSStacks:   v(mOSStacks),
+		Metadata:   v(mMcacheFree) + v(mMcacheInuse) + v(mMspanFree) + v(mMspanInuse) + v(mMetaOther) + v(mOther),
+		Profiling:  v(mBuckets),
+	}
 	if n := histCount(s.samples[mPauses]); n >= 0 {
 		r.Marking = uint64(n) == 2*uint64(r.Cycles)+1
 	}
@@ -262,7 +302,7 @@ func (s *Runtime) StartGC(from uint32) bool {
 
 // Bytes is about the memory s holds in the heap: its record buffers.
 func (s *Runtime) Bytes() uint64 {
-	n := uint64(cap(s.records)) * uint64(unsafe.Sizeof(runtime.MemProfileRecord{}))
+	n := uint64(cap(s.records))*uint64(unsafe.Sizeof(runtime.MemProfileRecord{})) + uint64(cap(s.resident.buf))
 	if b := s.buckets; b != nil {
 		n += uint64(len(b.recs))*recsPage*4 + uint64(cap(b.pending))*uint64(unsafe.Sizeof(pendingBucket{}))
 	}

@@ -289,6 +289,31 @@ func (p *Profile) encodeWith(e *encoder, each func(yield func(*Stack))) {
 	e.uintOmit("trigger_heap_bytes", p.TriggerHeapBytes)
 	e.uintOmit("trigger_rss_bytes", p.TriggerRSSBytes)
 	e.intOmit("first_dump_ns", p.FirstDumpNS)
+	if p.Ledger != nil {
+		e.key("ledger")
+		p.Ledger.encode(e)
+	}
+	e.close()
+}
+
+func (l *Ledger) encode(e *encoder) {
+	e.open()
+	e.int("at_ns", l.AtNS)
+	e.uint("rss_bytes", l.RSSBytes)
+	e.uint("heap_objects_bytes", l.HeapObjectsBytes)
+	e.uint("heap_free_bytes", l.HeapFreeBytes)
+	e.uint("heap_unused_bytes", l.HeapUnusedBytes)
+	e.uint("heap_released_bytes", l.HeapReleasedBytes)
+	e.uint("heap_stacks_bytes", l.HeapStacksBytes)
+	e.uint("os_stacks_bytes", l.OSStacksBytes)
+	e.uint("metadata_bytes", l.MetadataBytes)
+	e.uint("profiling_bytes", l.ProfilingBytes)
+	e.int("resident_at_ns", l.ResidentAtNS)
+	e.uint("resident_total_bytes", l.ResidentTotalBytes)
+	e.uint("resident_heap_bytes", l.ResidentHeapBytes)
+	e.uint("resident_anon_bytes", l.ResidentAnonBytes)
+	e.uint("resident_binary_bytes", l.ResidentBinaryBytes)
+	e.uint("resident_files_bytes", l.ResidentFilesBytes)
 	e.close()
 }
 

@@ -242,6 +242,9 @@ type Profile struct {
 	TriggerHeapBytes uint64 `json:"trigger_heap_bytes,omitempty"`
 	TriggerRSSBytes  uint64 `json:"trigger_rss_bytes,omitempty"`
 	FirstDumpNS      int64  `json:"first_dump_ns,omitempty"`
+	// Ledger is what the process's memory was made of at the moment: at
+	// the peak's reading, or at an emergency dump's trigger.
+	Ledger *Ledger `json:"ledger,omitempty"`
 }
 
 // History is the in-use heap per allocation stack at moments spread over
@@ -422,4 +425,32 @@ func createTemp(dir, prefix string) (*ownfd.File, string, error) {
 			return nil, "", err
 		}
 	}
+}
+
+// Ledger is what a process's memory was made of at a reading: the Go
+// runtime's memory classes (runtime/metrics /memory/classes/...) and the
+// resident set divided by mapping (/proc/self/smaps), read at ResidentAtNS,
+// which may be before AtNS.
+type Ledger struct {
+	AtNS     int64  `json:"at_ns"`
+	RSSBytes uint64 `json:"rss_bytes"`
+	// The runtime's classes: heap objects, free and unused heap, released
+	// heap, goroutine stacks in the heap and from the system, metadata and
+	// the profile's buckets.
+	HeapObjectsBytes  uint64 `json:"heap_objects_bytes"`
+	HeapFreeBytes     uint64 `json:"heap_free_bytes"`
+	HeapUnusedBytes   uint64 `json:"heap_unused_bytes"`
+	HeapReleasedBytes uint64 `json:"heap_released_bytes"`
+	HeapStacksBytes   uint64 `json:"heap_stacks_bytes"`
+	OSStacksBytes     uint64 `json:"os_stacks_bytes"`
+	MetadataBytes     uint64 `json:"metadata_bytes"`
+	ProfilingBytes    uint64 `json:"profiling_bytes"`
+	// The resident set by mapping: in the heap's arenas, other anonymous
+	// mappings, the executable, other files; 0 ResidentAtNS if unknown.
+	ResidentAtNS        int64  `json:"resident_at_ns"`
+	ResidentTotalBytes  uint64 `json:"resident_total_bytes"`
+	ResidentHeapBytes   uint64 `json:"resident_heap_bytes"`
+	ResidentAnonBytes   uint64 `json:"resident_anon_bytes"`
+	ResidentBinaryBytes uint64 `json:"resident_binary_bytes"`
+	ResidentFilesBytes  uint64 `json:"resident_files_bytes"`
 }

@@ -110,6 +110,10 @@ type PeakInfo struct {
 	ChildrenRSSBytes uint64 `json:"children_rss_bytes,omitempty"`
 	// RSSAtPeakBytes is the resident memory at the heap's peak.
 	RSSAtPeakBytes uint64 `json:"rss_at_peak_bytes"`
+	// Ledger divides the resident memory at the peak's reading so that
+	// it adds up (ledger.go); null when the runtime's classes were not
+	// read.
+	Ledger *Ledger `json:"ledger"`
 	// OutsideHeapBytes is resident memory the Go runtime does not account
 	// for (mmap, cgo, the binary itself) at the heap's peak.
 	OutsideHeapBytes uint64 `json:"outside_heap_bytes"`
@@ -176,9 +180,12 @@ type OOMInfo struct {
 	// last cycle accounted before it (the program died in between).
 	Refined bool `json:"refined"`
 	// TriggerHeapBytes is the runtime's exact heap at the crossing.
-	TriggerHeapBytes uint64          `json:"trigger_heap_bytes"`
-	Top              []heap.Site     `json:"top"`
-	Functions        []heap.Function `json:"functions"`
+	TriggerHeapBytes uint64 `json:"trigger_heap_bytes"`
+	// Ledger divides the resident memory at the crossing, as
+	// PeakInfo.Ledger does at the peak; null if unknown.
+	Ledger    *Ledger         `json:"ledger"`
+	Top       []heap.Site     `json:"top"`
+	Functions []heap.Function `json:"functions"`
 }
 
 // TrackerInfo is what the tracker says of its own work.
@@ -436,6 +443,11 @@ func peakInfo(h *heap.Heap, run *rundir.Run) *PeakInfo {
 		p.LiveFromGC = &LiveFromGC{Cycle: h.Raw.LiveFromCycle, AtSeconds: time.Duration(h.Raw.LiveFromNS).Seconds()}
 		p.NotKnownBytes, p.GarbageBytes, p.GarbageBytesExact = p.GarbageBytes, 0, nil
 	}
+	live := uint64(max(p.LiveBytes, 0))
+	if p.LiveBytesExact != nil {
+		live = *p.LiveBytesExact
+	}
+	p.Ledger = ledgerOf(h.Raw.Ledger, live)
 	return p
 }
 
@@ -522,6 +534,7 @@ func oomInfo(meta rundir.Meta, run *rundir.Run) *OOMInfo {
 		}
 		o.Refined = h.Raw.Refined
 		o.TriggerHeapBytes = h.Raw.TriggerHeapBytes
+		o.Ledger = ledgerOf(h.Raw.Ledger, uint64(max(h.LiveBytes(), 0)))
 		o.FirstDumpSeconds = o.DumpSeconds
 		if h.Raw.Refined && h.Raw.FirstDumpNS > 0 {
 			o.FirstDumpSeconds = time.Duration(h.Raw.FirstDumpNS).Seconds()

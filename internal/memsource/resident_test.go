@@ -1,0 +1,55 @@
+package memsource
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/gofil/gofil/peak"
+)
+
+// TestClassesAddUp: the runtime's memory classes make up its total exactly
+// (runtime/metrics documents /memory/classes/total as their sum), so a
+// reading's classes, heap objects and released pages must add up to
+// GoMapped: a class left out or counted twice shows.
+func TestClassesAddUp(t *testing.T) {
+	src := New()
+	var r peak.Memory
+	src.Read(&r)
+	c := r.Classes
+	sum := r.Heap + r.GoReleased + c.HeapFree + c.HeapUnused + c.HeapStacks + c.OSStacks + c.Metadata + c.Profiling
+	if sum != r.GoMapped {
+		t.Errorf("classes %+v with heap %d and released %d add up to %d, total is %d", c, r.Heap, r.GoReleased, sum, r.GoMapped)
+	}
+	if c.Metadata == 0 || c.HeapStacks == 0 {
+		t.Errorf("no metadata or stacks: %+v", c)
+	}
+}
+
+// TestResidentOfWrittenHeap: 96 MiB written in the heap is resident in its
+// arenas, and the parts add up to the whole.
+func TestResidentOfWrittenHeap(t *testing.T) {
+	src := New()
+	var before, after peak.Memory
+	if !src.Resident(&before) {
+		t.Skip("no /proc/self/smaps")
+	}
+	big := make([]byte, 96<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	if !src.Resident(&after) {
+		t.Fatal("read once, not twice")
+	}
+	runtime.KeepAlive(big)
+	r := after.Resident
+	if r.Heap+r.Anon+r.Binary+r.Files != r.Total {
+		t.Errorf("parts of %+v do not add up", r)
+	}
+	grew := int64(r.Heap) - int64(before.Resident.Heap)
+	if grew < 96<<20 || grew > 100<<20 {
+		t.Errorf("heap arenas grew by %d resident bytes for 96 MiB written", grew)
+	}
+	if r.Binary == 0 {
+		t.Errorf("no binary: %+v", r)
+	}
+}

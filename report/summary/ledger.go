@@ -1,0 +1,113 @@
+package summary
+
+import (
+	"time"
+
+	"github.com/gofil/gofil/internal/raw"
+)
+
+// Ledger is the process's resident memory at a moment, divided so that
+// the parts add up to it:
+//
+//	rss = heap_live + heap_garbage + heap_unused + heap_free + stacks + runtime
+//	      − not_resident + outside_go + binary + files + remainder
+//
+// The Go runtime's parts are its own memory classes (runtime/metrics
+// /memory/classes/...), exact at the moment. What the runtime counts is
+// not all resident: pages it mapped but nobody touched (a large slice only
+// partly written, free heap never used) cost address space, not memory.
+// not_resident is that part, from the resident pages of the heap's own
+// mappings (/proc/self/smaps). The mappings also give what lies outside
+// the runtime: other anonymous memory (cgo's malloc, mmap), the executable
+// and mapped files. remainder is what the two readings leave unexplained,
+// chiefly growth between them; it is never forced to zero.
+type Ledger struct {
+	AtSeconds float64 `json:"at_seconds"`
+	RSSBytes  uint64  `json:"rss_bytes"`
+	// HeapLiveBytes and HeapGarbageBytes divide the heap's objects as the
+	// peak's figures do: reachable at the peak's GC, and garbage awaiting
+	// collection.
+	HeapLiveBytes    uint64 `json:"heap_live_bytes"`
+	HeapGarbageBytes uint64 `json:"heap_garbage_bytes"`
+	// HeapUnusedBytes is the part of the heap's spans that holds no object
+	// (fragmentation); HeapFreeBytes the heap's free pages the runtime has
+	// not returned to the system.
+	HeapUnusedBytes uint64 `json:"heap_unused_bytes"`
+	HeapFreeBytes   uint64 `json:"heap_free_bytes"`
+	// StacksBytes is goroutine stacks, and the stacks the system gave the
+	// runtime's threads.
+	StacksBytes uint64 `json:"stacks_bytes"`
+	// RuntimeBytes is the runtime's own structures (GC metadata, spans,
+	// caches) and the heap profile's buckets, ProfilingBytes of it: a
+	// finer sampling rate makes more.
+	RuntimeBytes   uint64 `json:"runtime_bytes"`
+	ProfilingBytes uint64 `json:"profiling_bytes"`
+	// NotResidentBytes is what the runtime counts above that the kernel
+	// has not made resident: pages never touched. It is subtracted;
+	// negative, pages the runtime counts as returned were still resident.
+	NotResidentBytes int64 `json:"not_resident_bytes"`
+	// OutsideGoBytes is anonymous memory outside the Go runtime: cgo's
+	// malloc, mmap, C threads' stacks.
+	OutsideGoBytes uint64 `json:"outside_go_bytes"`
+	// BinaryBytes is the executable's resident pages; FilesBytes those of
+	// mapped files, shared libraries among them.
+	BinaryBytes uint64 `json:"binary_bytes"`
+	FilesBytes  uint64 `json:"files_bytes"`
+	// RemainderBytes is rss less the sum of the parts.
+	RemainderBytes int64 `json:"remainder_bytes"`
+	// ResidentKnown says the mappings were read; without them (no
+	// /proc/PID/smaps) not_resident, outside_go, binary and files are 0
+	// and their sum is in the remainder. ResidentAtSeconds is when they
+	// were read: they are read as the resident set grows, so at or before
+	// at_seconds.
+	ResidentKnown     bool    `json:"resident_known"`
+	ResidentAtSeconds float64 `json:"resident_at_seconds"`
+}
+
+// ledgerOf divides the memory of the reading l; live is how much of the
+// heap's objects the peak's GC found reachable.
+func ledgerOf(l *raw.Ledger, live uint64) *Ledger {
+	if l == nil || l.RSSBytes == 0 {
+		return nil
+	}
+	if live > l.HeapObjectsBytes {
+		live = l.HeapObjectsBytes
+	}
+	g := &Ledger{
+		AtSeconds:        time.Duration(l.AtNS).Seconds(),
+		RSSBytes:         l.RSSBytes,
+		HeapLiveBytes:    live,
+		HeapGarbageBytes: l.HeapObjectsBytes - live,
+		HeapUnusedBytes:  l.HeapUnusedBytes,
+		HeapFreeBytes:    l.HeapFreeBytes,
+		StacksBytes:      l.HeapStacksBytes + l.OSStacksBytes,
+		RuntimeBytes:     l.MetadataBytes + l.ProfilingBytes,
+		ProfilingBytes:   l.ProfilingBytes,
+	}
+	if l.ResidentTotalBytes > 0 {
+		g.ResidentKnown = true
+		g.ResidentAtSeconds = time.Duration(l.ResidentAtNS).Seconds()
+		// The heap's arenas hold its objects, free and unused pages and
+		// the goroutine stacks it gave; everything else the runtime
+		// counts is in its other anonymous mappings, with memory outside
+		// it. Those mappings cannot be told apart: the runtime's part is
+		// taken as resident up to what they hold.
+		inArenas := l.HeapObjectsBytes + l.HeapFreeBytes + l.HeapUnusedBytes + l.HeapStacksBytes
+		elsewhere := l.OSStacksBytes + l.MetadataBytes + l.ProfilingBytes
+		runtimeResident := elsewhere
+		if runtimeResident > l.ResidentAnonBytes {
+			runtimeResident = l.ResidentAnonBytes
+		}
+		g.NotResidentBytes = int64(inArenas) - int64(l.ResidentHeapBytes) + int64(elsewhere-runtimeResident)
+		g.OutsideGoBytes = l.ResidentAnonBytes - runtimeResident
+		g.BinaryBytes, g.FilesBytes = l.ResidentBinaryBytes, l.ResidentFilesBytes
+	}
+	g.RemainderBytes = int64(g.RSSBytes) - g.sum()
+	return g
+}
+
+// sum is the parts' sum, remainder aside.
+func (g *Ledger) sum() int64 {
+	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes)
+	return counted - g.NotResidentBytes + int64(g.OutsideGoBytes+g.BinaryBytes+g.FilesBytes)
+}
