@@ -27,6 +27,9 @@ func Text(w io.Writer, s *summary.Summary, dir string) {
 			fmt.Fprintf(w, "; outside the Go heap %s", units.Bytes(int64(p.OutsideHeapBytes)))
 		}
 		fmt.Fprintln(w)
+		if line := view.LedgerLine(p.Ledger); line != "" {
+			fmt.Fprintf(w, "gofil: %s\n", line)
+		}
 	}
 	if len(s.Top) > 0 {
 		fmt.Fprintf(w, "gofil: largest allocation sites at the peak:\n")

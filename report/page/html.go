@@ -95,7 +95,11 @@ type pageData struct {
 	// what its last GC found reachable, and the paler part not known.
 	SplitShown, LiveFrom bool
 	Figures              []view.Figure
-	Notes                []string
+	// Ledger is the resident set at the peak in parts (ledgerBar), and
+	// LedgerLine the same in words.
+	Ledger     []ledgerSeg
+	LedgerLine string
+	Notes      []string
 	HasPeak              bool
 	Flame                template.HTML
 	Icicle               template.HTML
@@ -167,6 +171,9 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	}
 	v := view.New(meta, s, run)
 	d.Figures = v.Figures
+	if s.Peak != nil {
+		d.Ledger, d.LedgerLine = ledgerBar(s.Peak.Ledger), view.LedgerLine(s.Peak.Ledger)
+	}
 	d.Headline = v.Headline
 	if run != nil && run.Peak != nil {
 		d.LiveFrom = run.Peak.LiveFrom()
@@ -494,4 +501,38 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// ledgerSeg is one part of the ledger's bar: its width in percent of the
+// bar, its colour class and its text.
+type ledgerSeg struct {
+	Key, Label, What, BytesText string
+	Width                       string
+	Subtracted                  bool
+}
+
+// ledgerBar lays out the ledger l as a bar: what the runtime and the
+// kernel count, each part as wide as its share of their sum, the part
+// never resident hatched (it is in the heap's parts and not in the
+// resident set).
+func ledgerBar(l *summary.Ledger) []ledgerSeg {
+	parts := view.LedgerParts(l)
+	var total int64
+	for _, p := range parts {
+		if !p.Subtracted {
+			total += p.Bytes
+		}
+	}
+	if total <= 0 {
+		return nil
+	}
+	segs := make([]ledgerSeg, 0, len(parts))
+	for _, p := range parts {
+		segs = append(segs, ledgerSeg{
+			Key: strings.TrimSuffix(p.Key, "_bytes"), Label: p.Label, What: p.What,
+			BytesText: units.Bytes(p.Bytes), Subtracted: p.Subtracted,
+			Width: fmt.Sprintf("%.2f%%", 100*float64(p.Bytes)/float64(total)),
+		})
+	}
+	return segs
 }

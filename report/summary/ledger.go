@@ -9,7 +9,7 @@ import (
 // Ledger is the process's resident memory at a moment, divided so that
 // the parts add up to it:
 //
-//	rss = heap_live + heap_garbage + heap_unused + heap_free + stacks + runtime
+//	rss = heap_live + heap_garbage (or heap_not_known) + heap_unused + heap_free + stacks + runtime
 //	      − not_resident + outside_go + binary + files + remainder
 //
 // The Go runtime's parts are its own memory classes (runtime/metrics
@@ -29,6 +29,10 @@ type Ledger struct {
 	// collection.
 	HeapLiveBytes    uint64 `json:"heap_live_bytes"`
 	HeapGarbageBytes uint64 `json:"heap_garbage_bytes"`
+	// HeapNotKnownBytes replaces HeapGarbageBytes when the peak is the
+	// program's end (peak.live_from_gc): what was allocated after its last
+	// GC, not known to be live or garbage.
+	HeapNotKnownBytes uint64 `json:"heap_not_known_bytes,omitempty"`
 	// HeapUnusedBytes is the part of the heap's spans that holds no object
 	// (fragmentation); HeapFreeBytes the heap's free pages the runtime has
 	// not returned to the system.
@@ -65,8 +69,9 @@ type Ledger struct {
 }
 
 // ledgerOf divides the memory of the reading l; live is how much of the
-// heap's objects the peak's GC found reachable.
-func ledgerOf(l *raw.Ledger, live uint64) *Ledger {
+// heap's objects the peak's GC found reachable, and notKnown says the rest
+// is not known to be garbage (the peak is the program's end).
+func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
 	if l == nil || l.RSSBytes == 0 {
 		return nil
 	}
@@ -83,6 +88,9 @@ func ledgerOf(l *raw.Ledger, live uint64) *Ledger {
 		StacksBytes:      l.HeapStacksBytes + l.OSStacksBytes,
 		RuntimeBytes:     l.MetadataBytes + l.ProfilingBytes,
 		ProfilingBytes:   l.ProfilingBytes,
+	}
+	if notKnown {
+		g.HeapNotKnownBytes, g.HeapGarbageBytes = g.HeapGarbageBytes, 0
 	}
 	if l.ResidentTotalBytes > 0 {
 		g.ResidentKnown = true
@@ -108,6 +116,6 @@ func ledgerOf(l *raw.Ledger, live uint64) *Ledger {
 
 // sum is the parts' sum, remainder aside.
 func (g *Ledger) sum() int64 {
-	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes)
+	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapNotKnownBytes + g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes)
 	return counted - g.NotResidentBytes + int64(g.OutsideGoBytes+g.BinaryBytes+g.FilesBytes)
 }

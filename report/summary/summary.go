@@ -115,7 +115,8 @@ type PeakInfo struct {
 	// read.
 	Ledger *Ledger `json:"ledger"`
 	// OutsideHeapBytes is resident memory the Go runtime does not account
-	// for (mmap, cgo, the binary itself) at the heap's peak.
+	// for (mmap, cgo, the binary itself) at the heap's peak: the ledger's
+	// outside_go, binary and files when its mappings were read.
 	OutsideHeapBytes uint64 `json:"outside_heap_bytes"`
 	// GoRuntimeBytes is memory the runtime holds from the OS at the peak.
 	GoRuntimeBytes uint64 `json:"go_runtime_bytes"`
@@ -447,7 +448,12 @@ func peakInfo(h *heap.Heap, run *rundir.Run) *PeakInfo {
 	if p.LiveBytesExact != nil {
 		live = *p.LiveBytesExact
 	}
-	p.Ledger = ledgerOf(h.Raw.Ledger, live)
+	p.Ledger = ledgerOf(h.Raw.Ledger, live, p.LiveFromGC != nil)
+	if l := p.Ledger; l != nil && l.ResidentKnown {
+		// The runtime counts pages it mapped but never touched, which
+		// RSS less the runtime's figure takes for nothing outside.
+		p.OutsideHeapBytes = l.OutsideGoBytes + l.BinaryBytes + l.FilesBytes
+	}
 	return p
 }
 
@@ -534,7 +540,7 @@ func oomInfo(meta rundir.Meta, run *rundir.Run) *OOMInfo {
 		}
 		o.Refined = h.Raw.Refined
 		o.TriggerHeapBytes = h.Raw.TriggerHeapBytes
-		o.Ledger = ledgerOf(h.Raw.Ledger, uint64(max(h.LiveBytes(), 0)))
+		o.Ledger = ledgerOf(h.Raw.Ledger, uint64(max(h.LiveBytes(), 0)), false)
 		o.FirstDumpSeconds = o.DumpSeconds
 		if h.Raw.Refined && h.Raw.FirstDumpNS > 0 {
 			o.FirstDumpSeconds = time.Duration(h.Raw.FirstDumpNS).Seconds()
