@@ -64,25 +64,28 @@ const residentShare = 50
 // read fills r with the current memory figures. The division of the
 // resident set by mapping is read again when the resident set or the heap
 // has moved by more than 2% and 1 MiB since it was last read, at most a
-// residentShare of the time unless they moved by a tenth; r holds the
-// last one.
+// residentShare of the time unless they moved by a tenth or r holds the
+// most memory so far; r holds the last one.
 func (t *tracker) read(r *peak.Memory) {
 	t.src.Read(r)
 	r.At = t.since(t.start)
 	rs := &t.resident
 	r.Resident = rs.last
 	src, ok := t.src.(residentSource)
+	best := r.Held() > rs.best.Held()
 	switch {
 	case !ok || rs.failed:
 	case !rs.last.Known():
 		t.readResident(src, r)
 	case near(r.RSS, rs.rss, 50) && near(r.Heap, rs.heap, 50):
-	case r.At >= rs.next || !near(r.RSS, rs.rss, 10) || !near(r.Heap, rs.heap, 10):
-		// Moved by more than a tenth, it is read again even before its
-		// time.
+	case best || r.At >= rs.next || !near(r.RSS, rs.rss, 10) || !near(r.Heap, rs.heap, 10):
+		// The most memory held so far, or moved by more than a tenth: it
+		// is read again even before its time. Each such read is of a
+		// process 2% larger than the last, which bounds their cost by
+		// about fifty times the last one's.
 		t.readResident(src, r)
 	}
-	if r.Held() > rs.best.Held() {
+	if best {
 		rs.best = *r
 	}
 }
