@@ -46,7 +46,8 @@ func TestResidentOfWrittenHeap(t *testing.T) {
 		t.Errorf("parts of %+v do not add up", r)
 	}
 	grew := int64(r.Heap) - int64(before.Resident.Heap)
-	if grew < 96<<20 || grew > 100<<20 {
+	// Within 5%: the scavenger may return other free pages meanwhile.
+	if grew < 91<<20 || grew > 101<<20 {
 		t.Errorf("heap arenas grew by %d resident bytes for 96 MiB written", grew)
 	}
 	if r.Binary == 0 {
