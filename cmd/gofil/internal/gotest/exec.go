@@ -96,7 +96,9 @@ func (c Config) runAll(ctx context.Context, runs []*pkgRun, rest string) []Row {
 			fmt.Fprintf(c.Stdout, "FAIL\t%s\t%.3fs\n", pr.pkg.ImportPath, time.Since(began).Seconds())
 		}
 		for i := range pkgRows {
-			pkgRows[i].Retained = int64(pkgRows[i].liveAtExit) - int64(pr.baseLive)
+			if pkgRows[i].liveAtExit > 0 { // 0: the process recorded no end
+				pkgRows[i].Retained = int64(pkgRows[i].liveAtExit) - int64(pr.baseLive)
+			}
 		}
 		rows = append(rows, pkgRows...)
 	}

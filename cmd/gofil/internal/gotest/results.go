@@ -35,7 +35,8 @@ type Row struct {
 	PeakLive uint64 `json:"peak_live_bytes"`
 	// Retained is the live heap after a GC at the process's end, less the
 	// same in a process of the same binary that ran no test: what the test
-	// left reachable (package-level variables, goroutines still blocked).
+	// left reachable (package-level variables, goroutines still blocked);
+	// 0 when the process recorded no end (a crash, a kill).
 	Retained int64 `json:"retained_bytes"`
 	Passed   bool  `json:"passed"`
 	// RSS is the process's peak resident memory.
