@@ -53,16 +53,21 @@ func TestGofilTestTruths(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit code %d, want 1 (a test failed)\n%s", r.code, r.stderr)
 	}
-	if len(rows) != 8 {
-		t.Fatalf("%d rows in tests.json, want 8 (memtests' 7 and other's 1; notests has none)\n%s", len(rows), r.stderr)
+	if len(rows) != 9 {
+		t.Fatalf("%d rows in tests.json, want 9 (memtests' 8 and other's 1; notests has none)\n%s", len(rows), r.stderr)
 	}
 	for _, c := range []struct {
 		test string
 		peak int64
-	}{{"memtests TestHold", memHold}, {"memtests TestGoroutines", memGoroutine}, {"memtests TestLeak", memLeak}, {"memtests TestGrow", memGrow}} {
+	}{{"memtests TestHold", memHold}, {"memtests TestGoroutines", memGoroutine}, {"memtests TestLeak", memLeak}} {
 		if got := int64(rows[c.test].Peak); !within(got, c.peak, 0.05) {
 			t.Errorf("%s: peak %d bytes, want %d ±5%%", c.test, got, c.peak)
 		}
+	}
+	// A peak holds the test binary's own heap too (the testing package's,
+	// a few hundred KiB), which is more than 5% of a small test's.
+	if got := int64(rows["memtests TestGrow"].Peak); got < memGrow || got > memGrow+mib {
+		t.Errorf("TestGrow: peak %d bytes, want %d to 1 MiB more", got, memGrow)
 	}
 	if got := rows["memtests TestLeak"].Retained; !within(got, memLeak, 0.05) {
 		t.Errorf("TestLeak retained %d bytes, want %d ±5%%", got, memLeak)
@@ -99,6 +104,20 @@ func TestGofilTestCrash(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "crashing as asked") {
 		t.Errorf("stdout lacks the panic:\n%s", r.stdout)
+	}
+}
+
+// TestGofilTestTimeout: a test that blocks forever is ended by -timeout;
+// its row fails, with one line on how its process ended, and the others
+// keep theirs.
+func TestGofilTestTimeout(t *testing.T) {
+	t.Parallel()
+	r, rows := gofilTest(t, []string{"MEMTESTS_HANG=1"}, "-run", "TestHang|TestGrow", "-timeout", "2s", ".")
+	if r.code != 1 || len(rows) != 2 || rows["memtests TestHang"].Passed || !rows["memtests TestGrow"].Passed {
+		t.Fatalf("exit code %d, rows %+v; want 1, TestHang failed and TestGrow passed\n%s", r.code, rows, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "test timed out after 2s") || !strings.Contains(r.stderr, "gofil test: memtests TestHang: the test process ended with exit code 2") {
+		t.Errorf("no timeout on stdout, or no line on stderr:\n%s\n%s", r.stdout, r.stderr)
 	}
 }
 

@@ -103,3 +103,9 @@ func TestCrash(t *testing.T) {
 		<-done
 	}
 }
+
+func TestHang(t *testing.T) {
+	if os.Getenv("MEMTESTS_HANG") == "1" {
+		select {} // until -timeout ends the process
+	}
+}

@@ -159,10 +159,10 @@ func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
 // helpAsked reports whether args ask for the command's help: -h, -help or
 // --help among its own arguments (for run, before the program's, which
-// follow "--").
+// follow "--"; for test, before the tests', which follow "-args").
 func helpAsked(name string, args []string) bool {
 	for _, a := range args {
-		if a == "--" && name == "run" {
+		if a == "--" && name == "run" || (a == "-args" || a == "--args") && name == "test" {
 			return false
 		}
 		if isHelp(a) {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
@@ -55,54 +57,89 @@ type job struct {
 }
 
 // runAll runs every package's tests, at most c.Parallel processes at once,
-// and prints each package's output when its tests have all run.
-func (c Config) runAll(ctx context.Context, runs []*pkgRun, rest string) []Row {
-	var rows []Row
+// and prints each package's output when its tests have all run. A signal
+// (SIGINT, SIGTERM, SIGHUP, SIGQUIT) reaches the tests running, as it
+// would under go test, and no further test starts: interrupted names it,
+// and rows holds the tests that ran.
+func (c Config) runAll(ctx context.Context, runs []*pkgRun, rest string) (rows []Row, interrupted os.Signal) {
+	sigc := make(chan os.Signal, 1)
+	runner.NotifyUnignored(sigc, runner.ForwardedSignals...)
+	defer signal.Stop(sigc)
+	var got atomic.Value
+	go func() {
+		for sig := range sigc {
+			got.CompareAndSwap(nil, sig)
+		}
+	}()
+	stopped := func() bool { return got.Load() != nil }
 	for pi, pr := range runs {
-		began := time.Now()
-		// The run of no test first: every test's retained bytes need it.
-		base := job{run: pr, dir: filepath.Join(c.Out, "tests", fmt.Sprintf("%03d-%s-none", pi, safeName(pr.pkg.ImportPath))), row: &Row{}}
-		c.runJob(ctx, base, "^$", nil)
-		pr.baseLive = base.row.liveAtExit
-		pkgRows := make([]Row, len(pr.tests))
-		outputs := make([][]byte, len(pr.tests))
-		sem := make(chan struct{}, c.Parallel)
-		var wg sync.WaitGroup
-		for i, name := range pr.tests {
-			j := job{run: pr, test: name, row: &pkgRows[i],
-				dir: filepath.Join(c.Out, "tests", fmt.Sprintf("%03d-%s-%s", pi, safeName(pr.pkg.ImportPath), safeName(name)))}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(i int) {
-				defer func() { <-sem; wg.Done() }()
-				pattern := "^" + regexp.QuoteMeta(j.test) + "$"
-				if rest != "" {
-					pattern += "/" + rest
-				}
-				outputs[i] = c.runJob(ctx, j, pattern, c.Args)
-			}(i)
+		if stopped() {
+			break
 		}
-		wg.Wait()
-		passed := true
-		for i := range pkgRows {
-			if c.Verbose || !pkgRows[i].Passed {
-				c.Stdout.Write(testOutput(outputs[i], c.Verbose))
-			}
-			passed = passed && pkgRows[i].Passed
-		}
-		if passed {
-			fmt.Fprintf(c.Stdout, "ok  \t%s\t%.3fs\n", pr.pkg.ImportPath, time.Since(began).Seconds())
-		} else {
-			fmt.Fprintf(c.Stdout, "FAIL\t%s\t%.3fs\n", pr.pkg.ImportPath, time.Since(began).Seconds())
-		}
-		for i := range pkgRows {
-			if pkgRows[i].liveAtExit > 0 { // 0: the process recorded no end
-				pkgRows[i].Retained = int64(pkgRows[i].liveAtExit) - int64(pr.baseLive)
-			}
-		}
-		rows = append(rows, pkgRows...)
+		rows = append(rows, c.runPackage(ctx, pi, pr, rest, stopped)...)
 	}
-	return rows
+	if sig, ok := got.Load().(os.Signal); ok {
+		return rows, sig
+	}
+	return rows, nil
+}
+
+// runPackage runs the tests of one package, the run of no test first
+// (every test's retained bytes need it), and returns the rows of those
+// that ran.
+func (c Config) runPackage(ctx context.Context, pi int, pr *pkgRun, rest string, stopped func() bool) []Row {
+	began := time.Now()
+	dirOf := func(name string) string {
+		return filepath.Join(c.Out, "tests", fmt.Sprintf("%03d-%s-%s", pi, safeName(pr.pkg.ImportPath), safeName(name)))
+	}
+	base := job{run: pr, dir: dirOf("none"), row: &Row{}}
+	c.runJob(ctx, base, "^$", nil)
+	pr.baseLive = base.row.liveAtExit
+	rows := make([]Row, len(pr.tests))
+	outputs := make([][]byte, len(pr.tests))
+	ran := make([]bool, len(pr.tests))
+	sem := make(chan struct{}, c.Parallel)
+	var wg sync.WaitGroup
+	for i, name := range pr.tests {
+		sem <- struct{}{}
+		if stopped() {
+			<-sem
+			break
+		}
+		j := job{run: pr, test: name, row: &rows[i], dir: dirOf(name)}
+		ran[i] = true
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			pattern := "^" + regexp.QuoteMeta(j.test) + "$"
+			if rest != "" {
+				pattern += "/" + rest
+			}
+			outputs[i] = c.runJob(ctx, j, pattern, c.Args)
+		}(i)
+	}
+	wg.Wait()
+	var out []Row
+	passed := true
+	for i := range rows {
+		if !ran[i] {
+			continue
+		}
+		if c.Verbose || !rows[i].Passed {
+			c.Stdout.Write(testOutput(outputs[i], c.Verbose))
+		}
+		passed = passed && rows[i].Passed
+		if rows[i].liveAtExit > 0 { // 0: the process recorded no end
+			rows[i].Retained = int64(rows[i].liveAtExit) - int64(pr.baseLive)
+		}
+		out = append(out, rows[i])
+	}
+	word := "ok  "
+	if !passed {
+		word = "FAIL"
+	}
+	fmt.Fprintf(c.Stdout, "%s\t%s\t%.3fs\n", word, pr.pkg.ImportPath, time.Since(began).Seconds())
+	return out
 }
 
 // testOutput is a test process's output as go test prints it: without
@@ -211,7 +248,10 @@ func (r *Row) fill(s *summary.Summary) {
 		return
 	}
 	r.Peak, r.PeakExact = s.Peak.HeapBytesExact, true
-	if r.Peak == 0 {
+	if own := uint64(max(s.Peak.TrackerBytes, 0)); r.Peak > own {
+		r.Peak -= own // gofil's own, which the test would not hold
+	}
+	if s.Peak.HeapBytesExact == 0 {
 		// The runtime's figure is not known (a run of a few GC cycles):
 		// the sampled attribution's, the tracker's own left out.
 		r.Peak, r.PeakExact = uint64(max(s.Peak.HeapBytes, 0)), false

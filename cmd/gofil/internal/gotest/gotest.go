@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
@@ -84,7 +83,7 @@ func (c Config) say(err error) error {
 
 // ErrFailed is Run's error when a test failed or grew past its baseline:
 // the table and the offending lines are said already.
-var ErrFailed = errors.New("tests failed")
+var ErrFailed = errors.New("FAIL")
 
 // pkgRun is one package's test binary and its tests.
 type pkgRun struct {
@@ -103,6 +102,14 @@ func Run(ctx context.Context, c Config) error {
 }
 
 func (c Config) run(ctx context.Context) error {
+	var base *Baseline
+	if c.Baseline != "" && !c.UpdateBaseline {
+		b, err := ReadBaseline(c.Baseline)
+		if err != nil {
+			return &Failure{Msg: fmt.Sprintf("--baseline: %v", err), BadInput: true}
+		}
+		base = &b
+	}
 	pkgs, err := build.ListTests(ctx, c.Dir, c.BuildFlags, c.Patterns)
 	if err != nil {
 		return buildFailure(err)
@@ -146,8 +153,12 @@ func (c Config) run(ctx context.Context) error {
 		fmt.Fprintf(c.Stderr, "gofil test: no tests to run\n")
 		return nil
 	}
-	rows := c.runAll(ctx, runs, rest)
-	return c.finish(rows)
+	rows, sig := c.runAll(ctx, runs, rest)
+	err = c.finish(rows, base)
+	if sig != nil {
+		return &Failure{Msg: fmt.Sprintf("%v: %d of %d tests ran", sig, len(rows), total)}
+	}
+	return err
 }
 
 // Env is what every test process's environment gets beside the tracker's
@@ -184,8 +195,8 @@ func buildFailure(err error) error {
 }
 
 // finish writes tests.json and the reports, prints the table and compares
-// with the baseline.
-func (c Config) finish(rows []Row) error {
+// with the baseline, read already (base).
+func (c Config) finish(rows []Row, base *Baseline) error {
 	sortRows(rows)
 	WriteTable(c.Stderr, rows)
 	c.writeReports(rows)
@@ -193,31 +204,35 @@ func (c Config) finish(rows []Row) error {
 		return &Failure{Msg: err.Error()}
 	}
 	fmt.Fprintf(c.Stderr, "gofil test: results: %s\n", filepath.Join(c.Out, ResultsFile))
-	failed := slices.ContainsFunc(rows, func(r Row) bool { return !r.Passed })
-	if c.Baseline != "" {
-		if c.UpdateBaseline {
-			if failed {
-				return fmt.Errorf("%w: the baseline %s is not written while tests fail", ErrFailed, c.Baseline)
-			}
-			if err := WriteBaseline(c.Baseline, rows); err != nil {
-				return &Failure{Msg: fmt.Sprintf("--update-baseline: %v", err)}
-			}
-			fmt.Fprintf(c.Stderr, "gofil test: baseline written: %s\n", c.Baseline)
-		} else {
-			base, err := ReadBaseline(c.Baseline)
-			if err != nil {
-				return &Failure{Msg: fmt.Sprintf("--baseline: %v", err), BadInput: true}
-			}
-			if grown := Compare(base, rows, c.Threshold); len(grown) > 0 {
-				for _, g := range grown {
-					fmt.Fprintln(c.Stderr, g.Line())
-				}
-				failed = true
-			}
+	failed := 0
+	for _, r := range rows {
+		if r.Passed {
+			continue
+		}
+		failed++
+		if r.Error != "" && r.Error != "exit code 1" {
+			// Not a test's own failure: a panic, a deadlock, a timeout,
+			// a signal; what the process printed is on stdout.
+			fmt.Fprintf(c.Stderr, "gofil test: %s %s: the test process ended with %s\n", r.Package, r.Test, r.Error)
 		}
 	}
-	if failed {
-		return ErrFailed
+	switch {
+	case failed > 0 && c.UpdateBaseline:
+		return fmt.Errorf("%w: %d of %d tests failed; the baseline %s is not written", ErrFailed, failed, len(rows), c.Baseline)
+	case failed > 0:
+		return fmt.Errorf("%w: %d of %d tests failed", ErrFailed, failed, len(rows))
+	case c.UpdateBaseline:
+		if err := WriteBaseline(c.Baseline, rows); err != nil {
+			return &Failure{Msg: fmt.Sprintf("--update-baseline: %v", err)}
+		}
+		fmt.Fprintf(c.Stderr, "gofil test: baseline written: %s\n", c.Baseline)
+	case base != nil:
+		if grown := Compare(*base, rows, c.Threshold); len(grown) > 0 {
+			for _, g := range grown {
+				fmt.Fprintln(c.Stderr, g.Line())
+			}
+			return fmt.Errorf("%w: %d of %d tests grew past their baseline", ErrFailed, len(grown), len(rows))
+		}
 	}
 	return nil
 }

@@ -25,7 +25,8 @@ type Row struct {
 	Test    string `json:"test"`
 	// Peak is the test process's peak Go heap: the runtime's exact heap
 	// at the moment gofil run would report as the peak (summary.json's
-	// peak.heap_bytes_exact), garbage awaiting collection included; when
+	// peak.heap_bytes_exact), garbage awaiting collection included, less
+	// the tracker's own (peak.tracker_bytes); when
 	// the runtime's figure is not known, the sampled attribution's
 	// (peak.heap_bytes), and PeakExact is false.
 	Peak      uint64 `json:"peak_bytes"`
