@@ -213,7 +213,11 @@ func (c Config) finish(rows []Row, base *Baseline) error {
 		if r.Error != "" && r.Error != "exit code 1" {
 			// Not a test's own failure: a panic, a deadlock, a timeout,
 			// a signal; what the process printed is on stdout.
-			fmt.Fprintf(c.Stderr, "gofil test: %s %s: the test process ended with %s\n", r.Package, r.Test, r.Error)
+			how := "ended with " + r.Error
+			if strings.HasPrefix(r.Error, "killed") {
+				how = "was " + r.Error
+			}
+			fmt.Fprintf(c.Stderr, "gofil test: %s %s: the test process %s\n", r.Package, r.Test, how)
 		}
 	}
 	switch {
