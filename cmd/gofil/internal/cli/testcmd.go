@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/gotest"
@@ -35,7 +36,7 @@ func testCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	c.Out = f.Out
 	if c.Out == "" {
-		c.Out = defaultOutDir("test-"+programName(c.Patterns[0]), time.Now())
+		c.Out = defaultOutDir("test-"+programName(strings.TrimSuffix(c.Patterns[0], "/...")), time.Now())
 	}
 	if _, err := makeOutDir(c.Out); err != nil {
 		return fail(exitBadInput, "-o %s: %v", c.Out, err)

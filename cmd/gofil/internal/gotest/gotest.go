@@ -143,6 +143,9 @@ func (c Config) run(ctx context.Context) error {
 		if err != nil {
 			return &Failure{Msg: fmt.Sprintf("%s: %v", p.ImportPath, err)}
 		}
+		if len(tests) == 0 {
+			continue // none matches -run: no process to start
+		}
 		total += len(tests)
 		runs = append(runs, &pkgRun{pkg: p, binary: binary, tests: tests})
 	}
