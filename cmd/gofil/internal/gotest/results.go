@@ -71,7 +71,7 @@ func sortRows(rows []Row) {
 func WriteTable(w io.Writer, rows []Row) {
 	fmt.Fprintf(w, "gofil test: peak Go heap and retained bytes of each test, largest peak first:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "  PEAK\tRETAINED\tRESULT\t  \n")
+	fmt.Fprintf(tw, "  PEAK\tRETAINED\tRESULT\t\n")
 	for _, r := range rows {
 		result := "ok"
 		if !r.Passed {
