@@ -26,6 +26,7 @@ func (t *tracker) final(how string) {
 	}
 	t.finished = true
 	t.finishedHow = how
+	exitLive := t.exitLive
 	t.mu.Unlock()
 	signalled := strings.HasPrefix(how, "signal")
 	if t.guard != nil && !signalled { // after a signal the program may go on
@@ -61,6 +62,15 @@ func (t *tracker) final(how string) {
 	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) == nil && ru.Maxrss > 0 {
 		children = uint64(ru.Maxrss) * 1024
 	}
+	var liveAtExit uint64
+	if exitLive {
+		// After the accounting, whose GCs this one does not disturb: what
+		// it marks is what the program held at its end.
+		runtime.GC()
+		var m peak.Memory
+		t.read(&m)
+		liveAtExit = m.Live
+	}
 	err := raw.WriteJSON(t.dir, raw.ExitFile, &raw.Exit{
 		Version:             raw.Version,
 		How:                 how,
@@ -72,6 +82,7 @@ func (t *tracker) final(how string) {
 		TrackerNS:           int64(t.busy),
 		MaxRSSBytes:         hwm,
 		ChildrenMaxRSSBytes: children,
+		LiveAtExitBytes:     liveAtExit,
 	})
 	if err != nil {
 		tell.Warn("%v", err)

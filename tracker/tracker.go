@@ -60,13 +60,21 @@ func init() {
 	}
 	threshold := parseThreshold(os.Getenv(raw.EnvOOMThreshold), oomguard.DefaultThreshold)
 	noSignals := os.Getenv(raw.EnvNoSignals) == "1"
+	exitLive := os.Getenv(raw.EnvExitLive) == "1"
 	restoreEnv()
 	if replaced(dir) {
 		os.Unsetenv(raw.EnvReportFD)
 		return
 	}
 	tell.Open()
-	begin(dir, interval, threshold, noSignals, nil)
+	if begin(dir, interval, threshold, noSignals, nil) && exitLive {
+		activeMu.Lock()
+		t := active
+		activeMu.Unlock()
+		t.mu.Lock()
+		t.exitLive = true
+		t.mu.Unlock()
+	}
 }
 
 // begin starts the tracker (see start) and its exit hook, or says why it
@@ -100,7 +108,7 @@ func restoreEnv() {
 	if os.Getenv(raw.EnvListenPID) == "1" {
 		os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
 	}
-	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals, raw.EnvListenPID} {
+	for _, k := range []string{raw.EnvDir, raw.EnvInterval, raw.EnvOOMThreshold, raw.EnvUserGODEBUG, raw.EnvNoSignals, raw.EnvListenPID, raw.EnvExitLive} {
 		os.Unsetenv(k)
 	}
 }
@@ -196,8 +204,10 @@ type lifecycle struct {
 	mu           sync.Mutex
 	mainReturned bool
 	mainGoexit   bool // main called runtime.Goexit
-	finished     bool
-	finishedHow  string
+	// exitLive: the end's live heap is asked for (raw.EnvExitLive).
+	exitLive    bool
+	finished    bool
+	finishedHow string
 }
 
 // cycleLoop is the state of the loop that follows GC cycles, owned by the

@@ -427,6 +427,7 @@ func (x *Exit) encode(e *encoder) {
 	e.int("tracker_ns", x.TrackerNS)
 	e.uintOmit("max_rss_bytes", x.MaxRSSBytes)
 	e.uintOmit("children_max_rss_bytes", x.ChildrenMaxRSSBytes)
+	e.uintOmit("live_at_exit_bytes", x.LiveAtExitBytes)
 	e.close()
 }
 

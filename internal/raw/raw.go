@@ -87,6 +87,12 @@ const (
 	// tracker makes LISTEN_PID the program's pid, which it is without
 	// gofil.
 	EnvListenPID = "GOFIL_LISTEN_PID"
+	// EnvExitLive, set to 1, asks the tracker for the live heap at the
+	// program's end: after its final accounting it runs one more GC and
+	// writes what that GC marked in Exit.LiveAtExitBytes. `gofil test`
+	// sets it; the GC costs a program's end its time, so `gofil run` does
+	// not.
+	EnvExitLive = "GOFIL_EXIT_LIVE"
 )
 
 // SubDir is the directory the tracker writes into inside a report
@@ -342,6 +348,11 @@ type Exit struct {
 	// child processes' (getrusage RUSAGE_CHILDREN).
 	MaxRSSBytes         uint64 `json:"max_rss_bytes,omitempty"`
 	ChildrenMaxRSSBytes uint64 `json:"children_max_rss_bytes,omitempty"`
+	// LiveAtExitBytes is what a GC run after the final accounting marked
+	// live (/gc/heap/live:bytes): the data the program still held at its
+	// end, its globals' above all. Written only when EnvExitLive asked for
+	// it; 0 otherwise.
+	LiveAtExitBytes uint64 `json:"live_at_exit_bytes,omitempty"`
 }
 
 // Blocked is written when the tracker finds every goroutine of the program

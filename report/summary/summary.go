@@ -50,12 +50,15 @@ type Summary struct {
 	WhatIf   []WhatIf `json:"whatif,omitempty"`
 	GCAdvice string   `json:"gc_advice,omitempty"`
 	// WhatIfNote says when the predictions are too weak to rely on.
-	WhatIfNote string            `json:"whatif_note,omitempty"`
-	Tracker    *TrackerInfo      `json:"tracker,omitempty"`
-	OOMKilled  bool              `json:"oom_killed"`
-	OOM        *OOMInfo          `json:"oom,omitempty"`
-	Notes      []string          `json:"notes"`
-	Files      map[string]string `json:"files"`
+	WhatIfNote string       `json:"whatif_note,omitempty"`
+	Tracker    *TrackerInfo `json:"tracker,omitempty"`
+	// LiveAtExitBytes is what a GC after the program's end found live,
+	// when gofil asked the tracker for it (gofil test); absent otherwise.
+	LiveAtExitBytes uint64            `json:"live_at_exit_bytes,omitempty"`
+	OOMKilled       bool              `json:"oom_killed"`
+	OOM             *OOMInfo          `json:"oom,omitempty"`
+	Notes           []string          `json:"notes"`
+	Files           map[string]string `json:"files"`
 }
 
 // PeakInfo describes the moment the Go heap was largest.
@@ -287,6 +290,7 @@ func newSummary(meta rundir.Meta, run *rundir.Run) *Summary {
 	}
 	if run.Exit != nil {
 		s.ExitPath = run.Exit.How
+		s.LiveAtExitBytes = run.Exit.LiveAtExitBytes
 		s.Tracker = &TrackerInfo{
 			GCCycles: run.Exit.Cycles, Paired: run.Exit.Paired, Gaps: run.Exit.Gaps,
 			Snapshots: run.Exit.Snapshots, OverheadSeconds: time.Duration(run.Exit.TrackerNS).Seconds(),

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gofil/gofil/cmd/gofil/internal/gotest"
 	"github.com/gofil/gofil/internal/term"
 )
 
@@ -18,6 +19,7 @@ const usage = `gofil finds the moment a Go program used the most memory, and whi
 
 Usage:
   gofil run [flags] PACKAGE[@VERSION] | FILE.go... | BINARY [-- ARGS...]
+  gofil test [flags] [go test flags] PACKAGES
   gofil build [-o BINARY] [flags] PACKAGE[@VERSION] | FILE.go...
   gofil report [--open] [-o DIR] DIR | PROFILE
   gofil watch [flags] URL
@@ -49,6 +51,9 @@ type command struct {
 // commands is gofil's command table.
 var commands = []command{
 	{"run", runUsage, runCommand},
+	{"test", gotest.Usage, func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		return testCommand(ctx, args, stdout, stderr)
+	}},
 	{"build", buildUsage, func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 		return buildCommand(ctx, args, stderr)
 	}},
@@ -154,10 +159,10 @@ func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
 // helpAsked reports whether args ask for the command's help: -h, -help or
 // --help among its own arguments (for run, before the program's, which
-// follow "--").
+// follow "--"; for test, before the tests', which follow "-args").
 func helpAsked(name string, args []string) bool {
 	for _, a := range args {
-		if a == "--" && name == "run" {
+		if a == "--" && name == "run" || (a == "-args" || a == "--args") && name == "test" {
 			return false
 		}
 		if isHelp(a) {

@@ -21,9 +21,11 @@ import (
 
 // Config describes one run.
 type Config struct {
-	Path   string
-	Args   []string
-	Env    []string // appended to the inherited environment
+	Path string
+	Args []string
+	Env  []string // appended to the inherited environment
+	// Dir is the child's working directory; empty is gofil's.
+	Dir    string
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
@@ -88,6 +90,7 @@ func (r Result) Describe() string {
 func Run(ctx context.Context, c Config) (Result, error) {
 	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Dir = c.Dir
 	// The child dies with gofil, even by SIGKILL. The kernel sends the
 	// signal when the thread that started the child ends, so this
 	// goroutine keeps its thread until the child is waited for.

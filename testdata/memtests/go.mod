@@ -1,0 +1,3 @@
+module memtests
+
+go 1.21

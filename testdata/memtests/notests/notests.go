@@ -1,0 +1,2 @@
+// Package notests has no tests: gofil test skips it.
+package notests
