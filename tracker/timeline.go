@@ -35,6 +35,7 @@ func (t *tracker) timelineAdd(r peak.Memory) {
 	if r.GoMapped > w.GoMapped {
 		w.GoMapped = r.GoMapped
 		w.GoReleased = r.GoReleased
+		w.Classes = r.Classes
 	}
 	w.Cycles = r.Cycles
 	if r.At < t.windowEnd {
@@ -45,9 +46,11 @@ func (t *tracker) timelineAdd(r peak.Memory) {
 
 func (t *tracker) flushWindow(r peak.Memory) {
 	w := t.window
-	line := make([]byte, 0, 96)
+	c := w.Classes
+	line := make([]byte, 0, 160)
 	line = strconv.AppendInt(line, int64(r.At/time.Millisecond), 10)
-	for _, v := range []uint64{w.Heap, w.RSS, w.GoMapped, w.GoReleased, uint64(w.Cycles), w.RSSAnon} {
+	for _, v := range [...]uint64{w.Heap, w.RSS, w.GoMapped, w.GoReleased, uint64(w.Cycles), w.RSSAnon,
+		c.HeapFree + c.HeapUnused, c.HeapStacks + c.OSStacks, c.Metadata + c.Profiling} {
 		line = append(line, '\t')
 		line = strconv.AppendUint(line, v, 10)
 	}

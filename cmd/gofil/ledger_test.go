@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
+	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 )
 
@@ -32,6 +34,17 @@ func TestLedger(t *testing.T) {
 		checkPart(t, "stacks", l.StacksBytes, 1024*64<<10)
 		checkPart(t, "outside_go", l.OutsideGoBytes, mapped)
 		checkPart(t, "not_resident", l.NotResidentBytes, untouched)
+		// The timeline draws the runtime's memory beyond its objects: at
+		// its largest, the ledger's parts of it.
+		run, err := rundir.Load(filepath.Join(r.dir, "raw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var beyond uint64
+		for _, p := range run.Timeline {
+			beyond = max(beyond, p.Beyond())
+		}
+		checkPart(t, "timeline's runtime beyond objects", beyond, int64(l.HeapUnusedBytes+l.HeapFreeBytes+l.StacksBytes+l.RuntimeBytes))
 		if untouched < 300*mib {
 			t.Logf("the sparse slice was cleared by the runtime: %d of %d bytes never resident", untouched, size)
 		}

@@ -126,7 +126,7 @@ const (
 	MomentsFile  = "moments.json" // the heap per stack at GC marks spread over the run
 	GCLogFile    = "gc.tsv"       // a line per GC cycle seen, for the pacer's replay, appended
 	GCLogHead    = "# kind\tcycle\tt_us\tallocs_bytes\tlive_bytes\theap_bytes\tgoal_bytes\tstacks_bytes\tglobals_bytes\tnonheap_bytes\tgogc\tlimit_bytes\town_bytes\n"
-	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\n"
+	TimelineHead = "# t_ms\theap_bytes\trss_bytes\tgo_mapped_bytes\tgo_released_bytes\tgc_cycles\trss_anon_bytes\theap_free_unused_bytes\tstacks_bytes\truntime_bytes\n"
 )
 
 // Kinds of line in GCLogFile: the tracker's start, a cycle the runtime

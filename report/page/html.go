@@ -100,9 +100,9 @@ type pageData struct {
 	Ledger     []ledgerSeg
 	LedgerLine string
 	Notes      []string
-	HasPeak              bool
-	Flame                template.HTML
-	Icicle               template.HTML
+	HasPeak    bool
+	Flame      template.HTML
+	Icicle     template.HTML
 	// Moments are other GC marks the page can show in the peak's place,
 	// MomentsJSON what the script knows of them.
 	Moments     []pageMoment

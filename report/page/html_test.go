@@ -393,3 +393,39 @@ func TestLimitCardOnlyForRealLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineBeyond: the runtime's memory beyond its objects, read from
+// the timeline file's last three columns, is drawn and given in the
+// legend; a timeline written before those columns draws no such line.
+func TestTimelineBeyond(t *testing.T) {
+	file := raw.TimelineHead +
+		"0\t100\t200\t150\t0\t1\t190\t10\t20\t30\n" +
+		"20\t300\t400\t350\t0\t2\t390\t40\t50\t60\n"
+	points, err := rundir.ParseTimeline(strings.NewReader(file))
+	if err != nil || len(points) != 2 {
+		t.Fatalf("%d points, %v", len(points), err)
+	}
+	if p := points[1]; p.Free != 40 || p.Stacks != 50 || p.Runtime != 60 || p.Beyond() != 150 {
+		t.Errorf("point %+v", p)
+	}
+	run := &rundir.Run{Timeline: points}
+	tl := buildTimeline(rundir.Meta{}, &summary.Summary{}, run, view.New(rundir.Meta{}, &summary.Summary{}, run))
+	if !strings.Contains(tl.SVG, `class="tl-beyond"`) || maxOf(tl.Data.Beyond) != 150 {
+		t.Errorf("beyond not drawn: %v", tl.Data.Beyond)
+	}
+	found := false
+	for _, l := range tl.Legend {
+		found = found || l.Class == "tl-beyond" && strings.Contains(l.Value, "150 B")
+	}
+	if !found {
+		t.Errorf("no legend for it: %+v", tl.Legend)
+	}
+	old, _ := rundir.ParseTimeline(strings.NewReader("0\t100\t200\t150\t0\t1\t190\n"))
+	run = &rundir.Run{Timeline: old}
+	tl = buildTimeline(rundir.Meta{}, &summary.Summary{}, run, view.New(rundir.Meta{}, &summary.Summary{}, run))
+	if len(old) != 1 || strings.Contains(tl.SVG, `class="tl-beyond"`) {
+		t.Errorf("an old timeline: %d points, beyond drawn", len(old))
+	}
+}
+
+

@@ -57,6 +57,9 @@ type timelineData struct {
 	RSS     []uint64  `json:"rss"`
 	Heap    []uint64  `json:"heap"`
 	Outside []uint64  `json:"outside"`
+	// Beyond is the runtime's memory beyond its heap objects: free and
+	// unused heap, stacks, its own structures (the ledger's classes).
+	Beyond []uint64 `json:"beyond"`
 	// ExtT and ExtRSS are gofil's own readings of the RSS, from outside.
 	ExtT   []float64 `json:"ext_t"`
 	ExtRSS []uint64  `json:"ext_rss"`
@@ -115,17 +118,20 @@ func buildTimeline(meta rundir.Meta, s *summary.Summary, run *rundir.Run, vm *vi
 // axis: the tracker's readings with the peak's own figures among them,
 // gofil's own RSS readings, each downsampled, and the time axis's extent.
 func timelineSeries(tl []rundir.TimelinePoint, meta rundir.Meta, s *summary.Summary) timelineData {
-	d := timelineData{T: []float64{}, RSS: []uint64{}, Heap: []uint64{}, Outside: []uint64{},
+	d := timelineData{T: []float64{}, RSS: []uint64{}, Heap: []uint64{}, Outside: []uint64{}, Beyond: []uint64{},
 		ExtT: []float64{}, ExtRSS: []uint64{}, Marks: []timelineMark{}}
 	t := make([]float64, len(tl))
 	rss := make([]uint64, len(tl))
 	heap := make([]uint64, len(tl))
 	outside := make([]uint64, len(tl))
+	beyond := make([]uint64, len(tl))
 	for i, p := range tl {
-		t[i], rss[i], heap[i], outside[i] = ms(p.At), p.RSS, p.Heap, p.Outside()
+		t[i], rss[i], heap[i], outside[i], beyond[i] = ms(p.At), p.RSS, p.Heap, p.Outside(), p.Beyond()
 	}
-	t, rss, heap, outside = withPeak(s, t, rss, heap, outside)
-	d.T, d.RSS, d.Heap, d.Outside = downsample(t, rss, heap, outside)
+	t, rss, heap, outside, beyond = withPeak(s, t, rss, heap, outside, beyond)
+	var series [][]uint64
+	d.T, series = bucketMax(t, [][]uint64{rss, heap, outside, beyond})
+	d.RSS, d.Heap, d.Outside, d.Beyond = series[0], series[1], series[2], series[3]
 	et := make([]float64, len(meta.RSS))
 	erss := make([]uint64, len(meta.RSS))
 	for i, p := range meta.RSS {
@@ -166,7 +172,7 @@ type timelineScale struct {
 
 func newTimelineScale(d timelineData, limit uint64) timelineScale {
 	var dataMax uint64
-	for _, series := range [][]uint64{d.RSS, d.Heap, d.Outside, d.ExtRSS} {
+	for _, series := range [][]uint64{d.RSS, d.Heap, d.Outside, d.Beyond, d.ExtRSS} {
 		for _, v := range series {
 			dataMax = max(dataMax, v)
 		}
@@ -218,6 +224,9 @@ func drawTimelinePlot(b *strings.Builder, d timelineData, sc timelineScale) {
 		}
 		b.WriteString("L" + coord(d.T[len(d.T)-1]) + "," + strconv.Itoa(tlYUnits) + `Z"/>` + "\n")
 		polyline(b, "tl-outside", d.T, d.Outside, sc.y)
+		if maxOf(d.Beyond) > 0 {
+			polyline(b, "tl-beyond", d.T, d.Beyond, sc.y)
+		}
 		polyline(b, "tl-heap", d.T, d.Heap, sc.y)
 		polyline(b, "tl-rss", d.T, d.RSS, sc.y)
 	}
@@ -273,6 +282,9 @@ func timelineLegend(d timelineData, sc timelineScale) []legendItem {
 			legendItem{"tl-rss", "resident memory (RSS)", "max " + units.Bytes(int64(maxOf(d.RSS)))},
 			legendItem{"tl-heap", "Go heap", "max " + units.Bytes(int64(maxOf(d.Heap)))},
 			legendItem{"tl-outside", "outside the Go heap", "max " + units.Bytes(int64(maxOf(d.Outside)))})
+		if m := maxOf(d.Beyond); m > 0 {
+			legend = append(legend, legendItem{"tl-beyond", "Go runtime beyond the heap's objects: free and unused heap, stacks, metadata", "max " + units.Bytes(int64(m))})
+		}
 	}
 	if len(d.ExtT) > 0 {
 		legend = append(legend, legendItem{"tl-ext", "RSS read by gofil from outside", "max " + units.Bytes(int64(maxOf(d.ExtRSS)))})
@@ -315,11 +327,6 @@ func ms(d time.Duration) float64 {
 // tlMaxPoints points; otherwise it groups consecutive points into
 // tlMaxPoints buckets and keeps each bucket's first time and each series'
 // largest value, so that short peaks survive.
-func downsample(t []float64, series ...[]uint64) ([]float64, []uint64, []uint64, []uint64) {
-	outT, out := bucketMax(t, series)
-	return outT, out[0], out[1], out[2]
-}
-
 func downsample2(t []float64, v []uint64) ([]float64, []uint64) {
 	outT, out := bucketMax(t, [][]uint64{v})
 	return outT, out[0]
@@ -428,9 +435,9 @@ func coord(v float64) string {
 // withPeak adds the peak's own figures to the readings, in time order, so
 // that the lines pass through the peak's values at its moment: readings are
 // taken every 20 ms, the peak's heap is that of the instant of a GC's mark.
-func withPeak(s *summary.Summary, t []float64, rss, heap, outside []uint64) ([]float64, []uint64, []uint64, []uint64) {
+func withPeak(s *summary.Summary, t []float64, rss, heap, outside, beyond []uint64) ([]float64, []uint64, []uint64, []uint64, []uint64) {
 	if s == nil || s.Peak == nil || s.Peak.HeapBytesExact == 0 || s.Peak.RSSAtPeakBytes == 0 || len(t) == 0 {
-		return t, rss, heap, outside
+		return t, rss, heap, outside, beyond
 	}
 	at := s.Peak.AtSeconds * 1000
 	i := sort.SearchFloat64s(t, at)
@@ -438,5 +445,14 @@ func withPeak(s *summary.Summary, t []float64, rss, heap, outside []uint64) ([]f
 	rss = slices.Insert(rss, i, s.Peak.RSSAtPeakBytes)
 	heap = slices.Insert(heap, i, s.Peak.HeapBytesExact)
 	outside = slices.Insert(outside, i, s.Peak.OutsideHeapBytes)
-	return t, rss, heap, outside
+	// The runtime's memory beyond objects at the peak is the ledger's, or
+	// the reading's before it.
+	var b uint64
+	if l := s.Peak.Ledger; l != nil {
+		b = l.HeapFreeBytes + l.HeapUnusedBytes + l.StacksBytes + l.RuntimeBytes
+	} else if i > 0 {
+		b = beyond[i-1]
+	}
+	beyond = slices.Insert(beyond, i, b)
+	return t, rss, heap, outside, beyond
 }

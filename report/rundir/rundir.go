@@ -35,7 +35,15 @@ type TimelinePoint struct {
 	GoReleased uint64
 	Cycles     uint32
 	RSSAnon    uint64
+	// Free, Stacks and Runtime are the runtime's memory beyond its heap
+	// objects (summary.Ledger's parts): free and unused heap, stacks, its
+	// own structures; 0 in a timeline written before they were.
+	Free, Stacks, Runtime uint64
 }
+
+// Beyond is the memory the runtime held beyond its heap objects: free and
+// unused heap, stacks, its own structures.
+func (p TimelinePoint) Beyond() uint64 { return p.Free + p.Stacks + p.Runtime }
 
 // Outside is the resident memory the Go runtime does not account for.
 func (p TimelinePoint) Outside() uint64 {
@@ -248,10 +256,18 @@ func ParseTimeline(r io.Reader) ([]TimelinePoint, error) {
 		if !ok {
 			continue
 		}
-		out = append(out, TimelinePoint{
+		p := TimelinePoint{
 			At: time.Duration(v[0]) * time.Millisecond, Heap: v[1], RSS: v[2],
 			GoMapped: v[3], GoReleased: v[4], Cycles: uint32(v[5]), RSSAnon: v[6],
-		})
+		}
+		if len(fields) >= 10 {
+			var c [3]uint64
+			for i := range c {
+				c[i], _ = strconv.ParseUint(fields[7+i], 10, 64)
+			}
+			p.Free, p.Stacks, p.Runtime = c[0], c[1], c[2]
+		}
+		out = append(out, p)
 	}
 	return out, sc.Err()
 }

@@ -304,7 +304,8 @@
       var i = nearest(data.t, msec);
       if (i >= 0) {
         out = "at " + seconds(data.t[i]) + ": RSS " + human(data.rss[i]) + ", Go heap " + human(data.heap[i]) +
-          ", outside the heap " + human(data.outside[i]);
+          ", outside the heap " + human(data.outside[i]) +
+          (data.beyond[i] ? ", runtime beyond objects " + human(data.beyond[i]) : "");
       }
       var j = nearest(data.ext_t, msec);
       if (j >= 0) {
