@@ -427,5 +427,3 @@ func TestTimelineBeyond(t *testing.T) {
 		t.Errorf("an old timeline: %d points, beyond drawn", len(old))
 	}
 }
-
-
