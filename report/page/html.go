@@ -99,6 +99,9 @@ type pageData struct {
 	// LedgerLine the same in words.
 	Ledger     []ledgerSeg
 	LedgerLine string
+	// LedgerRSS is the resident set's width beside the bar's, and its
+	// size.
+	LedgerRSS, LedgerRSSText string
 	Notes      []string
 	HasPeak    bool
 	Flame      template.HTML
@@ -172,7 +175,11 @@ func renderHTML(ctx context.Context, w *bytes.Buffer, dir string, meta rundir.Me
 	v := view.New(meta, s, run)
 	d.Figures = v.Figures
 	if s.Peak != nil {
-		d.Ledger, d.LedgerLine = ledgerBar(s.Peak.Ledger), view.LedgerLine(s.Peak.Ledger)
+		d.Ledger, d.LedgerRSS = ledgerBar(s.Peak.Ledger)
+		d.LedgerLine = view.LedgerLine(s.Peak.Ledger)
+		if l := s.Peak.Ledger; l != nil {
+			d.LedgerRSSText = units.Bytes(int64(l.RSSBytes))
+		}
 	}
 	d.Headline = v.Headline
 	if run != nil && run.Peak != nil {
@@ -512,10 +519,10 @@ type ledgerSeg struct {
 }
 
 // ledgerBar lays out the ledger l as a bar: what the runtime and the
-// kernel count, each part as wide as its share of their sum, the part
-// never resident hatched (it is in the heap's parts and not in the
-// resident set).
-func ledgerBar(l *summary.Ledger) []ledgerSeg {
+// kernel count, each part as wide as its share of their sum; and the
+// width of the resident set beside it, which is that less what was never
+// resident.
+func ledgerBar(l *summary.Ledger) ([]ledgerSeg, string) {
 	parts := view.LedgerParts(l)
 	var total int64
 	for _, p := range parts {
@@ -524,7 +531,7 @@ func ledgerBar(l *summary.Ledger) []ledgerSeg {
 		}
 	}
 	if total <= 0 {
-		return nil
+		return nil, ""
 	}
 	segs := make([]ledgerSeg, 0, len(parts))
 	for _, p := range parts {
@@ -534,5 +541,5 @@ func ledgerBar(l *summary.Ledger) []ledgerSeg {
 			Width: fmt.Sprintf("%.2f%%", 100*float64(p.Bytes)/float64(total)),
 		})
 	}
-	return segs
+	return segs, fmt.Sprintf("%.2f%%", min(100, 100*float64(l.RSSBytes)/float64(total)))
 }
