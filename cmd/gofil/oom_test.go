@@ -45,6 +45,12 @@ func TestOOMKill(t *testing.T) {
 	if s.OOM.Dumps < 1 || s.OOM.DumpedAtBytes < limit*9/10 || s.OOM.DumpedAtBytes > limit {
 		t.Errorf("oom: %d dumps, last at %d bytes; want at least one at 90%%–100%% of %d", s.OOM.Dumps, s.OOM.DumpedAtBytes, limit)
 	}
+	// The dump's ledger is of the moment of the crossing: it adds up to
+	// the resident set then, which was near the threshold.
+	if l := s.OOM.Ledger; l == nil || !l.ResidentKnown || l.RSSBytes < limit*8/10 ||
+		l.RemainderBytes > int64(l.RSSBytes)/50 || -l.RemainderBytes > int64(l.RSSBytes)/50 {
+		t.Errorf("oom.ledger %+v: want the mappings read, the resident set near the threshold and the parts within 2%% of it", l)
+	}
 	var grow int64
 	for _, f := range s.OOM.Functions {
 		if f.Function == "main.growCache" {
