@@ -102,10 +102,10 @@ type pageData struct {
 	// LedgerRSS is the resident set's width beside the bar's, and its
 	// size.
 	LedgerRSS, LedgerRSSText string
-	Notes      []string
-	HasPeak    bool
-	Flame      template.HTML
-	Icicle     template.HTML
+	Notes                    []string
+	HasPeak                  bool
+	Flame                    template.HTML
+	Icicle                   template.HTML
 	// Moments are other GC marks the page can show in the peak's place,
 	// MomentsJSON what the script knows of them.
 	Moments     []pageMoment
