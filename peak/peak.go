@@ -154,7 +154,7 @@ type Memory struct {
 	// Classes are the runtime's other memory classes: with Heap and
 	// GoReleased they make up GoMapped.
 	Classes Classes
-	// Resident is the resident set divided by mapping, as last read (at
+	// Resident is the resident set divided by kind, as last read (at
 	// Resident.At), which may be before this reading: it is read only as
 	// the resident set grows.
 	Resident Resident
@@ -176,18 +176,19 @@ type Classes struct {
 	Metadata, Profiling uint64
 }
 
-// Resident is the resident set divided by mapping (/proc/self/smaps), in
-// bytes, read At; zero if it was never read.
+// Resident is the resident set divided by the kind of memory, in bytes,
+// read At; zero if it was never read.
 type Resident struct {
 	At time.Duration
-	// Total is the resident set, summed over the mappings.
+	// Total is the resident set.
 	Total uint64
-	// Heap is resident in the Go heap's arenas; Anon in every other
-	// anonymous mapping (the runtime's own, cgo's malloc, mmap).
+	// Heap is resident in the Go heap's arenas; Anon in the other
+	// anonymous memory (the runtime's own, cgo's malloc, mmap, the
+	// binary's zero-filled data).
 	Heap, Anon uint64
-	// Binary is the executable's mappings; Files every other mapping of a
-	// file, shared libraries among them.
-	Binary, Files uint64
+	// Files is resident memory backed by files: the executable, shared
+	// libraries, mapped files, shared memory.
+	Files uint64
 }
 
 // Known reports whether r was read.

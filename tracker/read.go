@@ -37,7 +37,7 @@ type markReader interface {
 	Marking() (peak.Memory, time.Time, bool)
 }
 
-// residentSource is a source that divides the resident set by mapping
+// residentSource is a source that divides the resident set by kind
 // (memsource.Runtime.Resident).
 type residentSource interface {
 	Resident(r *peak.Memory) bool
@@ -62,7 +62,7 @@ type residentState struct {
 const residentShare = 50
 
 // read fills r with the current memory figures. The division of the
-// resident set by mapping is read again when the resident set or the heap
+// resident set by kind is read again when the resident set or the heap
 // has moved by more than 2% and 1 MiB since it was last read, at most a
 // residentShare of the time unless they moved by a tenth or r holds the
 // most memory so far; r holds the last one.
@@ -116,7 +116,7 @@ func (t *tracker) readResident(src residentSource, r *peak.Memory) {
 	begin := time.Now()
 	if !src.Resident(r) {
 		if t.debug {
-			fmt.Fprintf(os.Stderr, "gofil-debug: /proc/self/smaps could not be read or parsed: no ledger of the resident set\n")
+			fmt.Fprintf(os.Stderr, "gofil-debug: the heap's resident pages could not be counted (/proc/self/maps, mincore): no ledger of the resident set\n")
 		}
 		rs.failed = true
 		return

@@ -244,7 +244,7 @@ type cycleLoop struct {
 	// lastOutside is when growth outside the heap last made the tracker
 	// account it.
 	lastOutside time.Time
-	// resident is the resident set by mapping as last read (read.go).
+	// resident is the resident set by kind as last read (read.go).
 	resident residentState
 }
 

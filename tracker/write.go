@@ -232,8 +232,7 @@ func ledgerOf(m peak.Memory) *raw.Ledger {
 	}
 	if r.Known() {
 		l.ResidentAtNS = int64(r.At)
-		l.ResidentTotalBytes, l.ResidentHeapBytes, l.ResidentAnonBytes = r.Total, r.Heap, r.Anon
-		l.ResidentBinaryBytes, l.ResidentFilesBytes = r.Binary, r.Files
+		l.ResidentTotalBytes, l.ResidentHeapBytes, l.ResidentAnonBytes, l.ResidentFilesBytes = r.Total, r.Heap, r.Anon, r.Files
 	}
 	return l
 }

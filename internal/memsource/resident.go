@@ -22,53 +22,81 @@ func heapAddr() uint64 {
 	return uint64(uintptr(unsafe.Pointer(heapObject)))
 }
 
-// smapsMax bounds what is read of /proc/self/smaps: about 40,000
+// mapsMax bounds what is read of /proc/self/maps: about 200,000
 // mappings. A process with more has no division of its resident set.
-const smapsMax = 16 << 20
+const mapsMax = 16 << 20
 
-// residentReader reads /proc/self/smaps.
+// residentReader divides the resident set: the Go heap's pages by
+// mincore(2) over its arenas, the rest by /proc/self/statm's counts.
+// /proc/self/smaps would say as much of every mapping, but it costs about
+// 15 ms per GiB resident, mincore about 0.35 ms per GiB mapped.
 type residentReader struct {
-	f   *ownfd.File
-	buf []byte
-	exe string
-	off bool // smaps cannot be read here, or could not be parsed
+	maps *ownfd.File
+	buf  []byte
+	vec  []byte // mincore's answer for up to len(vec) pages
+	off  bool   // the mappings cannot be read here, or could not be parsed
 }
 
-// Resident reads the resident set divided by mapping into r.Resident,
+// Resident reads the resident set divided by kind into r.Resident,
 // all but its At; false if it cannot be read.
 func (s *Runtime) Resident(r *peak.Memory) bool {
 	rr := &s.resident
-	if rr.off {
+	if rr.off || s.statm == nil {
 		return false
 	}
-	if rr.f == nil {
-		f, err := ownfd.Open("/proc/self/smaps", syscall.O_RDONLY, 0)
+	if rr.maps == nil {
+		f, err := ownfd.Open("/proc/self/maps", syscall.O_RDONLY, 0)
 		if err != nil {
 			rr.off = true
 			return false
 		}
-		rr.f, rr.buf = f, make([]byte, 64<<10)
-		rr.exe, _ = os.Readlink("/proc/self/exe")
+		rr.maps, rr.buf, rr.vec = f, make([]byte, 64<<10), make([]byte, 64<<10)
 	}
-	n := 0
-	for {
-		if n == len(rr.buf) {
-			if len(rr.buf) >= smapsMax {
-				return false
-			}
-			rr.buf = append(rr.buf, make([]byte, len(rr.buf))...)
-		}
-		m, err := rr.f.ReadAt(rr.buf[n:], int64(n))
-		n += m
-		if m == 0 || err != nil {
-			break
-		}
+	n, ok := rr.readMaps()
+	if !ok {
+		return false
 	}
-	got, ok := procfs.Smaps(rr.buf[:n], heapAddr(), rr.exe)
+	ranges, ok := procfs.HeapRanges(rr.buf[:n], heapAddr())
 	if !ok {
 		rr.off = true
 		return false
 	}
-	r.Resident = peak.Resident{At: r.Resident.At, Total: got.Total, Heap: got.Heap, Anon: got.Anon, Binary: got.Binary, Files: got.Files}
+	page := uint64(os.Getpagesize())
+	var heap uint64
+	for _, g := range ranges {
+		pages, ok := residentPages(g, page, rr.vec)
+		if !ok {
+			rr.off = true
+			return false
+		}
+		heap += pages * page
+	}
+	rss, anon := s.readRSS()
+	if rss == 0 {
+		return false
+	}
+	res := peak.Resident{At: r.Resident.At, Total: rss, Heap: heap, Files: rss - anon}
+	if anon > heap {
+		res.Anon = anon - heap
+	}
+	r.Resident = res
 	return true
+}
+
+// readMaps reads /proc/self/maps into rr.buf, growing it up to mapsMax.
+func (rr *residentReader) readMaps() (int, bool) {
+	n := 0
+	for {
+		if n == len(rr.buf) {
+			if len(rr.buf) >= mapsMax {
+				return 0, false
+			}
+			rr.buf = append(rr.buf, make([]byte, len(rr.buf))...)
+		}
+		m, err := rr.maps.ReadAt(rr.buf[n:], int64(n))
+		n += m
+		if m == 0 || err != nil {
+			return n, n > 0
+		}
+	}
 }

@@ -31,7 +31,7 @@ func TestResidentOfWrittenHeap(t *testing.T) {
 	src := New()
 	var before, after peak.Memory
 	if !src.Resident(&before) {
-		t.Skip("no /proc/self/smaps")
+		t.Skip("no /proc/self/maps or mincore")
 	}
 	big := make([]byte, 96<<20)
 	for i := 0; i < len(big); i += 4096 {
@@ -42,7 +42,7 @@ func TestResidentOfWrittenHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(big)
 	r := after.Resident
-	if r.Heap+r.Anon+r.Binary+r.Files != r.Total {
+	if d := int64(r.Total) - int64(r.Heap+r.Anon+r.Files); d > int64(r.Total)/50 || d < 0 {
 		t.Errorf("parts of %+v do not add up", r)
 	}
 	grew := int64(r.Heap) - int64(before.Resident.Heap)
@@ -50,7 +50,7 @@ func TestResidentOfWrittenHeap(t *testing.T) {
 	if grew < 91<<20 || grew > 101<<20 {
 		t.Errorf("heap arenas grew by %d resident bytes for 96 MiB written", grew)
 	}
-	if r.Binary == 0 {
+	if r.Files == 0 {
 		t.Errorf("no binary: %+v", r)
 	}
 }

@@ -91,7 +91,7 @@ type Runtime struct {
 	// buckets reads the profile into the accountant's table, when the
 	// runtime allows (bucketsSupported); nil, runtime.MemProfile.
 	buckets *bucketReader
-	// resident reads /proc/self/smaps (Resident).
+	// resident counts the heap's resident pages (Resident).
 	resident residentReader
 	// Warn, if set, is told once when the runtime's buckets cannot be read
 	// and the profile is read through runtime.MemProfile instead.

@@ -312,7 +312,6 @@ func (l *Ledger) encode(e *encoder) {
 	e.uint("resident_total_bytes", l.ResidentTotalBytes)
 	e.uint("resident_heap_bytes", l.ResidentHeapBytes)
 	e.uint("resident_anon_bytes", l.ResidentAnonBytes)
-	e.uint("resident_binary_bytes", l.ResidentBinaryBytes)
 	e.uint("resident_files_bytes", l.ResidentFilesBytes)
 	e.close()
 }

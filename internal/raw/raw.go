@@ -440,8 +440,8 @@ func createTemp(dir, prefix string) (*ownfd.File, string, error) {
 
 // Ledger is what a process's memory was made of at a reading: the Go
 // runtime's memory classes (runtime/metrics /memory/classes/...) and the
-// resident set divided by mapping (/proc/self/smaps), read at ResidentAtNS,
-// which may be before AtNS.
+// resident set divided by kind (the heap's arenas by mincore(2), the rest
+// by /proc/self/statm), read at ResidentAtNS, which may be before AtNS.
 type Ledger struct {
 	AtNS     int64  `json:"at_ns"`
 	RSSBytes uint64 `json:"rss_bytes"`
@@ -456,12 +456,12 @@ type Ledger struct {
 	OSStacksBytes     uint64 `json:"os_stacks_bytes"`
 	MetadataBytes     uint64 `json:"metadata_bytes"`
 	ProfilingBytes    uint64 `json:"profiling_bytes"`
-	// The resident set by mapping: in the heap's arenas, other anonymous
-	// mappings, the executable, other files; 0 ResidentAtNS if unknown.
-	ResidentAtNS        int64  `json:"resident_at_ns"`
-	ResidentTotalBytes  uint64 `json:"resident_total_bytes"`
-	ResidentHeapBytes   uint64 `json:"resident_heap_bytes"`
-	ResidentAnonBytes   uint64 `json:"resident_anon_bytes"`
-	ResidentBinaryBytes uint64 `json:"resident_binary_bytes"`
-	ResidentFilesBytes  uint64 `json:"resident_files_bytes"`
+	// The resident set by kind: in the heap's arenas, other anonymous
+	// memory, backed by files (the executable among them); 0
+	// ResidentTotalBytes if unknown.
+	ResidentAtNS       int64  `json:"resident_at_ns"`
+	ResidentTotalBytes uint64 `json:"resident_total_bytes"`
+	ResidentHeapBytes  uint64 `json:"resident_heap_bytes"`
+	ResidentAnonBytes  uint64 `json:"resident_anon_bytes"`
+	ResidentFilesBytes uint64 `json:"resident_files_bytes"`
 }

@@ -10,17 +10,20 @@ import (
 // the parts add up to it:
 //
 //	rss = heap_live + heap_garbage (or heap_not_known) + heap_unused + heap_free + stacks + runtime
-//	      − not_resident + outside_go + binary + files + remainder
+//	      − not_resident + outside_go + files + remainder
 //
 // The Go runtime's parts are its own memory classes (runtime/metrics
 // /memory/classes/...), exact at the moment. What the runtime counts is
 // not all resident: pages it mapped but nobody touched (a large slice only
 // partly written, free heap never used) cost address space, not memory.
 // not_resident is that part, from the resident pages of the heap's own
-// mappings (/proc/self/smaps). The mappings also give what lies outside
-// the runtime: other anonymous memory (cgo's malloc, mmap), the executable
-// and mapped files. remainder is what the two readings leave unexplained,
-// chiefly growth between them; it is never forced to zero.
+// mappings (mincore(2) over the arenas /proc/self/maps shows). The
+// kernel's own counts (/proc/self/statm) give the rest: anonymous memory
+// outside the heap, of which what the runtime does not count is outside
+// it (cgo's malloc, mmap), and memory backed by files (the executable,
+// shared libraries, mapped files). remainder is what the two readings
+// leave unexplained, chiefly growth between them; it is never forced to
+// zero.
 type Ledger struct {
 	AtSeconds float64 `json:"at_seconds"`
 	RSSBytes  uint64  `json:"rss_bytes"`
@@ -51,18 +54,17 @@ type Ledger struct {
 	// negative, pages the runtime counts as returned were still resident.
 	NotResidentBytes int64 `json:"not_resident_bytes"`
 	// OutsideGoBytes is anonymous memory outside the Go runtime: cgo's
-	// malloc, mmap, C threads' stacks.
+	// malloc, mmap, C threads' stacks, the binary's zero-filled data.
 	OutsideGoBytes uint64 `json:"outside_go_bytes"`
-	// BinaryBytes is the executable's resident pages; FilesBytes those of
-	// mapped files, shared libraries among them.
-	BinaryBytes uint64 `json:"binary_bytes"`
-	FilesBytes  uint64 `json:"files_bytes"`
+	// FilesBytes is resident memory backed by files: the executable,
+	// shared libraries, mapped files, shared memory.
+	FilesBytes uint64 `json:"files_bytes"`
 	// RemainderBytes is rss less the sum of the parts.
 	RemainderBytes int64 `json:"remainder_bytes"`
-	// ResidentKnown says the mappings were read; without them (no
-	// /proc/PID/smaps) not_resident, outside_go, binary and files are 0
-	// and their sum is in the remainder. ResidentAtSeconds is when they
-	// were read: they are read as the resident set grows, so at or before
+	// ResidentKnown says the heap's resident pages were read; without
+	// them (no /proc/PID/maps or mincore) not_resident, outside_go and
+	// files are 0 and their sum is in the remainder. ResidentAtSeconds is
+	// when they were read: they are read as memory grows, so at or before
 	// at_seconds.
 	ResidentKnown     bool    `json:"resident_known"`
 	ResidentAtSeconds float64 `json:"resident_at_seconds"`
@@ -97,9 +99,9 @@ func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
 		g.ResidentAtSeconds = time.Duration(l.ResidentAtNS).Seconds()
 		// The heap's arenas hold its objects, free and unused pages and
 		// the goroutine stacks it gave; everything else the runtime
-		// counts is in its other anonymous mappings, with memory outside
-		// it. Those mappings cannot be told apart: the runtime's part is
-		// taken as resident up to what they hold.
+		// counts is in other anonymous memory, with memory outside it.
+		// The two cannot be told apart: the runtime's part is taken as
+		// resident up to what there is.
 		inArenas := l.HeapObjectsBytes + l.HeapFreeBytes + l.HeapUnusedBytes + l.HeapStacksBytes
 		elsewhere := l.OSStacksBytes + l.MetadataBytes + l.ProfilingBytes
 		runtimeResident := elsewhere
@@ -108,7 +110,7 @@ func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
 		}
 		g.NotResidentBytes = int64(inArenas) - int64(l.ResidentHeapBytes) + int64(elsewhere-runtimeResident)
 		g.OutsideGoBytes = l.ResidentAnonBytes - runtimeResident
-		g.BinaryBytes, g.FilesBytes = l.ResidentBinaryBytes, l.ResidentFilesBytes
+		g.FilesBytes = l.ResidentFilesBytes
 	}
 	g.RemainderBytes = int64(g.RSSBytes) - g.sum()
 	return g
@@ -117,5 +119,5 @@ func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
 // sum is the parts' sum, remainder aside.
 func (g *Ledger) sum() int64 {
 	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapNotKnownBytes + g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes)
-	return counted - g.NotResidentBytes + int64(g.OutsideGoBytes+g.BinaryBytes+g.FilesBytes)
+	return counted - g.NotResidentBytes + int64(g.OutsideGoBytes+g.FilesBytes)
 }

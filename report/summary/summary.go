@@ -456,7 +456,7 @@ func peakInfo(h *heap.Heap, run *rundir.Run) *PeakInfo {
 	if l := p.Ledger; l != nil && l.ResidentKnown {
 		// The runtime counts pages it mapped but never touched, which
 		// RSS less the runtime's figure takes for nothing outside.
-		p.OutsideHeapBytes = l.OutsideGoBytes + l.BinaryBytes + l.FilesBytes
+		p.OutsideHeapBytes = l.OutsideGoBytes + l.FilesBytes
 	}
 	return p
 }

@@ -36,8 +36,7 @@ func LedgerParts(l *summary.Ledger) []LedgerPart {
 		{"runtime_bytes", "runtime", "the runtime's own structures and the profile's buckets", int64(l.RuntimeBytes), false},
 		{"not_resident_bytes", "never resident", "counted above, but pages the kernel never made resident", l.NotResidentBytes, true},
 		{"outside_go_bytes", "outside Go", "anonymous memory outside the Go runtime: cgo, mmap", int64(l.OutsideGoBytes), false},
-		{"binary_bytes", "binary", "the executable's pages", int64(l.BinaryBytes), false},
-		{"files_bytes", "files", "mapped files and shared libraries", int64(l.FilesBytes), false},
+		{"files_bytes", "binary and files", "memory backed by files: the executable, shared libraries, mapped files", int64(l.FilesBytes), false},
 		{"remainder_bytes", "remainder", "what the readings leave unexplained", l.RemainderBytes, false},
 	}
 	var parts []LedgerPart
