@@ -38,8 +38,13 @@ type gcLog struct {
 // timeline window.
 const gcLogFlushEvery = timelineWindow
 
-// gcLogHeldMax bounds gcLog.held's size.
-const gcLogHeldMax = 16 << 10
+// gcLogHeldMax bounds gcLog.held's size; gcLogLineMax bounds a line's (14
+// fields of at most 20 digits and their tabs), so that held, made with room
+// for both, never grows.
+const (
+	gcLogHeldMax = 16 << 10
+	gcLogLineMax = 512
+)
 
 // gcLogEvery is how many lines are written at each stride.
 const gcLogEvery = 8192
@@ -49,7 +54,7 @@ func openGCLog(dir string) (*gcLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gcLog{f: f, stride: 1, held: make([]byte, 0, gcLogHeldMax+256)}, nil
+	return &gcLog{f: f, stride: 1, held: make([]byte, 0, gcLogHeldMax+gcLogLineMax)}, nil
 }
 
 // flush writes the lines held.
