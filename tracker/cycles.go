@@ -23,6 +23,7 @@ func (t *tracker) observe() {
 	t.timelineAdd(t.cur)
 	if t.cur.Cycles == t.lastCycle {
 		t.note(t.cur)
+		t.flushGCLogIfDue(t.cur)
 		if t.rechecking {
 			t.recheckForced()
 		}

@@ -3,6 +3,7 @@ package tracker
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -324,5 +325,53 @@ func TestMomentNamesTheInstant(t *testing.T) {
 		if got, at := tr.momentName(c.p), peakTime(c.p); got != c.name || at != c.at {
 			t.Errorf("peak at mark %d (unswept %d): moment %q at %v, want %q at %v", c.p.Cycle, c.p.Unswept, got, at, c.name, c.at)
 		}
+	}
+}
+
+// TestGCLogHeld: the GC log's lines of cycles close together are written
+// together, once the first has waited gcLogFlushEvery, also when no cycle
+// follows; at the end every cycle seen has its line, in order.
+func TestGCLogHeld(t *testing.T) {
+	sim := &simRuntime{objs: job()}
+	tr := newSimTracker(t, sim)
+	epoch := time.Unix(0, 0)
+	now := epoch
+	tr.now, tr.start = func() time.Time { return now }, epoch
+	kinds := func() string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(tr.dir, raw.GCLogFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k []byte
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")[1:] {
+			k = append(k, line[0])
+			k = append(k, strings.Split(line, "\t")[1]...)
+		}
+		return string(k)
+	}
+	if got := kinds(); got != "s0" {
+		t.Fatalf("gc.tsv at the start: %q, want the start's line s0", got)
+	}
+	for c := uint32(1); c <= 3; c++ {
+		now = now.Add(time.Millisecond)
+		sim.cycle = c
+		tr.observe()
+	}
+	if got := kinds(); got != "s0" {
+		t.Fatalf("gc.tsv after three cycles within %v: %q, want them held (s0)", gcLogFlushEvery, got)
+	}
+	now = now.Add(gcLogFlushEvery)
+	tr.observe() // no new cycle
+	if got := kinds(); got != "s0g1g2g3" {
+		t.Fatalf("gc.tsv %v after the first cycle, no cycle since: %q, want s0g1g2g3", gcLogFlushEvery, got)
+	}
+	now = now.Add(time.Millisecond)
+	sim.cycle = 4
+	tr.observe()
+	tr.final("return")
+	got := kinds()
+	if !strings.HasPrefix(got, "s0g1g2g3g4e4") {
+		t.Fatalf("gc.tsv at the end: %q, want s0g1g2g3g4e4 and the final accounting's cycles", got)
 	}
 }

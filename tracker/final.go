@@ -88,6 +88,7 @@ func (t *tracker) final(how string) {
 		tell.Warn("%v", err)
 	}
 	t.timeline.Sync()
+	t.flushGCLog()
 	t.gcLog.f.Sync()
 }
 
@@ -252,6 +253,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 			t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
 		}
 	}
+	t.flushGCLog()
 	t.busy += time.Since(begin)
 	t.timeline.Sync()
 }

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gofil/gofil/internal/memsource"
 	"github.com/gofil/gofil/internal/ownfd"
@@ -14,6 +15,11 @@ import (
 // written, after as many more every fourth, and so on. The start, the end
 // and the cycles the program forced are always written: the replay keeps
 // those where they were.
+//
+// Lines are held and written together, at most gcLogFlushEvery after the
+// first of them, as the timeline holds its window: a program whose GC
+// cycles come every few hundred microseconds would otherwise cost a
+// write, and ownfd's check before it, per cycle.
 type gcLog struct {
 	f *ownfd.File
 	// figs is filled at each line: a variable of logCycle's own would
@@ -22,8 +28,23 @@ type gcLog struct {
 	stride int
 	seen   int
 	lines  int
-	line   []byte
+	// held is the lines not written yet; heldSince is the time of the
+	// reading on the first of them.
+	held      []byte
+	heldSince time.Duration
 }
+
+// gcLogFlushEvery bounds how long a line waits in gcLog.held: one
+// timeline window.
+const gcLogFlushEvery = timelineWindow
+
+// gcLogHeldMax bounds gcLog.held's size; gcLogLineMax bounds a line's (14
+// fields of at most 20 digits and their tabs), so that held, made with room
+// for both, never grows.
+const (
+	gcLogHeldMax = 16 << 10
+	gcLogLineMax = 512
+)
 
 // gcLogEvery is how many lines are written at each stride.
 const gcLogEvery = 8192
@@ -33,7 +54,32 @@ func openGCLog(dir string) (*gcLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gcLog{f: f, stride: 1, line: make([]byte, 0, 160)}, nil
+	return &gcLog{f: f, stride: 1, held: make([]byte, 0, gcLogHeldMax+gcLogLineMax)}, nil
+}
+
+// flush writes the lines held.
+//
+// An observe with no new cycle writes them once they have waited
+// gcLogFlushEvery (flushGCLogIfDue), so that lines do not wait for the
+// next cycle in a program that has stopped collecting.
+func (l *gcLog) flush() {
+	if l == nil || len(l.held) == 0 {
+		return
+	}
+	l.f.Write(l.held)
+	l.held = l.held[:0]
+}
+
+// flushGCLog writes the GC log's lines held: before the tracker syncs its
+// files, goes quiet or writes an emergency dump.
+func (t *tracker) flushGCLog() { t.gcLog.flush() }
+
+// flushGCLogIfDue writes the GC log's lines held once the first has waited
+// gcLogFlushEvery by the reading r.
+func (t *tracker) flushGCLogIfDue(r peak.Memory) {
+	if l := t.gcLog; l != nil && len(l.held) > 0 && r.At-l.heldSince >= gcLogFlushEvery {
+		l.flush()
+	}
 }
 
 // logCycle writes r, a reading taken after a mark or at the start or end,
@@ -58,7 +104,10 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	if ready := r.GoMapped - r.GoReleased; ready > f.Free+r.Heap {
 		nonHeap = ready - f.Free - r.Heap
 	}
-	b := append(l.line[:0], kind)
+	if len(l.held) == 0 {
+		l.heldSince = r.At
+	}
+	b := append(l.held, kind)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, uint64(r.Cycles), 10)
 	b = append(b, '\t')
@@ -76,8 +125,10 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, t.ownBytes(), 10)
 	b = append(b, '\n')
-	l.line = b
-	l.f.Write(b)
+	l.held = b
+	if always || len(b) >= gcLogHeldMax || r.At-l.heldSince >= gcLogFlushEvery {
+		l.flush()
+	}
 	if always {
 		return
 	}
