@@ -54,3 +54,29 @@ func TestResidentOfWrittenHeap(t *testing.T) {
 		t.Errorf("no binary: %+v", r)
 	}
 }
+
+// BenchmarkRead is the tracker's reading at every poll.
+func BenchmarkRead(b *testing.B) {
+	src := New()
+	var r peak.Memory
+	for i := 0; i < b.N; i++ {
+		src.Read(&r)
+	}
+}
+
+// BenchmarkResident is the division of the resident set, with 256 MiB of
+// heap resident.
+func BenchmarkResident(b *testing.B) {
+	src := New()
+	big := make([]byte, 256<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	var r peak.Memory
+	for i := 0; i < b.N; i++ {
+		if !src.Resident(&r) {
+			b.Skip("no /proc/self/maps or mincore")
+		}
+	}
+	runtime.KeepAlive(big)
+}

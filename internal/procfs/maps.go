@@ -1,9 +1,6 @@
 package procfs
 
-import (
-	"bytes"
-	"strconv"
-)
+import "bytes"
 
 // Range is an address range [Start, End).
 type Range struct{ Start, End uint64 }
@@ -71,32 +68,53 @@ func (v vma) anonymous() bool {
 	return len(v.path) == 0 || bytes.HasPrefix(v.path, []byte("[anon:"))
 }
 
-// mappingLine parses a line "start-end perms offset dev inode [path]".
+// mappingLine parses a line "start-end perms offset dev inode [path]",
+// without allocating.
 func mappingLine(line []byte) (vma, bool) {
-	f := bytes.Fields(line)
-	if len(f) < 5 {
-		return vma{}, false
+	var f [5][]byte
+	rest := line
+	for i := range f {
+		rest = bytes.TrimLeft(rest, " ")
+		end := bytes.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		f[i], rest = rest[:end], rest[end:]
+		if len(f[i]) == 0 {
+			return vma{}, false
+		}
 	}
 	dash := bytes.IndexByte(f[0], '-')
 	if dash < 0 || len(f[1]) < 3 {
 		return vma{}, false
 	}
-	start, err1 := strconv.ParseUint(string(f[0][:dash]), 16, 64)
-	end, err2 := strconv.ParseUint(string(f[0][dash+1:]), 16, 64)
-	if err1 != nil || err2 != nil || end < start {
+	start, ok1 := parseHex(f[0][:dash])
+	end, ok2 := parseHex(f[0][dash+1:])
+	if !ok1 || !ok2 || end < start {
 		return vma{}, false
 	}
-	// The path is the rest of the line after the fifth field (the
-	// inode): it may hold spaces.
-	rest := line
-	for i := 0; i < 5; i++ {
-		rest = bytes.TrimLeft(rest, " ")
-		if j := bytes.IndexByte(rest, ' '); j >= 0 {
-			rest = rest[j:]
-		} else {
-			rest = nil
-		}
-	}
+	// The path is the rest of the line: it may hold spaces.
 	access := f[1][0] == 'r' || f[1][1] == 'w'
 	return vma{start: start, end: end, access: access, path: bytes.Trim(rest, " ")}, true
+}
+
+// parseHex parses a hexadecimal address of at most 16 digits.
+func parseHex(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v<<4 | uint64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
