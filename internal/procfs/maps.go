@@ -15,12 +15,8 @@ type Range struct{ Start, End uint64 }
 func HeapRanges(b []byte, heapAddr uint64) (rs []Range, ok bool) {
 	var vmas []vma
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		if len(line) == 0 {
 			continue
 		}

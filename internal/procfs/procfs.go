@@ -159,12 +159,8 @@ func HighWater(statusPath string) (uint64, error) {
 func StatusHighWater(b []byte) (hwm uint64, ok bool) {
 	const key = "VmHWM:"
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		if !bytes.HasPrefix(line, []byte(key)) {
 			continue
 		}
@@ -209,4 +205,13 @@ func Statm(b []byte) (resident, shared uint64, ok bool) {
 		}
 	}
 	return fields[1], fields[2], true
+}
+
+// nextLine splits b after its first line: the line, without its newline,
+// and the rest.
+func nextLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
 }

@@ -392,19 +392,9 @@ func build(ctx context.Context, t Target, opts Options) (*listed, error) {
 	}
 
 	if genv.GOWORK != "" {
-		data, err := os.ReadFile(genv.GOWORK)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", genv.GOWORK, err)
-		}
-		workCopy, err := addModulesToWork(genv.GOWORK, data, add)
-		if err != nil {
+		if env, err = addToWorkspace(work, genv, add, env); err != nil {
 			return nil, err
 		}
-		p := filepath.Join(work, "go.work")
-		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
-			return nil, fmt.Errorf("workspace: %w", err)
-		}
-		env = append(env, "GOWORK="+p)
 	} else if len(add) > 0 {
 		mod, err := addModules(goMod, modData, add)
 		if err != nil {

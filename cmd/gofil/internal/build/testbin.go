@@ -214,19 +214,7 @@ func BuildTest(ctx context.Context, dir string, pkg TestPackage, opts Options) e
 // environment it returns, or to go.mod through the overlay.
 func overlayModules(work string, genv goEnv, mods []localModule, overlay map[string]string, env []string) ([]string, error) {
 	if genv.GOWORK != "" {
-		data, err := os.ReadFile(genv.GOWORK)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", genv.GOWORK, err)
-		}
-		workCopy, err := addModulesToWork(genv.GOWORK, data, mods)
-		if err != nil {
-			return nil, err
-		}
-		p := filepath.Join(work, "go.work")
-		if err := os.WriteFile(p, workCopy, 0o600); err != nil {
-			return nil, fmt.Errorf("workspace: %w", err)
-		}
-		return append(env, "GOWORK="+p), nil
+		return addToWorkspace(work, genv, mods, env)
 	}
 	if genv.GOMOD == "" || genv.GOMOD == os.DevNull {
 		return nil, &Error{Msg: "gofil test runs in a module: there is no go.mod here"}
@@ -298,4 +286,22 @@ func isTestName(name, prefix string) bool {
 	}
 	r, _ := utf8.DecodeRuneInString(name[len(prefix):])
 	return !unicode.IsLower(r)
+}
+
+// addToWorkspace adds mods to a copy, in work, of the go.work genv names,
+// and returns env with GOWORK naming the copy.
+func addToWorkspace(work string, genv goEnv, mods []localModule, env []string) ([]string, error) {
+	data, err := os.ReadFile(genv.GOWORK)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", genv.GOWORK, err)
+	}
+	workCopy, err := addModulesToWork(genv.GOWORK, data, mods)
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(work, "go.work")
+	if err := os.WriteFile(p, workCopy, 0o600); err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	return append(env, "GOWORK="+p), nil
 }

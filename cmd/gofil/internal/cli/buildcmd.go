@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofil/gofil"
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
 )
@@ -85,7 +86,7 @@ func parseBuildFlags(args []string) (buildFlags, []string, error) {
 	fs.StringVar(&f.tags, "tags", "", "")
 	var bf multiFlag
 	fs.Var(&bf, "build-flag", "")
-	target, err := parseInterleaved(fs, args)
+	target, err := cmdline.Interleaved(fs, args)
 	if err != nil {
 		return f, nil, err
 	}

@@ -4,7 +4,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -235,23 +234,6 @@ func versionLine(bi *debug.BuildInfo) string {
 		line += " (" + strings.Join(parts, ", ") + ")"
 	}
 	return line + " " + bi.GoVersion
-}
-
-// parseInterleaved parses args with fs, letting positional arguments stand
-// before, between or after the flags ("gofil watch URL --interval 1s"), and
-// returns the positional arguments in order.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // parseSize parses a byte size such as "65536", "64K", "64KiB", "300M",

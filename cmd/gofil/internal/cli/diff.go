@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 	"github.com/gofil/gofil/flamegraph"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/term"
@@ -44,7 +45,7 @@ func parseDiffFlags(args []string) (diffFlags, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.out, "o", f.out, "")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cmdline.Interleaved(fs, args)
 	if err != nil {
 		return f, err
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/regfile"
@@ -81,7 +82,7 @@ func parseReportFlags(args []string) (reportFlags, error) {
 	fs.BoolVar(&f.open, "open", false, "")
 	var at string
 	fs.StringVar(&at, "at", "", "")
-	rest, err := parseInterleaved(fs, args)
+	rest, err := cmdline.Interleaved(fs, args)
 	if err != nil {
 		return f, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gofil/gofil/cmd/gofil/internal/build"
 	"github.com/gofil/gofil/cmd/gofil/internal/cgroup"
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
@@ -97,7 +98,7 @@ func parseRunFlags(args []string) (runFlags, []string, []string, error) {
 			break
 		}
 	}
-	target, err := parseInterleaved(fs, own)
+	target, err := cmdline.Interleaved(fs, own)
 	if err != nil {
 		return f, nil, nil, err
 	}

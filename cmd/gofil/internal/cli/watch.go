@@ -22,6 +22,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/shirou/gopsutil/v4/process"
 
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/internal/term"
 	"github.com/gofil/gofil/internal/units"
@@ -98,7 +99,7 @@ func parseWatchFlags(args []string) (watchFlags, error) {
 	fs.IntVar(&f.pid, "pid", 0, "")
 	fs.StringVar(&f.out, "o", "", "")
 	// The URL may come before the flags, as in "gofil watch URL --interval 1s".
-	pos, err := parseInterleaved(fs, args)
+	pos, err := cmdline.Interleaved(fs, args)
 	if err != nil {
 		// The error quotes a flag's value, which may be the URL.
 		msg := err.Error()

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gofil/gofil/cmd/gofil/internal/cmdline"
 )
 
 // Usage is `gofil test`'s help.
@@ -95,7 +97,7 @@ func Parse(args []string) (Flags, error) {
 			break
 		}
 	}
-	pkgs, err := parseInterleaved(fs, own)
+	pkgs, err := cmdline.Interleaved(fs, own)
 	if err != nil {
 		return f, err
 	}
@@ -138,19 +140,3 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// parseInterleaved parses args with fs, letting positional arguments stand
-// before, between or after the flags, and returns them in order.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
