@@ -9,8 +9,8 @@ import (
 // Ledger is the process's resident memory at a moment, divided so that
 // the parts add up to it:
 //
-//	rss = heap_live + heap_garbage (or heap_not_known) + heap_unused + heap_free + stacks + runtime
-//	      − not_resident + outside_go + files + remainder
+//	rss = heap_live + heap_garbage (or heap_not_known) + tracker + heap_unused + heap_free
+//	      + stacks + runtime + profiling − not_resident + outside_go + files + remainder
 //
 // The Go runtime's parts are its own memory classes (runtime/metrics
 // /memory/classes/...), exact at the moment. What the runtime counts is
@@ -36,6 +36,9 @@ type Ledger struct {
 	// program's end (peak.live_from_gc): what was allocated after its last
 	// GC, not known to be live or garbage.
 	HeapNotKnownBytes uint64 `json:"heap_not_known_bytes,omitempty"`
+	// TrackerBytes is the heap's objects that are gofil's tracker's
+	// (peak.tracker_bytes), taken out of the heap's other parts.
+	TrackerBytes uint64 `json:"tracker_bytes"`
 	// HeapUnusedBytes is the part of the heap's spans that holds no object
 	// (fragmentation); HeapFreeBytes the heap's free pages the runtime has
 	// not returned to the system.
@@ -45,8 +48,9 @@ type Ledger struct {
 	// runtime's threads.
 	StacksBytes uint64 `json:"stacks_bytes"`
 	// RuntimeBytes is the runtime's own structures (GC metadata, spans,
-	// caches) and the heap profile's buckets, ProfilingBytes of it: a
-	// finer sampling rate makes more.
+	// caches); ProfilingBytes the heap profile's records, which gofil's
+	// sampling rate makes: about one per sampled allocation site and size,
+	// more at a finer --rate.
 	RuntimeBytes   uint64 `json:"runtime_bytes"`
 	ProfilingBytes uint64 `json:"profiling_bytes"`
 	// NotResidentBytes is what the runtime counts above that the kernel
@@ -71,24 +75,26 @@ type Ledger struct {
 }
 
 // ledgerOf divides the memory of the reading l; live is how much of the
-// heap's objects the peak's GC found reachable, and notKnown says the rest
-// is not known to be garbage (the peak is the program's end).
-func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
+// heap's objects the peak's GC found reachable, notKnown says the rest is
+// not known to be garbage (the peak is the program's end), and tracker is
+// the tracker's own heap.
+func ledgerOf(l *raw.Ledger, live uint64, notKnown bool, tracker uint64) *Ledger {
 	if l == nil || l.RSSBytes == 0 {
 		return nil
 	}
-	if live > l.HeapObjectsBytes {
-		live = l.HeapObjectsBytes
-	}
+	objects := l.HeapObjectsBytes
+	tracker = min(tracker, objects)
+	live = min(live, objects-tracker)
 	g := &Ledger{
 		AtSeconds:        time.Duration(l.AtNS).Seconds(),
 		RSSBytes:         l.RSSBytes,
 		HeapLiveBytes:    live,
-		HeapGarbageBytes: l.HeapObjectsBytes - live,
+		HeapGarbageBytes: objects - tracker - live,
+		TrackerBytes:     tracker,
 		HeapUnusedBytes:  l.HeapUnusedBytes,
 		HeapFreeBytes:    l.HeapFreeBytes,
 		StacksBytes:      l.HeapStacksBytes + l.OSStacksBytes,
-		RuntimeBytes:     l.MetadataBytes + l.ProfilingBytes,
+		RuntimeBytes:     l.MetadataBytes,
 		ProfilingBytes:   l.ProfilingBytes,
 	}
 	if notKnown {
@@ -118,6 +124,7 @@ func ledgerOf(l *raw.Ledger, live uint64, notKnown bool) *Ledger {
 
 // sum is the parts' sum, remainder aside.
 func (g *Ledger) sum() int64 {
-	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapNotKnownBytes + g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes)
+	counted := int64(g.HeapLiveBytes + g.HeapGarbageBytes + g.HeapNotKnownBytes + g.TrackerBytes +
+		g.HeapUnusedBytes + g.HeapFreeBytes + g.StacksBytes + g.RuntimeBytes + g.ProfilingBytes)
 	return counted - g.NotResidentBytes + int64(g.OutsideGoBytes+g.FilesBytes)
 }

@@ -452,7 +452,7 @@ func peakInfo(h *heap.Heap, run *rundir.Run) *PeakInfo {
 	if p.LiveBytesExact != nil {
 		live = *p.LiveBytesExact
 	}
-	p.Ledger = ledgerOf(h.Raw.Ledger, live, p.LiveFromGC != nil)
+	p.Ledger = ledgerOf(h.Raw.Ledger, live, p.LiveFromGC != nil, uint64(max(h.TrackerBytes, 0)))
 	if l := p.Ledger; l != nil && l.ResidentKnown {
 		// The runtime counts pages it mapped but never touched, which
 		// RSS less the runtime's figure takes for nothing outside.
@@ -544,7 +544,7 @@ func oomInfo(meta rundir.Meta, run *rundir.Run) *OOMInfo {
 		}
 		o.Refined = h.Raw.Refined
 		o.TriggerHeapBytes = h.Raw.TriggerHeapBytes
-		o.Ledger = ledgerOf(h.Raw.Ledger, uint64(max(h.LiveBytes(), 0)), false)
+		o.Ledger = ledgerOf(h.Raw.Ledger, uint64(max(h.LiveBytes(), 0)), false, uint64(max(h.TrackerBytes, 0)))
 		o.FirstDumpSeconds = o.DumpSeconds
 		if h.Raw.Refined && h.Raw.FirstDumpNS > 0 {
 			o.FirstDumpSeconds = time.Duration(h.Raw.FirstDumpNS).Seconds()
