@@ -147,7 +147,9 @@ func TestProgramsOwnOOMGuard(t *testing.T) {
 	t.Logf("alone: %s; under gofil: held %d MiB, gofil's guard dumped %d times, the last at %.1f%% of the limit",
 		strings.TrimSpace(want.stderr), held, s.OOM.Dumps, 100*float64(s.OOM.DumpedAtBytes)/limit)
 	if got := inclusive(s, "main.grow"); !within(got, held*mib, 0.05) {
-		t.Errorf("main.grow holds %d bytes at the peak, want the %d MiB it held, ±5%%", got, held)
+		p := s.Peak
+		t.Errorf("main.grow holds %d bytes at the peak, want the %d MiB it held, ±5%%; the peak: %s at %.2fs of %.2fs, heap %d (exact %d), tracker %d, notes %q",
+			got, held, p.Moment, p.AtSeconds, s.DurationSeconds, p.HeapBytes, p.HeapBytesExact, p.TrackerBytes, s.Notes)
 	}
 }
 
