@@ -271,7 +271,8 @@ func (s *Runtime) StartGC(from uint32) bool {
 		if uint32(value(c[0])) != from {
 			return true
 		}
-		if n := histCount(c[1]); n > pauses {
+		n := histCount(c[1])
+		if n > pauses {
 			// A stop of the world for the GC is over: most likely it has
 			// started, and allocating more would only add garbage to its
 			// heap. If no cycle ends soon, it was another pause: kick again.
@@ -282,11 +283,17 @@ func (s *Runtime) StartGC(from uint32) bool {
 			s.Read(&s.mark)
 			s.markAt = time.Now()
 		}
+		// While GC from+1 marks (its first stop of the world is over, its
+		// second not yet), a kick would only add to the heap at its mark:
+		// the peak's own figure. A mark can outlast the quiet time on a
+		// loaded machine, and kicks made then were counted at the peak
+		// (37.8 MB of them in one emergency dump's mark).
+		marking := n >= 0 && uint64(n) == 2*uint64(from)+1
 		limit := 4096
 		if pauses < 0 {
 			limit = 64 // without the metric, as many kicks as any start needs
 		}
-		if kicks < limit && time.Now().After(quiet) {
+		if kicks < limit && !marking && time.Now().After(quiet) {
 			// Large allocations always check the GC trigger; this one is
 			// larger than the 64 KiB the compiler may place on the stack,
 			// so it is made on the heap.
