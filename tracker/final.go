@@ -105,7 +105,6 @@ func (t *tracker) endCannotPeak() bool {
 	}
 	var now peak.Memory
 	t.read(&now)
-	t.residentNow(&now) // the ledger at the trigger itself
 	if now.Cycles != t.lastCycle || now.Allocs < t.lastEndFrees {
 		return false
 	}

@@ -89,7 +89,7 @@ func Prune(out, program string, keep int, now time.Time) int {
 	if err != nil {
 		return 0
 	}
-	prefix := safeName(baseName(program)) + "-"
+	prefix := SafeName(baseName(program)) + "-"
 	type runDir struct{ name, time string }
 	var dirs []runDir
 	for _, e := range entries {

@@ -56,7 +56,7 @@ func Make(out, program, host string, now time.Time, pid int) (string, *ownfd.Fil
 // second (20261206T031500Z); characters other than letters, digits, '.',
 // '_' and '-' in the program's and host's names become '_'.
 func Name(program string, now time.Time, host string, pid int) string {
-	return safeName(baseName(program)) + "-" + now.UTC().Format("20060102T150405Z") + "-" + safeName(host) + "-" + strconv.Itoa(pid)
+	return SafeName(baseName(program)) + "-" + now.UTC().Format("20060102T150405Z") + "-" + SafeName(host) + "-" + strconv.Itoa(pid)
 }
 
 // baseName is program's last path element.
@@ -67,7 +67,10 @@ func baseName(program string) string {
 	return program
 }
 
-func safeName(s string) string {
+// SafeName is s made a file name: characters other than letters,
+// digits, '.', '_' and '-' become '_', and a name that is empty or starts
+// with '.' gets a '_' in front.
+func SafeName(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'

@@ -110,10 +110,7 @@ func ledgerOf(l *raw.Ledger, live uint64, notKnown bool, tracker uint64) *Ledger
 		// resident up to what there is.
 		inArenas := l.HeapObjectsBytes + l.HeapFreeBytes + l.HeapUnusedBytes + l.HeapStacksBytes
 		elsewhere := l.OSStacksBytes + l.MetadataBytes + l.ProfilingBytes
-		runtimeResident := elsewhere
-		if runtimeResident > l.ResidentAnonBytes {
-			runtimeResident = l.ResidentAnonBytes
-		}
+		runtimeResident := min(elsewhere, l.ResidentAnonBytes)
 		g.NotResidentBytes = int64(inArenas) - int64(l.ResidentHeapBytes) + int64(elsewhere-runtimeResident)
 		g.OutsideGoBytes = l.ResidentAnonBytes - runtimeResident
 		g.FilesBytes = l.ResidentFilesBytes
