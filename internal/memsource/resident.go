@@ -50,7 +50,10 @@ func (s *Runtime) Resident(r *peak.Memory) bool {
 			rr.off = true
 			return false
 		}
-		rr.maps, rr.buf, rr.vec = f, make([]byte, 64<<10), make([]byte, 64<<10)
+		// A Go program's maps is a few KiB; the buffer grows for more. 16
+		// KiB of mincore's answer covers 64 MiB of heap a call. Both are
+		// the tracker's heap in every program, so they start small.
+		rr.maps, rr.buf, rr.vec = f, make([]byte, 8<<10), make([]byte, 16<<10)
 	}
 	n, ok := rr.readMaps()
 	if !ok {
