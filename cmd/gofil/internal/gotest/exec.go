@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/gofil/gofil/cmd/gofil/internal/runner"
+	"github.com/gofil/gofil/internal/pacer"
 	"github.com/gofil/gofil/internal/privtmp"
 	"github.com/gofil/gofil/internal/raw"
+	"github.com/gofil/gofil/internal/rundirs"
 	"github.com/gofil/gofil/report/rundir"
 	"github.com/gofil/gofil/report/summary"
 )
@@ -238,17 +240,18 @@ func (c Config) measure(j job, rawDir string, res runner.Result) {
 		return
 	}
 	s := summary.Build(meta, run)
-	j.row.fill(s)
+	j.row.fill(s, run.GCLog)
 }
 
-// fill takes a row's figures from the test process's summary.
-func (r *Row) fill(s *summary.Summary) {
+// fill takes a row's figures from the test process's summary and its GC
+// log.
+func (r *Row) fill(s *summary.Summary, log *pacer.Log) {
 	r.liveAtExit = s.LiveAtExitBytes
 	if s.Peak == nil {
 		return
 	}
 	r.Peak, r.PeakExact = s.Peak.HeapBytesExact, true
-	if own := uint64(max(s.Peak.TrackerBytes, 0)); r.Peak > own {
+	if own := trackerOwn(s.Peak, log); r.Peak > own {
 		r.Peak -= own // gofil's own, which the test would not hold
 	}
 	if s.Peak.HeapBytesExact == 0 {
@@ -282,18 +285,37 @@ func (b *syncBuffer) Bytes() []byte {
 	return append([]byte(nil), b.buf.Bytes()...)
 }
 
-// safeName is name with every character but letters, digits, '.', '-'
-// and '_' made '_', and at most 60 bytes: a directory's name.
+// safeName is name made a directory's name (rundirs.SafeName), of at most
+// 60 bytes.
 func safeName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
-		if !ok {
-			b[i] = '_'
+	n := rundirs.SafeName(name)
+	if len(n) > 60 {
+		n = n[len(n)-60:]
+	}
+	return n
+}
+
+// trackerOwn is the tracker's own heap at the peak p: as the tracker
+// counted its structures at the peak's GC cycle (the GC log's own bytes at
+// that cycle, or the last line before it), else the sampled
+// peak.tracker_bytes. The sampled figure is the tracker's garbage too, but
+// its sampling error, some hundreds of KiB, is as large as a small test's
+// own heap, and taken from an exact figure it made such a test's peak less
+// than what the test held.
+func trackerOwn(p *summary.PeakInfo, log *pacer.Log) uint64 {
+	if log != nil {
+		own, found := uint64(0), false
+		for _, pt := range log.Points {
+			if pt.Cycle > p.GCCycle {
+				break
+			}
+			if pt.Own > 0 {
+				own, found = pt.Own, true
+			}
+		}
+		if found {
+			return own
 		}
 	}
-	if len(b) > 60 {
-		b = b[len(b)-60:]
-	}
-	return string(b)
+	return uint64(max(p.TrackerBytes, 0))
 }

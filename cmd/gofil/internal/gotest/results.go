@@ -26,7 +26,8 @@ type Row struct {
 	// Peak is the test process's peak Go heap: the runtime's exact heap
 	// at the moment gofil run would report as the peak (summary.json's
 	// peak.heap_bytes_exact), garbage awaiting collection included, less
-	// the tracker's own (peak.tracker_bytes); when
+	// the tracker's own structures as it counted them at that GC cycle
+	// (raw/gc.tsv; peak.tracker_bytes without it); when
 	// the runtime's figure is not known, the sampled attribution's
 	// (peak.heap_bytes), and PeakExact is false.
 	Peak      uint64 `json:"peak_bytes"`
