@@ -158,6 +158,12 @@ type Memory struct {
 	// Resident.At), which may be before this reading: it is read only as
 	// the resident set grows.
 	Resident Resident
+	// Own is what of Heap is the profiler's own: the tracker's structures
+	// as it counted them when it took the reading, and what it allocated
+	// to start a GC whose mark the reading precedes. Peaks are compared
+	// without it, so that the profiler's memory never chooses the peak.
+	// Zero where the heap does not hold the tracker (a simulation).
+	Own uint64
 }
 
 // Classes are the runtime's memory classes (runtime/metrics
@@ -197,9 +203,17 @@ func (r Resident) Known() bool { return r.Total != 0 }
 // Known reports whether m is a reading.
 func (m Memory) Known() bool { return m.Heap != 0 }
 
-// Held is the memory the process held at m: the Go heap and what is
-// resident outside it.
-func (m Memory) Held() uint64 { return m.Heap + m.Outside() }
+// Held is the memory the program held at m: the Go heap less the
+// profiler's own, and what is resident outside the heap.
+func (m Memory) Held() uint64 { return less(m.Heap, m.Own) + m.Outside() }
+
+// less is a − b, or 0 when b is larger.
+func less(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
+}
 
 // Outside is the resident memory the Go runtime does not account for: mmap,
 // cgo's malloc, the binary.
@@ -342,11 +356,12 @@ func (p Peak) Proven() bool {
 	return p.MarkExact != 0 || p.Unswept > 0 || p.Gap
 }
 
-// Memory is what the process held at the peak's moment: the Go heap (the
-// runtime's exact figure, else the sampled one) plus the memory outside it.
-// Peaks are compared by it.
+// Memory is what the program held at the peak's moment: the Go heap (the
+// runtime's exact figure, else the sampled one) less the profiler's own,
+// plus the memory outside it. Peaks are compared by it.
 func (p Peak) Memory() uint64 {
-	return p.heap() + p.Moment().Outside()
+	m := p.Moment()
+	return less(p.heap(), m.Own) + m.Outside()
 }
 
 // heap is the Go heap at the peak's moment: the runtime's exact figure

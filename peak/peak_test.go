@@ -353,3 +353,31 @@ func TestMisplacedPairIsNoPeak(t *testing.T) {
 		t.Errorf("a pair counting 365 MiB for a mark proven at 372 MiB did not become the peak")
 	}
 }
+
+// TestOwnNeverChoosesThePeak: the profiler's own heap (Memory.Own) is in
+// the runtime's exact figure at each mark, and at every allocation sampled
+// it can be as large as the program's. A mark whose heap is larger only by
+// the profiler's own is not the peak; one where the program held more is.
+func TestOwnNeverChoosesThePeak(t *testing.T) {
+	const mib = 1 << 20
+	// At mark 3 the program held 100 MiB beside 30 MiB of the tracker's;
+	// at mark 5, 110 MiB beside 2 MiB.
+	tracked := Peak{Cycle: 3, Bytes: 130 * mib, Sampled: 130 * mib, MarkExact: 130 * mib,
+		Mark: Memory{Cycles: 2, Heap: 130 * mib, Own: 30 * mib}}
+	program := Peak{Cycle: 5, Bytes: 112 * mib, Sampled: 112 * mib, MarkExact: 112 * mib,
+		Mark: Memory{Cycles: 4, Heap: 112 * mib, Own: 2 * mib}}
+	for _, order := range [][2]Peak{{tracked, program}, {program, tracked}} {
+		var a Accountant
+		a.Rate = 1
+		a.offer(order[0])
+		a.offer(order[1])
+		p, _ := a.Peak()
+		if p.Cycle != 5 {
+			t.Errorf("offered marks %d then %d: the peak is mark %d (%d bytes less %d of the tracker's), want mark 5, where the program held 110 MiB",
+				order[0].Cycle, order[1].Cycle, p.Cycle, p.MarkExact, p.Mark.Own)
+		}
+		if got := p.Memory(); got != 110*mib {
+			t.Errorf("the peak's memory: %d, want %d, the program's heap without the tracker's", got, 110*mib)
+		}
+	}
+}

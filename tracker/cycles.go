@@ -61,7 +61,7 @@ func (t *tracker) outsideGrew(r peak.Memory) bool {
 		best, bestOutside = p.Memory(), p.Moment().Outside()
 	}
 	outside := r.Outside()
-	now := r.Heap + outside
+	now := r.Held()
 	margin := best / 10
 	if margin < 16<<20 {
 		margin = 16 << 20
@@ -108,9 +108,11 @@ func (t *tracker) note(r peak.Memory) {
 // accountant, with the readings of the cycle before: the one with the
 // largest heap and the last.
 func (t *tracker) account(seen time.Duration) {
+	defer t.countOwn()
 	switch {
 	case t.mode == accountingOwnGC:
 		t.logCycle(raw.GCLogTracker, t.cur)
+		t.kicked = 0
 	case t.cur.ForcedCycles != t.lastForced:
 		t.logCycle(raw.GCLogForced, t.cur)
 	default:
@@ -233,6 +235,7 @@ func (t *tracker) recheckForced() {
 	if t.accAdd(snap) {
 		t.writePeak()
 	}
+	t.countOwn()
 }
 
 // sumRecords is a cheap fingerprint of a profile: it changes when anything

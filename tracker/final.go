@@ -119,6 +119,9 @@ func (t *tracker) endCannotPeak() bool {
 	if t.debug {
 		fmt.Fprintf(os.Stderr, "gofil-debug: end: at the last GC at most %d, since %d, now %d, outside %d; the peak's %d\n", atLastGC, t.before.Heap, now.Heap, outside, p.Memory())
 	}
+	// Peaks are compared without the tracker's own, which each heap
+	// figure here holds.
+	limit += now.Own
 	return atLastGC+outside < limit && t.before.Heap+outside < limit && now.Heap+outside < limit
 }
 
@@ -167,9 +170,13 @@ func (t *tracker) accountNow(reason string) {
 		seen := t.since(t.start)
 		if mr, isMR := t.src.(markReader); isMR && ok {
 			if r, at, marked := mr.Marking(); marked && r.Cycles == from {
-				// The last reading before the mark, taken as it marked.
+				// The last reading before the mark, taken as it marked:
+				// its Own is what starting the GC allocated, garbage in
+				// the heap at the mark.
+				t.kicked = r.Own
 				r.At = at.Sub(t.start)
 				r.Resident = t.resident.last
+				r.Own += t.own
 				t.note(r)
 			}
 		}

@@ -121,9 +121,14 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, f.Limit, 10)
 	// The tracker's own heap, counted in the runtime's live heap and
-	// heap: the replay takes it out.
+	// heap: the replay takes it out. At the mark of a GC the tracker
+	// started, what it allocated to start it is its own too.
+	own := t.own
+	if kind == raw.GCLogTracker {
+		own += t.kicked
+	}
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, t.ownBytes(), 10)
+	b = strconv.AppendUint(b, own, 10)
 	b = append(b, '\n')
 	l.held = b
 	if always || len(b) >= gcLogHeldMax || r.At-l.heldSince >= gcLogFlushEvery {

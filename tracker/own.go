@@ -4,6 +4,19 @@ import (
 	"unsafe"
 )
 
+// heapSource is a source that holds buffers in the heap it reads, the
+// tracker's heap: the real runtime's. Its readings carry the tracker's own
+// bytes (peak.Memory.Own).
+type heapSource interface {
+	Bytes() uint64
+}
+
+// countOwn counts the tracker's own bytes again (ownBytes), as they grow
+// with each accounting.
+func (t *tracker) countOwn() {
+	t.own = t.ownBytes()
+}
+
 // ownBytes is about the memory the tracker holds in the program's heap:
 // the accountant's table and buffers, the leak history, the moments, the
 // symbols and the source's buffers. It leaves out what a GC will free
@@ -12,7 +25,7 @@ import (
 // pacer's replay can tell the program's heap from the tracker's.
 func (t *tracker) ownBytes() uint64 {
 	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes()
-	if s, ok := t.src.(interface{ Bytes() uint64 }); ok {
+	if s, ok := t.src.(heapSource); ok {
 		n += s.Bytes()
 	}
 	return n

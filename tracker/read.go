@@ -32,7 +32,8 @@ type source interface {
 }
 
 // markReader is a source that keeps a reading taken while the last GC
-// startGC started was marking.
+// startGC started was marking; its Own is what startGC allocated to start
+// it.
 type markReader interface {
 	Marking() (peak.Memory, time.Time, bool)
 }
@@ -69,6 +70,9 @@ const residentShare = 50
 func (t *tracker) read(r *peak.Memory) {
 	t.src.Read(r)
 	r.At = t.since(t.start)
+	if t.ownInHeap {
+		r.Own = t.own
+	}
 	rs := &t.resident
 	r.Resident = rs.last
 	src, ok := t.src.(residentSource)

@@ -246,6 +246,13 @@ type cycleLoop struct {
 	lastOutside time.Time
 	// resident is the resident set by kind as last read (read.go).
 	resident residentState
+	// own is the tracker's own bytes in the heap (ownBytes) as of its last
+	// accounting, and ownInHeap whether the source's heap holds them (the
+	// real runtime's does; a simulation's does not). kicked is what
+	// starting the GC being accounted allocated before its mark.
+	own       uint64
+	ownInHeap bool
+	kicked    uint64
 }
 
 // accountMode is what the loop is doing.
@@ -391,6 +398,8 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	}
 	t.history.stacks = t.acc.Table
 	t.moments.stacks = t.acc.Table
+	_, t.ownInHeap = src.(heapSource)
+	t.countOwn()
 	if t.debug {
 		t.acc.Trace = func(p peak.Peak) {
 			fmt.Fprintf(os.Stderr, "gofil-debug: heap at mark %d: %d bytes sampled, %d unswept (exact at the mark %d, before it %d, live %d vs %d sampled, approximate %v, at least %d)\n", p.Cycle, p.Sampled, p.Unswept, p.MarkExact, p.Before.Heap, p.MarkLive, p.LiveBytes, p.Approximate, p.Least.Heap)

@@ -108,3 +108,34 @@ func TestMarkingSeen(t *testing.T) {
 		t.Errorf("no reading found a GC marking and then its mark terminated (%d marking readings)", marking)
 	}
 }
+
+// TestStartGCCountsItsKicks: what StartGC allocates to start a GC is
+// garbage in the heap at that GC's mark, and the tracker takes it out of
+// the program's heap there (Marking's Own). With 64 MiB live and the GC
+// target lowered to 1%, a GC starts after some hundreds of KiB: the count
+// must be what the runtime saw allocated meanwhile, in whole kicks, within
+// 256 KiB for anything else the runtime allocated.
+func TestStartGCCountsItsKicks(t *testing.T) {
+	keep := make([][]byte, 0, 64)
+	for i := 0; i < 64; i++ {
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	runtime.GC()
+	src := New()
+	var before, after peak.Memory
+	src.Read(&before)
+	if !src.StartGC(before.Cycles) {
+		t.Fatal("StartGC started no GC")
+	}
+	src.Read(&after)
+	m, _, _ := src.Marking()
+	runtime.KeepAlive(keep)
+	allocated := after.Allocs - before.Allocs
+	t.Logf("StartGC counted %d bytes of kicks; %d bytes allocated meanwhile", m.Own, allocated)
+	if m.Own == 0 || m.Own%kickBytes != 0 {
+		t.Errorf("StartGC counted %d bytes of kicks, want a positive multiple of %d", m.Own, kickBytes)
+	}
+	if m.Own > allocated || allocated-m.Own > 256<<10 {
+		t.Errorf("StartGC counted %d bytes of kicks, but %d bytes were allocated meanwhile", m.Own, allocated)
+	}
+}

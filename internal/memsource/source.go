@@ -67,9 +67,12 @@ var metricNames = [nMetrics]string{
 }
 
 // Marking is a reading StartGC took while the GC it started was marking,
-// and when; false if the last StartGC took none.
+// and when; false if the last StartGC took none. Its Own is what StartGC
+// allocated to start that GC: garbage in the heap at its mark.
 func (s *Runtime) Marking() (peak.Memory, time.Time, bool) {
-	return s.mark, s.markAt, s.mark.Marking
+	m := s.mark
+	m.Own = s.kicked
+	return m, s.markAt, m.Marking
 }
 
 // Runtime reads runtime/metrics, the heap profile and /proc/self/statm.
@@ -82,8 +85,10 @@ type Runtime struct {
 	gogc      [1]metrics.Sample
 	// mark is a reading startGC took while the GC it started marked, at
 	// markAt.
-	mark     peak.Memory
-	markAt   time.Time
+	mark   peak.Memory
+	markAt time.Time
+	// kicked is what the last StartGC allocated to start its GC.
+	kicked   uint64
 	statm    *ownfd.File
 	statmBuf []byte
 	pagesize uint64
@@ -253,12 +258,17 @@ func histCount(s metrics.Sample) int64 {
 	return n
 }
 
+// kickBytes is the size of StartGC's allocations, a whole number of pages:
+// a large object, which always checks the GC trigger.
+const kickBytes = 72 << 10
+
 // StartGC starts one GC cycle the way an allocation does, by lowering the GC
 // target for a moment, and waits until its mark has terminated; false if
 // none started.
 func (s *Runtime) StartGC(from uint32) bool {
 	c := s.gcSamples
 	s.mark = peak.Memory{}
+	s.kicked = 0
 	old := debug.SetGCPercent(1)
 	defer debug.SetGCPercent(old)
 	metrics.Read(c)
@@ -297,9 +307,10 @@ func (s *Runtime) StartGC(from uint32) bool {
 			// Large allocations always check the GC trigger; this one is
 			// larger than the 64 KiB the compiler may place on the stack,
 			// so it is made on the heap.
-			b := make([]byte, 72<<10)
+			b := make([]byte, kickBytes)
 			runtime.KeepAlive(b)
 			kicks++
+			s.kicked += kickBytes
 		} else {
 			time.Sleep(50 * time.Microsecond)
 		}
