@@ -14,9 +14,10 @@ const (
 	// DefaultThreshold is the fraction of the limit at which the first
 	// trigger fires.
 	DefaultThreshold = 0.9
-	// DefaultInterval is how often the usage is read. A job can grow by
-	// hundreds of MiB per second; at 2ms it gains at most a few hundred KiB
-	// between two reads.
+	// DefaultInterval is how often the usage is read near the next level.
+	// A job can grow by hundreds of MiB per second; at 2ms it gains at
+	// most a few hundred KiB between two reads. Far below the level the
+	// guard reads less often (pollDelay).
 	DefaultInterval = 2 * time.Millisecond
 	// DefaultMaxLevels is how many times a guard fires before it stops
 	// polling. With the default threshold the levels are at 90%, 95%,
@@ -90,8 +91,10 @@ func ParseThreshold(s string) (frac float64, ok bool) {
 	return f, true
 }
 
-// WithInterval sets how often the usage is read. The default is
-// DefaultInterval (2ms).
+// WithInterval sets how often the usage is read near the next level, and so
+// how long after the crossing a trigger fires. Far below it the usage is
+// read less often, at most ten intervals apart (see pollDelay). The default
+// is DefaultInterval (2ms).
 //
 //	g, err := oomguard.Start(oomguard.WithDir("oom"), oomguard.WithInterval(10*time.Millisecond))
 func WithInterval(d time.Duration) Option {
@@ -289,7 +292,7 @@ func (g *Guard) setErr(err error) {
 
 func (g *Guard) run() {
 	defer close(g.done)
-	tick := time.NewTicker(g.cfg.interval)
+	tick := time.NewTimer(g.cfg.interval)
 	defer tick.Stop()
 
 	limit := g.limit.Bytes
@@ -314,11 +317,14 @@ func (g *Guard) run() {
 		used, err := g.usage.read()
 		if err != nil {
 			g.setErr(err)
+			tick.Reset(g.cfg.interval)
 			continue
 		}
 		if used < next {
+			tick.Reset(pollDelay(used, next, g.cfg.interval))
 			continue
 		}
+		tick.Reset(g.cfg.interval)
 		if g.cfg.minGap > 0 && !lastEnd.IsZero() && time.Since(lastEnd) < g.cfg.minGap {
 			continue
 		}
@@ -330,6 +336,31 @@ func (g *Guard) run() {
 		}
 		next = nextLevel(used, limit)
 	}
+}
+
+// growthBound is the fastest growth the guard's polling allows for, in bytes
+// per millisecond: 32 GiB/s, beyond what page faults give a process on
+// current hardware (a few GiB/s per core).
+const growthBound = 32 << 20
+
+// pollDelay is how long after a read of used the next is due, with next the
+// usage at which the guard fires: one interval near next, longer the farther
+// below it usage is, so that usage growing at growthBound would reach next
+// no sooner, and at most ten intervals. Far below the limit, as most
+// programs are, the guard then wakes a tenth as often: each wake-up costs
+// the program a read and a pass through the scheduler.
+func pollDelay(used, next uint64, interval time.Duration) time.Duration {
+	if used >= next {
+		return interval
+	}
+	d := time.Duration((next-used)/growthBound) * time.Millisecond
+	switch {
+	case d < interval:
+		return interval
+	case d > 10*interval:
+		return 10 * interval
+	}
+	return d
 }
 
 // nextLevel returns the usage at which the guard fires after firing at used:

@@ -168,6 +168,59 @@ func TestNextLevel(t *testing.T) {
 	}
 }
 
+// TestPollDelay: the guard reads every interval within growthBound·interval
+// of the next level, and less often the farther below it usage is, never
+// more than ten intervals apart: a job growing at growthBound could not
+// cross the level unseen between two reads.
+func TestPollDelay(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		used, next uint64
+		interval   time.Duration
+		want       time.Duration
+	}{
+		{0, 1000, 2 * ms, 2 * ms},                            // a small limit: every interval
+		{900, 1000, 2 * ms, 2 * ms},                          // at the level
+		{2000, 1000, 2 * ms, 2 * ms},                         // past it
+		{0, 2 * growthBound, 2 * ms, 2 * ms},                 // 2 ms away at growthBound
+		{0, 7 * growthBound, 2 * ms, 7 * ms},                 // 7 ms away
+		{growthBound, 8 * growthBound, 2 * ms, 7 * ms},       // the same distance higher up
+		{0, 1 << 40, 2 * ms, 20 * ms},                        // far: ten intervals
+		{0, 1 << 40, 5 * ms, 50 * ms},                        // ten of a longer interval
+		{0, 30 * growthBound, 5 * ms, 30 * ms},               // between
+		{0, growthBound + growthBound/2, 2 * ms, 2 * ms},     // under one interval
+		{0, 10*growthBound + growthBound/2, 2 * ms, 10 * ms}, // whole milliseconds, rounded down
+	} {
+		if got := pollDelay(tc.used, tc.next, tc.interval); got != tc.want {
+			t.Errorf("pollDelay(%d, %d, %v) = %v, want %v", tc.used, tc.next, tc.interval, got, tc.want)
+		}
+	}
+}
+
+// TestGuardFarFromLimitStillFires: a guard far below a large limit, reading
+// seldom, still fires within a few of its longest delays once usage jumps
+// past the threshold.
+func TestGuardFarFromLimitStillFires(t *testing.T) {
+	u := newFakeUsage(t, 0)
+	_, ch := startWithEvents(t, WithLimit(u.limit(1<<40)))
+	time.Sleep(50 * time.Millisecond)
+	set := time.Now()
+	u.set(1 << 40)
+	select {
+	case ev := <-ch:
+		if ev.Usage != 1<<40 || ev.Level != 1 {
+			t.Errorf("event %+v, want usage %d at level 1", ev, uint64(1<<40))
+		}
+		// At most ten intervals (20 ms) late, with time for a loaded
+		// machine.
+		if d := time.Since(set); d > time.Second {
+			t.Errorf("fired %v after the crossing", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+}
+
 func TestStopIdempotent(t *testing.T) {
 	u := newFakeUsage(t, 0)
 	g, err := Start(WithLimit(u.limit(1000)), WithOnTrigger(func(Event) {}))

@@ -53,7 +53,7 @@ func (t *tracker) observe() {
 // own growth starts GCs, memory outside it does not. The tracker then
 // accounts the heap itself, at most every outsideEvery.
 func (t *tracker) outsideGrew(r peak.Memory) bool {
-	if t.mode != following || t.since(t.lastOutside) < outsideEvery || !t.mayStartGC() {
+	if t.mode != following || t.since(t.lastOutside) < outsideEvery {
 		return false
 	}
 	var best, bestOutside uint64
@@ -66,7 +66,9 @@ func (t *tracker) outsideGrew(r peak.Memory) bool {
 	if margin < 16<<20 {
 		margin = 16 << 20
 	}
-	if now <= best+margin || outside < bestOutside+(now-best)/2 {
+	// GOGC is read last: a read of runtime/metrics at every poll costs
+	// more than the figures above.
+	if now <= best+margin || outside < bestOutside+(now-best)/2 || !t.mayStartGC() {
 		return false
 	}
 	t.lastOutside = t.now()

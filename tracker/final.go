@@ -87,8 +87,8 @@ func (t *tracker) final(how string) {
 	if err != nil {
 		tell.Warn("%v", err)
 	}
+	t.flushHeld()
 	t.timeline.Sync()
-	t.flushGCLog()
 	t.gcLog.f.Sync()
 }
 
@@ -259,7 +259,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 			t.noteDump(ev.Level, first, int64(time.Since(ev.At)))
 		}
 	}
-	t.flushGCLog()
+	t.flushHeld()
 	t.busy += time.Since(begin)
 	t.timeline.Sync()
 }

@@ -70,9 +70,12 @@ func (l *gcLog) flush() {
 	l.held = l.held[:0]
 }
 
-// flushGCLog writes the GC log's lines held: before the tracker syncs its
-// files, goes quiet or writes an emergency dump.
-func (t *tracker) flushGCLog() { t.gcLog.flush() }
+// flushHeld writes the lines the GC log and the timeline hold: before the
+// tracker syncs its files, goes quiet or writes an emergency dump.
+func (t *tracker) flushHeld() {
+	t.gcLog.flush()
+	t.flushTimeline()
+}
 
 // flushGCLogIfDue writes the GC log's lines held once the first has waited
 // gcLogFlushEvery by the reading r.

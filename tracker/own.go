@@ -19,12 +19,16 @@ func (t *tracker) countOwn() {
 
 // ownBytes is about the memory the tracker holds in the program's heap:
 // the accountant's table and buffers, the leak history, the moments, the
-// symbols and the source's buffers. It leaves out what a GC will free
+// symbols, the lines held for the timeline and the GC log, and the
+// source's buffers. It leaves out what a GC will free
 // (what writing a file allocated, say), which the heap profile counts at
 // the peak (peak.tracker_bytes); the GC log carries it, so that the
 // pacer's replay can tell the program's heap from the tracker's.
 func (t *tracker) ownBytes() uint64 {
-	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes()
+	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes() + uint64(cap(t.timelineHeld))
+	if t.gcLog != nil {
+		n += uint64(cap(t.gcLog.held))
+	}
 	if s, ok := t.src.(heapSource); ok {
 		n += s.Bytes()
 	}

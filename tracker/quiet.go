@@ -135,7 +135,7 @@ func (t *tracker) goQuiet() {
 		t.flushPeak()
 	}
 	t.writeHistory()
-	t.flushGCLog()
+	t.flushHeld()
 	// Should the runtime now end the program for a deadlock, this says
 	// why it ended (exit code 2, no exit record).
 	if err := raw.ReplaceJSON(t.dir, raw.BlockedFile, &raw.Blocked{Version: raw.Version, AtNS: int64(t.since(t.start))}); err != nil {

@@ -281,9 +281,13 @@ type recheck struct {
 // writer is what the tracker writes and when it last did.
 type writer struct {
 	timeline *ownfd.File
-	gcLog    *gcLog
-	history  history
-	moments  moments
+	// timelineHeld is the timeline's lines not written yet;
+	// timelineHeldSince, the time of the reading that ended the first.
+	timelineHeld      []byte
+	timelineHeldSince time.Duration
+	gcLog             *gcLog
+	history           history
+	moments           moments
 	// historyWritten is when the leak history was last written, and
 	// historyGap how long until it may be again (writeGap).
 	historyWritten time.Time

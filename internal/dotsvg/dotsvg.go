@@ -172,9 +172,17 @@ var early struct {
 // graph soon but has not made it yet: Graphviz's WebAssembly set-up, most
 // of the helper's time, then overlaps the caller's own work, and the next
 // Render gives the helper its graph. stop ends the helper if no Render
-// took it. The helper must be built already: Prestart builds nothing.
+// took it. The helper must be built already: Prestart builds nothing. A
+// helper an earlier Prestart started and no Render took yet is kept, and
+// this stop does nothing: the earlier caller's ends it.
 func Prestart(ctx context.Context) (stop func()) {
 	nothing := func() {}
+	early.Lock()
+	waiting := early.p != nil
+	early.Unlock()
+	if waiting {
+		return nothing
+	}
 	cache, err := privtmp.CacheDir()
 	if err != nil || checkBinary(helperDir(cache), filepath.Join(helperDir(cache), binaryName)) != nil {
 		return nothing

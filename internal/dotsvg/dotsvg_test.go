@@ -44,8 +44,8 @@ func TestHelperBuiltAndMended(t *testing.T) {
 
 // TestPrestart: a helper started before its graph lays out the next graph
 // Render is given, the same as a helper started for it; one given no graph
-// is ended by stop and leaves no process; with no helper built yet,
-// Prestart starts nothing and builds nothing.
+// is ended by stop and leaves no process, and a second Prestart keeps it;
+// with no helper built yet, Prestart starts nothing and builds nothing.
 func TestPrestart(t *testing.T) {
 	out, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
@@ -83,6 +83,15 @@ func TestPrestart(t *testing.T) {
 	early.Lock()
 	p = early.p
 	early.Unlock()
+	// A second Prestart, by a caller that does not know of the first,
+	// keeps the helper waiting; its stop leaves it to the first's.
+	Prestart(ctx)()
+	early.Lock()
+	kept := early.p
+	early.Unlock()
+	if kept != p || p.cmd.ProcessState != nil {
+		t.Errorf("a second Prestart replaced or ended the waiting helper")
+	}
 	stop()
 	if p == nil || p.cmd.ProcessState == nil {
 		t.Errorf("stop left the unused helper running")

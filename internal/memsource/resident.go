@@ -34,7 +34,9 @@ type residentReader struct {
 	maps *ownfd.File
 	buf  []byte
 	vec  []byte // mincore's answer for up to len(vec) pages
-	off  bool   // the mappings cannot be read here, or could not be parsed
+	// ranges is the heap's ranges as last found, kept for the next.
+	ranges []procfs.Range
+	off    bool // the mappings cannot be read here, or could not be parsed
 }
 
 // Resident reads the resident set divided by kind into r.Resident,
@@ -59,7 +61,8 @@ func (s *Runtime) Resident(r *peak.Memory) bool {
 	if !ok {
 		return false
 	}
-	ranges, ok := procfs.HeapRanges(rr.buf[:n], heapAddr())
+	ranges, ok := procfs.HeapRanges(rr.buf[:n], heapAddr(), rr.ranges)
+	rr.ranges = ranges
 	if !ok {
 		rr.off = true
 		return false

@@ -9,11 +9,18 @@ type Range struct{ Start, End uint64 }
 // /proc/PID/maps (proc(5)): heapAddr is the address of an object in the Go
 // heap. The arenas are reserved as one range and made usable a part at a
 // time, so the anonymous mappings that touch the one holding the object,
-// one after another, are the rest of that range; HeapRanges returns those
-// that can be read or written (the reserve is mapped with no access). ok
-// is false when b is not maps, or no anonymous mapping holds heapAddr.
-func HeapRanges(b []byte, heapAddr uint64) (rs []Range, ok bool) {
-	var vmas []vma
+// one after another, are the rest of that range; HeapRanges appends those
+// that can be read or written (the reserve is mapped with no access) to
+// rs[:0] and returns it, so that a caller that keeps rs allocates nothing.
+// ok is false when b is not maps, or no anonymous mapping holds heapAddr.
+func HeapRanges(b []byte, heapAddr uint64, rs []Range) (_ []Range, ok bool) {
+	rs = rs[:0]
+	// The run of anonymous mappings, each touching the one before, that
+	// the current line belongs to: its accessible ones are in rs, and
+	// found says whether one holds heapAddr. Once that run is over, the
+	// lines after it are only checked.
+	var runEnd uint64
+	inRun, found, over := false, false, false
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
@@ -24,28 +31,30 @@ func HeapRanges(b []byte, heapAddr uint64) (rs []Range, ok bool) {
 		if !ok {
 			return nil, false
 		}
-		vmas = append(vmas, v)
-	}
-	at := -1
-	for i, v := range vmas {
-		if v.start <= heapAddr && heapAddr < v.end && v.anonymous() {
-			at = i
+		if over {
+			continue
 		}
-	}
-	if at < 0 {
-		return nil, false
-	}
-	lo, hi := at, at
-	for lo > 0 && vmas[lo-1].anonymous() && vmas[lo-1].end == vmas[lo].start {
-		lo--
-	}
-	for hi+1 < len(vmas) && vmas[hi+1].anonymous() && vmas[hi+1].start == vmas[hi].end {
-		hi++
-	}
-	for _, v := range vmas[lo : hi+1] {
+		if !v.anonymous() || (inRun && v.start != runEnd) {
+			if found {
+				over = true
+				continue
+			}
+			rs = rs[:0]
+			inRun = false
+			if !v.anonymous() {
+				continue
+			}
+		}
+		inRun, runEnd = true, v.end
+		if v.start <= heapAddr && heapAddr < v.end {
+			found = true
+		}
 		if v.access {
 			rs = append(rs, Range{v.start, v.end})
 		}
+	}
+	if !found {
+		return nil, false
 	}
 	return rs, true
 }

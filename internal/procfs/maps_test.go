@@ -21,7 +21,7 @@ const mapsSample = `00400000-004a5000 r-xp 00000000 fe:00 10535368              
 `
 
 func TestHeapRanges(t *testing.T) {
-	rs, ok := HeapRanges([]byte(mapsSample), 0x22111b400010)
+	rs, ok := HeapRanges([]byte(mapsSample), 0x22111b400010, nil)
 	if !ok {
 		t.Fatal("not parsed")
 	}
@@ -31,14 +31,33 @@ func TestHeapRanges(t *testing.T) {
 	if !reflect.DeepEqual(rs, want) {
 		t.Errorf("HeapRanges = %x, want %x", rs, want)
 	}
-	if _, ok := HeapRanges([]byte(mapsSample), 0x1000); ok {
+	if _, ok := HeapRanges([]byte(mapsSample), 0x1000, nil); ok {
 		t.Error("no mapping holds the address, yet ok")
 	}
-	if _, ok := HeapRanges([]byte(mapsSample), 0x7fae098fc010); ok {
+	if _, ok := HeapRanges([]byte(mapsSample), 0x7fae098fc010, nil); ok {
 		t.Error("the brk heap is not the Go heap, yet ok")
 	}
-	if _, ok := HeapRanges([]byte("Rss: 4 kB\n"), 0x1000); ok {
+	if _, ok := HeapRanges([]byte("Rss: 4 kB\n"), 0x1000, nil); ok {
 		t.Error("not maps, yet ok")
+	}
+}
+
+// TestHeapRangesReusesItsSlice: given the ranges of the last call,
+// HeapRanges allocates nothing (the tracker divides the resident set
+// hundreds of times in a growing program, and what it allocates is garbage
+// in the program's heap), and a bad line after the heap's mappings still
+// makes the whole unreadable.
+func TestHeapRangesReusesItsSlice(t *testing.T) {
+	b := []byte(mapsSample)
+	rs, _ := HeapRanges(b, 0x22111b400010, nil)
+	if n := testing.AllocsPerRun(100, func() { rs, _ = HeapRanges(b, 0x22111b400010, rs) }); n != 0 {
+		t.Errorf("%v allocations a call, want none", n)
+	}
+	if len(rs) != 2 {
+		t.Errorf("ranges %x, want the two of TestHeapRanges", rs)
+	}
+	if _, ok := HeapRanges(append(append([]byte(nil), b...), "not a mapping\n"...), 0x22111b400010, rs); ok {
+		t.Error("a bad last line, yet ok")
 	}
 }
 
@@ -53,7 +72,7 @@ func TestHeapRangesOfThisProcess(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	rs, ok := HeapRanges(b, uint64(uintptr(unsafe.Pointer(heapObject))))
+	rs, ok := HeapRanges(b, uint64(uintptr(unsafe.Pointer(heapObject))), nil)
 	if !ok {
 		t.Fatal("own maps not parsed")
 	}

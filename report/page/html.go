@@ -239,7 +239,8 @@ func renderPeak(ctx context.Context, d *pageData, dir string, s *summary.Summary
 	h := run.Peak
 	d.HasPeak = true
 	user := newUserCode(h.Stacks)
-	flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h), h.Bytes, user, restLabel(h))
+	src := newSourceCache() // the peak's graphs and every moment's
+	flame, icicle, minWidth, err := renderFlamegraphs(flameSamples(h, src), h.Bytes, user, restLabel(h))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -257,7 +258,7 @@ func renderPeak(ctx context.Context, d *pageData, dir string, s *summary.Summary
 		d.FlameNote = fmt.Sprintf("This profile is large: to keep the page small, functions narrower than %s pixels are merged into “other” boxes, which keep their bytes.", trimFloat(minWidth))
 	}
 
-	if d.Moments, d.MomentsJSON, err = pageMoments(run, user); err != nil {
+	if d.Moments, d.MomentsJSON, err = pageMoments(run, user, src); err != nil {
 		return nil, 0, err
 	}
 
@@ -283,13 +284,13 @@ func pageTitle(s *summary.Summary) string {
 }
 
 // flameSamples converts h's stacks for the flamegraph package, with the
-// text of each frame's source line where the file can be read, and their
-// live parts when the heap is a running program's (a GC's mark, memory
-// outside the heap, the program blocked): at its end (main returned, exit)
-// nothing is reachable any more, and every box would be garbage.
-func flameSamples(h *heap.Heap) *flamegraph.Stacks {
+// text of each frame's source line where the file can be read (through
+// src), and their live parts when the heap is a running program's (a GC's
+// mark, memory outside the heap, the program blocked): at its end (main
+// returned, exit) nothing is reachable any more, and every box would be
+// garbage.
+func flameSamples(h *heap.Heap, src *sourceCache) *flamegraph.Stacks {
 	split := summary.Moment(h.Raw.Reason).WhileRunning() || h.LiveFrom()
-	src := newSourceCache()
 	n := 0
 	for _, s := range h.Stacks {
 		n += len(s.Frames)

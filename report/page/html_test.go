@@ -1,8 +1,10 @@
 package page
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -305,6 +307,43 @@ func TestSourceLines(t *testing.T) {
 	}
 	if got := c.line(filepath.Join(dir, "secret.txt"), 1); got != "" {
 		t.Errorf("read a file that is not Go source: %q", got)
+	}
+}
+
+// TestSourceLinesAsScanned: the lines a source file gives are those
+// bufio.ScanLines splits it into, trimmed: CRLF endings, blank lines, a last
+// line without a newline, an empty file.
+func TestSourceLinesAsScanned(t *testing.T) {
+	dir := t.TempDir()
+	for i, text := range []string{
+		"",
+		"\n",
+		"package x\n",
+		"package x",
+		"package x\r\n\r\n\tfunc f() {}\r\n",
+		"a\n\n\n  b  \nc",
+		"a\nb\n\n",
+		"\xff\xfe bad\nok\n",
+	} {
+		file := filepath.Join(dir, fmt.Sprintf("f%d.go", i))
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		sc := bufio.NewScanner(strings.NewReader(text))
+		for sc.Scan() {
+			want = append(want, cutLine(strings.TrimSpace(sc.Text())))
+		}
+		c := newSourceCache()
+		for n := 1; n <= len(want)+1; n++ {
+			w := ""
+			if n <= len(want) {
+				w = want[n-1]
+			}
+			if got := c.line(file, n); got != w {
+				t.Errorf("%q: line %d = %q, want %q", text, n, got, w)
+			}
+		}
 	}
 }
 

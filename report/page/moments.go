@@ -65,7 +65,7 @@ type momentSite struct {
 // Once momentsBudget is spent, only the peak's mark is still listed, and
 // no other is decoded. It returns the templates and the script's JSON, nil
 // when the run has no moments.
-func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, error) {
+func pageMoments(run *rundir.Run, user *userCode, src *sourceCache) ([]pageMoment, template.JS, error) {
 	times := run.MarkTimes()
 	if len(times) == 0 || run.Peak == nil {
 		return nil, "", nil
@@ -108,7 +108,7 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 			continue
 		}
 		d := listed(m)
-		svg, err := momentFlame(m, d.Index, user)
+		svg, err := momentFlame(m, d.Index, user, src)
 		if errors.Is(err, errFlameTooBig) {
 			continue
 		}
@@ -139,8 +139,9 @@ func pageMoments(run *rundir.Run, user *userCode) ([]pageMoment, template.JS, er
 
 // momentFlame renders m's flamegraph, merging narrow frames more until it
 // fits momentBudget. m.Heap is no longer needed once its samples are made.
-func momentFlame(m rundir.Mark, index int, user *userCode) (string, error) {
-	samples := flameSamples(m.Heap)
+// Source lines are read through src.
+func momentFlame(m rundir.Mark, index int, user *userCode, src *sourceCache) (string, error) {
+	samples := flameSamples(m.Heap, src)
 	title := fmt.Sprintf("Go heap at GC %d's mark, %.2f s, as sampled: %s", m.Cycle, m.At.Seconds(), units.Bytes(m.Heap.Bytes))
 	m.Heap = nil
 	var b cappedBuffer

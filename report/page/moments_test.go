@@ -55,7 +55,7 @@ func TestMomentsPeakAfterBudget(t *testing.T) {
 	peak := fixture.HeapOf(deep.Stacks)
 	peak.Raw.Cycle = 100 + moments - 1
 	run := &rundir.Run{Peak: peak, RawMoments: m}
-	flames, js, err := pageMoments(run, newUserCode(peak.Stacks))
+	flames, js, err := pageMoments(run, newUserCode(peak.Stacks), newSourceCache())
 	if err != nil {
 		t.Fatal(err)
 	}

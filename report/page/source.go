@@ -1,7 +1,8 @@
 package page
 
 import (
-	"bufio"
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,13 +20,24 @@ const (
 )
 
 // sourceCache reads the lines of Go source files named by stack frames,
-// each file at most once. A file it cannot read gives no lines.
+// each file at most once for the whole page (the peak's graphs and every
+// moment's). A file it cannot read gives no lines. A file is kept as read
+// and only the lines asked for are trimmed and cut: a frame names a few
+// lines of a file thousands long.
 type sourceCache struct {
-	files map[string][]string
+	files map[string]*sourceFile
+}
+
+// sourceFile is a file's text, where each of its lines starts, and the
+// lines asked for so far, trimmed and cut.
+type sourceFile struct {
+	data   []byte
+	starts []int32
+	lines  map[int]string
 }
 
 func newSourceCache() *sourceCache {
-	return &sourceCache{files: map[string][]string{}}
+	return &sourceCache{files: map[string]*sourceFile{}}
 }
 
 // line returns the text of line n of file, trimmed, or "" when the file
@@ -35,18 +47,30 @@ func (c *sourceCache) line(file string, n int) string {
 	if n <= 0 || !strings.HasSuffix(file, ".go") {
 		return ""
 	}
-	lines, ok := c.files[file]
+	f, ok := c.files[file]
 	if !ok {
-		lines = readLines(file)
-		c.files[file] = lines
+		f = readSource(file)
+		c.files[file] = f
 	}
-	if n > len(lines) {
+	if f == nil || n > len(f.starts) {
 		return ""
 	}
-	return lines[n-1]
+	if l, ok := f.lines[n]; ok {
+		return l
+	}
+	text := f.data[f.starts[n-1]:]
+	if i := bytes.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	l := cutLine(strings.TrimSpace(string(text)))
+	f.lines[n] = l
+	return l
 }
 
-func readLines(file string) []string {
+// readSource reads file and finds where its lines start, as
+// bufio.ScanLines splits them (a last line without a newline is one); nil
+// if it cannot be read or is larger than maxSourceFile.
+func readSource(file string) *sourceFile {
 	f, st, err := regfile.Open(file)
 	if err != nil {
 		return nil
@@ -55,16 +79,35 @@ func readLines(file string) []string {
 	if st.Size() > maxSourceFile {
 		return nil
 	}
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), maxSourceFile)
-	for sc.Scan() {
-		lines = append(lines, cutLine(strings.TrimSpace(sc.Text())))
+	// Room for one byte more than the size, to see the end without
+	// growing; a file that grew past maxSourceFile since is not read.
+	data := make([]byte, 0, st.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > maxSourceFile {
+			return nil
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 	}
-	if sc.Err() != nil {
-		return nil
+	sf := &sourceFile{data: data, lines: map[int]string{}}
+	for at := 0; at < len(data); {
+		sf.starts = append(sf.starts, int32(at))
+		i := bytes.IndexByte(data[at:], '\n')
+		if i < 0 {
+			break
+		}
+		at += i + 1
 	}
-	return lines
+	return sf
 }
 
 // cutLine makes s valid UTF-8 and at most maxSourceLine runes long.

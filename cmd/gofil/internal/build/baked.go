@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 
 	"github.com/gofil/gofil/internal/regfile"
 )
@@ -22,8 +23,12 @@ func Settings(version string, rate uint64, oomThreshold string, keep uint64, out
 }
 
 // bakedSettings matches Settings' string as it lies among the binary's
-// string data.
-var bakedSettings = regexp.MustCompile(`gofil build \([^\x00-\x1f]{1,200}?\): rate [0-9]{1,20}, oom-threshold (?:off|[0-9.]{1,20}), keep [0-9]{1,10}(?:, out "(?:[^"\\\x00-\x1f]|\\.){1,1000}")?`)
+// string data. It is compiled on first use: its bounded repetitions make a
+// large program, whose compilation took some tens of milliseconds at the
+// start of every gofil command.
+var bakedSettings = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`gofil build \([^\x00-\x1f]{1,200}?\): rate [0-9]{1,20}, oom-threshold (?:off|[0-9.]{1,20}), keep [0-9]{1,10}(?:, out "(?:[^"\\\x00-\x1f]|\\.){1,1000}")?`)
+})
 
 // maxBinary bounds the binary BakedSettings reads.
 const maxBinary = 4 << 30
@@ -45,7 +50,7 @@ func BakedSettings(path string) (string, error) {
 	for {
 		n, err := io.ReadFull(f, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		for _, m := range bakedSettings.FindAll(buf, -1) {
+		for _, m := range bakedSettings().FindAll(buf, -1) {
 			if len(m) > len(found) {
 				found = string(bytes.Clone(m))
 			}

@@ -373,6 +373,7 @@ func finishReport(outDir, rawDir string, meta rundir.Meta, reports []string, std
 }
 
 func writeReport(outDir, rawDir string, meta rundir.Meta, stderr io.Writer) error {
+	defer prestartGraphviz(rawDir)()
 	run, err := rundir.Load(rawDir)
 	if err != nil {
 		return fail(exitReport, "reading the tracker's data: %v", err)
