@@ -142,8 +142,8 @@ func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
 	t := top.t
 	p := Peak{rate: a.Rate}
 	p.Stacks = a.scratch[:0]
+	p.Table = t
 	gs := a.garbage[:0]
-	ids := a.ids[:0]
 	a.at.grow(t.Stacks())
 	for i, n := 0, top.len(); i < n; i++ {
 		tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
@@ -168,8 +168,7 @@ func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
 		if j < 0 {
 			j = int32(len(p.Stacks))
 			a.at.set(int(sid), j+1)
-			ids = append(ids, sid)
-			p.Stacks = append(p.Stacks, Stack{PCs: t.PCs(sid)})
+			p.Stacks = append(p.Stacks, Stack{ID: sid})
 			gs = append(gs, garbage{})
 		}
 		s := &p.Stacks[j]
@@ -184,10 +183,10 @@ func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
 		p.Bytes += st.Bytes
 		p.LiveBytes += st.LiveBytes
 	}
-	for _, sid := range ids {
-		a.at.set(int(sid), 0)
+	for _, s := range p.Stacks {
+		a.at.set(int(s.ID), 0)
 	}
-	a.scratch, a.garbage, a.ids = p.Stacks, gs, ids
+	a.scratch, a.garbage = p.Stacks, gs
 	p.Sampled = p.Bytes
 	if older == nil {
 		gs = nil
@@ -279,11 +278,12 @@ func (p *Peak) dropEmpty() {
 func (p *Peak) sort() {
 	p.dropEmpty()
 	p.sorted = true
+	t := p.Table
 	sort.Slice(p.Stacks, func(i, j int) bool {
 		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
 			return p.Stacks[i].Bytes > p.Stacks[j].Bytes
 		}
-		return lessPCs(p.Stacks[i].PCs, p.Stacks[j].PCs)
+		return lessPCs(t.PCs(p.Stacks[i].ID), t.PCs(p.Stacks[j].ID))
 	})
 }
 
@@ -318,13 +318,12 @@ type buffers struct {
 	scratch, peakStacks, boundStacks []Stack
 	garbage                          []garbage
 	// at is, by stack id, 1 + the stack's index in the pair being made,
-	// 0 if none; ids are the stacks it holds.
-	at  pages[int32]
-	ids []uint32
+	// 0 if none.
+	at pages[int32]
 }
 
 // Bytes is about the memory the Accountant holds: its Table, and the
-// stacks of its pairs, peak and bound (their frames are the Table's).
+// stacks of its pairs, peak and bound.
 func (a *Accountant) Bytes() uint64 {
 	var n uint64
 	if a.Table != nil {
@@ -332,6 +331,6 @@ func (a *Accountant) Bytes() uint64 {
 	}
 	stack := uint64(unsafe.Sizeof(Stack{}))
 	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
-	n += uint64(cap(a.garbage))*uint64(unsafe.Sizeof(garbage{})) + uint64(cap(a.ids))*4
+	n += uint64(cap(a.garbage)) * uint64(unsafe.Sizeof(garbage{}))
 	return n + a.at.bytes()
 }

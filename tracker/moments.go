@@ -103,7 +103,11 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 	order := m.order[:0]
 	for i, s := range p.Stacks {
 		if s.Bytes > 0 {
-			order = append(order, uint64(m.stacks.Stack(s.PCs))<<32|uint64(i))
+			id := s.ID
+			if p.Table != m.stacks {
+				id = m.stacks.Stack(p.PCs(s))
+			}
+			order = append(order, uint64(id)<<32|uint64(i))
 		}
 	}
 	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
