@@ -28,6 +28,8 @@ type moments struct {
 	size int
 	// order is fill's scratch: stack id << 32 | index in the peak.
 	order []uint64
+	// ends are stream's scratch: the peak's and the last mark's values.
+	ends [2]moment
 }
 
 type moment struct {
@@ -161,14 +163,12 @@ func (m *moments) stream(t *tracker) raw.MomentsStream {
 	}
 	all := append([]moment(nil), m.list...)
 	if p, ok := t.acc.Peak(); ok {
-		var pm moment
-		m.fill(&pm, p)
-		all = append(all, pm)
+		m.fill(&m.ends[0], p)
+		all = append(all, m.ends[0])
 	}
 	if p, ok := t.acc.Last(); ok && !p.Approximate {
-		var lm moment
-		m.fill(&lm, p)
-		all = append(all, lm)
+		m.fill(&m.ends[1], p)
+		all = append(all, m.ends[1])
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].cycle < all[j].cycle })
 	kept := all[:0]
@@ -190,51 +190,49 @@ func (m *moments) stream(t *tracker) raw.MomentsStream {
 	}
 	frames, eachStack := numberStacks(t, num, m.stacks)
 	f.Frames = append(f.Frames, frames...)
+	// Each moment's changes are made from its values and the one's
+	// before as they are written, never held all at once.
+	var prev, cur []byte
 	return raw.MomentsStream{
 		Moments:   f,
 		EachStack: eachStack,
 		EachMoment: func(yield func(*raw.Moment)) {
-			var prev []byte
-			var ch [][4]int64
+			prev = nil
 			for _, mo := range kept {
-				ch = changes(ch[:0], valueReader{b: prev}, valueReader{b: mo.values})
-				for j := range ch {
-					ch[j][0] = int64(num[ch[j][0]] - 1)
-				}
-				yield(&raw.Moment{
-					Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
-					Changes: ch,
-				})
-				prev = mo.values
+				cur = mo.values
+				yield(&raw.Moment{Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact})
+				prev = cur
 			}
+		},
+		EachChange: func(yield func([4]int64)) {
+			eachChange(valueReader{b: prev}, valueReader{b: cur}, func(c [4]int64) {
+				c[0] = int64(num[c[0]] - 1)
+				yield(c)
+			})
 		},
 	}
 }
 
-// changes appends to out the stacks whose figures differ between the
+// eachChange calls yield with the stacks whose figures differ between the
 // values prev and cur read, both in the order of their stacks: cur's
-// figures, or zeros for a stack cur does not hold. It is never nil.
-func changes(out [][4]int64, prev, cur valueReader) [][4]int64 {
-	if out == nil {
-		out = [][4]int64{}
-	}
+// figures, or zeros for a stack cur does not hold.
+func eachChange(prev, cur valueReader, yield func([4]int64)) {
 	p, pok := prev.next()
 	c, cok := cur.next()
 	for pok || cok {
 		switch {
 		case !cok || pok && p.stack < c.stack:
-			out = append(out, [4]int64{int64(p.stack), 0, 0, 0})
+			yield([4]int64{int64(p.stack), 0, 0, 0})
 			p, pok = prev.next()
 		case !pok || c.stack < p.stack:
-			out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+			yield([4]int64{int64(c.stack), c.objects, c.bytes, c.live})
 			c, cok = cur.next()
 		default:
 			if p != c {
-				out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+				yield([4]int64{int64(c.stack), c.objects, c.bytes, c.live})
 			}
 			p, pok = prev.next()
 			c, cok = cur.next()
 		}
 	}
-	return out
 }

@@ -31,5 +31,8 @@ func (m *moments) bytes() uint64 {
 	for _, mo := range m.list {
 		n += uint64(cap(mo.values))
 	}
+	for _, mo := range m.ends {
+		n += uint64(cap(mo.values))
+	}
 	return n
 }
