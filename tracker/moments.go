@@ -26,10 +26,6 @@ type moments struct {
 	list   []moment
 	// size is the bytes the list's values take.
 	size int
-	// order is fill's scratch: stack id << 32 | index in the peak.
-	order []uint64
-	// ends are stream's scratch: the peak's and the last mark's values.
-	ends [2]moment
 }
 
 type moment struct {
@@ -102,32 +98,55 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 	}
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
 	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, provenExact(p)
-	order := m.order[:0]
-	for i, s := range p.Stacks {
-		if s.Bytes > 0 {
-			id := s.ID
-			if p.Table != m.stacks {
-				id = m.stacks.Stack(p.PCs(s))
-			}
-			order = append(order, uint64(id)<<32|uint64(i))
-		}
-	}
-	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
 	b := mo.values[:0]
 	prev := uint64(0)
-	for _, o := range order {
-		s := p.Stacks[uint32(o)]
-		b = binary.AppendUvarint(b, o>>32-prev)
+	add := func(id uint64, s peak.Stack) {
+		b = binary.AppendUvarint(b, id-prev)
 		b = binary.AppendVarint(b, s.Objects)
 		b = binary.AppendVarint(b, s.Bytes)
 		b = binary.AppendVarint(b, s.LiveBytes)
-		prev = o >> 32
+		prev = id
+	}
+	if p.Table == m.stacks && byID(p.Stacks) {
+		// As the accountant makes a pair's stacks: in the order of their
+		// ids, and no scratch is needed to order them.
+		for _, s := range p.Stacks {
+			if s.Bytes > 0 {
+				add(uint64(s.ID), s)
+			}
+		}
+	} else {
+		// A peak, by bytes: ordered by id in a scratch made for it, which
+		// would take 8 bytes per stack if kept.
+		var order []uint64
+		for i, s := range p.Stacks {
+			if s.Bytes > 0 {
+				id := s.ID
+				if p.Table != m.stacks {
+					id = m.stacks.Stack(p.PCs(s))
+				}
+				order = append(order, uint64(id)<<32|uint64(i))
+			}
+		}
+		sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+		for _, o := range order {
+			add(o>>32, p.Stacks[uint32(o)])
+		}
 	}
 	if cap(b) > 2*len(b)+64 {
 		b = append([]byte(nil), b...)
 	}
 	mo.values = b
-	m.order = order
+}
+
+// byID reports whether stacks are in the order of their ids, each once.
+func byID(stacks []peak.Stack) bool {
+	for i := 1; i < len(stacks); i++ {
+		if stacks[i].ID <= stacks[i-1].ID {
+			return false
+		}
+	}
+	return true
 }
 
 // valueReader reads a moment's values in order, one at a time.
@@ -163,12 +182,14 @@ func (m *moments) stream(t *tracker) raw.MomentsStream {
 	}
 	all := append([]moment(nil), m.list...)
 	if p, ok := t.acc.Peak(); ok {
-		m.fill(&m.ends[0], p)
-		all = append(all, m.ends[0])
+		var pm moment
+		m.fill(&pm, p)
+		all = append(all, pm)
 	}
 	if p, ok := t.acc.Last(); ok && !p.Approximate {
-		m.fill(&m.ends[1], p)
-		all = append(all, m.ends[1])
+		var lm moment
+		m.fill(&lm, p)
+		all = append(all, lm)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].cycle < all[j].cycle })
 	kept := all[:0]
