@@ -132,66 +132,69 @@ func (s Snapshot) Each(t *Table, f func(stack uint32, size, allocObjects, freeOb
 type garbage struct{ objects, bytes int64 }
 
 // pair computes the heap at the mark termination between base and top, one
-// record at a time, and sums it per stack. When older (the snapshot before
-// base) is given, it also returns, per stack of the result, what the sweep
-// before the mark freed (base.free − older.free), for the unswept
-// correction. The stacks are not sorted. top must be the latest snapshot
-// read from the Table. The result's Stacks and garbage are the
-// Accountant's buffers, reused by the next pair (settle).
-func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
+// record at a time, and sums it per stack. The stacks are not sorted. top
+// must be the latest snapshot read from the Table. The result's Stacks are
+// the Accountant's buffer, reused by the next pair (settle).
+func (a *Accountant) pair(base, top records) Peak {
 	t := top.t
 	p := Peak{rate: a.Rate}
 	p.Stacks = a.scratch[:0]
 	p.Table = t
-	gs := a.garbage[:0]
 	a.at.grow(t.Stacks())
 	for i, n := 0, top.len(); i < n; i++ {
-		tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
-		if tAlloc == 0 && tFree == 0 {
-			continue // not published yet when top was taken
-		}
-		size := t.size(i)
-		bFree := base.free(i) // zero when the record first appears in top
-		var st Stack
-		st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
-		st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
-		var g garbage
-		if older != nil {
-			oFree := older.free(i)
-			g.objects, g.bytes = a.unbias(bFree-oFree, (bFree-oFree)*size)
-		}
-		if st.Bytes == 0 && st.LiveBytes == 0 && g.bytes == 0 {
+		st, ok := a.record(i, base, top)
+		if !ok || st.Bytes == 0 && st.LiveBytes == 0 {
 			continue
 		}
-		sid := t.stackOf(i)
-		j := a.at.get(int(sid)) - 1
-		if j < 0 {
-			j = int32(len(p.Stacks))
-			a.at.set(int(sid), j+1)
-			p.Stacks = append(p.Stacks, Stack{ID: sid})
-			gs = append(gs, garbage{})
-		}
-		s := &p.Stacks[j]
+		s := a.stackOf(&p, t.stackOf(i))
 		s.Objects += st.Objects
 		s.Bytes += st.Bytes
 		s.LiveObjects += st.LiveObjects
 		s.LiveBytes += st.LiveBytes
 		s.Records++
-		gs[j].objects += g.objects
-		gs[j].bytes += g.bytes
 		p.Objects += st.Objects
 		p.Bytes += st.Bytes
 		p.LiveBytes += st.LiveBytes
 	}
+	a.unindex(&p)
+	a.scratch = p.Stacks
+	p.Sampled = p.Bytes
+	return p
+}
+
+// record is record i's share of the pair of base and top, unbiased; false
+// when it had published nothing when top was taken.
+func (a *Accountant) record(i int, base, top records) (Stack, bool) {
+	t := top.t
+	tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
+	if tAlloc == 0 && tFree == 0 {
+		return Stack{}, false // not published yet when top was taken
+	}
+	size := t.size(i)
+	bFree := base.free(i) // zero when the record first appears in top
+	var st Stack
+	st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
+	st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
+	return st, true
+}
+
+// stackOf is p's stack of id sid, added if p has none; a.at indexes p's
+// stacks by id while p is made (unindex).
+func (a *Accountant) stackOf(p *Peak, sid uint32) *Stack {
+	j := a.at.get(int(sid)) - 1
+	if j < 0 {
+		j = int32(len(p.Stacks))
+		a.at.set(int(sid), j+1)
+		p.Stacks = append(p.Stacks, Stack{ID: sid})
+	}
+	return &p.Stacks[j]
+}
+
+// unindex clears a.at of p's stacks.
+func (a *Accountant) unindex(p *Peak) {
 	for _, s := range p.Stacks {
 		a.at.set(int(s.ID), 0)
 	}
-	a.scratch, a.garbage = p.Stacks, gs
-	p.Sampled = p.Bytes
-	if older == nil {
-		gs = nil
-	}
-	return p, gs
 }
 
 // inUse is what c holds in use, unbiased one record at a time; c must be
@@ -235,15 +238,49 @@ func (a *Accountant) unbias(objects, bytes int64) (int64, int64) {
 	return Unbias(objects, bytes, a.Rate)
 }
 
-// addUnswept adds extra bytes of garbage not yet swept to p, taken from what
-// the sweep before the mark freed (g, per stack), the same share from every
-// stack and never more than all of it.
-func (p *Peak) addUnswept(g []garbage, extra int64) {
+// addUnswept adds extra bytes of garbage not yet swept to p, the pair of
+// base and top, taken from what the sweep before the mark freed (base's
+// frees less older's, per stack), the same share from every stack and
+// never more than all of it. What the sweep freed is counted only here,
+// when it is needed, and held only while it is: pair would otherwise keep
+// 16 bytes more per stack at every cycle.
+func (a *Accountant) addUnswept(p *Peak, base, top, older records, extra int64) {
+	if extra <= 0 {
+		return
+	}
+	t := top.t
+	for j, s := range p.Stacks {
+		a.at.set(int(s.ID), int32(j)+1)
+	}
+	g := make([]garbage, len(p.Stacks))
 	var total int64
-	for _, x := range g {
+	for i, n := 0, top.len(); i < n; i++ {
+		st, ok := a.record(i, base, top)
+		if !ok {
+			continue
+		}
+		bFree, oFree := base.free(i), older.free(i)
+		var x garbage
+		x.objects, x.bytes = a.unbias(bFree-oFree, (bFree-oFree)*t.size(i))
+		if x.bytes == 0 {
+			continue
+		}
+		sid := t.stackOf(i)
+		s := a.stackOf(p, sid)
+		if st.Bytes == 0 && st.LiveBytes == 0 {
+			s.Records++ // a record pair left out
+		}
+		for len(g) < len(p.Stacks) {
+			g = append(g, garbage{})
+		}
+		k := a.at.get(int(sid)) - 1
+		g[k].objects += x.objects
+		g[k].bytes += x.bytes
 		total += x.bytes
 	}
-	if total <= 0 || extra <= 0 {
+	a.unindex(p)
+	a.scratch = p.Stacks // grown by the stacks only the sweep freed from
+	if total <= 0 {
 		return
 	}
 	share := float64(extra) / float64(total)
@@ -313,10 +350,9 @@ func Unbias(objects, bytes int64, rate int) (int64, int64) {
 // buffers are what the Accountant reuses from one snapshot to the next
 // (pair, settle).
 type buffers struct {
-	// scratch and garbage are what pair fills, the last pair's stacks;
-	// peakStacks and boundStacks hold the peak's and the bound's.
+	// scratch is what pair fills, the last pair's stacks; peakStacks
+	// and boundStacks hold the peak's and the bound's.
 	scratch, peakStacks, boundStacks []Stack
-	garbage                          []garbage
 	// at is, by stack id, 1 + the stack's index in the pair being made,
 	// 0 if none.
 	at pages[int32]
@@ -331,6 +367,5 @@ func (a *Accountant) Bytes() uint64 {
 	}
 	stack := uint64(unsafe.Sizeof(Stack{}))
 	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
-	n += uint64(cap(a.garbage)) * uint64(unsafe.Sizeof(garbage{}))
 	return n + a.at.bytes()
 }
