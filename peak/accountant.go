@@ -226,12 +226,11 @@ func (a *Accountant) CarryLive() {
 // pairForced is the heap at the mark of a GC the program forced, from the
 // previous snapshot and cur, this GC's, taken as published early.
 func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
-	var p Peak
 	// Most likely published early: the pair ends at the forced
 	// mark, and the reading with the snapshot holds the GC's live
 	// heap and its whole sweep. If it was not published early,
 	// the next pair holds that mark exactly.
-	p = a.pair(a.prev, cur)
+	p := a.pair(a.prev, cur)
 	p.Cycle = s.Cycle
 	p.At = s.Seen
 	p.Before = s.Before
