@@ -192,7 +192,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		// live heaps said so, or allocations were published since. (When
 		// the first was taken as published and only frees changed, a
 		// sweep that was not over published them late: its pair stands.)
-		p := a.pair(a.prev, cur)
+		p := a.pair(a.prev, cur, nil)
 		p.dropEmpty()
 		p.Cycle = s.Cycle
 		p.At = a.prevSnap.Seen
@@ -230,7 +230,7 @@ func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
 	// mark, and the reading with the snapshot holds the GC's live
 	// heap and its whole sweep. If it was not published early,
 	// the next pair holds that mark exactly.
-	p := a.pair(a.prev, cur)
+	p := a.pair(a.prev, cur, nil)
 	p.Cycle = s.Cycle
 	p.At = s.Seen
 	p.Before = s.Before
@@ -253,7 +253,7 @@ func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
 // pairRegular is the heap at the previous snapshot's mark, from it and
 // cur, the next cycle's, each holding what its cycle publishes.
 func (a *Accountant) pairRegular(cur records) Peak {
-	p := a.pair(a.prev, cur)
+	p := a.pair(a.prev, cur, a.older)
 	p.Cycle = a.prevSnap.Cycle
 	p.At = a.prevSnap.Seen
 	p.Before = a.prevSnap.Before
@@ -289,7 +289,7 @@ func (a *Accountant) pairGap(s Snapshot, cur records) Peak {
 	// allocation up to the last of them and only the frees before the
 	// first, so it bounds the heap at each of them from above, counting
 	// also what the missed GCs freed.
-	p := a.pair(a.prev, cur)
+	p := a.pair(a.prev, cur, nil)
 	p.dropEmpty()
 	// The pair always bounds the mark before the last: it holds at
 	// least the allocations before it. It holds those before the last

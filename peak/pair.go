@@ -132,10 +132,14 @@ func (s Snapshot) Each(t *Table, f func(stack uint32, size, allocObjects, freeOb
 type garbage struct{ objects, bytes int64 }
 
 // pair computes the heap at the mark termination between base and top, one
-// record at a time, and sums it per stack. The stacks are not sorted. top
-// must be the latest snapshot read from the Table. The result's Stacks are
-// the Accountant's buffer, reused by the next pair (settle).
-func (a *Accountant) pair(base, top records) Peak {
+// record at a time, and sums it per stack. When older (the snapshot before
+// base) is given, the result also holds the stacks from which the sweep
+// before the mark freed something (base.free − older.free), holding
+// nothing or not, for the unswept correction (addUnswept). The stacks are
+// not sorted. top must be the latest snapshot read from the Table. The
+// result's Stacks are the Accountant's buffer, reused by the next pair
+// (settle).
+func (a *Accountant) pair(base, top, older records) Peak {
 	t := top.t
 	p := Peak{rate: a.Rate}
 	p.Stacks = a.scratch[:0]
@@ -143,7 +147,7 @@ func (a *Accountant) pair(base, top records) Peak {
 	a.at.grow(t.Stacks())
 	for i, n := 0, top.len(); i < n; i++ {
 		st, ok := a.record(i, base, top)
-		if !ok || st.Bytes == 0 && st.LiveBytes == 0 {
+		if !ok || st.Bytes == 0 && st.LiveBytes == 0 && a.freed(i, base, older).bytes == 0 {
 			continue
 		}
 		s := a.stackOf(&p, t.stackOf(i))
@@ -176,6 +180,17 @@ func (a *Accountant) record(i int, base, top records) (Stack, bool) {
 	st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
 	st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
 	return st, true
+}
+
+// freed is what the sweep between older and base freed of record i,
+// unbiased; nothing without older.
+func (a *Accountant) freed(i int, base, older records) garbage {
+	var g garbage
+	if older != nil {
+		bFree, oFree := base.free(i), older.free(i)
+		g.objects, g.bytes = a.unbias(bFree-oFree, (bFree-oFree)*base.t.size(i))
+	}
+	return g
 }
 
 // stackOf is p's stack of id sid, added if p has none; a.at indexes p's
@@ -239,13 +254,13 @@ func (a *Accountant) unbias(objects, bytes int64) (int64, int64) {
 }
 
 // addUnswept adds extra bytes of garbage not yet swept to p, the pair of
-// base and top, taken from what the sweep before the mark freed (base's
-// frees less older's, per stack), the same share from every stack and
-// never more than all of it. What the sweep freed is counted only here,
-// when it is needed, and held only while it is: pair would otherwise keep
-// 16 bytes more per stack at every cycle.
+// base, top and older, taken from what the sweep before the mark freed
+// (base's frees less older's, per stack), the same share from every stack
+// and never more than all of it. What the sweep freed is counted again
+// here, when it is needed, rather than kept by every pair (16 bytes per
+// stack).
 func (a *Accountant) addUnswept(p *Peak, base, top, older records, extra int64) {
-	if extra <= 0 {
+	if extra <= 0 || older == nil {
 		return
 	}
 	t := top.t
@@ -255,31 +270,20 @@ func (a *Accountant) addUnswept(p *Peak, base, top, older records, extra int64) 
 	g := make([]garbage, len(p.Stacks))
 	var total int64
 	for i, n := 0, top.len(); i < n; i++ {
-		st, ok := a.record(i, base, top)
-		if !ok {
+		if _, ok := a.record(i, base, top); !ok {
 			continue
 		}
-		bFree, oFree := base.free(i), older.free(i)
-		var x garbage
-		x.objects, x.bytes = a.unbias(bFree-oFree, (bFree-oFree)*t.size(i))
+		x := a.freed(i, base, older)
 		if x.bytes == 0 {
 			continue
 		}
-		sid := t.stackOf(i)
-		s := a.stackOf(p, sid)
-		if st.Bytes == 0 && st.LiveBytes == 0 {
-			s.Records++ // a record pair left out
-		}
-		for len(g) < len(p.Stacks) {
-			g = append(g, garbage{})
-		}
-		k := a.at.get(int(sid)) - 1
-		g[k].objects += x.objects
-		g[k].bytes += x.bytes
+		// pair holds every stack the sweep freed from.
+		j := a.at.get(int(t.stackOf(i))) - 1
+		g[j].objects += x.objects
+		g[j].bytes += x.bytes
 		total += x.bytes
 	}
 	a.unindex(p)
-	a.scratch = p.Stacks // grown by the stacks only the sweep freed from
 	if total <= 0 {
 		return
 	}
