@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sort"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -98,26 +99,18 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 	}
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
 	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, provenExact(p)
-	b := mo.values[:0]
-	prev := uint64(0)
-	add := func(id uint64, s peak.Stack) {
-		b = binary.AppendUvarint(b, id-prev)
-		b = binary.AppendVarint(b, s.Objects)
-		b = binary.AppendVarint(b, s.Bytes)
-		b = binary.AppendVarint(b, s.LiveBytes)
-		prev = id
-	}
-	if p.Table == m.stacks && byID(p.Stacks) {
-		// As the accountant makes a pair's stacks: in the order of their
-		// ids, and no scratch is needed to order them.
+	// The stacks holding anything, in the order of their ids.
+	each := func(f func(id uint64, s peak.Stack)) {
 		for _, s := range p.Stacks {
 			if s.Bytes > 0 {
-				add(uint64(s.ID), s)
+				f(uint64(s.ID), s)
 			}
 		}
-	} else {
+	}
+	if p.Table != m.stacks || !byID(p.Stacks) {
 		// A peak, by bytes: ordered by id in a scratch made for it, which
-		// would take 8 bytes per stack if kept.
+		// would take 8 bytes per stack if kept. (A pair's stacks come in
+		// the order of their ids, as the accountant makes them.)
 		var order []uint64
 		for i, s := range p.Stacks {
 			if s.Bytes > 0 {
@@ -129,14 +122,44 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 			}
 		}
 		sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
-		for _, o := range order {
-			add(o>>32, p.Stacks[uint32(o)])
+		each = func(f func(id uint64, s peak.Stack)) {
+			for _, o := range order {
+				f(o>>32, p.Stacks[uint32(o)])
+			}
 		}
 	}
-	if cap(b) > 2*len(b)+64 {
-		b = append([]byte(nil), b...)
+	// The values' size first, so that they are made at once, in memory
+	// of their own size, not grown by appends that leave copies behind.
+	n, prev := 0, uint64(0)
+	each(func(id uint64, s peak.Stack) {
+		n += uvarintLen(id-prev) + varintLen(s.Objects) + varintLen(s.Bytes) + varintLen(s.LiveBytes)
+		prev = id
+	})
+	b := mo.values[:0]
+	if cap(b) < n || cap(b) > 2*n+64 {
+		b = make([]byte, 0, n)
 	}
+	prev = 0
+	each(func(id uint64, s peak.Stack) {
+		b = binary.AppendUvarint(b, id-prev)
+		b = binary.AppendVarint(b, s.Objects)
+		b = binary.AppendVarint(b, s.Bytes)
+		b = binary.AppendVarint(b, s.LiveBytes)
+		prev = id
+	})
 	mo.values = b
+}
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// varintLen is the length of x as binary.AppendVarint writes it.
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
 }
 
 // byID reports whether stacks are in the order of their ids, each once.
