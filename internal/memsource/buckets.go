@@ -195,7 +195,9 @@ func (b *bucketReader) read() (c *peak.Counts, ok bool) {
 		b.tab.Widen()
 		return nil, false
 	case b.full:
-		b.reservePending(2*b.stashed + pendingPage)
+		// The read tried again comes right after, with about as many
+		// new buckets: a quarter more is room enough.
+		b.reservePending(b.stashed + b.stashed/4 + pendingPage)
 		return nil, false
 	}
 	return c, true
