@@ -111,7 +111,7 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 		// A peak, by bytes: ordered by id in a scratch made for it, which
 		// would take 8 bytes per stack if kept. (A pair's stacks come in
 		// the order of their ids, as the accountant makes them.)
-		var order []uint64
+		order := make([]uint64, 0, len(p.Stacks))
 		for i, s := range p.Stacks {
 			if s.Bytes > 0 {
 				id := s.ID
