@@ -21,6 +21,7 @@ type Accountant struct {
 	havePrev bool
 	peak     Peak
 	havePeak bool
+	// bound is the largest upper bound (Bound), without its stacks.
 	bound    Peak
 	hasBound bool
 	// floor is the reading with the most memory the process is known to

@@ -227,15 +227,16 @@ func (a *Accountant) inUse(c records) int64 {
 
 // settle, after a snapshot is added, gives the Table the snapshots the
 // Accountant still needs, and the buffers pair fills to a new pair: a new
-// peak takes the buffer the pair filled, and a new bound a copy of it.
+// peak takes the buffer the pair filled. The bound keeps its figures
+// only: nothing reads its stacks, whose copy took as much memory as the
+// peak's.
 func (a *Accountant) settle() {
 	a.table().held = [2]*Counts{a.prev, a.older}
 	if a.havePeak && sameArray(a.peak.Stacks, a.scratch) {
 		a.scratch, a.peakStacks = a.peakStacks[:0], a.scratch
 	}
-	if a.hasBound && (sameArray(a.bound.Stacks, a.scratch) || sameArray(a.bound.Stacks, a.peakStacks)) {
-		a.boundStacks = append(a.boundStacks[:0], a.bound.Stacks...)
-		a.bound.Stacks = a.boundStacks
+	if a.hasBound {
+		a.bound.Stacks = nil
 	}
 }
 
@@ -355,8 +356,8 @@ func Unbias(objects, bytes int64, rate int) (int64, int64) {
 // (pair, settle).
 type buffers struct {
 	// scratch is what pair fills, the last pair's stacks; peakStacks
-	// and boundStacks hold the peak's and the bound's.
-	scratch, peakStacks, boundStacks []Stack
+	// holds the peak's.
+	scratch, peakStacks []Stack
 	// at is, by stack id, 1 + the stack's index in the pair being made,
 	// 0 if none.
 	at pages[int32]
@@ -370,6 +371,6 @@ func (a *Accountant) Bytes() uint64 {
 		n = a.Table.Bytes()
 	}
 	stack := uint64(unsafe.Sizeof(Stack{}))
-	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
+	n += uint64(cap(a.scratch)+cap(a.peakStacks)) * stack
 	return n + a.at.bytes()
 }
