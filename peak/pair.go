@@ -228,8 +228,8 @@ func (a *Accountant) inUse(c records) int64 {
 // settle, after a snapshot is added, gives the Table the snapshots the
 // Accountant still needs, and the buffers pair fills to a new pair: a new
 // peak takes the buffer the pair filled. The bound keeps its figures
-// only: nothing reads its stacks, whose copy took as much memory as the
-// peak's.
+// only: nothing reads its stacks, and a copy of them would take as much
+// memory as the peak's.
 func (a *Accountant) settle() {
 	a.table().held = [2]*Counts{a.prev, a.older}
 	if a.havePeak && sameArray(a.peak.Stacks, a.scratch) {
@@ -364,7 +364,7 @@ type buffers struct {
 }
 
 // Bytes is about the memory the Accountant holds: its Table, and the
-// stacks of its pairs, peak and bound.
+// stacks of its last pair and of its peak.
 func (a *Accountant) Bytes() uint64 {
 	var n uint64
 	if a.Table != nil {
