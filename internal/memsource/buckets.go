@@ -95,13 +95,17 @@ func (b *bucketReader) pendingAt(i int) *pendingBucket {
 	return &b.pending[i/pendingPage][i%pendingPage]
 }
 
-// reservePending makes room for n pending buckets, and frees the pages
-// beyond 2n when there are more than 4n: the first reads, which have the
-// most new buckets, leave room the next are unlikely to need.
+// reservePending makes room for n pending buckets.
 func (b *bucketReader) reservePending(n int) {
 	for len(b.pending)*pendingPage < n {
 		b.pending = append(b.pending, make([]pendingBucket, pendingPage))
 	}
+}
+
+// trimPending frees the pending pages beyond room for 2n buckets when
+// there is room for more than 4n: the first reads, which have the most new
+// buckets, leave room the next are unlikely to need.
+func (b *bucketReader) trimPending(n int) {
 	if len(b.pending)*pendingPage > 4*n {
 		keep := (2*n + pendingPage - 1) / pendingPage
 		for i := keep; i < len(b.pending); i++ {
@@ -240,6 +244,6 @@ func (b *bucketReader) commit(c *peak.Counts) {
 			b.oldest = b.last
 		}
 	}
-	b.reservePending(b.stashed + pendingPage/2)
+	b.trimPending(b.stashed + pendingPage/2)
 	b.npending = 0
 }
