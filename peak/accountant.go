@@ -21,6 +21,7 @@ type Accountant struct {
 	havePrev bool
 	peak     Peak
 	havePeak bool
+	// bound is the largest upper bound (Bound), without its stacks.
 	bound    Peak
 	hasBound bool
 	// floor is the reading with the most memory the process is known to
@@ -192,7 +193,7 @@ func (a *Accountant) again(s Snapshot, cur records, sum sums) bool {
 		// live heaps said so, or allocations were published since. (When
 		// the first was taken as published and only frees changed, a
 		// sweep that was not over published them late: its pair stands.)
-		p, _ := a.pair(a.prev, cur, nil)
+		p := a.pair(a.prev, cur, nil)
 		p.dropEmpty()
 		p.Cycle = s.Cycle
 		p.At = a.prevSnap.Seen
@@ -226,12 +227,11 @@ func (a *Accountant) CarryLive() {
 // pairForced is the heap at the mark of a GC the program forced, from the
 // previous snapshot and cur, this GC's, taken as published early.
 func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
-	var p Peak
 	// Most likely published early: the pair ends at the forced
 	// mark, and the reading with the snapshot holds the GC's live
 	// heap and its whole sweep. If it was not published early,
 	// the next pair holds that mark exactly.
-	p, _ = a.pair(a.prev, cur, nil)
+	p := a.pair(a.prev, cur, nil)
 	p.Cycle = s.Cycle
 	p.At = s.Seen
 	p.Before = s.Before
@@ -254,9 +254,7 @@ func (a *Accountant) pairForced(s Snapshot, cur records) Peak {
 // pairRegular is the heap at the previous snapshot's mark, from it and
 // cur, the next cycle's, each holding what its cycle publishes.
 func (a *Accountant) pairRegular(cur records) Peak {
-	var p Peak
-	var g []garbage
-	p, g = a.pair(a.prev, cur, a.older)
+	p := a.pair(a.prev, cur, a.older)
 	p.Cycle = a.prevSnap.Cycle
 	p.At = a.prevSnap.Seen
 	p.Before = a.prevSnap.Before
@@ -276,8 +274,8 @@ func (a *Accountant) pairRegular(cur records) Peak {
 	if ref == 0 {
 		ref = p.MarkBounds.Hi
 	}
-	if g != nil && ref != 0 && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
-		p.addUnswept(g, int64(p.Before.Heap-ref))
+	if a.older != nil && ref != 0 && p.Before.Heap > ref && p.Before.Heap+p.Before.Outside() > ref+p.Mark.Outside() {
+		a.addUnswept(&p, a.prev, cur, a.older, int64(p.Before.Heap-ref))
 	}
 	p.dropEmpty()
 	return p
@@ -292,7 +290,7 @@ func (a *Accountant) pairGap(s Snapshot, cur records) Peak {
 	// allocation up to the last of them and only the frees before the
 	// first, so it bounds the heap at each of them from above, counting
 	// also what the missed GCs freed.
-	p, _ := a.pair(a.prev, cur, nil)
+	p := a.pair(a.prev, cur, nil)
 	p.dropEmpty()
 	// The pair always bounds the mark before the last: it holds at
 	// least the allocations before it. It holds those before the last

@@ -29,12 +29,14 @@ func manyRecords(stacks, records, depth int, n uint32) []runtime.MemProfileRecor
 // distinct stacks and records, by a few hundred bytes per stack, and not
 // with the snapshots it has been given. 40,000 stacks of 16 frames in
 // 50,000 records, every stack holding something at every mark, fed 8
-// snapshots: at most 512 bytes per stack. The bound covers its copy of
+// snapshots: at most 320 bytes per stack. The bound covers its copy of
 // each stack's frames (128 bytes), its tables (about 20 bytes per stack
-// and 28 per record), and the stacks of the last pair and of the peak
-// (about 150 bytes per stack holding anything): about 360 in all. Maps of
-// whole runtime records, three snapshots of them held, took 1,700, and
-// 63 MB more at every snapshot.
+// and 28 per record), and the stacks of the last pair and of the peak (40
+// bytes each, and 4 to index them, per stack holding anything): about 283
+// in all. Stacks holding a slice of their frames (64 bytes), with what the
+// sweep freed kept beside them (16), took 358; maps of whole runtime
+// records, three snapshots of them held, took 1,700, and 63 MB more at
+// every snapshot.
 func TestAccountantMemoryPerStack(t *testing.T) {
 	const stacks, records, depth, snapshots = 40000, 50000, 16, 8
 	profiles := make([][]runtime.MemProfileRecord, snapshots)
@@ -55,8 +57,8 @@ func TestAccountantMemoryPerStack(t *testing.T) {
 	}
 	perStack := float64(int64(after)-int64(before)) / stacks
 	t.Logf("the Accountant holds %.0f bytes per distinct stack (%d stacks, %d records)", perStack, stacks, records)
-	if perStack > 512 {
-		t.Errorf("the Accountant holds %.0f bytes per distinct stack, want at most 512", perStack)
+	if perStack > 320 {
+		t.Errorf("the Accountant holds %.0f bytes per distinct stack, want at most 320", perStack)
 	}
 
 	// Another snapshot of the same records allocates next to nothing: no

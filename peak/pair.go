@@ -133,66 +133,83 @@ type garbage struct{ objects, bytes int64 }
 
 // pair computes the heap at the mark termination between base and top, one
 // record at a time, and sums it per stack. When older (the snapshot before
-// base) is given, it also returns, per stack of the result, what the sweep
-// before the mark freed (base.free − older.free), for the unswept
-// correction. The stacks are not sorted. top must be the latest snapshot
-// read from the Table. The result's Stacks and garbage are the
-// Accountant's buffers, reused by the next pair (settle).
-func (a *Accountant) pair(base, top, older records) (Peak, []garbage) {
+// base) is given, the result also holds the stacks from which the sweep
+// before the mark freed something (base.free − older.free), holding
+// nothing or not, for the unswept correction (addUnswept). The stacks are
+// not sorted. top must be the latest snapshot read from the Table. The
+// result's Stacks are the Accountant's buffer, reused by the next pair
+// (settle).
+func (a *Accountant) pair(base, top, older records) Peak {
 	t := top.t
 	p := Peak{rate: a.Rate}
 	p.Stacks = a.scratch[:0]
-	gs := a.garbage[:0]
-	ids := a.ids[:0]
+	p.Table = t
 	a.at.grow(t.Stacks())
 	for i, n := 0, top.len(); i < n; i++ {
-		tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
-		if tAlloc == 0 && tFree == 0 {
-			continue // not published yet when top was taken
-		}
-		size := t.size(i)
-		bFree := base.free(i) // zero when the record first appears in top
-		var st Stack
-		st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
-		st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
-		var g garbage
-		if older != nil {
-			oFree := older.free(i)
-			g.objects, g.bytes = a.unbias(bFree-oFree, (bFree-oFree)*size)
-		}
-		if st.Bytes == 0 && st.LiveBytes == 0 && g.bytes == 0 {
+		st, ok := a.record(i, base, top)
+		if !ok || st.Bytes == 0 && st.LiveBytes == 0 && a.freed(i, base, older).bytes == 0 {
 			continue
 		}
-		sid := t.stackOf(i)
-		j := a.at.get(int(sid)) - 1
-		if j < 0 {
-			j = int32(len(p.Stacks))
-			a.at.set(int(sid), j+1)
-			ids = append(ids, sid)
-			p.Stacks = append(p.Stacks, Stack{PCs: t.PCs(sid)})
-			gs = append(gs, garbage{})
-		}
-		s := &p.Stacks[j]
+		s := a.stackOf(&p, t.stackOf(i))
 		s.Objects += st.Objects
 		s.Bytes += st.Bytes
 		s.LiveObjects += st.LiveObjects
 		s.LiveBytes += st.LiveBytes
 		s.Records++
-		gs[j].objects += g.objects
-		gs[j].bytes += g.bytes
 		p.Objects += st.Objects
 		p.Bytes += st.Bytes
 		p.LiveBytes += st.LiveBytes
 	}
-	for _, sid := range ids {
-		a.at.set(int(sid), 0)
-	}
-	a.scratch, a.garbage, a.ids = p.Stacks, gs, ids
+	a.unindex(&p)
+	a.scratch = p.Stacks
 	p.Sampled = p.Bytes
-	if older == nil {
-		gs = nil
+	return p
+}
+
+// record is record i's share of the pair of base and top, unbiased; false
+// when it had published nothing when top was taken.
+func (a *Accountant) record(i int, base, top records) (Stack, bool) {
+	t := top.t
+	tAlloc, tFree := t.allocs.get(i), top.frees.get(i)
+	if tAlloc == 0 && tFree == 0 {
+		return Stack{}, false // not published yet when top was taken
 	}
-	return p, gs
+	size := t.size(i)
+	bFree := base.free(i) // zero when the record first appears in top
+	var st Stack
+	st.Objects, st.Bytes = a.unbias(tAlloc-bFree, (tAlloc-bFree)*size)
+	st.LiveObjects, st.LiveBytes = a.unbias(tAlloc-tFree, (tAlloc-tFree)*size)
+	return st, true
+}
+
+// freed is what the sweep between older and base freed of record i,
+// unbiased; nothing without older.
+func (a *Accountant) freed(i int, base, older records) garbage {
+	var g garbage
+	if older != nil {
+		bFree, oFree := base.free(i), older.free(i)
+		g.objects, g.bytes = a.unbias(bFree-oFree, (bFree-oFree)*base.t.size(i))
+	}
+	return g
+}
+
+// stackOf is p's stack of id sid, added if p has none; a.at indexes p's
+// stacks by id while p is made (unindex).
+func (a *Accountant) stackOf(p *Peak, sid uint32) *Stack {
+	j := a.at.get(int(sid)) - 1
+	if j < 0 {
+		j = int32(len(p.Stacks))
+		a.at.set(int(sid), j+1)
+		p.Stacks = append(p.Stacks, Stack{ID: sid})
+	}
+	return &p.Stacks[j]
+}
+
+// unindex clears a.at of p's stacks.
+func (a *Accountant) unindex(p *Peak) {
+	for _, s := range p.Stacks {
+		a.at.set(int(s.ID), 0)
+	}
 }
 
 // inUse is what c holds in use, unbiased one record at a time; c must be
@@ -210,15 +227,16 @@ func (a *Accountant) inUse(c records) int64 {
 
 // settle, after a snapshot is added, gives the Table the snapshots the
 // Accountant still needs, and the buffers pair fills to a new pair: a new
-// peak takes the buffer the pair filled, and a new bound a copy of it.
+// peak takes the buffer the pair filled. The bound keeps its figures
+// only: nothing reads its stacks, and a copy of them would take as much
+// memory as the peak's.
 func (a *Accountant) settle() {
 	a.table().held = [2]*Counts{a.prev, a.older}
 	if a.havePeak && sameArray(a.peak.Stacks, a.scratch) {
 		a.scratch, a.peakStacks = a.peakStacks[:0], a.scratch
 	}
-	if a.hasBound && (sameArray(a.bound.Stacks, a.scratch) || sameArray(a.bound.Stacks, a.peakStacks)) {
-		a.boundStacks = append(a.boundStacks[:0], a.bound.Stacks...)
-		a.bound.Stacks = a.boundStacks
+	if a.hasBound {
+		a.bound.Stacks = nil
 	}
 }
 
@@ -236,15 +254,38 @@ func (a *Accountant) unbias(objects, bytes int64) (int64, int64) {
 	return Unbias(objects, bytes, a.Rate)
 }
 
-// addUnswept adds extra bytes of garbage not yet swept to p, taken from what
-// the sweep before the mark freed (g, per stack), the same share from every
-// stack and never more than all of it.
-func (p *Peak) addUnswept(g []garbage, extra int64) {
+// addUnswept adds extra bytes of garbage not yet swept to p, the pair of
+// base, top and older, taken from what the sweep before the mark freed
+// (base's frees less older's, per stack), the same share from every stack
+// and never more than all of it. What the sweep freed is counted again
+// here, when it is needed, rather than kept by every pair (16 bytes per
+// stack).
+func (a *Accountant) addUnswept(p *Peak, base, top, older records, extra int64) {
+	if extra <= 0 || older == nil {
+		return
+	}
+	t := top.t
+	for j, s := range p.Stacks {
+		a.at.set(int(s.ID), int32(j)+1)
+	}
+	g := make([]garbage, len(p.Stacks))
 	var total int64
-	for _, x := range g {
+	for i, n := 0, top.len(); i < n; i++ {
+		if _, ok := a.record(i, base, top); !ok {
+			continue
+		}
+		x := a.freed(i, base, older)
+		if x.bytes == 0 {
+			continue
+		}
+		// pair holds every stack the sweep freed from.
+		j := a.at.get(int(t.stackOf(i))) - 1
+		g[j].objects += x.objects
+		g[j].bytes += x.bytes
 		total += x.bytes
 	}
-	if total <= 0 || extra <= 0 {
+	a.unindex(p)
+	if total <= 0 {
 		return
 	}
 	share := float64(extra) / float64(total)
@@ -279,11 +320,12 @@ func (p *Peak) dropEmpty() {
 func (p *Peak) sort() {
 	p.dropEmpty()
 	p.sorted = true
+	t := p.Table
 	sort.Slice(p.Stacks, func(i, j int) bool {
 		if p.Stacks[i].Bytes != p.Stacks[j].Bytes {
 			return p.Stacks[i].Bytes > p.Stacks[j].Bytes
 		}
-		return lessPCs(p.Stacks[i].PCs, p.Stacks[j].PCs)
+		return lessPCs(t.PCs(p.Stacks[i].ID), t.PCs(p.Stacks[j].ID))
 	})
 }
 
@@ -313,25 +355,22 @@ func Unbias(objects, bytes int64, rate int) (int64, int64) {
 // buffers are what the Accountant reuses from one snapshot to the next
 // (pair, settle).
 type buffers struct {
-	// scratch and garbage are what pair fills, the last pair's stacks;
-	// peakStacks and boundStacks hold the peak's and the bound's.
-	scratch, peakStacks, boundStacks []Stack
-	garbage                          []garbage
+	// scratch is what pair fills, the last pair's stacks; peakStacks
+	// holds the peak's.
+	scratch, peakStacks []Stack
 	// at is, by stack id, 1 + the stack's index in the pair being made,
-	// 0 if none; ids are the stacks it holds.
-	at  pages[int32]
-	ids []uint32
+	// 0 if none.
+	at pages[int32]
 }
 
 // Bytes is about the memory the Accountant holds: its Table, and the
-// stacks of its pairs, peak and bound (their frames are the Table's).
+// stacks of its last pair and of its peak.
 func (a *Accountant) Bytes() uint64 {
 	var n uint64
 	if a.Table != nil {
 		n = a.Table.Bytes()
 	}
 	stack := uint64(unsafe.Sizeof(Stack{}))
-	n += uint64(cap(a.scratch)+cap(a.peakStacks)+cap(a.boundStacks)) * stack
-	n += uint64(cap(a.garbage))*uint64(unsafe.Sizeof(garbage{})) + uint64(cap(a.ids))*4
+	n += uint64(cap(a.scratch)+cap(a.peakStacks)) * stack
 	return n + a.at.bytes()
 }

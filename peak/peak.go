@@ -229,23 +229,36 @@ func (m Memory) Outside() uint64 {
 }
 
 // Stack is one allocation stack's share of the heap at a mark termination,
-// summed over its records (one per allocation size).
+// summed over its records (one per allocation size). It names its stack by
+// its id in the Peak's Table (Peak.PCs gives the frames): a Peak holds a
+// Stack for every stack holding anything, and forty bytes with no pointer
+// take less memory, and less of the collector's time, than a slice of the
+// frames.
 type Stack struct {
-	// PCs are return addresses, leaf first, as runtime.MemProfileRecord.Stack
-	// returns them.
-	PCs []uintptr
+	// ID is the stack's id in the Peak's Table.
+	ID uint32
+	// Records is how many (stack, size) records were summed.
+	Records int32
 	// Objects and Bytes are the heap at the moment, unbiased for sampling.
 	Objects, Bytes int64
 	// LiveObjects and LiveBytes are what that GC found still reachable.
 	LiveObjects, LiveBytes int64
-	// Records is how many (stack, size) records were summed.
-	Records int
 }
 
-// Truncated reports whether the stack filled the runtime's 32-frame record
-// and so may have lost its outermost frames.
-func (s Stack) Truncated() bool {
-	return len(s.PCs) >= len(runtime.MemProfileRecord{}.Stack0)
+// PCs returns the return addresses of s, one of p's Stacks, leaf first, as
+// runtime.MemProfileRecord.Stack returns them. They are the Table's: not to
+// be changed.
+func (p *Peak) PCs(s Stack) []uintptr {
+	if p.Table == nil {
+		return nil
+	}
+	return p.Table.PCs(s.ID)
+}
+
+// Truncated reports whether s, one of p's Stacks, filled the runtime's
+// 32-frame record and so may have lost its outermost frames.
+func (p *Peak) Truncated(s Stack) bool {
+	return len(p.PCs(s)) >= len(runtime.MemProfileRecord{}.Stack0)
 }
 
 // Peak is the heap at one moment: a mark termination, or the largest
@@ -310,6 +323,8 @@ type Peak struct {
 	// order (sorting a hundred thousand stacks at every GC cycle cost a
 	// tenth of the tracker's time).
 	Stacks []Stack
+	// Table holds the frames of the Stacks, by their IDs.
+	Table *Table
 	// sorted says Stacks are in order.
 	sorted bool
 }
@@ -427,15 +442,16 @@ func (p *Peak) setExact(ws *windows) {
 
 // carryLive counts live in p, the heap at the program's end, what the GC
 // of last found reachable, stack by stack (at most each stack's bytes).
+// Both are the same Accountant's: their Stacks' IDs are of one Table.
 func (p *Peak) carryLive(last Peak) {
-	live := make(map[string]Stack, len(last.Stacks))
+	live := make(map[uint32]Stack, len(last.Stacks))
 	for _, s := range last.Stacks {
-		live[stackKey(s.PCs)] = s
+		live[s.ID] = s
 	}
 	p.LiveBytes = 0
 	for i := range p.Stacks {
 		s := &p.Stacks[i]
-		if l, ok := live[stackKey(s.PCs)]; ok && l.LiveBytes > s.LiveBytes {
+		if l, ok := live[s.ID]; ok && l.LiveBytes > s.LiveBytes {
 			s.LiveBytes, s.LiveObjects = l.LiveBytes, l.LiveObjects
 			if s.LiveBytes > s.Bytes {
 				s.LiveBytes, s.LiveObjects = s.Bytes, s.Objects
@@ -451,15 +467,4 @@ func (p *Peak) carryLive(last Peak) {
 		p.MarkLive = last.MarkLive
 	}
 	p.LiveFrom, p.LiveFromAt = last.Cycle, last.At
-}
-
-// stackKey is a stack's return addresses as a map key.
-func stackKey(pcs []uintptr) string {
-	b := make([]byte, 0, 8*len(pcs))
-	for _, pc := range pcs {
-		for i := 0; i < 8; i++ {
-			b = append(b, byte(pc>>(8*i)))
-		}
-	}
-	return string(b)
 }

@@ -50,7 +50,7 @@ func heapAt(objs []object, n uint32) map[uintptr]int64 { return mprofsim.HeapAt(
 func perStack(p Peak) map[uintptr]int64 {
 	h := map[uintptr]int64{}
 	for _, s := range p.Stacks {
-		h[s.PCs[0]] += s.Bytes
+		h[p.PCs(s)[0]] += s.Bytes
 	}
 	return h
 }
@@ -313,7 +313,7 @@ func testCarryLive(t *testing.T, earlierPeak, carry bool) {
 		p, _ := a.Last()
 		live, bytes := map[uintptr]int64{}, map[uintptr]int64{}
 		for _, s := range p.Stacks {
-			live[s.PCs[0]], bytes[s.PCs[0]] = s.LiveBytes, s.Bytes
+			live[p.PCs(s)[0]], bytes[p.PCs(s)[0]] = s.LiveBytes, s.Bytes
 		}
 		if p.Cycle != 4 || bytes[1] != 3*4096 || bytes[2] != 8192 {
 			t.Fatalf("earlier peak %v: the end pair: mark %d, bytes %v", earlierPeak, p.Cycle, bytes)

@@ -56,7 +56,7 @@ func TestEverySizeCounted(t *testing.T) {
 			t.Errorf("heap at mark %d = %v, want %v", n-1, got, want)
 		}
 		for _, st := range last.Stacks {
-			if st.PCs[0] == 1 && st.Records != 8 {
+			if last.PCs(st)[0] == 1 && st.Records != 8 {
 				t.Errorf("stack 1 summed %d records at mark %d, want 8", st.Records, n-1)
 			}
 		}
@@ -344,7 +344,7 @@ func TestForcedGCDropsOnlyGarbage(t *testing.T) {
 		t.Fatalf("peak at mark %d = %v, want mark 4 = %v", p.Cycle, got, want)
 	}
 	for _, st := range p.Stacks {
-		if st.PCs[0] == 2 && st.LiveBytes != 0 {
+		if p.PCs(st)[0] == 2 && st.LiveBytes != 0 {
 			t.Errorf("the dropped batch has %d live bytes at the forced mark, want 0", st.LiveBytes)
 		}
 	}

@@ -161,9 +161,12 @@ func (t *Table) Stack(pcs []uintptr) uint32 {
 	return t.stack(trim(pcs), false)
 }
 
-// PCs returns the frames of stack id. They are the Table's: not to be
-// changed.
+// PCs returns the frames of stack id, none for a nil Table. They are the
+// Table's: not to be changed.
 func (t *Table) PCs(id uint32) []uintptr {
+	if t == nil {
+		return nil
+	}
 	p := t.stackPCs.get(int(id))
 	if p == nil {
 		return nil

@@ -68,6 +68,13 @@ func (h *history) add(snap peak.Snapshot, rate int) {
 	// unbiased at its own size, then summed into its stack's value. The
 	// stacks are counted first, so that the point takes no more memory
 	// than its values.
+	if n := h.stacks.Stacks(); len(h.at) < n {
+		// Room for the stacks known, and an eighth more: appended one at a
+		// time, it would double, and hold up to twice what it needs.
+		at := make([]int32, n, n+n/8)
+		copy(at, h.at)
+		h.at = at
+	}
 	n := 0
 	snap.Each(h.stacks, func(stack uint32, size, allocs, frees int64) {
 		if allocs-frees <= 0 || size <= 0 {

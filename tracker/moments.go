@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sort"
 
 	"github.com/gofil/gofil/internal/raw"
@@ -26,8 +27,6 @@ type moments struct {
 	list   []moment
 	// size is the bytes the list's values take.
 	size int
-	// order is fill's scratch: stack id << 32 | index in the peak.
-	order []uint64
 }
 
 type moment struct {
@@ -100,28 +99,77 @@ func (m *moments) fill(mo *moment, p peak.Peak) {
 	}
 	mo.cycle, mo.at = p.Cycle, int64(peakTime(p))
 	mo.bytes, mo.live, mo.exact = p.Bytes, p.LiveBytes, provenExact(p)
-	order := m.order[:0]
-	for i, s := range p.Stacks {
-		if s.Bytes > 0 {
-			order = append(order, uint64(m.stacks.Stack(s.PCs))<<32|uint64(i))
+	// The stacks holding anything, in the order of their ids.
+	each := func(f func(id uint64, s peak.Stack)) {
+		for _, s := range p.Stacks {
+			if s.Bytes > 0 {
+				f(uint64(s.ID), s)
+			}
 		}
 	}
-	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	if p.Table != m.stacks || !byID(p.Stacks) {
+		// A peak, by bytes: ordered by id in a scratch made for it, which
+		// would take 8 bytes per stack if kept. (A pair's stacks come in
+		// the order of their ids, as the accountant makes them.)
+		order := make([]uint64, 0, len(p.Stacks))
+		for i, s := range p.Stacks {
+			if s.Bytes > 0 {
+				id := s.ID
+				if p.Table != m.stacks {
+					id = m.stacks.Stack(p.PCs(s))
+				}
+				order = append(order, uint64(id)<<32|uint64(i))
+			}
+		}
+		sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+		each = func(f func(id uint64, s peak.Stack)) {
+			for _, o := range order {
+				f(o>>32, p.Stacks[uint32(o)])
+			}
+		}
+	}
+	// The values' size first, so that they are made at once, in memory
+	// of their own size, not grown by appends that leave copies behind.
+	n, prev := 0, uint64(0)
+	each(func(id uint64, s peak.Stack) {
+		n += uvarintLen(id-prev) + varintLen(s.Objects) + varintLen(s.Bytes) + varintLen(s.LiveBytes)
+		prev = id
+	})
 	b := mo.values[:0]
-	prev := uint64(0)
-	for _, o := range order {
-		s := p.Stacks[uint32(o)]
-		b = binary.AppendUvarint(b, o>>32-prev)
+	if cap(b) < n || cap(b) > 2*n+64 {
+		b = make([]byte, 0, n)
+	}
+	prev = 0
+	each(func(id uint64, s peak.Stack) {
+		b = binary.AppendUvarint(b, id-prev)
 		b = binary.AppendVarint(b, s.Objects)
 		b = binary.AppendVarint(b, s.Bytes)
 		b = binary.AppendVarint(b, s.LiveBytes)
-		prev = o >> 32
-	}
-	if cap(b) > 2*len(b)+64 {
-		b = append([]byte(nil), b...)
-	}
+		prev = id
+	})
 	mo.values = b
-	m.order = order
+}
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// varintLen is the length of x as binary.AppendVarint writes it.
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
+}
+
+// byID reports whether stacks are in the order of their ids, each once.
+func byID(stacks []peak.Stack) bool {
+	for i := 1; i < len(stacks); i++ {
+		if stacks[i].ID <= stacks[i-1].ID {
+			return false
+		}
+	}
+	return true
 }
 
 // valueReader reads a moment's values in order, one at a time.
@@ -186,51 +234,49 @@ func (m *moments) stream(t *tracker) raw.MomentsStream {
 	}
 	frames, eachStack := numberStacks(t, num, m.stacks)
 	f.Frames = append(f.Frames, frames...)
+	// Each moment's changes are made from its values and the one's
+	// before as they are written, never held all at once.
+	var prev, cur []byte
 	return raw.MomentsStream{
 		Moments:   f,
 		EachStack: eachStack,
 		EachMoment: func(yield func(*raw.Moment)) {
-			var prev []byte
-			var ch [][4]int64
+			prev = nil
 			for _, mo := range kept {
-				ch = changes(ch[:0], valueReader{b: prev}, valueReader{b: mo.values})
-				for j := range ch {
-					ch[j][0] = int64(num[ch[j][0]] - 1)
-				}
-				yield(&raw.Moment{
-					Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact,
-					Changes: ch,
-				})
-				prev = mo.values
+				cur = mo.values
+				yield(&raw.Moment{Cycle: mo.cycle, AtNS: mo.at, Bytes: mo.bytes, LiveBytes: mo.live, ExactBytes: mo.exact})
+				prev = cur
 			}
+		},
+		EachChange: func(yield func([4]int64)) {
+			eachChange(valueReader{b: prev}, valueReader{b: cur}, func(c [4]int64) {
+				c[0] = int64(num[c[0]] - 1)
+				yield(c)
+			})
 		},
 	}
 }
 
-// changes appends to out the stacks whose figures differ between the
+// eachChange calls yield with the stacks whose figures differ between the
 // values prev and cur read, both in the order of their stacks: cur's
-// figures, or zeros for a stack cur does not hold. It is never nil.
-func changes(out [][4]int64, prev, cur valueReader) [][4]int64 {
-	if out == nil {
-		out = [][4]int64{}
-	}
+// figures, or zeros for a stack cur does not hold.
+func eachChange(prev, cur valueReader, yield func([4]int64)) {
 	p, pok := prev.next()
 	c, cok := cur.next()
 	for pok || cok {
 		switch {
 		case !cok || pok && p.stack < c.stack:
-			out = append(out, [4]int64{int64(p.stack), 0, 0, 0})
+			yield([4]int64{int64(p.stack), 0, 0, 0})
 			p, pok = prev.next()
 		case !pok || c.stack < p.stack:
-			out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+			yield([4]int64{int64(c.stack), c.objects, c.bytes, c.live})
 			c, cok = cur.next()
 		default:
 			if p != c {
-				out = append(out, [4]int64{int64(c.stack), c.objects, c.bytes, c.live})
+				yield([4]int64{int64(c.stack), c.objects, c.bytes, c.live})
 			}
 			p, pok = prev.next()
 			c, cok = cur.next()
 		}
 	}
-	return out
 }

@@ -32,7 +32,7 @@ func TestMomentsSpreadAndExact(t *testing.T) {
 	tr.acc.Trace = func(p peak.Peak) {
 		m := map[uintptr][3]int64{}
 		for _, s := range p.Stacks {
-			m[s.PCs[0]] = [3]int64{s.Objects, s.Bytes, s.LiveBytes}
+			m[p.PCs(s)[0]] = [3]int64{s.Objects, s.Bytes, s.LiveBytes}
 		}
 		truth[p.Cycle] = m
 	}
@@ -100,15 +100,15 @@ func pcOf(f *raw.Moments, idx int) uintptr {
 // GC cycle over a long run, for a heap of 50 stacks of 20 frames: most
 // cycles are not kept, and a kept one is copied.
 func BenchmarkMomentsAdd(b *testing.B) {
-	p := peak.Peak{}
+	p := peak.Peak{Table: &peak.Table{}}
 	for i := 0; i < 50; i++ {
 		pcs := make([]uintptr, 20)
 		for j := range pcs {
 			pcs[j] = uintptr(i*100 + j)
 		}
-		p.Stacks = append(p.Stacks, peak.Stack{PCs: pcs, Bytes: int64(1000 + i), Objects: 1, LiveBytes: 10})
+		p.Stacks = append(p.Stacks, peak.Stack{ID: p.Table.Stack(pcs), Bytes: int64(1000 + i), Objects: 1, LiveBytes: 10})
 	}
-	var m moments
+	m := moments{stacks: p.Table}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		p.Cycle = uint32(i + 1)

@@ -44,7 +44,7 @@ func (h *history) bytes() uint64 {
 }
 
 func (m *moments) bytes() uint64 {
-	n := uint64(cap(m.list))*uint64(unsafe.Sizeof(moment{})) + uint64(cap(m.order))*8
+	n := uint64(cap(m.list)) * uint64(unsafe.Sizeof(moment{}))
 	for _, mo := range m.list {
 		n += uint64(cap(mo.values))
 	}

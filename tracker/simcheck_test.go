@@ -139,9 +139,10 @@ func total(v []int64) int64 {
 func (c *checker) bytesOf(q peak.Peak) []int64 {
 	v := make([]int64, c.n)
 	for _, s := range q.Stacks {
-		i := int(s.PCs[0])
+		pc := q.PCs(s)[0]
+		i := int(pc)
 		if i <= 0 || i >= c.n {
-			c.fail(invStacks, "mark %d: a stack the program does not have: %#x", q.Cycle, s.PCs[0])
+			c.fail(invStacks, "mark %d: a stack the program does not have: %#x", q.Cycle, pc)
 			continue
 		}
 		v[i] += s.Bytes

@@ -575,12 +575,8 @@ func (r *simRun) describe() []string {
 	return out
 }
 
-// cloneStacks copies stacks, return addresses and all.
+// cloneStacks copies stacks (their frames are the Table's, which never
+// changes them).
 func cloneStacks(stacks []peak.Stack) []peak.Stack {
-	out := make([]peak.Stack, len(stacks))
-	for i, s := range stacks {
-		s.PCs = append([]uintptr(nil), s.PCs...)
-		out[i] = s
-	}
-	return out
+	return append([]peak.Stack(nil), stacks...)
 }

@@ -126,21 +126,21 @@ func (t *tracker) profile(reason string, p peak.Peak) raw.ProfileStream {
 	// time, each symbolized again as it is written.
 	table := newFrameTable(t)
 	for _, s := range p.Stacks {
-		table.scratch = table.appendStack(table.scratch[:0], s.PCs)
+		table.scratch = table.appendStack(table.scratch[:0], p.PCs(s))
 	}
 	prof.Frames = append(prof.Frames, table.frames...)
 	return raw.ProfileStream{Profile: prof, EachStack: func(yield func(*raw.Stack)) {
 		var st raw.Stack
 		frames := make([]int, 0, 64)
 		for _, s := range p.Stacks {
-			frames = table.appendStack(frames[:0], s.PCs)
+			frames = table.appendStack(frames[:0], p.PCs(s))
 			st = raw.Stack{
 				Frames:      frames,
 				Objects:     s.Objects,
 				Bytes:       s.Bytes,
 				LiveObjects: s.LiveObjects,
 				LiveBytes:   s.LiveBytes,
-				Truncated:   s.Truncated(),
+				Truncated:   p.Truncated(s),
 			}
 			yield(&st)
 		}

@@ -2,6 +2,7 @@ package memsource
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/gofil/gofil/peak"
 )
@@ -29,9 +30,14 @@ type bucketReader struct {
 	// newest and oldest name the newest and the oldest bucket read so
 	// far (bucketID).
 	newest, oldest uintptr
-	// pending are the buckets of a read still to be given a record.
-	pending []pendingBucket
-	visit   func(memRecord)
+	// pending are the buckets of a read still to be given a record, the
+	// first npending of its pages of pendingPage: the callback cannot
+	// allocate, so a read that finds them full is tried again with more
+	// pages, which are kept, so that growing them leaves no garbage copy
+	// behind.
+	pending  [][]pendingBucket
+	npending int
+	visit    func(memRecord)
 
 	// The state of one read.
 	c       *peak.Counts
@@ -64,17 +70,49 @@ func (b *bucketReader) appendRec(r uint32) {
 // pendingBucket is a bucket met in a read that has no record yet: a new
 // one (pos −1; the new ones come first, newest first), or a known one that
 // published its first counts. size is 0 while it has published nothing.
+// Its stack is the runtime's (memRecord.Stack): its first frame and their
+// number, which take 12 bytes where a slice takes 24.
 type pendingBucket struct {
-	stack                     []uintptr
+	stack                     *uintptr
+	depth                     int32
+	pos                       int32
 	size                      int64
 	allocObjects, freeObjects int64
-	pos                       int
 }
 
+// pendingPage is how many pending buckets a page holds.
+const pendingPage = 1024
+
 func newBucketReader(tab *peak.Table) *bucketReader {
-	b := &bucketReader{tab: tab, pending: make([]pendingBucket, 0, 1024)}
+	b := &bucketReader{tab: tab}
+	b.reservePending(pendingPage)
 	b.visit = b.onBucket
 	return b
+}
+
+// pendingAt is pending bucket i.
+func (b *bucketReader) pendingAt(i int) *pendingBucket {
+	return &b.pending[i/pendingPage][i%pendingPage]
+}
+
+// reservePending makes room for n pending buckets.
+func (b *bucketReader) reservePending(n int) {
+	for len(b.pending)*pendingPage < n {
+		b.pending = append(b.pending, make([]pendingBucket, pendingPage))
+	}
+}
+
+// trimPending frees the pending pages beyond room for 2n buckets when
+// there is room for more than 4n: the first reads, which have the most new
+// buckets, leave room the next are unlikely to need.
+func (b *bucketReader) trimPending(n int) {
+	if len(b.pending)*pendingPage > 4*n {
+		keep := (2*n + pendingPage - 1) / pendingPage
+		for i := keep; i < len(b.pending); i++ {
+			b.pending[i] = nil
+		}
+		b.pending = b.pending[:keep]
+	}
 }
 
 // onBucket is memProfileInternal's callback, called under the runtime's
@@ -115,7 +153,7 @@ func (b *bucketReader) onBucket(r memRecord) {
 
 func (b *bucketReader) stash(r *memRecord, pos int) {
 	b.stashed++
-	if len(b.pending) == cap(b.pending) {
+	if b.npending == len(b.pending)*pendingPage {
 		b.full = true
 		return
 	}
@@ -126,11 +164,16 @@ func (b *bucketReader) stash(r *memRecord, pos int) {
 	case r.FreeObjects > 0:
 		size = r.FreeBytes / r.FreeObjects
 	}
-	b.pending = append(b.pending, pendingBucket{
-		stack: r.Stack, size: size,
+	var stack *uintptr
+	if len(r.Stack) > 0 {
+		stack = &r.Stack[0]
+	}
+	*b.pendingAt(b.npending) = pendingBucket{
+		stack: stack, depth: int32(len(r.Stack)), size: size,
 		allocObjects: r.AllocObjects, freeObjects: r.FreeObjects,
-		pos: pos,
-	})
+		pos: int32(pos),
+	}
+	b.npending++
 }
 
 // read reads the profile once into a new snapshot of the Table. It
@@ -140,7 +183,7 @@ func (b *bucketReader) stash(r *memRecord, pos int) {
 // is not as expected (failed).
 func (b *bucketReader) read() (c *peak.Counts, ok bool) {
 	b.c = b.tab.Begin()
-	b.pending = b.pending[:0]
+	b.npending = 0
 	b.visited, b.fresh, b.stashed, b.pos = 0, 0, 0, -1
 	b.known, b.full, b.wide, b.bad = false, false, false, false
 	n, _ := memProfileInternal(math.MaxInt32, true, b.visit)
@@ -156,7 +199,9 @@ func (b *bucketReader) read() (c *peak.Counts, ok bool) {
 		b.tab.Widen()
 		return nil, false
 	case b.full:
-		b.pending = make([]pendingBucket, 0, 2*b.stashed+1024)
+		// The read tried again comes right after, with about as many
+		// new buckets: a quarter more is room enough.
+		b.reservePending(b.stashed + b.stashed/4 + pendingPage)
 		return nil, false
 	}
 	return c, true
@@ -174,9 +219,9 @@ func (b *bucketReader) commit(c *peak.Counts) {
 	for i := 0; i < b.fresh; i++ {
 		b.appendRec(noRecord)
 	}
-	for i := range b.pending {
-		p := &b.pending[i]
-		pos := p.pos
+	for i := 0; i < b.npending; i++ {
+		p := b.pendingAt(i)
+		pos := int(p.pos)
 		if pos < 0 {
 			// The new buckets come first, the newest first.
 			pos = base + b.fresh - 1 - i
@@ -184,7 +229,7 @@ func (b *bucketReader) commit(c *peak.Counts) {
 		if p.size == 0 {
 			continue // nothing published yet: its size is not known
 		}
-		rec := b.tab.Record(p.stack, p.size, true)
+		rec := b.tab.Record(unsafe.Slice(p.stack, int(p.depth)), p.size, true)
 		*b.rec(pos) = rec
 		c.Grow()
 		if !c.Add(rec, uint64(p.allocObjects), uint64(p.freeObjects)) {
@@ -199,11 +244,6 @@ func (b *bucketReader) commit(c *peak.Counts) {
 			b.oldest = b.last
 		}
 	}
-	if cap(b.pending) > 4*b.stashed+1024 {
-		// Room for many more new buckets than this read had (the first
-		// reads have the most): the next reads are likely to have as
-		// few.
-		b.pending = make([]pendingBucket, 0, 2*b.stashed+1024)
-	}
-	b.pending = b.pending[:0]
+	b.trimPending(b.stashed + pendingPage/2)
+	b.npending = 0
 }

@@ -322,7 +322,7 @@ func (s *Runtime) StartGC(from uint32) bool {
 func (s *Runtime) Bytes() uint64 {
 	n := uint64(cap(s.records))*uint64(unsafe.Sizeof(runtime.MemProfileRecord{})) + uint64(cap(s.resident.buf)+cap(s.resident.vec)) + uint64(cap(s.resident.ranges))*uint64(unsafe.Sizeof(procfs.Range{}))
 	if b := s.buckets; b != nil {
-		n += uint64(len(b.recs))*recsPage*4 + uint64(cap(b.pending))*uint64(unsafe.Sizeof(pendingBucket{}))
+		n += uint64(len(b.recs))*recsPage*4 + uint64(len(b.pending))*pendingPage*uint64(unsafe.Sizeof(pendingBucket{}))
 	}
 	return n
 }

@@ -350,11 +350,12 @@ func (h *History) encodeWith(e *encoder, stacks func(yield func([]int)), points 
 	e.close()
 }
 
-func (m *Moments) encode(e *encoder) { m.encodeWith(e, nil, nil) }
+func (m *Moments) encode(e *encoder) { m.encodeWith(e, nil, nil, nil) }
 
 // encodeWith writes m, with the stacks and moments the functions give
-// instead of m's when they are not nil.
-func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments func(yield func(*Moment))) {
+// instead of m's when they are not nil, and each moment's changes as
+// changes gives them when it is not nil.
+func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments func(yield func(*Moment)), changes func(yield func([4]int64))) {
 	e.open()
 	e.int("version", int64(m.Version))
 	e.int("rate", int64(m.Rate))
@@ -371,7 +372,16 @@ func (m *Moments) encodeWith(e *encoder, stacks func(yield func([]int)), moments
 		e.int("bytes", mo.Bytes)
 		e.int("live_bytes", mo.LiveBytes)
 		e.uint("exact_bytes", mo.ExactBytes)
-		e.list("changes", len(mo.Changes), mo.Changes == nil, func(j int) { e.b = appendInts(e.b, mo.Changes[j][:]) })
+		if changes != nil && moments != nil {
+			q := e.begin("changes")
+			changes(func(c [4]int64) {
+				q.next()
+				e.b = appendInts(e.b, c[:])
+			})
+			q.end()
+		} else {
+			e.list("changes", len(mo.Changes), mo.Changes == nil, func(j int) { e.b = appendInts(e.b, mo.Changes[j][:]) })
+		}
 		e.close()
 	}
 	if moments != nil {
@@ -511,9 +521,15 @@ type MomentsStream struct {
 	*Moments
 	EachStack  func(yield func([]int))
 	EachMoment func(yield func(*Moment))
+	// EachChange, when not nil, gives the changes of the moment EachMoment
+	// has just given, one at a time while it is written, in place of its
+	// Changes: a moment's changes are then never held all at once.
+	EachChange func(yield func([4]int64))
 }
 
-func (s MomentsStream) encode(e *encoder) { s.Moments.encodeWith(e, s.EachStack, s.EachMoment) }
+func (s MomentsStream) encode(e *encoder) {
+	s.Moments.encodeWith(e, s.EachStack, s.EachMoment, s.EachChange)
+}
 
 // Collect returns the Moments with its stacks and moments.
 func (s MomentsStream) Collect() *Moments {
@@ -523,6 +539,10 @@ func (s MomentsStream) Collect() *Moments {
 	s.EachMoment(func(mo *Moment) {
 		c := *mo
 		c.Changes = clone(mo.Changes)
+		if s.EachChange != nil {
+			c.Changes = [][4]int64{}
+			s.EachChange(func(ch [4]int64) { c.Changes = append(c.Changes, ch) })
+		}
 		m.Moments = append(m.Moments, c)
 	})
 	return &m

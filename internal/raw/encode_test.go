@@ -98,10 +98,25 @@ func TestStreamsEncodeAsCollected(t *testing.T) {
 				yield(&Moment{Cycle: uint32(i), Changes: [][4]int64{{int64(i), 1, 2, 3}}})
 			}
 		}}
+	// Changes given one at a time, as many as the moment's cycle: none for
+	// the first.
+	var cycle uint32
+	msc := MomentsStream{Moments: ms.Moments, EachStack: hs.EachStack,
+		EachMoment: func(yield func(*Moment)) {
+			for i := 0; i < 100; i++ {
+				cycle = uint32(i)
+				yield(&Moment{Cycle: cycle})
+			}
+		},
+		EachChange: func(yield func([4]int64)) {
+			for j := uint32(0); j < cycle; j++ {
+				yield([4]int64{int64(j), 1, 2, int64(cycle)})
+			}
+		}}
 	for _, c := range []struct {
 		stream    File
 		collected File
-	}{{ps, ps.Collect()}, {hs, hs.Collect()}, {ms, ms.Collect()}} {
+	}{{ps, ps.Collect()}, {hs, hs.Collect()}, {ms, ms.Collect()}, {msc, msc.Collect()}} {
 		var w bytes.Buffer
 		if err := encodeTo(&w, c.stream); err != nil {
 			t.Fatal(err)
