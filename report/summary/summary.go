@@ -82,7 +82,7 @@ type PeakInfo struct {
 	MarkHeapBoundsBytes []uint64 `json:"mark_heap_bounds_bytes"`
 	// Corrections lists what was added to SampledBytes to make HeapBytes.
 	Corrections []heap.Correction `json:"corrections"`
-	// HeapBytesExact is the runtime's own figure for the peak's moment; null
+	// HeapBytesExact is the runtime's own figure for the peak's moment; 0
 	// if unknown.
 	HeapBytesExact uint64 `json:"heap_bytes_exact"`
 	// LiveBytes is what the GC at that moment found still reachable of
