@@ -202,8 +202,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	return res, nil
 }
 
-// sampleRSS reads the child's RSS and high-water mark every interval until
-// done is closed.
+// sampleRSS reads the child's RSS and high-water mark every interval for
+// its first second, then every slowSampling intervals, until done is
+// closed.
 func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan struct{}) ([]Point, uint64) {
 	sm, err := newSampler(pid, maxPoints)
 	if err != nil {
@@ -212,8 +213,14 @@ func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan str
 	defer sm.close()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	slow := false
 	for {
-		sm.sample(time.Since(start))
+		at := time.Since(start)
+		sm.sample(at)
+		if !slow && at >= fastSampling {
+			slow = true
+			tick.Reset(slowSampling * interval)
+		}
 		select {
 		case <-done:
 			return sm.series.finish(), sm.hwm
@@ -221,6 +228,17 @@ func sampleRSS(pid int, start time.Time, interval time.Duration, done <-chan str
 		}
 	}
 }
+
+// fastSampling is how long gofil reads the child's memory every interval;
+// after it, every slowSampling intervals. The tracker reads the program's
+// memory far more often, and its high-water mark at exit: gofil's own
+// readings are for a program whose tracker never ran or was killed, and
+// each is a wake-up of gofil's beside a program that may need every core
+// (2.5% of one, read every 10 ms).
+const (
+	fastSampling = time.Second
+	slowSampling = 5
+)
 
 // isForegroundTerminal reports whether gofil's stdin is a terminal whose
 // foreground process group is gofil's own, so that the terminal's signals

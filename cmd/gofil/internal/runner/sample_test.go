@@ -2,6 +2,7 @@ package runner
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -56,5 +57,36 @@ func TestSamplerAllocatesNothing(t *testing.T) {
 	pts := sm.series.finish()
 	if len(pts) == 0 || pts[0].RSS == 0 || sm.hwm < pts[0].RSS {
 		t.Errorf("readings %v, high-water mark %d: want a resident size under the mark", pts[:min(len(pts), 3)], sm.hwm)
+	}
+}
+
+// TestSampleRSSSlowsDown: gofil reads a child's memory every interval for
+// its first second, then five times less often. A child of 3 s read at
+// 10 ms is read about 100 + 40 times, where reading every interval would
+// make 300; on a loaded machine the ticker only falls behind.
+func TestSampleRSSSlowsDown(t *testing.T) {
+	cmd := exec.Command("sleep", "3")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	pts, _ := sampleRSS(cmd.Process.Pid, start, 10*time.Millisecond, done)
+	first := 0
+	for _, p := range pts {
+		if p.At < fastSampling {
+			first++
+		}
+	}
+	t.Logf("%d readings, %d in the first second", len(pts), first)
+	if len(pts) > 200 || len(pts)-first > 60 {
+		t.Errorf("%d readings of a 3 s child, %d after its first second: want at most 200, and 60 after it", len(pts), len(pts)-first)
+	}
+	if first < 20 {
+		t.Errorf("%d readings in the child's first second, want at least 20 (every 10 ms)", first)
 	}
 }
