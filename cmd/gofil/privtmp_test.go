@@ -283,6 +283,21 @@ func TestAgentCacheRefusesTMPDIRsOthersControl(t *testing.T) {
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The program too, as a module of its own: the checkout may be in a
+	// directory alice cannot reach.
+	prog := filepath.Join(base, "example")
+	src, err := os.ReadFile(filepath.Join(testdata(t, "example"), "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string][]byte{"main.go": src, "go.mod": []byte("module example.com/example\n\ngo 1.22\n")} {
+		if err := os.WriteFile(filepath.Join(prog, name), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	own := filepath.Join(base, "alice")
 	for _, d := range []string{own, filepath.Join(own, "tmp"), filepath.Join(own, "home")} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -307,7 +322,7 @@ func TestAgentCacheRefusesTMPDIRsOthersControl(t *testing.T) {
 		defer cancel()
 		args := append([]string{"run", "-o", filepath.Join(own, fmt.Sprintf("report-%d", time.Now().UnixNano()))}, flags...)
 		cmd := exec.CommandContext(ctx, bin, append(args, ".")...)
-		cmd.Dir = testdata(t, "example")
+		cmd.Dir = prog
 		cmd.Env = append(os.Environ(), append(goEnv, "TMPDIR="+tmpdir, "HOME="+home)...)
 		cmd.SysProcAttr = cred
 		return runGofil(t, cmd)
