@@ -78,8 +78,8 @@ func newSimTracker(t *testing.T, sim *simRuntime) *tracker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		tr.timeline.Close()
-		tr.gcLog.f.Close()
+		tr.timeline.f.Close()
+		tr.gcLog.held.f.Close()
 	})
 	return tr
 }
@@ -213,7 +213,7 @@ func TestTimelineNotThroughLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tr, err := newTracker(dir, defaultInterval, &simRuntime{}); err == nil {
-		tr.timeline.Close()
+		tr.timeline.f.Close()
 		t.Error("the tracker started with a link in place of its timeline")
 	}
 	if data, _ := os.ReadFile(victim); string(data) != "precious\n" {
@@ -225,7 +225,7 @@ func TestTimelineNotThroughLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.timeline.Close()
+	tr.timeline.f.Close()
 	for _, p := range []string{fresh, filepath.Join(fresh, raw.TimelineFile)} {
 		st, err := os.Stat(p)
 		if err != nil {

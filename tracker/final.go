@@ -88,8 +88,8 @@ func (t *tracker) final(how string) {
 		tell.Warn("%v", err)
 	}
 	t.flushHeld()
-	t.timeline.Sync()
-	t.gcLog.f.Sync()
+	t.timeline.f.Sync()
+	t.gcLog.held.f.Sync()
 }
 
 // endCannotPeak reports whether, by the runtime's exact figures, the end of
@@ -261,7 +261,7 @@ func (t *tracker) emergency(ev oomguard.Event) {
 	}
 	t.flushHeld()
 	t.busy += time.Since(begin)
-	t.timeline.Sync()
+	t.timeline.f.Sync()
 }
 
 // writeOOM writes p as the emergency dump: refined when p is the heap at

@@ -2,10 +2,8 @@ package tracker
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/gofil/gofil/internal/memsource"
-	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/internal/raw"
 	"github.com/gofil/gofil/peak"
 )
@@ -17,30 +15,25 @@ import (
 // those where they were.
 //
 // Lines are held and written together, at most gcLogFlushEvery after the
-// first of them, as the timeline holds its window: a program whose GC
-// cycles come every few hundred microseconds would otherwise cost a
-// write, and ownfd's check before it, per cycle.
+// first of them, as the timeline's are: a program whose GC cycles come
+// every few hundred microseconds would otherwise cost a write per cycle.
 type gcLog struct {
-	f *ownfd.File
 	// figs is filled at each line: a variable of logCycle's own would
 	// escape through the source interface, an allocation per GC cycle.
 	figs   memsource.GCFigures
 	stride int
 	seen   int
 	lines  int
-	// held is the lines not written yet; heldSince is the time of the
-	// reading on the first of them.
-	held      []byte
-	heldSince time.Duration
+	// held is the file and its lines not written yet.
+	held heldLines
 }
 
 // gcLogFlushEvery bounds how long a line waits in gcLog.held: one
 // timeline window.
 const gcLogFlushEvery = timelineWindow
 
-// gcLogHeldMax bounds gcLog.held's size; gcLogLineMax bounds a line's (14
-// fields of at most 20 digits and their tabs), so that held, made with room
-// for both, never grows.
+// gcLogHeldMax bounds the lines held; gcLogLineMax bounds a line's (14
+// fields of at most 20 digits and their tabs).
 const (
 	gcLogHeldMax = 16 << 10
 	gcLogLineMax = 512
@@ -54,34 +47,25 @@ func openGCLog(dir string) (*gcLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gcLog{f: f, stride: 1, held: make([]byte, 0, gcLogHeldMax+gcLogLineMax)}, nil
-}
-
-// flush writes the lines held.
-//
-// An observe with no new cycle writes them once they have waited
-// gcLogFlushEvery (flushGCLogIfDue), so that lines do not wait for the
-// next cycle in a program that has stopped collecting.
-func (l *gcLog) flush() {
-	if l == nil || len(l.held) == 0 {
-		return
-	}
-	l.f.Write(l.held)
-	l.held = l.held[:0]
+	return &gcLog{stride: 1, held: newHeldLines(f, gcLogFlushEvery, gcLogHeldMax, gcLogLineMax)}, nil
 }
 
 // flushHeld writes the lines the GC log and the timeline hold: before the
 // tracker syncs its files, goes quiet or writes an emergency dump.
 func (t *tracker) flushHeld() {
-	t.gcLog.flush()
-	t.flushTimeline()
+	if t.gcLog != nil {
+		t.gcLog.held.flush()
+	}
+	t.timeline.flush()
 }
 
 // flushGCLogIfDue writes the GC log's lines held once the first has waited
-// gcLogFlushEvery by the reading r.
+// gcLogFlushEvery by the reading r: an observe with no new cycle calls it,
+// so that lines do not wait for the next cycle in a program that has
+// stopped collecting.
 func (t *tracker) flushGCLogIfDue(r peak.Memory) {
-	if l := t.gcLog; l != nil && len(l.held) > 0 && r.At-l.heldSince >= gcLogFlushEvery {
-		l.flush()
+	if l := t.gcLog; l != nil && l.held.due(r.At) {
+		l.held.flush()
 	}
 }
 
@@ -107,10 +91,7 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	if ready := r.GoMapped - r.GoReleased; ready > f.Free+r.Heap {
 		nonHeap = ready - f.Free - r.Heap
 	}
-	if len(l.held) == 0 {
-		l.heldSince = r.At
-	}
-	b := append(l.held, kind)
+	b := append(l.held.buffer(r.At), kind)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, uint64(r.Cycles), 10)
 	b = append(b, '\t')
@@ -133,10 +114,7 @@ func (t *tracker) logCycle(kind byte, r peak.Memory) {
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, own, 10)
 	b = append(b, '\n')
-	l.held = b
-	if always || len(b) >= gcLogHeldMax || r.At-l.heldSince >= gcLogFlushEvery {
-		l.flush()
-	}
+	l.held.hold(b, r.At, always)
 	if always {
 		return
 	}

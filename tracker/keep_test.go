@@ -22,7 +22,7 @@ func TestTimelineBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &tracker{}
-	tr.timeline = f
+	tr.timeline = newTimeline(f)
 	tr.windowEnd = timelineWindow
 	spike := 17*time.Hour + 980*time.Millisecond
 	for at := time.Duration(0); at < 24*time.Hour; at += timelineWindow {
@@ -59,7 +59,7 @@ func TestTimelineWritesTogether(t *testing.T) {
 	}
 	defer f.Close()
 	tr := &tracker{}
-	tr.timeline = f
+	tr.timeline = newTimeline(f)
 	tr.windowEnd = timelineWindow
 	lines := func() int {
 		data, err := os.ReadFile(filepath.Join(dir, raw.TimelineFile))

@@ -25,9 +25,9 @@ func (t *tracker) countOwn() {
 // the peak (peak.tracker_bytes); the GC log carries it, so that the
 // pacer's replay can tell the program's heap from the tracker's.
 func (t *tracker) ownBytes() uint64 {
-	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes() + uint64(cap(t.timelineHeld))
+	n := t.acc.Bytes() + t.history.bytes() + t.moments.bytes() + t.syms.bytes() + uint64(cap(t.timeline.b))
 	if t.gcLog != nil {
-		n += uint64(cap(t.gcLog.held))
+		n += uint64(cap(t.gcLog.held.b))
 	}
 	if s, ok := t.src.(heapSource); ok {
 		n += s.Bytes()

@@ -171,8 +171,8 @@ func runSimulated(seed int64, dir string, verbose bool) (*simRun, error) {
 	}
 	tr.now, tr.start = clock, clock()
 	defer func() {
-		tr.timeline.Close()
-		tr.gcLog.f.Close()
+		tr.timeline.f.Close()
+		tr.gcLog.held.f.Close()
 	}()
 	tr.acc.Trace = func(p peak.Peak) {
 		// A heap's stacks are the Accountant's until its next Add.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gofil/gofil/internal/ownfd"
 	"github.com/gofil/gofil/peak"
 )
 
@@ -45,32 +46,29 @@ func (t *tracker) timelineAdd(r peak.Memory) {
 }
 
 // timelineFlushEvery bounds how long a timeline line waits in memory
-// before it is written: lines are written together, as the GC log's are.
-// A write costs the program some tens of microseconds in the kernel (the
-// file's times are updated too), which at a line per window was about a
-// quarter of a percent of a program's CPU time. A process killed by a
-// signal it cannot catch loses what was held; an emergency dump, the end
-// and going quiet write it first (flushHeld).
+// before it is written: lines are written together, as the GC log's are
+// (heldLines). A write per window was about a quarter of a percent of a
+// program's CPU time. A process killed by a signal it cannot catch loses
+// what was held; an emergency dump, the end and going quiet write it
+// first (flushHeld).
 const timelineFlushEvery = 200 * time.Millisecond
 
 // timelineHeldMax bounds the lines held; timelineLineMax bounds a line's
-// size (10 fields of at most 20 digits and their tabs), so that the held
-// lines, made with room for both, never grow.
+// size (10 fields of at most 20 digits and their tabs).
 const (
 	timelineHeldMax = 4 << 10
 	timelineLineMax = 256
 )
 
+// newTimeline holds the lines of the timeline file f.
+func newTimeline(f *ownfd.File) heldLines {
+	return newHeldLines(f, timelineFlushEvery, timelineHeldMax, timelineLineMax)
+}
+
 func (t *tracker) flushWindow(r peak.Memory) {
 	w := t.window
 	c := w.Classes
-	line := t.timelineHeld
-	if len(line) == 0 {
-		t.timelineHeldSince = r.At
-		if line == nil {
-			line = make([]byte, 0, timelineHeldMax+timelineLineMax)
-		}
-	}
+	line := t.timeline.buffer(r.At)
 	line = strconv.AppendInt(line, int64(r.At/time.Millisecond), 10)
 	for _, v := range [...]uint64{w.Heap, w.RSS, w.GoMapped, w.GoReleased, uint64(w.Cycles), w.RSSAnon,
 		c.HeapFree + c.HeapUnused, c.HeapStacks + c.OSStacks, c.Metadata + c.Profiling} {
@@ -78,10 +76,7 @@ func (t *tracker) flushWindow(r peak.Memory) {
 		line = strconv.AppendUint(line, v, 10)
 	}
 	line = append(line, '\n')
-	t.timelineHeld = line
-	if len(line) >= timelineHeldMax || r.At-t.timelineHeldSince >= timelineFlushEvery {
-		t.flushTimeline()
-	}
+	t.timeline.hold(line, r.At, false)
 	t.window = r
 	t.timelineLines++
 	shift := t.timelineLines / timelineEvery
@@ -89,13 +84,4 @@ func (t *tracker) flushWindow(r peak.Memory) {
 		shift = timelineMaxShift
 	}
 	t.windowEnd = r.At + timelineWindow<<shift
-}
-
-// flushTimeline writes the timeline's lines held.
-func (t *tracker) flushTimeline() {
-	if len(t.timelineHeld) == 0 {
-		return
-	}
-	t.timeline.Write(t.timelineHeld)
-	t.timelineHeld = t.timelineHeld[:0]
 }

@@ -280,14 +280,11 @@ type recheck struct {
 
 // writer is what the tracker writes and when it last did.
 type writer struct {
-	timeline *ownfd.File
-	// timelineHeld is the timeline's lines not written yet;
-	// timelineHeldSince, the time of the reading that ended the first.
-	timelineHeld      []byte
-	timelineHeldSince time.Duration
-	gcLog             *gcLog
-	history           history
-	moments           moments
+	// timeline is the timeline's file and its lines not written yet.
+	timeline heldLines
+	gcLog    *gcLog
+	history  history
+	moments  moments
 	// historyWritten is when the leak history was last written, and
 	// historyGap how long until it may be again (writeGap).
 	historyWritten time.Time
@@ -355,8 +352,8 @@ func start(dir string, interval time.Duration, oomThreshold float64, noSignals b
 		}
 	}
 	if err := raw.WriteJSON(dir, raw.StartFile, &st); err != nil {
-		t.timeline.Close()
-		t.gcLog.f.Close()
+		t.timeline.f.Close()
+		t.gcLog.held.f.Close()
 		if t.guard != nil {
 			t.guard.Stop()
 		}
@@ -413,7 +410,7 @@ func newTracker(dir string, interval time.Duration, src source) (*tracker, error
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
-	t.timeline = tl
+	t.timeline = newTimeline(tl)
 	if t.gcLog, err = openGCLog(dir); err != nil {
 		tl.Close()
 		return nil, fmt.Errorf("gc log: %w", err)
