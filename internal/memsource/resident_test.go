@@ -31,10 +31,7 @@ func TestClassesAddUp(t *testing.T) {
 // runtime may return other free pages in between.)
 func TestResidentOfWrittenHeap(t *testing.T) {
 	src := New()
-	big := make([]byte, 96<<20)
-	for i := 0; i < len(big); i += 4096 {
-		big[i] = 1
-	}
+	big := written(96 << 20)
 	var m peak.Memory
 	if !src.Resident(&m) {
 		t.Skip("no /proc/self/maps or mincore")
@@ -67,10 +64,7 @@ func BenchmarkRead(b *testing.B) {
 // heap resident.
 func BenchmarkResident(b *testing.B) {
 	src := New()
-	big := make([]byte, 256<<20)
-	for i := 0; i < len(big); i += 4096 {
-		big[i] = 1
-	}
+	big := written(256 << 20)
 	var r peak.Memory
 	for i := 0; i < b.N; i++ {
 		if !src.Resident(&r) {
@@ -78,4 +72,13 @@ func BenchmarkResident(b *testing.B) {
 		}
 	}
 	runtime.KeepAlive(big)
+}
+
+// written is n bytes of heap with every page written, and so resident.
+func written(n int) []byte {
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
 }
